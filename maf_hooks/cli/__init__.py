@@ -1,0 +1,1 @@
+"""The command line: click commands that parse, call the core, and print. Nothing else."""

@@ -1,0 +1,56 @@
+"""`maf config`: the effective configuration and where each value came from."""
+
+from __future__ import annotations
+
+import click
+
+from maf_hooks.cli.options import json_option
+from maf_hooks.cli.output import emit_json, table
+from maf_hooks.context import Context
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def _flatten(values: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """``{"a": {"b": 1}}`` -> ``[("a.b", 1)]``; empty tables are left out."""
+    items: list[tuple[str, object]] = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            items.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            items.append((f"{prefix}{key}", value))
+    return items
+
+
+@click.group("config")
+def config_group():
+    """The configuration."""
+
+
+@config_group.command("show")
+@json_option
+@pass_context
+def show(context: Context, as_json):
+    """Print the effective configuration and where each value came from."""
+    config = context.config
+    items = _flatten(config.values)
+    if as_json:
+        emit_json({
+            "file": config.path,
+            "env": config.env_name,
+            "values": config.values,
+            "sources": {key: config.source(key) for key, _ in items},
+        })
+        return 0
+    click.echo(f"# file: {config.path or '(none: defaults)'}; overlay: {config.env_name or '(none)'}")
+    table(["KEY", "VALUE", "SOURCE"], [[k, repr(v) if isinstance(v, str) else v, config.source(k)] for k, v in items])
+    return 0
+
+
+@config_group.command("validate")
+@pass_context
+def validate(context: Context):
+    """Validate the configuration (exit 2 listing every problem)."""
+    config = context.config
+    click.echo(f"configuration is valid ({config.path or 'defaults only'})")
+    return 0

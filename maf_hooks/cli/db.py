@@ -1,0 +1,44 @@
+"""`maf db`: where the lease database lives and what state its schema is in."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from maf_hooks.cli.options import json_option
+from maf_hooks.cli.output import emit_json
+from maf_hooks.context import Context
+from maf_hooks.store import migrations
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group("db")
+def db_group():
+    """The lease database."""
+
+
+@db_group.command("path")
+@pass_context
+def path(context: Context):
+    """Print the path of the lease database in use."""
+    click.echo(context.db_path)
+    return 0
+
+
+@db_group.command("migrate")
+@json_option
+@pass_context
+def migrate(context: Context, as_json):
+    """Create the database, or bring an older one up to the current schema."""
+    existed = os.path.exists(context.db_path)
+    with context.database() as conn:
+        version = migrations.current_version(conn)
+        rows = conn.execute("SELECT version, name, applied_at FROM schema_migrations ORDER BY version").fetchall()
+    if as_json:
+        emit_json({"path": context.db_path, "created": not existed, "version": version,
+                   "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in rows]})
+    else:
+        click.echo(f"{'created' if not existed else 'up to date'}: {context.db_path} (schema version {version})")
+    return 0

@@ -1,0 +1,281 @@
+"""`maf lease` / `maf-lease`: take, renew, release and inspect file leases."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from maf_hooks import patterns
+from maf_hooks.cli.options import agent_option, config_options, json_option, make_context
+from maf_hooks.cli.output import emit_json, table, warn
+from maf_hooks.context import Context
+from maf_hooks.errors import UsageError
+from maf_hooks.leases import EXCLUSIVE, SHARED, LeaseBook
+from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group("lease", help=__doc__.strip(" `"))
+@config_options
+@click.pass_context
+def lease_group(ctx: click.Context, config_path, env_name):
+    """Take, renew, release and inspect file leases."""
+    make_context(ctx, config_path, env_name)
+
+
+def ttl_options(func):
+    func = click.option("--timeout", "timeout_minutes", type=int, metavar="MINUTES",
+                        help="Lease length in minutes.")(func)
+    func = click.option("--ttl", metavar="DURATION", help="Lease length: 90s, 30m, 2h.")(func)
+    return func
+
+
+def resolve_ttl(context: Context, ttl: str | None, timeout_minutes: int | None) -> int:
+    """The lease length in ms: --ttl or --timeout, else the default; above the maximum is refused."""
+    if ttl and timeout_minutes is not None:
+        raise UsageError("Give either --ttl or --timeout, not both.")
+    reservation = context.config.section("reservation")
+    maximum = reservation["max_timeout_minutes"]
+    if ttl:
+        value = parse_duration_ms(ttl, what="--ttl")
+    elif timeout_minutes is not None:
+        if timeout_minutes <= 0:
+            raise UsageError(f"Invalid --timeout {timeout_minutes}: it must be a positive number of minutes.")
+        value = timeout_minutes * 60_000
+    else:
+        value = reservation["default_timeout_minutes"] * 60_000
+    if value > maximum * 60_000:
+        raise UsageError(
+            f"A lease of {value / 60_000:g} minutes is above the maximum of {maximum} minutes "
+            "(reservation.max_timeout_minutes, env MAF_RESERVATION_MAX_TIMEOUT). Ask for less and renew it."
+        )
+    return value
+
+
+def normalize_all(context: Context, raw: tuple) -> list[str]:
+    return [patterns.normalize(p, context.root) for p in raw]
+
+
+def _lease_line(lease, now: int) -> str:
+    reason = f" — {lease.reason}" if lease.reason else ""
+    return (
+        f"{lease.agent} holds {lease.pattern!r} ({lease.mode}, {lease.id}) until "
+        f"{iso(lease.expires_at)} ({relative(lease.expires_at, now)}){reason}"
+    )
+
+
+@lease_group.command("acquire")
+@click.argument("pattern_args", metavar="PATTERN...", nargs=-1, required=True)
+@agent_option
+@ttl_options
+@click.option("--shared", is_flag=True, help="Take a shared lease (blocks only exclusive requests).")
+@click.option("--reason", default="", help="Why you need it (shown to whoever collides with you).")
+@click.option("--force", is_flag=True, help="Take over the conflicting leases of other agents.")
+@json_option
+@pass_context
+def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared, reason, force, as_json):
+    """Lease files or glob patterns (all or nothing).
+
+    \b
+    Examples:
+      maf-lease acquire src/api/ --reason "refactor the API"
+      maf-lease acquire 'docs/**/*.md' --ttl 2h --shared
+    """
+    who = context.agent(agent)
+    wanted = normalize_all(context, pattern_args)
+    ttl_ms = resolve_ttl(context, ttl, timeout_minutes)
+    if "\n" in reason or "\0" in reason:
+        raise UsageError("--reason must be one line of text.")
+    strategy = context.config.get("reservation.conflict_strategy")
+    with context.database() as conn:
+        book = LeaseBook(conn)
+        result = book.acquire(who, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE,
+                              reason=reason, force=force, strategy=strategy)
+    now = now_ms()
+    if as_json:
+        emit_json(result.to_json(now))
+    else:
+        for lease in result.taken_over:
+            warn(f"took over: {_lease_line(lease, now)}")
+        for conflict in result.conflicts:
+            warn(f"conflict: {conflict.pattern!r} overlaps — {_lease_line(conflict.lease, now)}")
+        for lease in result.granted:
+            verb = "renewed" if lease in result.renewed else "granted"
+            click.echo(f"{verb} {lease.id} {lease.pattern!r} ({lease.mode}) for {who} until "
+                       f"{iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
+    if result.conflicts and not result.granted:
+        if not as_json:
+            warn("Nothing was leased. Wait for the lease to end, ask its holder (`maf mail send`), "
+                 "or take it over with --force.")
+        return 1
+    return 0
+
+
+@lease_group.command("renew")
+@click.argument("pattern_args", metavar="[PATTERN...]", nargs=-1)
+@click.option("--all", "renew_all", is_flag=True, help="Renew every lease you hold.")
+@agent_option
+@ttl_options
+@json_option
+@pass_context
+def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes, as_json):
+    """Extend your leases: new expiry = now + ttl (up to the maximum)."""
+    if bool(pattern_args) == bool(renew_all):
+        raise UsageError("Give the PATTERNs to renew, or --all (not both).")
+    who = context.agent(agent)
+    wanted = None if renew_all else normalize_all(context, pattern_args)
+    ttl_ms = resolve_ttl(context, ttl, timeout_minutes)
+    with context.database() as conn:
+        renewed = LeaseBook(conn).renew(who, wanted, ttl_ms)
+    now = now_ms()
+    if as_json:
+        emit_json({"renewed": [lease.to_json(now) for lease in renewed]})
+    else:
+        for lease in renewed:
+            click.echo(f"renewed {lease.id} {lease.pattern!r} until {iso(lease.expires_at)} "
+                       f"({relative(lease.expires_at, now)})")
+    return 0
+
+
+@lease_group.command("release")
+@click.argument("pattern_args", metavar="[PATTERN...]", nargs=-1)
+@click.option("--id", "ids", multiple=True, metavar="ID", help="Release the lease with this id (repeatable).")
+@click.option("--all", "release_all", is_flag=True, help="Release every lease you hold.")
+@agent_option
+@click.option("--force", is_flag=True, help="Release another agent's lease (recorded as a takeover).")
+@json_option
+@pass_context
+def release(context: Context, pattern_args, ids, release_all, agent, force, as_json):
+    """Give leases back: by pattern, by --id, or --all of yours."""
+    if release_all and (pattern_args or ids):
+        raise UsageError("--all releases every lease you hold; do not combine it with PATTERNs or --id.")
+    if not (release_all or pattern_args or ids):
+        raise UsageError("Give the PATTERNs to release, --id ID, or --all.")
+    who = context.agent(agent)
+    wanted = normalize_all(context, pattern_args)
+    with context.database() as conn:
+        released = LeaseBook(conn).release(who, pattern_list=wanted, ids=ids, everything=release_all, force=force)
+    now = now_ms()
+    if as_json:
+        emit_json({"released": [lease.to_json(now) for lease in released]})
+    else:
+        for lease in released:
+            how = "released" if lease.end_reason == "released" else f"released (taken from {lease.agent})"
+            click.echo(f"{how} {lease.id} {lease.pattern!r}")
+    return 0
+
+
+@lease_group.command("list")
+@click.option("--agent", "agent", metavar="ID", help="Only this agent's leases.")
+@click.option("--mine", is_flag=True, help="Only your own leases.")
+@click.option("--all", "show_all", is_flag=True, help="Include released and expired leases.")
+@json_option
+@pass_context
+def list_leases(context: Context, agent, mine, show_all, as_json):
+    """Active leases (with --all, ended ones too)."""
+    if agent and mine:
+        raise UsageError("Give --agent ID or --mine, not both.")
+    who = context.agent(None) if mine else (agent and context.agent(agent))
+    now = now_ms()
+    path = context.db_path
+    if not os.path.exists(path):
+        leases = []
+    else:
+        with context.database() as conn:
+            book = LeaseBook(conn)
+            leases = book.all(agent=who) if show_all else book.active(now, agent=who)
+    if as_json:
+        emit_json({"leases": [lease.to_json(now) for lease in leases]})
+        return 0
+    if not leases:
+        click.echo("No active leases." if not show_all else "No leases.")
+        return 0
+    rows = []
+    for lease in leases:
+        status = lease.status(now)
+        expires = relative(lease.expires_at, now) if status == "active" else f"{status} {relative(lease.ended_at or lease.expires_at, now)}"
+        rows.append([lease.id, lease.agent, lease.mode, lease.pattern, expires, lease.reason])
+    table(["ID", "AGENT", "MODE", "PATTERN", "EXPIRES", "REASON"], rows)
+    return 0
+
+
+@lease_group.command("check")
+@click.argument("path_args", metavar="PATH...", nargs=-1, required=True)
+@agent_option
+@json_option
+@pass_context
+def check(context: Context, path_args, agent, as_json):
+    """Which active leases cover each PATH; exit 1 if another agent's exclusive lease does."""
+    who = context.agent(agent, required=False)
+    paths = [patterns.normalize(p, context.root) for p in path_args]
+    now = now_ms()
+    if os.path.exists(context.db_path):
+        with context.database() as conn:
+            covering = LeaseBook(conn).check(paths, now)
+    else:
+        covering = {path: [] for path in paths}
+    blocked = False
+    report = []
+    for path in paths:
+        entries = []
+        for lease in covering[path]:
+            is_block = lease.agent != who and lease.mode == EXCLUSIVE
+            blocked = blocked or is_block
+            entries.append((lease, is_block))
+        report.append({
+            "path": path,
+            "blocked": any(b for _, b in entries),
+            "leases": [dict(lease.to_json(now), blocks_you=b, yours=lease.agent == who) for lease, b in entries],
+        })
+        if not as_json:
+            if not entries:
+                click.echo(f"{path}: free")
+            for lease, is_block in entries:
+                tag = "BLOCKED" if is_block else ("yours" if lease.agent == who else "shared")
+                click.echo(f"{path}: {tag} — {_lease_line(lease, now)}")
+    if as_json:
+        emit_json({"agent": who, "blocked": blocked, "paths": report})
+    return 1 if blocked else 0
+
+
+@lease_group.command("heartbeat")
+@agent_option
+@click.option("--status", default="", help="A short status line (what you are doing).")
+@json_option
+@pass_context
+def heartbeat(context: Context, agent, status, as_json):
+    """Record that the agent is alive."""
+    who = context.agent(agent)
+    with context.database() as conn:
+        when = LeaseBook(conn).heartbeat(who, status)
+    if as_json:
+        emit_json({"agent": who, "status": status, "last_heartbeat": iso(when)})
+    else:
+        click.echo(f"heartbeat recorded for {who} at {iso(when)}")
+    return 0
+
+
+@lease_group.command("agents")
+@json_option
+@pass_context
+def agents(context: Context, as_json):
+    """Agents with their last heartbeat and active lease count."""
+    now = now_ms()
+    rows = []
+    if os.path.exists(context.db_path):
+        with context.database() as conn:
+            rows = LeaseBook(conn).agents(now)
+    if as_json:
+        emit_json({"agents": rows})
+        return 0
+    if not rows:
+        click.echo("No agents yet.")
+        return 0
+    table(["AGENT", "LAST HEARTBEAT", "ACTIVE LEASES", "STATUS"], [
+        [r["agent"], relative(r["last_heartbeat_ms"], now) if r["last_heartbeat_ms"] else "never",
+         r["active_leases"], r["status"]] for r in rows
+    ])
+    return 0
+

@@ -1,0 +1,35 @@
+"""Options shared by several commands, each defined once."""
+
+from __future__ import annotations
+
+import click
+
+from maf_hooks.context import Context
+
+
+def config_options(func):
+    func = click.option("--env", "env_name", metavar="NAME",
+                        help="Apply the [env.NAME] overlay of the configuration (or set MAF_ENV).")(func)
+    func = click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
+                        help="Configuration file (TOML, or JSON in the seed layout).")(func)
+    return func
+
+
+def agent_option(func):
+    return click.option("--agent", "agent", metavar="ID",
+                        help="Acting agent (else MAF_AGENT_ID, git maf.agentId, git user.email).")(func)
+
+
+def json_option(func):
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
+
+
+def make_context(ctx: click.Context, config_path: str | None, env_name: str | None) -> Context:
+    """Attach (or refine) the Context shared down the command tree."""
+    parent = ctx.find_object(Context)
+    if parent is not None:
+        config_path = config_path or parent.config_path
+        env_name = env_name or parent.env_name
+    context = Context(config_path=config_path, env_name=env_name)
+    ctx.obj = context
+    return context

@@ -1,0 +1,79 @@
+"""What every command needs to know about where it runs: repository, configuration, database, agent."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from functools import cached_property
+from typing import Any, Mapping
+
+from maf_hooks import config as config_mod
+from maf_hooks import git, identity
+from maf_hooks.store import location
+
+
+class Context:
+    """Lazily resolved: nothing touches git, files or the database until asked."""
+
+    def __init__(
+        self,
+        cwd: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        config_path: str | None = None,
+        env_name: str | None = None,
+        flags: Mapping[str, Any] | None = None,
+    ):
+        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self.environ = os.environ if environ is None else environ
+        self.config_path = config_path
+        self.env_name = env_name
+        self.flags = dict(flags or {})
+
+    @cached_property
+    def paths(self) -> git.RepoPaths:
+        return git.repo_paths(self.cwd)
+
+    @property
+    def root(self) -> str:
+        return self.paths.root
+
+    @cached_property
+    def config(self) -> config_mod.Config:
+        return config_mod.load(
+            self.root, config_path=self.config_path, env_name=self.env_name,
+            environ=self.environ, flags=self.flags,
+        )
+
+    @cached_property
+    def db_path(self) -> str:
+        return location.db_path(self.root, self.paths.common_dir, self.config.get("storage.db_path"))
+
+    def connect(self, *, create: bool = True):
+        from maf_hooks.store import db  # noqa: PLC0415
+
+        return db.connect(self.db_path, create=create)
+
+    @contextlib.contextmanager
+    def database(self, *, create: bool = True):
+        """An open connection to the lease database, closed afterwards."""
+        conn = self.connect(create=create)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def agent(self, flag: str | None = None, *, required: bool = True) -> str | None:
+        return identity.resolve_agent(
+            flag, self.environ, lambda: git.identity(self.cwd), required=required
+        )
+
+    def mail_root(self) -> str:
+        return mail_root_for(self.paths, self.config)
+
+
+def mail_root_for(paths: git.RepoPaths, config: config_mod.Config) -> str:
+    """``MAF_AGENT_MAIL_ROOT``, else ``mail.root``, else ``.agent-mail`` at the top of the main
+    worktree (one mailbox tree for every worktree); relative values start there too."""
+    base = git.main_worktree_root(paths)
+    configured = config.get("mail.root") or ".agent-mail"
+    return os.path.normpath(os.path.join(base, os.path.expanduser(configured)))

@@ -1,0 +1,50 @@
+"""Every error the library raises, each kind with the exit code the command line gives it.
+
+Library code raises these; only ``maf_hooks.cli.errors`` (and the hook's own ``main``) turn them
+into a message on stderr and an exit code.
+"""
+
+OK = 0
+REFUSED = 1  # a conflict, a refusal by a rule, nothing matched
+USAGE = 2  # bad input, invalid configuration, unknown option
+ENVIRONMENT = 3  # storage or environment failure
+
+
+class MafError(Exception):
+    """Base class: ``str(error)`` is the one-paragraph message shown to the user."""
+
+    exit_code = ENVIRONMENT
+
+
+class UsageError(MafError):
+    """Bad input from the user: an invalid id, pattern, duration, option combination."""
+
+    exit_code = USAGE
+
+
+class ConfigError(UsageError):
+    """The configuration is invalid; ``problems`` lists each one with its key path."""
+
+    def __init__(self, message, problems=()):
+        self.problems = list(problems)
+        if self.problems:
+            message = message + "\n" + "\n".join("  - " + p for p in self.problems)
+        super().__init__(message)
+
+
+class Refused(MafError):
+    """The request was understood and refused: a conflict, a permission rule, nothing matched."""
+
+    exit_code = REFUSED
+
+
+class StorageError(MafError):
+    """The lease database cannot be created, opened, read or written."""
+
+    exit_code = ENVIRONMENT
+
+
+class GitError(MafError):
+    """A git command failed or the directory is not inside a git repository."""
+
+    exit_code = ENVIRONMENT

@@ -1,0 +1,60 @@
+"""Who is acting: agent id resolution and validation.
+
+An agent id becomes a directory name (its Maildir), so validation is what keeps mail inside the
+mail root: 1-128 characters of letters, digits and ``._@+-``, not starting with ``.`` or ``-``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Mapping
+
+from maf_hooks.errors import UsageError
+
+_AGENT_ID = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,127}\Z")
+
+HOW_TO_SET = (
+    "Set one with --agent ID, the MAF_AGENT_ID environment variable, "
+    "or `git config maf.agentId ID` (the git user.email is used when none of these is set)."
+)
+
+
+def is_valid_agent_id(value: str) -> bool:
+    return bool(_AGENT_ID.match(value))
+
+
+def validate_agent_id(value: str, *, source: str = "agent id") -> str:
+    if not isinstance(value, str) or not is_valid_agent_id(value):
+        raise UsageError(
+            f"Invalid {source} {value!r}: an agent id is 1-128 characters of letters, digits and "
+            "'._@+-', and does not start with '.' or '-'."
+        )
+    return value
+
+
+def resolve_agent(
+    flag: str | None,
+    env: Mapping[str, str],
+    git_identity: Callable[[], tuple[str | None, str | None]],
+    *,
+    required: bool = True,
+) -> str | None:
+    """``--agent``, else ``MAF_AGENT_ID``, else git ``maf.agentId``, else git ``user.email``.
+
+    ``git_identity`` returns ``(maf.agentId, user.email)`` and is only called when needed.
+    With none of them, raise a UsageError that says how to set one (or return None when not
+    ``required``). Whatever is found is validated.
+    """
+    if flag:
+        return validate_agent_id(flag, source="--agent value")
+    from_env = env.get("MAF_AGENT_ID")
+    if from_env:
+        return validate_agent_id(from_env, source="MAF_AGENT_ID value")
+    agent_id, email = git_identity()
+    if agent_id:
+        return validate_agent_id(agent_id, source="git config maf.agentId value")
+    if email:
+        return validate_agent_id(email, source="git config user.email value")
+    if required:
+        raise UsageError("No agent identity. " + HOW_TO_SET)
+    return None

@@ -1,0 +1,377 @@
+"""The lease rules over the store: acquire, renew, release, list, check, heartbeat, expiry.
+
+A file lease is a synthetic task (state ``LEASED`` while active) with one ``leases`` row and one
+``file_leases`` row; ending it moves the task on (``DONE`` when released, ``DEAD`` when it expired
+or was taken over) and every change is an ``events`` row naming the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from maf_hooks import patterns
+from maf_hooks.errors import Refused, UsageError
+from maf_hooks.matcher import LeaseIndex
+from maf_hooks.store.db import immediate
+from maf_hooks.timeutil import iso, now_ms
+
+EXCLUSIVE = "exclusive"
+SHARED = "shared"
+
+_COLUMNS = (
+    "t.id, l.agent_id, f.pattern, f.mode, f.reason, f.created_at, l.lease_expires_at, "
+    "t.state, f.ended_at, f.end_reason, f.regex, f.prefix"
+)
+_FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
+
+
+@dataclass
+class Lease:
+    id: str
+    agent: str
+    pattern: str
+    mode: str
+    reason: str
+    created_at: int
+    expires_at: int
+    state: str = "LEASED"
+    ended_at: int | None = None
+    end_reason: str | None = None
+    regex: str = ""
+    prefix: str = ""
+
+    @classmethod
+    def from_row(cls, row: Sequence) -> "Lease":
+        return cls(*row)
+
+    def status(self, now: int) -> str:
+        if self.end_reason:
+            return self.end_reason
+        return "active" if self.state == "LEASED" and self.expires_at > now else "expired"
+
+    def to_json(self, now: int) -> dict:
+        return {
+            "id": self.id,
+            "agent": self.agent,
+            "pattern": self.pattern,
+            "mode": self.mode,
+            "reason": self.reason,
+            "created_at": iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "expires_at_ms": self.expires_at,
+            "status": self.status(now),
+            "ended_at": iso(self.ended_at),
+        }
+
+
+@dataclass
+class Conflict:
+    pattern: str  # what was asked for (or the path checked)
+    lease: Lease  # the other agent's lease in the way
+
+    def to_json(self, now: int) -> dict:
+        return {"pattern": self.pattern, "lease": self.lease.to_json(now)}
+
+
+@dataclass
+class AcquireResult:
+    granted: list
+    conflicts: list
+    renewed: list
+    taken_over: list
+
+    def to_json(self, now: int) -> dict:
+        return {
+            "granted": [lease.to_json(now) for lease in self.granted],
+            "conflicts": [conflict.to_json(now) for conflict in self.conflicts],
+            "renewed": [lease.id for lease in self.renewed],
+            "taken_over": [lease.to_json(now) for lease in self.taken_over],
+        }
+
+
+def blocks(requested_mode: str, held_mode: str) -> bool:
+    """An exclusive request conflicts with any lease; a shared one only with an exclusive lease."""
+    return requested_mode == EXCLUSIVE or held_mode == EXCLUSIVE
+
+
+def _ancestor_prefixes(prefix: str) -> list[str]:
+    """``a/b/`` -> ``['', 'a/', 'a/b/']``."""
+    result = [""]
+    index = prefix.find("/")
+    while index != -1:
+        result.append(prefix[: index + 1])
+        index = prefix.find("/", index + 1)
+    return result
+
+
+class LeaseBook:
+    """The lease rules over one connection; ``clock`` returns epoch milliseconds."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], int] = now_ms):
+        self.conn = conn
+        self.clock = clock
+
+    # --- events ---------------------------------------------------------------------------
+
+    def event(self, task_id: str, kind: str, agent: str | None, data: dict, now: int | None = None) -> None:
+        payload = dict(data)
+        if agent is not None:
+            payload.setdefault("agent", agent)
+        self.conn.execute(
+            "INSERT INTO events (task_id, ts, kind, data_json, agent_id) VALUES (?, ?, ?, ?, ?)",
+            (task_id, self.clock() if now is None else now, kind, json.dumps(payload, sort_keys=True), agent),
+        )
+
+    # --- reading --------------------------------------------------------------------------
+
+    def active(self, now: int, *, agent: str | None = None) -> list[Lease]:
+        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE t.state = 'LEASED' AND l.lease_expires_at > ?"
+        args: list = [now]
+        if agent is not None:
+            sql += " AND l.agent_id = ?"
+            args.append(agent)
+        return [Lease.from_row(row) for row in self.conn.execute(sql + " ORDER BY f.created_at, t.id", args)]
+
+    def all(self, *, agent: str | None = None) -> list[Lease]:
+        sql = f"SELECT {_COLUMNS} FROM {_FROM}"
+        args: list = []
+        if agent is not None:
+            sql += " WHERE l.agent_id = ?"
+            args.append(agent)
+        return [Lease.from_row(row) for row in self.conn.execute(sql + " ORDER BY f.created_at, t.id", args)]
+
+    def _candidates(self, pattern: str, now: int) -> list[Lease]:
+        """Active leases that might overlap ``pattern``: their literal prefix and ours nest."""
+        prefix = patterns.literal_prefix(pattern)
+        ancestors = _ancestor_prefixes(prefix)
+        marks = ",".join("?" * len(ancestors))
+        sql = (
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE f.ended_at IS NULL AND t.state = 'LEASED' "
+            f"AND l.lease_expires_at > ? AND (f.prefix IN ({marks})"
+        )
+        args: list = [now, *ancestors]
+        if prefix:
+            # prefixes beneath ours: prefix < p < prefix with its final '/' bumped to '0'
+            sql += " OR (f.prefix > ? AND f.prefix < ?)"
+            args += [prefix, prefix[:-1] + "0"]
+        else:
+            sql += " OR 1"  # a pattern with no literal directory may overlap anything
+        return [Lease.from_row(row) for row in self.conn.execute(sql + ")", args)]
+
+    def conflicts_for(self, agent: str, pattern: str, mode: str, now: int) -> list[Conflict]:
+        return [
+            Conflict(pattern, lease)
+            for lease in self._candidates(pattern, now)
+            if lease.agent != agent and blocks(mode, lease.mode) and patterns.overlaps(pattern, lease.pattern)
+        ]
+
+    # --- expiry ---------------------------------------------------------------------------
+
+    def expire_due(self, now: int | None = None) -> list[Lease]:
+        """End every lease whose time is up (an ``expire`` event each). Call inside a transaction."""
+        now = self.clock() if now is None else now
+        due = [
+            Lease.from_row(row)
+            for row in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE t.state = 'LEASED' AND l.lease_expires_at <= ?", (now,)
+            )
+        ]
+        for lease in due:
+            self._end(lease, "expired", now)
+            self.event(lease.id, "expire", lease.agent, {"pattern": lease.pattern, "expired_at": lease.expires_at}, now)
+        return due
+
+    def _end(self, lease: Lease, reason: str, now: int) -> None:
+        state = "DONE" if reason == "released" else "DEAD"
+        self.conn.execute("UPDATE tasks SET state = ?, updated_at = ? WHERE id = ?", (state, now, lease.id))
+        self.conn.execute(
+            "UPDATE file_leases SET ended_at = ?, end_reason = ? WHERE task_id = ?", (now, reason, lease.id)
+        )
+        lease.state, lease.ended_at, lease.end_reason = state, now, reason
+
+    # --- acquire --------------------------------------------------------------------------
+
+    def acquire(
+        self,
+        agent: str,
+        pattern_list: Sequence[str],
+        ttl_ms: int,
+        *,
+        mode: str = EXCLUSIVE,
+        reason: str = "",
+        force: bool = False,
+        strategy: str = "block",
+    ) -> AcquireResult:
+        """All or nothing: either every pattern is granted (or renewed) or none is."""
+        if mode not in (EXCLUSIVE, SHARED):
+            raise UsageError(f"Invalid lease mode {mode!r}: expected exclusive or shared.")
+        wanted = list(dict.fromkeys(pattern_list))  # keep order, drop repeats
+        with immediate(self.conn):
+            now = self.clock()
+            self.expire_due(now)
+            conflicts = [c for pattern in wanted for c in self.conflicts_for(agent, pattern, mode, now)]
+            if conflicts and not force and strategy == "block":
+                return AcquireResult([], conflicts, [], [])
+            taken_over: list[Lease] = []
+            if conflicts and force:
+                seen = set()
+                for conflict in conflicts:
+                    if conflict.lease.id in seen:
+                        continue
+                    seen.add(conflict.lease.id)
+                    self._end(conflict.lease, "taken_over", now)
+                    self.event(conflict.lease.id, "takeover", agent, {
+                        "pattern": conflict.lease.pattern, "holder": conflict.lease.agent,
+                        "taken_by": agent, "requested": conflict.pattern,
+                    }, now)
+                    taken_over.append(conflict.lease)
+                conflicts = []
+            own = {lease.pattern: lease for lease in self.active(now, agent=agent)}
+            granted, renewed = [], []
+            for pattern in wanted:
+                expires = now + ttl_ms
+                if pattern in own:
+                    lease = own[pattern]
+                    lease.expires_at = max(lease.expires_at, expires)
+                    lease.mode = mode
+                    lease.reason = reason or lease.reason
+                    self.conn.execute(
+                        "UPDATE leases SET lease_expires_at = ? WHERE task_id = ?", (lease.expires_at, lease.id)
+                    )
+                    self.conn.execute(
+                        "UPDATE file_leases SET mode = ?, reason = ? WHERE task_id = ?", (mode, lease.reason, lease.id)
+                    )
+                    self.conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now, lease.id))
+                    self.event(lease.id, "renew", agent, {"pattern": pattern, "expires_at": lease.expires_at, "mode": mode}, now)
+                    renewed.append(lease)
+                else:
+                    lease = self._insert(agent, pattern, mode, reason, now, expires)
+                granted.append(lease)
+            return AcquireResult(granted, conflicts, renewed, taken_over)
+
+    def _insert(self, agent: str, pattern: str, mode: str, reason: str, now: int, expires: int) -> Lease:
+        lease_id = "lease-" + secrets.token_hex(6)
+        payload = json.dumps({"kind": "file_lease", "pattern": pattern, "mode": mode}, sort_keys=True)
+        self.conn.execute(
+            "INSERT INTO tasks (id, state, payload_json, created_at, updated_at, attempts) "
+            "VALUES (?, 'LEASED', ?, ?, ?, 1)",
+            (lease_id, payload, now, now),
+        )
+        self.conn.execute(
+            "INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES (?, ?, ?, 1)",
+            (lease_id, agent, expires),
+        )
+        regex, prefix = patterns.compile_regex(pattern), patterns.literal_prefix(pattern)
+        self.conn.execute(
+            "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (lease_id, pattern, mode, reason, regex, prefix, now),
+        )
+        self.event(lease_id, "acquire", agent, {"pattern": pattern, "mode": mode, "expires_at": expires, "reason": reason}, now)
+        return Lease(lease_id, agent, pattern, mode, reason, now, expires, regex=regex, prefix=prefix)
+
+    # --- renew / release ------------------------------------------------------------------
+
+    def renew(self, agent: str, pattern_list: Sequence[str] | None, ttl_ms: int) -> list[Lease]:
+        """New expiry = now + ttl for the agent's matching active leases (all of them when None)."""
+        with immediate(self.conn):
+            now = self.clock()
+            self.expire_due(now)
+            mine = self.active(now, agent=agent)
+            chosen = mine if pattern_list is None else [l for l in mine if l.pattern in set(pattern_list)]
+            if not chosen:
+                what = "any active lease" if pattern_list is None else "an active lease on " + ", ".join(pattern_list)
+                raise Refused(f"Nothing to renew: {agent} does not hold {what}. See `maf-lease list --mine`.")
+            for lease in chosen:
+                lease.expires_at = now + ttl_ms
+                self.conn.execute("UPDATE leases SET lease_expires_at = ? WHERE task_id = ?", (lease.expires_at, lease.id))
+                self.conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now, lease.id))
+                self.event(lease.id, "renew", agent, {"pattern": lease.pattern, "expires_at": lease.expires_at}, now)
+            return chosen
+
+    def release(
+        self,
+        agent: str,
+        *,
+        pattern_list: Sequence[str] = (),
+        ids: Sequence[str] = (),
+        everything: bool = False,
+        force: bool = False,
+    ) -> list[Lease]:
+        with immediate(self.conn):
+            now = self.clock()
+            self.expire_due(now)
+            active = self.active(now)
+            if everything:
+                chosen = [l for l in active if l.agent == agent]
+            else:
+                wanted_patterns, wanted_ids = set(pattern_list), set(ids)
+                chosen = [l for l in active if l.pattern in wanted_patterns or l.id in wanted_ids]
+            others = [l for l in chosen if l.agent != agent]
+            if others and not force:
+                held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in others)
+                raise Refused(
+                    f"Not released: {held}. Releasing another agent's lease needs --force "
+                    "(and is recorded as a takeover)."
+                )
+            if not chosen:
+                asked = "your leases" if everything else ", ".join([*pattern_list, *ids])
+                raise Refused(
+                    f"Nothing released: no active lease matches {asked} for {agent}. "
+                    "Patterns must match a lease's pattern exactly; see `maf-lease list`."
+                )
+            for lease in chosen:
+                if lease.agent == agent:
+                    self._end(lease, "released", now)
+                    self.event(lease.id, "release", agent, {"pattern": lease.pattern}, now)
+                else:
+                    self._end(lease, "taken_over", now)
+                    self.event(lease.id, "takeover", agent, {
+                        "pattern": lease.pattern, "holder": lease.agent, "taken_by": agent, "released": True,
+                    }, now)
+            return chosen
+
+    # --- check ----------------------------------------------------------------------------
+
+    def index(self, now: int) -> LeaseIndex:
+        return LeaseIndex((l.pattern, l.regex, l.prefix, l) for l in self.active(now))
+
+    def check(self, paths: Iterable[str], now: int | None = None) -> dict[str, list[Lease]]:
+        now = self.clock() if now is None else now
+        index = self.index(now)
+        return {path: index.covering(path) for path in paths}
+
+    # --- agents ---------------------------------------------------------------------------
+
+    def heartbeat(self, agent: str, status: str = "") -> int:
+        now = self.clock()
+        with immediate(self.conn):
+            self.conn.execute(
+                "INSERT INTO agents (id, status, first_seen, last_heartbeat) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET status = excluded.status, last_heartbeat = excluded.last_heartbeat",
+                (agent, status, now, now),
+            )
+        return now
+
+    def agents(self, now: int | None = None) -> list[dict]:
+        now = self.clock() if now is None else now
+        rows = self.conn.execute(
+            """
+            WITH holders AS (
+                SELECT l.agent_id AS id, COUNT(*) AS n FROM tasks t JOIN leases l ON l.task_id = t.id
+                WHERE t.state = 'LEASED' AND l.lease_expires_at > ? GROUP BY l.agent_id
+            ), everyone AS (SELECT id FROM agents UNION SELECT id FROM holders)
+            SELECT e.id, a.status, a.last_heartbeat, COALESCE(h.n, 0)
+            FROM everyone e LEFT JOIN agents a ON a.id = e.id LEFT JOIN holders h ON h.id = e.id
+            ORDER BY e.id
+            """,
+            (now,),
+        ).fetchall()
+        return [
+            {"agent": r[0], "status": r[1] or "", "last_heartbeat": iso(r[2]), "last_heartbeat_ms": r[2], "active_leases": r[3]}
+            for r in rows
+        ]

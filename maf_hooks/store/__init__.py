@@ -1,0 +1,1 @@
+"""The repo-local SQLite lease database: where it lives, connections, migrations."""

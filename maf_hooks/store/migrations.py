@@ -1,0 +1,188 @@
+"""Versioned schema migrations.
+
+Each migration is applied once, in its own ``BEGIN IMMEDIATE`` transaction together with the
+``schema_migrations`` row that records it and ``PRAGMA user_version``; a failing migration rolls
+back whole. A database whose version is newer than this code knows is refused, never altered.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable, NamedTuple, Sequence, Union
+
+from maf_hooks.errors import StorageError
+from maf_hooks.timeutil import now_ms
+
+
+class Migration(NamedTuple):
+    version: int
+    name: str
+    steps: Union[Sequence[str], Callable[[sqlite3.Connection], None]]
+
+
+SYSTEM_TASK = "maf:system"  # owner of events that belong to no lease (escalations, preflight, ...)
+
+V1_CANONICAL = (
+    # The canonical tables of the MAF runtime (columns and checks as documented; more may be added).
+    """CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('READY','LEASED','RUNNING','VERIFYING','COMMITTED','ROLLBACK','DONE','DEAD')),
+        priority INTEGER NOT NULL DEFAULT 100,
+        payload_json TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        token_budget INTEGER NOT NULL DEFAULT 0,
+        cost_budget_cents INTEGER NOT NULL DEFAULT 0,
+        policy_label TEXT NOT NULL DEFAULT 'private'
+    )""",
+    "CREATE INDEX idx_tasks_state ON tasks(state)",
+    """CREATE TABLE leases (
+        task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+        agent_id TEXT NOT NULL,
+        lease_expires_at INTEGER NOT NULL,
+        attempt INTEGER NOT NULL
+    )""",
+    "CREATE INDEX idx_leases_expires ON leases(lease_expires_at)",
+    "CREATE INDEX idx_leases_agent ON leases(agent_id)",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        data_json TEXT NOT NULL,
+        agent_id TEXT
+    )""",
+    "CREATE INDEX idx_events_task ON events(task_id)",
+    "CREATE INDEX idx_events_kind_ts ON events(kind, ts)",
+    "CREATE INDEX idx_events_agent_ts ON events(agent_id, ts)",
+    """CREATE TABLE evidence (
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        verifier TEXT NOT NULL,
+        result TEXT NOT NULL CHECK (result IN ('PASS','FAIL')),
+        details_json TEXT NOT NULL,
+        PRIMARY KEY (task_id, attempt, verifier)
+    )""",
+    # A file lease is a synthetic task with one leases row; these are its file-specific columns.
+    """CREATE TABLE file_leases (
+        task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+        pattern TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('exclusive','shared')),
+        reason TEXT NOT NULL DEFAULT '',
+        regex TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        end_reason TEXT CHECK (end_reason IN ('released','expired','taken_over'))
+    )""",
+    "CREATE INDEX idx_file_leases_open_prefix ON file_leases(prefix) WHERE ended_at IS NULL",
+    "CREATE INDEX idx_file_leases_pattern ON file_leases(pattern)",
+    """CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL DEFAULT '',
+        first_seen INTEGER NOT NULL,
+        last_heartbeat INTEGER
+    )""",
+)
+
+
+def _seed_system_task(conn: sqlite3.Connection) -> None:
+    now = now_ms()
+    conn.execute(
+        "INSERT INTO tasks (id, state, payload_json, created_at, updated_at) VALUES (?, 'RUNNING', ?, ?, ?)",
+        (SYSTEM_TASK, '{"kind": "system"}', now, now),
+    )
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in V1_CANONICAL:
+        conn.execute(statement)
+    _seed_system_task(conn)
+
+
+V2_CONFLICTS = (
+    """CREATE TABLE reservation_conflicts (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT,
+        file_path TEXT NOT NULL,
+        conflict_type TEXT NOT NULL DEFAULT 'lease' CHECK (conflict_type IN ('lease','permission','concurrent_access')),
+        severity TEXT NOT NULL CHECK (severity IN ('low','medium','high','critical')),
+        holder_agent_id TEXT NOT NULL,
+        lease_id TEXT NOT NULL,
+        lease_expires_at INTEGER NOT NULL,
+        attempted_operation TEXT NOT NULL CHECK (attempted_operation IN ('commit','push')),
+        status TEXT NOT NULL CHECK (status IN ('blocked','warned','overridden')),
+        override_reason TEXT,
+        created_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX idx_conflicts_created ON reservation_conflicts(created_at)",
+    "CREATE INDEX idx_conflicts_agent ON reservation_conflicts(agent_id, created_at)",
+    "CREATE INDEX idx_conflicts_path ON reservation_conflicts(file_path)",
+    # what was mailed to whom, so that the same attempt is not mailed twice within mail.dedup_minutes
+    """CREATE TABLE mail_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dedup_key TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        maf_type TEXT NOT NULL,
+        message_key TEXT,
+        sent_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX idx_mail_log_key ON mail_log(dedup_key, sent_at)",
+)
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "canonical tables, file leases, agents", _v1),
+    Migration(2, "reservation conflicts and mail log", V2_CONFLICTS),
+]
+
+
+def latest(migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    return migrations[-1].version if migrations else 0
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def refuse_newer(conn: sqlite3.Connection, path: str, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    version = current_version(conn)
+    if version > latest(migrations):
+        raise StorageError(
+            f"The lease database {path} has schema version {version}, newer than this maf-hooks "
+            f"understands ({latest(migrations)}). Upgrade maf-hooks; the database was not changed."
+        )
+
+
+def upgrade(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply every migration newer than the database; return the versions applied here."""
+    if current_version(conn) >= latest(migrations):
+        return []
+    from maf_hooks.store.db import immediate  # noqa: PLC0415
+
+    applied = []
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone():
+        with immediate(conn):
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+    for migration in migrations:
+        with immediate(conn):
+            # another process may have applied it while we waited for the write lock
+            if current_version(conn) >= migration.version:
+                continue
+            if callable(migration.steps):
+                migration.steps(conn)
+            else:
+                for statement in migration.steps:
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, now_ms()),
+            )
+            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+        applied.append(migration.version)
+    return applied

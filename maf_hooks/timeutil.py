@@ -1,0 +1,75 @@
+"""Time as the tool sees it: integer milliseconds since the epoch, ISO 8601 UTC, durations."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import time
+
+from maf_hooks.errors import UsageError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def parse_duration_ms(text: str, *, default_unit: str = "m", what: str = "duration") -> int:
+    """Parse ``90s``, ``30m``, ``2h``, ``1d`` (a bare number takes ``default_unit``) into milliseconds."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise UsageError(
+            f"Invalid {what} {text!r}: expected a whole number with a unit, such as 90s, 30m, 2h or 1d."
+        )
+    number, unit = match.groups()
+    value = int(number) * _UNIT_MS[(unit or default_unit).lower()]
+    if value <= 0:
+        raise UsageError(f"Invalid {what} {text!r}: it must be longer than zero.")
+    return value
+
+
+def iso(ms: int | None) -> str | None:
+    """``1700000000123`` -> ``2023-11-14T22:13:20.123Z`` (None stays None)."""
+    if ms is None:
+        return None
+    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_iso_ms(text: str) -> int:
+    """Accept ``2026-11-01``, ``2026-11-01T10:00:00``, with or without ``Z``/offset (UTC assumed)."""
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        moment = _dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(
+            f"Invalid date {text!r}: expected ISO 8601, such as 2026-11-01 or 2026-11-01T10:00:00Z."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def span(ms: int) -> str:
+    """A short human span: ``45s``, ``29m 59s``, ``2h 5m``, ``3d 4h``."""
+    seconds = max(0, int(ms // 1000))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def relative(ms: int, now: int) -> str:
+    """``in 29m 59s`` or ``3m ago`` relative to ``now``."""
+    delta = ms - now
+    return f"in {span(delta)}" if delta >= 0 else f"{span(-delta)} ago"

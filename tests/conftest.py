@@ -1,0 +1,113 @@
+"""Fixtures: real temporary git repositories, real SQLite files, the CLI run in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from maf_hooks.cli.errors import run
+from maf_hooks.cli.main import maf
+
+BIN = Path(sys.executable).parent
+
+
+def git(*args: str, cwd, check: bool = True, env=None, input=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=check, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, input=input,
+    )
+
+
+def commit_file(repo, name: str, content: str = "x\n", message: str | None = None) -> None:
+    path = Path(repo) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    git("add", "--", name, cwd=repo)
+    git("commit", "-q", "-m", message or f"add {name}", cwd=repo)
+
+
+def make_repo(path: Path, *, email: str | None = "dev@example.com") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git("init", "-q", "-b", "main", str(path), cwd=path)
+    git("config", "user.name", "Dev", cwd=path)
+    if email:
+        git("config", "user.email", email, cwd=path)
+    git("config", "commit.gpgsign", "false", cwd=path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path_factory):
+    """No MAF_* variable, global git config or CI marker leaks in from the machine."""
+    for key in list(os.environ):
+        if key.startswith(("MAF_", "GIT_", "PRE_COMMIT")) or key in ("CI", "GITHUB_ACTIONS", "AUDIT_WEBHOOK_URL"):
+            monkeypatch.delenv(key, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Dev")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Dev")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "dev@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
+    # the venv's console scripts must be found by subprocess tests and hooks
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A git repository with one commit and a configured user.email."""
+    path = make_repo(tmp_path / "repo")
+    commit_file(path, "README.md", "hello\n", "initial")
+    return path
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """``cli(cwd, *args, env={...})`` runs `maf ARGS` in-process and returns a Result."""
+
+    def invoke(cwd, *args: str, env: dict | None = None, prog: str = "maf", command=maf) -> Result:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            patch.chdir(cwd)
+            for key, value in (env or {}).items():
+                if value is None:
+                    patch.delenv(key, raising=False)
+                else:
+                    patch.setenv(key, value)
+            code = run(command, [str(a) for a in args], prog)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return invoke
+
+
+def db_snapshot(path) -> list:
+    """Every row of every table, to prove that a refused command changed nothing."""
+    import sqlite3
+
+    if not os.path.exists(path):
+        return []
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        return [(t, sorted(map(repr, conn.execute(f"SELECT * FROM {t}")))) for t in tables]
+    finally:
+        conn.close()

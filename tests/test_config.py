@@ -1,0 +1,123 @@
+"""Configuration: files, overlays, precedence, validation messages, `maf config show`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from maf_hooks import config
+from maf_hooks.errors import ConfigError
+
+
+def test_load_defaults_without_file(tmp_path):
+    cfg = config.load(str(tmp_path), environ={})
+    assert cfg.get("reservation.default_timeout_minutes") == 30
+    assert cfg.get("reservation.max_timeout_minutes") == 120
+    assert cfg.get("reservation.conflict_strategy") == "block"
+    assert cfg.source("reservation.max_timeout_minutes") == "default"
+    assert cfg.path is None
+
+
+def test_load_maf_toml_then_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.maf.reservation]\ndefault_timeout_minutes = 20\n")
+    cfg = config.load(str(tmp_path), environ={})
+    assert cfg.get("reservation.default_timeout_minutes") == 20
+    assert cfg.source("reservation.default_timeout_minutes") == "file:pyproject.toml"
+    (tmp_path / "maf.toml").write_text("[reservation]\ndefault_timeout_minutes = 15\n")
+    assert config.load(str(tmp_path), environ={}).get("reservation.default_timeout_minutes") == 15
+
+
+def test_load_precedence_default_file_overlay_env_flag(tmp_path):
+    (tmp_path / "maf.toml").write_text(
+        "[reservation]\nmax_timeout_minutes = 100\ndefault_timeout_minutes = 10\n"
+        "[env.ci.reservation]\nmax_timeout_minutes = 90\n"
+    )
+    cfg = config.load(str(tmp_path), env_name="ci", environ={})
+    assert cfg.get("reservation.max_timeout_minutes") == 90
+    assert cfg.source("reservation.max_timeout_minutes") == "env-overlay:ci"
+    cfg = config.load(str(tmp_path), environ={"MAF_ENV": "ci", "MAF_RESERVATION_MAX_TIMEOUT": "80"})
+    assert cfg.get("reservation.max_timeout_minutes") == 80
+    assert cfg.source("reservation.max_timeout_minutes") == "env:MAF_RESERVATION_MAX_TIMEOUT"
+    cfg = config.load(str(tmp_path), environ={"MAF_RESERVATION_MAX_TIMEOUT": "80"},
+                      flags={"reservation.max_timeout_minutes": 70})
+    assert cfg.get("reservation.max_timeout_minutes") == 70 and cfg.source("reservation.max_timeout_minutes") == "flag"
+    assert cfg.get("reservation.default_timeout_minutes") == 10
+
+
+def test_load_json_seed_layout(tmp_path):
+    path = tmp_path / "maf.json"
+    path.write_text(json.dumps({"reservation": {"defaultTimeoutMinutes": 45, "conflictStrategy": "warn"}}))
+    cfg = config.load(str(tmp_path), config_path=str(path), environ={})
+    assert cfg.get("reservation.default_timeout_minutes") == 45
+    assert cfg.get("reservation.conflict_strategy") == "warn"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[reservation]\nmax_timeout_minuts = 5\n", "reservation.max_timeout_minuts: unknown key (did you mean 'max_timeout_minutes'?)"),
+    ("[reservation]\nconflict_strategy = 'maybe'\n", "reservation.conflict_strategy: expected one of block, warn"),
+    ("[reservation]\ndefault_timeout_minutes = 'ten'\n", "reservation.default_timeout_minutes: expected a whole number"),
+    ("[reservation]\ndefault_timeout_minutes = 0\n", "expected at least 1"),
+    ("[reservaton]\n", "reservaton: unknown key (did you mean 'reservation'?)"),
+    ("[reservation]\ndefault_timeout_minutes = 200\n", "is above reservation.max_timeout_minutes"),
+    ("[env.ci.reservation]\nhook_mode = 'loud'\n", "env.ci.reservation.hook_mode: expected one of strict, warn, off"),
+    ("reservation = [1]\n", "reservation: expected a table"),
+])
+def test_load_invalid_names_key_path(tmp_path, text, expected):
+    (tmp_path / "maf.toml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        config.load(str(tmp_path), environ={})
+    assert expected in str(info.value)
+
+
+def test_load_lists_every_problem(tmp_path):
+    (tmp_path / "maf.toml").write_text("[reservation]\nbad_one = 1\nconflict_strategy = 3\n[storage]\ndb_path = 5\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(str(tmp_path), environ={})
+    assert len(info.value.problems) == 3
+
+
+def test_load_bad_env_variable(tmp_path):
+    with pytest.raises(ConfigError, match="MAF_RESERVATION_MAX_TIMEOUT"):
+        config.load(str(tmp_path), environ={"MAF_RESERVATION_MAX_TIMEOUT": "lots"})
+
+
+def test_load_unknown_overlay(tmp_path):
+    (tmp_path / "maf.toml").write_text("[env.ci.reservation]\nhook_mode = 'warn'\n")
+    with pytest.raises(ConfigError, match="no \\[env.prod\\] overlay .*available: ci"):
+        config.load(str(tmp_path), env_name="prod", environ={})
+
+
+def test_load_broken_toml(tmp_path):
+    (tmp_path / "maf.toml").write_text("[reservation\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(str(tmp_path), environ={})
+
+
+def test_config_show_cli(repo, cli):
+    (repo / "maf.toml").write_text("[reservation]\ndefault_timeout_minutes = 12\n")
+    shown = cli(repo, "config", "show", "--json")
+    assert shown.code == 0
+    assert shown.json["values"]["reservation"]["default_timeout_minutes"] == 12
+    assert shown.json["sources"]["reservation.default_timeout_minutes"] == "file:maf.toml"
+    assert shown.json["sources"]["reservation.max_timeout_minutes"] == "default"
+    text = cli(repo, "config", "show").out
+    assert "reservation.default_timeout_minutes" in text and "file:maf.toml" in text
+
+
+def test_config_invalid_cli_exit_2(repo, cli):
+    (repo / "maf.toml").write_text("[reservation]\nconflict_strategy = 'maybe'\n")
+    result = cli(repo, "lease", "acquire", "x", "--agent", "a")
+    assert result.code == 2 and "reservation.conflict_strategy" in result.err
+    assert cli(repo, "config", "validate").code == 2
+
+
+def test_config_flag_and_env_option(repo, cli, tmp_path):
+    other = tmp_path / "other.toml"
+    other.write_text("[reservation]\nmax_timeout_minutes = 5\ndefault_timeout_minutes = 1\n"
+                     "[env.fast.reservation]\nmax_timeout_minutes = 2\n")
+    result = cli(repo, "--config", str(other), "lease", "acquire", "x", "--agent", "a", "--ttl", "10m")
+    assert result.code == 2 and "maximum of 5 minutes" in result.err
+    result = cli(repo, "lease", "--config", str(other), "--env", "fast", "acquire", "x", "--agent", "a", "--ttl", "3m")
+    assert result.code == 2 and "maximum of 2 minutes" in result.err
+    assert cli(repo, "--config", str(other), "config", "validate").code == 0

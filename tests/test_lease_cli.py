@@ -1,0 +1,273 @@
+"""`maf lease` / `maf-lease` end to end, in real repositories with real database files."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import db_snapshot, git
+from maf_hooks.cli.main import lease_group
+
+ACTIVE_QUERY = (
+    "SELECT t.id, l.agent_id, l.lease_expires_at FROM tasks t JOIN leases l ON t.id = l.task_id "
+    "WHERE t.state = 'LEASED' AND l.lease_expires_at > ?"
+)
+
+
+def db_file(repo):
+    return repo / ".git" / "maf" / "runtime.db"
+
+
+def active_rows(repo, now_ms=None):
+    import time
+
+    conn = sqlite3.connect(db_file(repo))
+    try:
+        return conn.execute(ACTIVE_QUERY, (now_ms or int(time.time() * 1000),)).fetchall()
+    finally:
+        conn.close()
+
+
+def test_acquire_grants_and_lists(repo, cli):
+    result = cli(repo, "lease", "acquire", "src/", "--agent", "alice", "--reason", "refactor", "--json")
+    assert result.code == 0, result.err
+    granted = result.json["granted"]
+    assert [g["pattern"] for g in granted] == ["src/"]
+    lease = granted[0]
+    assert lease["agent"] == "alice" and lease["mode"] == "exclusive" and lease["reason"] == "refactor"
+    assert lease["created_at"].endswith("Z") and lease["expires_at"].endswith("Z")
+    assert result.json["conflicts"] == []
+    listing = cli(repo, "lease", "list", "--json").json["leases"]
+    assert [(l["id"], l["agent"], l["pattern"]) for l in listing] == [(lease["id"], "alice", "src/")]
+    # the operators' documented query lists exactly this lease
+    assert [(r[0], r[1]) for r in active_rows(repo)] == [(lease["id"], "alice")]
+
+
+def test_acquire_conflict_exit_1_names_holder(repo, cli):
+    assert cli(repo, "lease", "acquire", "src/*.py", "--agent", "alice", "--reason", "api work").code == 0
+    result = cli(repo, "lease", "acquire", "src/a*", "--agent", "bob")
+    assert result.code == 1
+    assert "alice" in result.err and "'src/*.py'" in result.err and "api work" in result.err
+    assert "Z (in " in result.err  # absolute and relative expiry
+    as_json = cli(repo, "lease", "acquire", "src/a*", "--agent", "bob", "--json")
+    assert as_json.code == 1
+    assert as_json.json["granted"] == []
+    conflict = as_json.json["conflicts"][0]
+    assert conflict["pattern"] == "src/a*" and conflict["lease"]["agent"] == "alice"
+
+
+def test_acquire_all_or_nothing(repo, cli):
+    assert cli(repo, "lease", "acquire", "docs/", "--agent", "alice").code == 0
+    result = cli(repo, "lease", "acquire", "src/", "docs/x.md", "--agent", "bob", "--json")
+    assert result.code == 1
+    assert [l["agent"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["alice"]
+
+
+def test_acquire_shared_semantics(repo, cli):
+    assert cli(repo, "lease", "acquire", "lib/", "--shared", "--agent", "alice").code == 0
+    assert cli(repo, "lease", "acquire", "lib/", "--shared", "--agent", "bob").code == 0
+    assert cli(repo, "lease", "acquire", "lib/x.py", "--agent", "carol").code == 1  # exclusive vs shared
+    assert cli(repo, "lease", "acquire", "app/", "--agent", "carol").code == 0
+    assert cli(repo, "lease", "acquire", "app/x", "--shared", "--agent", "dave").code == 1  # shared vs exclusive
+
+
+def test_acquire_again_renews_never_shortens(repo, cli):
+    first = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--ttl", "2h", "--json").json["granted"][0]
+    again = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--ttl", "10m", "--json").json
+    assert again["granted"][0]["id"] == first["id"]
+    assert again["granted"][0]["expires_at"] == first["expires_at"]
+    assert again["renewed"] == [first["id"]]
+    assert len(cli(repo, "lease", "list", "--json").json["leases"]) == 1
+
+
+def test_acquire_force_takes_over_and_records_both_agents(repo, cli):
+    held = cli(repo, "lease", "acquire", "x/", "--agent", "alice", "--json").json["granted"][0]
+    result = cli(repo, "lease", "acquire", "x/y", "--agent", "bob", "--force", "--json")
+    assert result.code == 0
+    assert result.json["taken_over"][0]["id"] == held["id"]
+    leases = cli(repo, "lease", "list", "--json").json["leases"]
+    assert [(l["agent"], l["pattern"]) for l in leases] == [("bob", "x/y")]
+    conn = sqlite3.connect(db_file(repo))
+    kind, data, agent = conn.execute(
+        "SELECT kind, data_json, agent_id FROM events WHERE task_id = ? ORDER BY id DESC LIMIT 1", (held["id"],)
+    ).fetchone()
+    assert kind == "takeover" and agent == "bob" and '"holder": "alice"' in data
+    assert conn.execute("SELECT state FROM tasks WHERE id = ?", (held["id"],)).fetchone()[0] == "DEAD"
+
+
+def test_acquire_warn_strategy_grants_with_conflicts(repo, cli):
+    assert cli(repo, "lease", "acquire", "a/", "--agent", "alice").code == 0
+    result = cli(repo, "lease", "acquire", "a/b", "--agent", "bob", "--json",
+                 env={"MAF_RESERVATION_CONFLICT_STRATEGY": "warn"})
+    assert result.code == 0
+    assert result.json["granted"][0]["pattern"] == "a/b"
+    assert result.json["conflicts"][0]["lease"]["agent"] == "alice"
+
+
+def test_expired_lease_never_conflicts_and_leaves_active_set(repo, cli):
+    lease = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--ttl", "60s", "--json").json["granted"][0]
+    future = lease["expires_at_ms"] + 1
+    assert active_rows(repo, future) == []
+    conn = sqlite3.connect(db_file(repo))
+    conn.execute("UPDATE leases SET lease_expires_at = lease_expires_at - 61000")
+    conn.commit()
+    conn.close()
+    assert cli(repo, "lease", "acquire", "a.txt", "--agent", "bob").code == 0
+    conn = sqlite3.connect(db_file(repo))
+    kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE task_id = ? ORDER BY id", (lease["id"],))]
+    assert kinds == ["acquire", "expire"]
+
+
+def test_renew_extends_to_now_plus_ttl(repo, cli):
+    lease = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--ttl", "5m", "--json").json["granted"][0]
+    renewed = cli(repo, "lease", "renew", "a.txt", "--agent", "alice", "--ttl", "1h", "--json")
+    assert renewed.code == 0
+    assert renewed.json["renewed"][0]["expires_at_ms"] > lease["expires_at_ms"] + 50 * 60_000
+    assert cli(repo, "lease", "renew", "--all", "--agent", "alice").code == 0
+    nothing = cli(repo, "lease", "renew", "b.txt", "--agent", "alice")
+    assert nothing.code == 1 and "Nothing to renew" in nothing.err
+
+
+def test_release_own_other_and_nothing(repo, cli):
+    a = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--json").json["granted"][0]
+    cli(repo, "lease", "acquire", "b.txt", "--agent", "alice")
+    refused = cli(repo, "lease", "release", "a.txt", "--agent", "bob")
+    assert refused.code == 1 and "--force" in refused.err and "alice" in refused.err
+    assert cli(repo, "lease", "release", "--id", a["id"], "--agent", "alice").code == 0
+    nothing = cli(repo, "lease", "release", "a.txt", "--agent", "alice")
+    assert nothing.code == 1 and "Nothing released" in nothing.err
+    forced = cli(repo, "lease", "release", "b.txt", "--agent", "bob", "--force", "--json")
+    assert forced.code == 0 and forced.json["released"][0]["status"] == "taken_over"
+    assert cli(repo, "lease", "list", "--json").json["leases"] == []
+    history = cli(repo, "lease", "list", "--all", "--json").json["leases"]
+    assert sorted(l["status"] for l in history) == ["released", "taken_over"]
+
+
+def test_release_all(repo, cli):
+    for pattern in ("a", "b", "c"):
+        cli(repo, "lease", "acquire", pattern, "--agent", "alice")
+    cli(repo, "lease", "acquire", "d", "--agent", "bob")
+    result = cli(repo, "lease", "release", "--all", "--agent", "alice", "--json")
+    assert len(result.json["released"]) == 3
+    assert [l["agent"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["bob"]
+
+
+def test_list_filters_and_table(repo, cli):
+    cli(repo, "lease", "acquire", "a", "--agent", "alice", "--reason", "why not")
+    cli(repo, "lease", "acquire", "b", "--agent", "bob")
+    assert [l["pattern"] for l in cli(repo, "lease", "list", "--agent", "bob", "--json").json["leases"]] == ["b"]
+    mine = cli(repo, "lease", "list", "--mine", "--json", env={"MAF_AGENT_ID": "alice"})
+    assert [l["pattern"] for l in mine.json["leases"]] == ["a"]
+    text = cli(repo, "lease", "list").out
+    assert text.splitlines()[0].split() == ["ID", "AGENT", "MODE", "PATTERN", "EXPIRES", "REASON"]
+    assert "why not" in text and "in 29m" in text
+
+
+def test_check_reports_covering_leases(repo, cli):
+    cli(repo, "lease", "acquire", "src/", "--agent", "alice")
+    cli(repo, "lease", "acquire", "docs/*.md", "--shared", "--agent", "bob")
+    blocked = cli(repo, "lease", "check", "src/a/b.py", "README.md", "--agent", "carol", "--json")
+    assert blocked.code == 1
+    paths = {p["path"]: p for p in blocked.json["paths"]}
+    assert paths["src/a/b.py"]["blocked"] and paths["src/a/b.py"]["leases"][0]["agent"] == "alice"
+    assert paths["README.md"]["leases"] == []
+    assert cli(repo, "lease", "check", "docs/x.md", "--agent", "carol").code == 0  # shared: not blocking
+    assert cli(repo, "lease", "check", "src/x", "--agent", "alice").code == 0  # own lease
+    absolute = cli(repo, "lease", "check", str(repo / "src" / "x"), "--agent", "carol")
+    assert absolute.code == 1 and "src/x: BLOCKED" in absolute.out
+
+
+def test_heartbeat_and_agents(repo, cli):
+    cli(repo, "lease", "acquire", "a", "--agent", "alice")
+    assert cli(repo, "lease", "heartbeat", "--agent", "bob", "--status", "reviewing").code == 0
+    agents = {a["agent"]: a for a in cli(repo, "lease", "agents", "--json").json["agents"]}
+    assert agents["alice"]["active_leases"] == 1 and agents["alice"]["last_heartbeat"] is None
+    assert agents["bob"]["status"] == "reviewing" and agents["bob"]["last_heartbeat"].endswith("Z")
+
+
+def test_maf_lease_script_is_the_same_group(repo, cli):
+    result = cli(repo, "acquire", "z", "--agent", "alice", "--json", command=lease_group, prog="maf-lease")
+    assert result.code == 0 and result.json["granted"][0]["pattern"] == "z"
+
+
+def test_console_scripts_run(repo):
+    proc = subprocess.run(["maf-lease", "acquire", "q", "--agent", "alice"], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(["maf-lease", "acquire", "q", "--agent", "bob"], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    proc = subprocess.run(["maf", "lease", "list"], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0 and "alice" in proc.stdout
+
+
+# --- bad input: exit 2, a clear message, and the database unchanged ------------------------
+
+BAD_ACQUIRES = [
+    (["../x"], "outside the repository"),
+    (["/etc/passwd"], "outside the repository"),
+    ([""], "mpty"),
+    (["a\nb"], "newline"),
+    (["x" * 4097], "4096"),
+    (["a", "--ttl", "3h"], "above the maximum"),
+    (["a", "--timeout", "121"], "above the maximum"),
+    (["a", "--ttl", "soon"], "Invalid --ttl"),
+    (["a", "--ttl", "5m", "--timeout", "5"], "not both"),
+    (["a", "--agent", "-bad"], "Invalid --agent"),
+    (["a", "--agent", "a/b"], "Invalid --agent"),
+    (["a", "--agent", "x" * 129], "Invalid --agent"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_ACQUIRES)
+def test_acquire_bad_input_exit_2_database_unchanged(repo, cli, args, message):
+    cli(repo, "lease", "acquire", "keep", "--agent", "alice")
+    before = db_snapshot(db_file(repo))
+    argv = ["lease", "acquire", *args]
+    if "--agent" not in args:
+        argv += ["--agent", "bob"]
+    result = cli(repo, *argv)
+    assert result.code == 2, result.err
+    assert message.lower() in result.err.lower()
+    assert "Traceback" not in result.err
+    assert db_snapshot(db_file(repo)) == before
+
+
+def test_agent_from_env_git_config_and_email(repo, cli):
+    assert cli(repo, "lease", "acquire", "e1", "--json", env={"MAF_AGENT_ID": "env-agent"}).json["granted"][0]["agent"] == "env-agent"
+    git("config", "maf.agentId", "cfg-agent", cwd=repo)
+    assert cli(repo, "lease", "acquire", "e2", "--json").json["granted"][0]["agent"] == "cfg-agent"
+    git("config", "--unset", "maf.agentId", cwd=repo)
+    assert cli(repo, "lease", "acquire", "e3", "--json").json["granted"][0]["agent"] == "dev@example.com"
+    bad = cli(repo, "lease", "acquire", "e4", env={"MAF_AGENT_ID": ".hidden"})
+    assert bad.code == 2 and "MAF_AGENT_ID" in bad.err
+
+
+def test_no_identity_exit_2_says_how(tmp_path, cli):
+    from conftest import make_repo
+
+    bare = make_repo(tmp_path / "r", email=None)
+    result = cli(bare, "lease", "acquire", "x")
+    assert result.code == 2
+    assert "MAF_AGENT_ID" in result.err and "--agent" in result.err and "maf.agentId" in result.err
+
+
+def test_usage_errors_exit_2(repo, cli):
+    assert cli(repo, "lease", "release", "--agent", "a").code == 2
+    assert cli(repo, "lease", "renew", "--agent", "a").code == 2
+    assert cli(repo, "lease", "list", "--mine", "--agent", "x").code == 2
+    assert cli(repo, "lease", "acquire").code == 2
+    assert cli(repo, "lease", "bogus").code == 2
+
+
+def test_not_a_repository_exit_3(tmp_path, cli):
+    result = cli(tmp_path, "lease", "acquire", "x", "--agent", "a")
+    assert result.code == 3 and "Not inside a git repository" in result.err
+
+
+def test_acquire_glob_without_literal_prefix_sees_nested_leases(repo, cli):
+    # '**/x.py' covers 'src/a.py/x.py', and 'src/a.py' covers everything beneath it
+    assert cli(repo, "lease", "acquire", "src/a.py", "--agent", "alice").code == 0
+    assert cli(repo, "lease", "acquire", "**/x.py", "--agent", "bob").code == 1
+    assert cli(repo, "lease", "acquire", "*.md", "--agent", "bob").code == 0
+    assert cli(repo, "lease", "acquire", "README.md", "--agent", "carol").code == 1

@@ -1,0 +1,173 @@
+"""The lease database: location, pragmas, migrations, refusals."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import commit_file, git
+from maf_hooks.errors import StorageError
+from maf_hooks.store import db, migrations
+
+
+def test_db_path_default_in_git_common_dir(repo, cli):
+    result = cli(repo, "db", "path")
+    assert result.code == 0
+    assert result.out.strip() == str(repo / ".git" / "maf" / "runtime.db")
+
+
+def test_db_shared_by_linked_worktrees(repo, cli, tmp_path):
+    worktree = tmp_path / "wt"
+    git("worktree", "add", "-q", str(worktree), "-b", "feature", cwd=repo)
+    assert cli(worktree, "db", "path").out.strip() == str(repo / ".git" / "maf" / "runtime.db")
+    assert cli(repo, "lease", "acquire", "src/", "--agent", "alice").code == 0
+    blocked = cli(worktree, "lease", "acquire", "src/x.py", "--agent", "bob")
+    assert blocked.code == 1 and "alice" in blocked.err
+
+
+def test_db_survives_git_clean_and_is_not_tracked(repo, cli):
+    cli(repo, "lease", "acquire", "a", "--agent", "alice")
+    git("clean", "-fdx", cwd=repo)
+    assert git("status", "--porcelain", "--ignored", cwd=repo).stdout == ""
+    assert [l["pattern"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["a"]
+
+
+def test_db_path_overrides(repo, cli):
+    env_path = cli(repo, "db", "path", env={"MAF_DB_PATH": "state/leases.db"}).out.strip()
+    assert env_path == str(repo / "state" / "leases.db")
+    (repo / "maf.toml").write_text('[storage]\ndb_path = "var/x.db"\n')
+    assert cli(repo, "db", "path").out.strip() == str(repo / "var" / "x.db")
+    assert cli(repo, "db", "path", env={"MAF_DB_PATH": "/tmp/elsewhere.db"}).out.strip() == "/tmp/elsewhere.db"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_db_unwritable_exit_3(repo, cli, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = cli(repo, "lease", "acquire", "a", "--agent", "x", env={"MAF_DB_PATH": str(locked / "sub" / "x.db")})
+        assert result.code == 3 and "Cannot create" in result.err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_db_path_is_a_directory_or_under_a_file_exit_3(repo, cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = cli(repo, "lease", "acquire", "a", "--agent", "x", env={"MAF_DB_PATH": str(blocker / "x.db")})
+    assert result.code == 3 and "Cannot create the directory" in result.err
+    (tmp_path / "adir").mkdir()
+    result = cli(repo, "lease", "acquire", "a", "--agent", "x", env={"MAF_DB_PATH": str(tmp_path / "adir")})
+    assert result.code == 3 and "is a directory" in result.err
+
+
+def test_db_corrupt_exit_3_no_traceback(repo, cli, tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite at all" * 100)
+    result = cli(repo, "lease", "acquire", "a", "--agent", "x", env={"MAF_DB_PATH": str(bad)})
+    assert result.code == 3 and "corrupt or not an SQLite database" in result.err
+    assert bad.read_bytes() == b"this is not sqlite at all" * 100
+
+
+def test_db_pragmas(tmp_path):
+    conn = db.connect(str(tmp_path / "x.db"))
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    conn.close()
+
+
+def test_schema_has_canonical_tables_and_checks(tmp_path):
+    conn = db.connect(str(tmp_path / "x.db"))
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}
+    assert {"id", "state", "priority", "payload_json", "created_at", "updated_at", "attempts",
+            "token_budget", "cost_budget_cents", "policy_label"} <= columns
+    assert {r[1] for r in conn.execute("PRAGMA table_info(leases)")} >= {"task_id", "agent_id", "lease_expires_at", "attempt"}
+    assert {r[1] for r in conn.execute("PRAGMA table_info(events)")} >= {"id", "task_id", "ts", "kind", "data_json"}
+    assert {r[1] for r in conn.execute("PRAGMA table_info(evidence)")} >= {"task_id", "attempt", "verifier", "result", "details_json"}
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO tasks (id, state, payload_json, created_at, updated_at) VALUES ('t', 'BOGUS', '{}', 0, 0)")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES ('missing', 'a', 0, 1)")
+    conn.close()
+
+
+def test_migrations_applied_once_and_recorded(tmp_path):
+    path = str(tmp_path / "x.db")
+    db.connect(path).close()
+    conn = db.connect(path)
+    rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+    assert [r[0] for r in rows] == [m.version for m in migrations.MIGRATIONS]
+    assert migrations.current_version(conn) == migrations.latest()
+    conn.close()
+
+
+def test_migrations_upgrade_older_database(tmp_path):
+    path = str(tmp_path / "x.db")
+    extra = migrations.Migration(migrations.latest() + 1, "add a column", ["ALTER TABLE agents ADD COLUMN note TEXT"])
+    conn = db.connect(path)
+    applied = migrations.upgrade(conn, [*migrations.MIGRATIONS, extra])
+    assert applied == [extra.version]
+    assert "note" in {r[1] for r in conn.execute("PRAGMA table_info(agents)")}
+    assert migrations.upgrade(conn, [*migrations.MIGRATIONS, extra]) == []
+    conn.close()
+
+
+def test_failing_migration_rolls_back(tmp_path):
+    path = str(tmp_path / "x.db")
+    conn = db.connect(path)
+    broken = migrations.Migration(
+        migrations.latest() + 1, "half done", ["CREATE TABLE half (x)", "THIS IS NOT SQL"]
+    )
+    with pytest.raises(sqlite3.Error):
+        migrations.upgrade(conn, [*migrations.MIGRATIONS, broken])
+    assert migrations.current_version(conn) == migrations.latest()
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchone() is None
+    assert conn.execute("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", (broken.version,)).fetchone()[0] == 0
+    conn.close()
+
+
+def test_newer_database_refused_and_unchanged(repo, cli, tmp_path):
+    path = tmp_path / "future.db"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE t (x)")
+    raw.execute(f"PRAGMA user_version = {migrations.latest() + 5}")
+    raw.commit()
+    raw.close()
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="newer"):
+        db.connect(str(path))
+    result = cli(repo, "lease", "list", env={"MAF_DB_PATH": str(path)})
+    assert result.code == 3 and "newer than this maf-hooks" in result.err
+    assert path.read_bytes() == before
+
+
+def test_db_migrate_command(repo, cli):
+    created = cli(repo, "db", "migrate", "--json")
+    assert created.code == 0 and created.json["created"] is True
+    assert created.json["version"] == migrations.latest()
+    again = cli(repo, "db", "migrate")
+    assert again.code == 0 and "up to date" in again.out
+
+
+def test_nested_immediate_uses_savepoint(tmp_path):
+    conn = db.connect(str(tmp_path / "x.db"))
+    with db.immediate(conn):
+        conn.execute("INSERT INTO agents (id, first_seen) VALUES ('a', 0)")
+        with pytest.raises(RuntimeError):
+            with db.immediate(conn):
+                conn.execute("INSERT INTO agents (id, first_seen) VALUES ('b', 0)")
+                raise RuntimeError("inner fails")
+    assert [r[0] for r in conn.execute("SELECT id FROM agents")] == ["a"]
+    conn.close()
+
+
+def test_list_without_database_creates_nothing(repo, cli):
+    result = cli(repo, "lease", "list")
+    assert result.code == 0 and "No active leases" in result.out
+    assert not (repo / ".git" / "maf").exists()
