@@ -399,39 +399,52 @@ _EVERYTHING = "**"
 # Shape of the path component read so far: empty (start, or just after '/'), '.', '..', a name.
 _EMPTY, _ONE_DOT, _TWO_DOTS, _NAME = 0, 1, 2, 3
 _NEXT_SHAPE = {
-    _KIND_SLASH: (None, None, None, _EMPTY),
+    _KIND_SLASH: (None, None, None, _EMPTY),  # a component ends: it must be a name
     _KIND_DOT: (_ONE_DOT, _TWO_DOTS, _NAME, _NAME),
     _KIND_OTHER: (_NAME, _NAME, _NAME, _NAME),
 }
-_KINDS = (_KIND_SLASH, _KIND_DOT, _KIND_OTHER)
+_KINDS = (_KIND_OTHER, _KIND_SLASH, _KIND_DOT)  # names first: readable examples
+# _STEPS[mask][shape]: the (kind, next shape) moves open to a shared-kinds mask from a shape.
+_STEPS = tuple(
+    tuple(
+        tuple(
+            (kind, _NEXT_SHAPE[kind][shape])
+            for kind in _KINDS
+            if mask & kind and _NEXT_SHAPE[kind][shape] is not None
+        )
+        for shape in range(4)
+    )
+    for mask in range(8)
+)
 
 
 def _search(a: _Nfa, b: _Nfa, want_path: bool = False):
-    """Breadth-first search of the product for a valid path both automata accept.
+    """Search the product for a valid path both automata accept.
 
-    Returns True/False, or (with ``want_path``) the shortest such path or None.
+    Returns True/False (depth first), or with ``want_path`` the shortest such path or None
+    (breadth first).
     """
     start = (a.start, b.start, _EMPTY)
     parents: Dict[tuple, Optional[tuple]] = {start: None}
-    queue = deque([start])
-    while queue:
-        state = queue.popleft()
+    pending = deque([start])
+    take = pending.popleft if want_path else pending.pop
+    a_moves, b_moves, a_final, b_final = a.moves, b.moves, a.final, b.final
+    kinds_cache = _SHARED_KINDS
+    while pending:
+        state = take()
         qa, qb, shape = state
-        if shape == _NAME and a.final[qa] and b.final[qb]:
+        if shape == _NAME and a_final[qa] and b_final[qb]:
             return _spell(state, parents) if want_path else True
-        for pa, ta in a.moves[qa]:
-            for pb, tb in b.moves[qb]:
-                mask = _shared_kinds(pa, pb)
-                if not mask:
-                    continue
-                for kind in _KINDS:
-                    if mask & kind:
-                        next_shape = _NEXT_SHAPE[kind][shape]
-                        if next_shape is not None:
-                            target = (ta, tb, next_shape)
-                            if target not in parents:
-                                parents[target] = (state, pa, pb, kind)
-                                queue.append(target)
+        for pa, ta in a_moves[qa]:
+            for pb, tb in b_moves[qb]:
+                mask = kinds_cache.get((pa, pb) if pa <= pb else (pb, pa))
+                if mask is None:
+                    mask = _shared_kinds(pa, pb)
+                for kind, next_shape in _STEPS[mask][shape]:
+                    target = (ta, tb, next_shape)
+                    if target not in parents:
+                        parents[target] = (state, pa, pb, kind)
+                        pending.append(target)
     return None if want_path else False
 
 

@@ -279,3 +279,39 @@ def agents(context: Context, as_json):
     ])
     return 0
 
+
+
+@lease_group.command("conflicts")
+@click.option("--since", metavar="DURATION", help="Only conflicts newer than this (90s, 30m, 2h, 7d).")
+@json_option
+@pass_context
+def conflicts(context: Context, since, as_json):
+    """RESERVATION_CONFLICT records: refused, warned and overridden commits and pushes."""
+    now = now_ms()
+    start = now - parse_duration_ms(since, what="--since") if since else 0
+    rows = []
+    if os.path.exists(context.db_path):
+        with context.database() as conn:
+            rows = conn.execute(
+                "SELECT id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, "
+                "lease_expires_at, attempted_operation, status, override_reason, created_at "
+                "FROM reservation_conflicts WHERE created_at >= ? ORDER BY created_at, id",
+                (start,),
+            ).fetchall()
+    records = [
+        {"id": r[0], "agent": r[1], "path": r[2], "conflict_type": r[3], "severity": r[4], "holder": r[5],
+         "lease_id": r[6], "lease_expires_at": iso(r[7]), "operation": r[8], "status": r[9],
+         "override_reason": r[10], "created_at": iso(r[11])}
+        for r in rows
+    ]
+    if as_json:
+        emit_json({"conflicts": records})
+        return 0
+    if not records:
+        click.echo("No conflicts recorded" + (f" in the last {since}." if since else "."))
+        return 0
+    table(["WHEN", "STATUS", "OPERATION", "AGENT", "PATH", "HOLDER", "LEASE"], [
+        [relative(raw[11], now), r["status"], r["operation"], r["agent"] or "(unknown)", r["path"], r["holder"], r["lease_id"]]
+        for raw, r in zip(rows, records)
+    ])
+    return 0

@@ -8,6 +8,7 @@ from maf_hooks import __version__
 from maf_hooks.cli.configuration import config_group
 from maf_hooks.cli.db import db_group
 from maf_hooks.cli.errors import entry
+from maf_hooks.cli.init import init
 from maf_hooks.cli.lease import lease_group
 from maf_hooks.cli.options import config_options, make_context
 
@@ -28,6 +29,7 @@ def maf(ctx: click.Context, config_path, env_name):
 maf.add_command(lease_group)
 maf.add_command(db_group)
 maf.add_command(config_group)
+maf.add_command(init)
 
 main = entry(maf, "maf")
 lease_main = entry(lease_group, "maf-lease")

@@ -1,0 +1,66 @@
+"""`maf init`: set a consumer repository up for leases, hooks and agent mail."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from maf_hooks import repo_setup
+from maf_hooks.cli.options import json_option
+from maf_hooks.cli.output import emit_json
+from maf_hooks.context import Context
+from maf_hooks.errors import UsageError
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.command("init")
+@click.option("--write", is_flag=True, help="Append the entry to .pre-commit-config.yaml instead of printing it.")
+@click.option("--repo", "repo_url", metavar="URL",
+              help="Use the maf-hooks repository at URL (with --rev) instead of a `repo: local` entry.")
+@click.option("--rev", default=None, metavar="TAG", help="The tag or commit of --repo to use.")
+@json_option
+@pass_context
+def init(context: Context, write, repo_url, rev, as_json):
+    """Create the lease database and the mail root, keep mail out of git, and show (or --write)
+    the .pre-commit-config.yaml entry. Safe to run again: it changes only what is missing.
+
+    \b
+    Then: pre-commit install --hook-type pre-commit --hook-type pre-push
+    """
+    if bool(repo_url) != bool(rev):
+        raise UsageError("--repo and --rev go together: the repository URL and the tag to use.")
+    changes = []
+    existed = os.path.exists(context.db_path)
+    with context.database():
+        pass
+    if not existed:
+        changes.append(f"created the lease database {context.db_path}")
+    mail_root = context.mail_root()
+    for change in (
+        repo_setup.ensure_mail_root(mail_root),
+        repo_setup.ensure_excluded(context.paths.common_dir, context.root, mail_root),
+    ):
+        if change:
+            changes.append(change)
+    entry = repo_setup.precommit_entry(repo_url, rev)
+    if write:
+        try:
+            change = repo_setup.append_entry(context.root, repo_url, rev)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if change:
+            changes.append(change)
+    if as_json:
+        emit_json({"changes": changes, "db_path": context.db_path, "mail_root": mail_root, "entry": entry})
+        return 0
+    for change in changes:
+        click.echo(change)
+    if not changes:
+        click.echo("already set up: nothing to change")
+    if not write:
+        click.echo("\nAdd this to the `repos:` list of .pre-commit-config.yaml (or run `maf init --write`):\n")
+        click.echo(entry)
+    click.echo("Then install the git hooks: pre-commit install --hook-type pre-commit --hook-type pre-push")
+    return 0

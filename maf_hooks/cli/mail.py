@@ -1,0 +1,152 @@
+"""`maf mail`: list, read and send agent mail (one Maildir per agent under the mail root)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from maf_hooks.cli.options import agent_option, config_options, json_option, make_context
+from maf_hooks.cli.output import emit_json, table
+from maf_hooks.context import Context
+from maf_hooks.errors import UsageError
+
+pass_context = click.make_pass_decorator(Context)
+
+UNREAD_MARK = "*"
+
+
+def _mail():
+    # imported on use: `maf` commands that do not touch mail never load mailbox/email
+    from maf_hooks import mail  # noqa: PLC0415
+
+    return mail
+
+
+@click.group("mail")
+@config_options
+@click.pass_context
+def mail_group(ctx: click.Context, config_path, env_name):
+    """List, read and send agent mail.
+
+    Every agent has a standard Maildir under the mail root (default .agent-mail at the top of
+    the main worktree; MAF_AGENT_MAIL_ROOT or config mail.root change it), so mutt and other
+    Maildir tools can read it too.
+    """
+    make_context(ctx, config_path, env_name)
+
+
+def _when(date: str | None) -> str:
+    return date.replace("T", " ") if date else "?"
+
+
+@mail_group.command("list")
+@agent_option
+@click.option("--unread", is_flag=True, help="Only messages not read yet.")
+@json_option
+@pass_context
+def list_mail(context: Context, agent, unread, as_json):
+    """Messages in your mailbox, oldest first ('*' marks unread ones).
+
+    \b
+    Examples:
+      maf mail list
+      maf mail list --unread --json
+    """
+    mail = _mail()
+    who = context.agent(agent)
+    root = context.mail_root()
+    messages = mail.list_messages(root, who, unread_only=unread)
+    if as_json:
+        emit_json({"agent": who, "mailbox": mail.mailbox_path(root, who), "messages": messages})
+        return 0
+    if not messages:
+        click.echo(f"No unread messages for {who}." if unread else f"No messages for {who}.")
+        return 0
+    table(["", "ID", "DATE", "FROM", "TYPE", "SUBJECT"], [
+        ["" if m["seen"] else UNREAD_MARK, m["id"], _when(m["date"]), mail.agent_of(m["from"]),
+         m["type"] or "", m["subject"] or ""]
+        for m in messages
+    ])
+    return 0
+
+
+@mail_group.command("read")
+@click.argument("key", metavar="ID")
+@agent_option
+@json_option
+@pass_context
+def read_mail(context: Context, key, agent, as_json):
+    """Show one message (headers and text) and mark it read.
+
+    \b
+    Example:
+      maf mail read 1700000000.M123456P4242Q1.host
+    """
+    mail = _mail()
+    who = context.agent(agent)
+    message = mail.read_message(context.mail_root(), who, key)
+    if as_json:
+        emit_json(message)
+        return 0
+    for label, field in (("From", "from"), ("To", "to"), ("Date", "date"), ("Subject", "subject"),
+                         ("Type", "type"), ("Id", "id")):
+        if message.get(field) is not None:
+            click.echo(f"{label + ':':<9}{message[field]}")
+    click.echo("")
+    text = message["text"]
+    click.echo(text, nl=not text.endswith("\n"))
+    if message["json"] is not None:
+        click.echo(f"\n[{mail.JSON_FILENAME} attached: `maf mail read {key} --json` shows it]")
+    return 0
+
+
+@mail_group.command("send")
+@click.option("--to", "recipient", required=True, metavar="AGENT", help="The agent to write to.")
+@click.option("--subject", required=True, help="One line.")
+@click.option("--body", default=None, metavar="TEXT", help="The message text.")
+@click.option("--body-file", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Read the message text from FILE (UTF-8; '-' reads stdin).")
+@agent_option
+@json_option
+@pass_context
+def send_mail(context: Context, recipient, subject, body, body_file, agent, as_json):
+    """Send a message to another agent's mailbox.
+
+    \b
+    Examples:
+      maf mail send --to bob --subject "src/api/ is yours after 15:00" --body "I am done then."
+      git diff | maf mail send --to bob --subject "my changes" --body-file -
+    """
+    if (body is None) == (body_file is None):
+        raise UsageError("Give the message text with exactly one of --body TEXT or --body-file FILE.")
+    text = body if body is not None else _read_body(body_file)
+    mail = _mail()
+    who = context.agent(agent)
+    key = mail.send(context.mail_root(), sender=who, recipient=recipient, subject=subject, text=text)
+    if as_json:
+        emit_json({"id": key, "from": who, "to": recipient, "subject": subject, "type": mail.MESSAGE})
+    else:
+        click.echo(f"sent {key} to {recipient}")
+    return 0
+
+
+def _read_body(path: str) -> str:
+    if path == "-":
+        stdin = sys.stdin
+        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+        where = "standard input"
+    else:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            raise UsageError(f"--body-file {path!r} does not exist.") from None
+        except IsADirectoryError:
+            raise UsageError(f"--body-file {path!r} is a directory.") from None
+        where = repr(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"The message text from {where} is not UTF-8.") from None

@@ -1,0 +1,104 @@
+"""Setting a consumer repository up: database, mail root, git exclude, pre-commit entry.
+
+Each step is idempotent and returns a description of what it changed (None when nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+HOOK_IDS = ("maf-reservations", "maf-reservations-push")
+CONFIG_FILE = ".pre-commit-config.yaml"
+
+
+def precommit_entry(repo_url: str | None, rev: str | None, indent: str = "") -> str:
+    """The ``repos:`` list item for the hooks: a remote ``repo:``/``rev:`` entry, or, without a
+    URL, a ``repo: local`` entry that runs the installed ``maf-reservations`` commands."""
+    if repo_url:
+        lines = [
+            f"- repo: {repo_url}",
+            f"  rev: {rev}",
+            "  hooks:",
+            "    - id: maf-reservations",
+            "    - id: maf-reservations-push",
+        ]
+    else:
+        lines = ["- repo: local", "  hooks:"]
+        for hook_id, stage in zip(HOOK_IDS, ("pre-commit", "pre-push")):
+            lines += [
+                f"    - id: {hook_id}",
+                f"      name: {hook_id}",
+                f"      entry: {hook_id}",
+                "      language: system",
+                "      pass_filenames: false",
+                "      always_run: true",
+                "      require_serial: true",
+                "      verbose: true",
+                f"      stages: [{stage}]",
+            ]
+    return "\n".join(indent + line for line in lines) + "\n"
+
+
+def ensure_excluded(common_dir: str, worktree_root: str, mail_root: str) -> str | None:
+    """Add the mail root to ``info/exclude`` (shared by every worktree) when it lies in the tree."""
+    relative = os.path.relpath(mail_root, worktree_root)
+    if relative.startswith(".."):
+        return None
+    line = "/" + relative.replace(os.sep, "/").rstrip("/") + "/"
+    exclude = os.path.join(common_dir, "info", "exclude")
+    existing = ""
+    if os.path.exists(exclude):
+        with open(exclude, encoding="utf-8") as handle:
+            existing = handle.read()
+    wanted = {line, line.lstrip("/"), line.rstrip("/"), line.strip("/")}
+    if any(entry.strip() in wanted for entry in existing.splitlines()):
+        return None
+    os.makedirs(os.path.dirname(exclude), exist_ok=True)
+    with open(exclude, "a", encoding="utf-8") as handle:
+        if existing and not existing.endswith("\n"):
+            handle.write("\n")
+        handle.write(f"# maf-hooks agent mail\n{line}\n")
+    return f"added {line} to {exclude}"
+
+
+def ensure_mail_root(mail_root: str) -> str | None:
+    if os.path.isdir(mail_root):
+        return None
+    os.makedirs(mail_root, exist_ok=True)
+    return f"created the mail root {mail_root}"
+
+
+def has_hooks(config_text: str) -> bool:
+    return all(re.search(rf"\bid:\s*['\"]?{re.escape(hook_id)}['\"]?\s*$", config_text, re.M) for hook_id in HOOK_IDS)
+
+
+def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None:
+    """Add the entry to ``.pre-commit-config.yaml`` (created when missing); None if already listed."""
+    path = os.path.join(root, CONFIG_FILE)
+    if not os.path.exists(path):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("repos:\n" + precommit_entry(repo_url, rev, "  "))
+        return f"created {CONFIG_FILE} with the maf-hooks entry"
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if has_hooks(text):
+        return None
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, l in enumerate(lines) if re.match(r"^repos:\s*(#.*)?$", l)), None)
+    if start is None:
+        if re.search(r"^repos:", text, re.M):
+            raise ValueError(f"{CONFIG_FILE} has an inline `repos:` value; add the entry by hand")
+        new_text = text + ("" if text.endswith("\n") or not text else "\n") + "repos:\n" + precommit_entry(repo_url, rev, "  ")
+    else:
+        # the list ends at the next top-level key (a line starting with neither space, '-' nor '#')
+        end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[^\s#-]", lines[i])), len(lines))
+        item = next((re.match(r"^(\s*)-", l) for l in lines[start + 1:end] if re.match(r"^\s*-", l)), None)
+        indent = item.group(1) if item else "  "
+        body = lines[:end]
+        if body and not body[-1].endswith("\n"):
+            body[-1] += "\n"
+        new_text = "".join(body) + precommit_entry(repo_url, rev, indent) + "".join(lines[end:])
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(new_text)
+    return f"added the maf-hooks entry to {CONFIG_FILE}"

@@ -1,0 +1,384 @@
+"""The commit and push decision, run in-process against real repositories and databases.
+
+The end-to-end tests through the pre-commit framework and real `git commit`/`git push` live in
+test_precommit.py; these cover every rule quickly.
+"""
+
+from __future__ import annotations
+
+import io
+import mailbox
+import os
+import sqlite3
+
+import pytest
+
+from conftest import commit_file, git, make_repo
+from maf_hooks import git as gitmod
+from maf_hooks.hooks import run_hook
+
+
+def hook(repo, operation="commit", env=None, stdin_text=None, clock=None):
+    environ = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "GIT_CONFIG_NOSYSTEM": "1"}
+    environ.update(env or {})
+    stream = io.StringIO()
+    code = run_hook(operation, environ=environ, stdin_text=stdin_text, cwd=str(repo), stream=stream, clock=clock)
+    return code, stream.getvalue()
+
+
+def lease(cli, repo, *args):
+    result = cli(repo, "lease", "acquire", *args)
+    assert result.code == 0, result.err
+    return result
+
+
+def stage(repo, name, content="changed\n"):
+    path = repo / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    git("add", "--", name, cwd=repo)
+
+
+def conflicts(repo):
+    conn = sqlite3.connect(repo / ".git" / "maf" / "runtime.db")
+    try:
+        return conn.execute(
+            "SELECT agent_id, file_path, holder_agent_id, attempted_operation, status, severity, override_reason "
+            "FROM reservation_conflicts ORDER BY created_at, file_path"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def inbox(repo, agent):
+    path = repo / ".agent-mail" / agent
+    if not path.exists():
+        return []
+    return list(mailbox.Maildir(str(path), create=False))
+
+
+ME = {"MAF_AGENT_ID": "bob"}
+
+
+# --- which paths a commit changes ------------------------------------------------------------
+
+def test_staged_paths_kinds(repo):
+    commit_file(repo, "keep.txt")
+    commit_file(repo, "gone.txt")
+    commit_file(repo, "old name.txt")
+    commit_file(repo, "mode.sh")
+    stage(repo, "new.txt")
+    stage(repo, "keep.txt", "modified\n")
+    git("rm", "-q", "gone.txt", cwd=repo)
+    git("mv", "old name.txt", "new name.txt", cwd=repo)
+    os.chmod(repo / "mode.sh", 0o755)
+    git("add", "mode.sh", cwd=repo)
+    (repo / "unstaged.txt").write_text("not staged\n")
+    (repo / "README.md").write_text("unstaged edit\n")
+    changed = gitmod.staged_paths(gitmod.repo_paths(str(repo)))
+    assert changed == {"new.txt", "keep.txt", "gone.txt", "old name.txt", "new name.txt", "mode.sh"}
+
+
+def test_staged_paths_before_first_commit(tmp_path):
+    repo = make_repo(tmp_path / "fresh")
+    stage(repo, "a.txt")
+    stage(repo, "dir/b.txt")
+    assert gitmod.staged_paths(gitmod.repo_paths(str(repo))) == {"a.txt", "dir/b.txt"}
+
+
+@pytest.mark.parametrize("name", ["with space.txt", 'quo"te.txt', "new\nline.txt", "ünïcødé.txt", "tab\there.txt"])
+def test_staged_paths_odd_names(repo, name):
+    stage(repo, name)
+    assert gitmod.staged_paths(gitmod.repo_paths(str(repo))) == {name}
+
+
+def test_staged_paths_during_merge_only_merge_changes(repo):
+    commit_file(repo, "shared.txt", "base\n")
+    git("checkout", "-q", "-b", "other", cwd=repo)
+    commit_file(repo, "theirs.txt", "theirs\n")
+    commit_file(repo, "shared.txt", "other side\n")
+    git("checkout", "-q", "main", cwd=repo)
+    commit_file(repo, "ours.txt", "ours\n")
+    commit_file(repo, "shared.txt", "main side\n")
+    merge = git("merge", "--no-commit", "other", cwd=repo, check=False)
+    assert merge.returncode != 0  # conflict on shared.txt
+    (repo / "shared.txt").write_text("resolved\n")
+    git("add", "shared.txt", cwd=repo)
+    changed = gitmod.staged_paths(gitmod.repo_paths(str(repo)))
+    # theirs.txt is the other branch's committed work; only the resolution is the merge's own change
+    assert changed == {"shared.txt"}
+
+
+def test_range_paths_with_merge_rename_and_delete(repo):
+    base = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    commit_file(repo, "a.txt")
+    git("checkout", "-q", "-b", "side", cwd=repo)
+    commit_file(repo, "side.txt")
+    git("checkout", "-q", "main", cwd=repo)
+    git("mv", "a.txt", "b.txt", cwd=repo)
+    git("commit", "-q", "-m", "rename", cwd=repo)
+    git("merge", "-q", "--no-edit", "side", cwd=repo)
+    git("rm", "-q", "README.md", cwd=repo)
+    git("commit", "-q", "-m", "delete", cwd=repo)
+    paths = gitmod.repo_paths(str(repo))
+    changed = gitmod.range_paths(paths, gitmod.span_revs(paths, base, "HEAD"))
+    assert changed == {"a.txt", "b.txt", "side.txt", "README.md"}
+
+
+# --- the decision ----------------------------------------------------------------------------
+
+def test_hook_no_database_exits_0_silently_creates_nothing(repo):
+    stage(repo, "x.txt")
+    assert hook(repo, env=ME) == (0, "")
+    assert not (repo / ".git" / "maf").exists() and not (repo / ".agent-mail").exists()
+
+
+def test_hook_no_active_lease_exits_0(repo, cli):
+    lease(cli, repo, "x.txt", "--agent", "alice")
+    cli(repo, "lease", "release", "x.txt", "--agent", "alice")
+    stage(repo, "x.txt")
+    assert hook(repo, env=ME) == (0, "")
+    assert not (repo / ".agent-mail").exists()
+
+
+def test_hook_refuses_other_agents_exclusive_lease(repo, cli):
+    lease(cli, repo, "src/", "--agent", "alice", "--reason", "refactoring the parser")
+    stage(repo, "src/parser.py")
+    stage(repo, "docs/free.md")
+    code, err = hook(repo, env=ME)
+    assert code == 1
+    assert "RESERVATION_CONFLICT" in err
+    assert "src/parser.py" in err and "alice" in err and "'src/'" in err
+    assert "refactoring the parser" in err and "Z (in " in err
+    assert "mail was sent to alice" in err and "maf-lease check" in err and "MAF_RESERVATION_OVERRIDE" in err
+    assert "docs/free.md" not in err
+    assert conflicts(repo) == [("bob", "src/parser.py", "alice", "commit", "blocked", "high", None)]
+    messages = inbox(repo, "alice")
+    assert len(messages) == 1
+    assert messages[0]["X-MAF-Type"] == "RESERVATION_CONFLICT"
+    assert messages[0]["Subject"].startswith("[MAF] RESERVATION_CONFLICT")
+
+
+def test_hook_own_lease_and_shared_lease_pass(repo, cli):
+    lease(cli, repo, "mine/", "--agent", "bob")
+    lease(cli, repo, "common/", "--shared", "--agent", "alice")
+    stage(repo, "mine/a.txt")
+    stage(repo, "common/b.txt")
+    code, err = hook(repo, env=ME)
+    assert code == 0
+    assert "shared lease of alice" in err and "common/b.txt" in err
+    assert "mine/a.txt" not in err
+
+
+def test_hook_deletion_and_rename_are_caught(repo, cli):
+    commit_file(repo, "held/old.txt")
+    commit_file(repo, "held/doomed.txt")
+    lease(cli, repo, "held/old.txt", "held/doomed.txt", "--agent", "alice")
+    git("mv", "held/old.txt", "elsewhere.txt", cwd=repo)
+    git("rm", "-q", "held/doomed.txt", cwd=repo)
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "held/old.txt" in err and "held/doomed.txt" in err
+
+
+def test_hook_unstaged_changes_do_not_count(repo, cli):
+    commit_file(repo, "held.txt")
+    lease(cli, repo, "held.txt", "--agent", "alice")
+    (repo / "held.txt").write_text("edited, not staged\n")
+    stage(repo, "free.txt")
+    assert hook(repo, env=ME)[0] == 0
+
+
+def test_hook_no_identity_every_lease_counts(tmp_path, cli):
+    repo = make_repo(tmp_path / "anon", email=None)
+    commit_file(repo, "a.txt")
+    lease(cli, repo, "a.txt", "--agent", "alice")
+    stage(repo, "a.txt")
+    code, err = hook(repo)
+    assert code == 1 and "no agent identity" in err and "MAF_AGENT_ID" in err
+    assert conflicts(repo)[0][0] is None
+
+
+def test_hook_warn_mode_records_mails_exits_0(repo, cli):
+    lease(cli, repo, "w.txt", "--agent", "alice")
+    stage(repo, "w.txt")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_HOOK_MODE": "warn"})
+    assert code == 0 and "warning only" in err
+    assert conflicts(repo)[0][4] == "warned"
+    assert len(inbox(repo, "alice")) == 1
+
+
+def test_hook_mode_from_config(repo, cli):
+    (repo / "maf.toml").write_text('[reservation]\nhook_mode = "warn"\n')
+    lease(cli, repo, "w.txt", "--agent", "alice")
+    stage(repo, "w.txt")
+    assert hook(repo, env=ME)[0] == 0
+
+
+def test_hook_off_mode_silent(repo, cli):
+    lease(cli, repo, "w.txt", "--agent", "alice")
+    stage(repo, "w.txt")
+    assert hook(repo, env={**ME, "MAF_RESERVATION_HOOK_MODE": "off"}) == (0, "")
+    (repo / "maf.toml").write_text('[reservation]\nhook_mode = "off"\n')
+    assert hook(repo, env=ME) == (0, "")
+    assert not (repo / ".agent-mail").exists()
+
+
+def test_hook_mail_dedup_within_window(repo, cli):
+    lease(cli, repo, "d.txt", "--agent", "alice")
+    stage(repo, "d.txt")
+    assert hook(repo, env=ME)[0] == 1
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "already mailed" in err
+    assert len(inbox(repo, "alice")) == 1
+    assert len(conflicts(repo)) == 2  # the record still counts the attempt
+    later = lambda: int(__import__("time").time() * 1000) + 11 * 60_000  # noqa: E731
+    assert hook(repo, env=ME, clock=later)[0] == 1
+    assert len(inbox(repo, "alice")) == 2
+
+
+def test_hook_one_message_per_holder(repo, cli):
+    lease(cli, repo, "a/", "--agent", "alice")
+    lease(cli, repo, "b/", "b2/", "--agent", "carol")
+    for name in ("a/1", "a/2", "b/1", "b2/1"):
+        stage(repo, name)
+    assert hook(repo, env=ME)[0] == 1
+    alice, carol = inbox(repo, "alice"), inbox(repo, "carol")
+    assert len(alice) == 1 and len(carol) == 1
+    import json
+
+    for message, expected in ((alice[0], {"a/1", "a/2"}), (carol[0], {"b/1", "b2/1"})):
+        parts = {part.get_content_type(): part for part in message.walk()}
+        envelopes = json.loads(parts["application/json"].get_payload(decode=True))
+        assert {e["filePath"] for e in envelopes} == expected
+        for envelope in envelopes:
+            assert envelope["type"] == "RESERVATION_CONFLICT" and envelope["agentId"] == "bob"
+            assert envelope["conflictType"] == "lease"
+            assert set(envelope["details"]) == {"existingAgent", "requestedAgent", "leaseExpiresAt", "attemptedOperation"}
+            assert envelope["details"]["requestedAgent"] == "bob"
+            assert isinstance(envelope["details"]["leaseExpiresAt"], int)
+        assert "text/plain" in parts
+
+
+# --- override ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", "On"])
+def test_hook_override_lets_through_and_audits(repo, cli, value):
+    lease(cli, repo, "o.txt", "--agent", "alice")
+    stage(repo, "o.txt")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": value, "MAF_OVERRIDE_REASON": "prod is down"})
+    assert code == 0 and "OVERRIDDEN" in err and "alice" in err
+    assert conflicts(repo)[0][4:] == ("overridden", "critical", "prod is down")
+    conn = sqlite3.connect(repo / ".git" / "maf" / "runtime.db")
+    data = conn.execute("SELECT data_json FROM events WHERE kind = 'override'").fetchone()[0]
+    assert "prod is down" in data
+    message = inbox(repo, "alice")[0]
+    assert "overrode" in message["Subject"]
+    body = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "bob" in body and "prod is down" in body
+
+
+def test_hook_override_without_reason_and_without_conflict(repo, cli):
+    stage(repo, "free.txt")
+    lease(cli, repo, "other.txt", "--agent", "alice")
+    assert hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1"}) == (0, "")  # silent without conflict
+    stage(repo, "other.txt")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1"})
+    assert code == 0 and "no reason given" in err
+
+
+def test_hook_override_disabled_or_reason_required(repo, cli):
+    lease(cli, repo, "o.txt", "--agent", "alice")
+    stage(repo, "o.txt")
+    (repo / "maf.toml").write_text("[reservation]\nallow_override = false\n")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1"})
+    assert code == 1 and "allow_override = false" in err
+    (repo / "maf.toml").write_text("[reservation]\nrequire_override_reason = true\n")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1"})
+    assert code == 1 and "MAF_OVERRIDE_REASON" in err
+    code, _ = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": "hotfix"})
+    assert code == 0
+
+
+def test_hook_override_false_values_do_nothing(repo, cli):
+    lease(cli, repo, "o.txt", "--agent", "alice")
+    stage(repo, "o.txt")
+    assert hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "0"})[0] == 1
+    assert hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "nope"})[0] == 1
+
+
+# --- errors fail closed -------------------------------------------------------------------------
+
+def test_hook_not_a_repository_fails_closed(tmp_path):
+    code, err = hook(tmp_path, env=ME)
+    assert code == 1 and "Not inside a git repository" in err and "MAF_RESERVATION_OVERRIDE" in err
+
+
+def test_hook_corrupt_database_fails_closed(repo):
+    (repo / ".git" / "maf").mkdir()
+    (repo / ".git" / "maf" / "runtime.db").write_bytes(b"garbage" * 500)
+    stage(repo, "x.txt")
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "corrupt" in err and "Traceback" not in err and "override" in err.lower()
+
+
+def test_hook_invalid_config_fails_closed(repo):
+    (repo / "maf.toml").write_text("[reservation]\nhook_mode = 'loud'\n")
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "reservation.hook_mode" in err
+
+
+def test_hook_on_error_allow_is_fail_open(repo):
+    (repo / "maf.toml").write_text('[reservation]\non_error = "allow"\n')
+    (repo / ".git" / "maf").mkdir()
+    (repo / ".git" / "maf" / "runtime.db").write_bytes(b"garbage" * 500)
+    code, err = hook(repo, env=ME)
+    assert code == 0 and "could not run" in err
+
+
+def test_hook_invalid_identity_fails_closed(repo, cli):
+    lease(cli, repo, "x.txt", "--agent", "alice")
+    stage(repo, "x.txt")
+    code, err = hook(repo, env={"MAF_AGENT_ID": "../evil"})
+    assert code == 1 and "MAF_AGENT_ID" in err
+
+
+def test_hook_ci_is_not_a_bypass(repo, cli):
+    lease(cli, repo, "x.txt", "--agent", "alice")
+    stage(repo, "x.txt")
+    assert hook(repo, env={**ME, "CI": "true"})[0] == 1
+
+
+# --- push ------------------------------------------------------------------------------------------
+
+def test_push_range_from_framework_variables(repo, cli):
+    base = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    commit_file(repo, "held/x.txt")
+    commit_file(repo, "free/y.txt")
+    head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    lease(cli, repo, "held/", "--agent", "alice")
+    code, err = hook(repo, "push", env={**ME, "PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": head})
+    assert code == 1 and "held/x.txt" in err and "free/y.txt" not in err
+    assert conflicts(repo)[0][3] == "push"
+
+
+def test_push_plain_stdin_every_ref_line(repo, cli, tmp_path):
+    remote = tmp_path / "remote.git"
+    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    git("push", "-q", "origin", "main", cwd=repo)
+    main_base = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    commit_file(repo, "one.txt")
+    main_head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    git("checkout", "-q", "-b", "feature", cwd=repo)
+    commit_file(repo, "held/two.txt")
+    feature_head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    lease(cli, repo, "held/", "--agent", "alice")
+    zero = "0" * 40
+    lines = (f"refs/heads/main {main_head} refs/heads/main {main_base}\n"
+             f"refs/heads/feature {feature_head} refs/heads/feature {zero}\n")
+    code, err = hook(repo, "push", env=ME, stdin_text=lines)
+    assert code == 1 and "held/two.txt" in err  # found on the second line, a new branch
+    only_main = f"refs/heads/main {main_head} refs/heads/main {main_base}\n"
+    assert hook(repo, "push", env=ME, stdin_text=only_main)[0] == 0
+    deletion = f"(delete) {zero} refs/heads/feature {feature_head}\n"
+    assert hook(repo, "push", env=ME, stdin_text=deletion)[0] == 0

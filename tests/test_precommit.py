@@ -1,0 +1,264 @@
+"""End to end: the real pre-commit framework and plain git hooks, real `git commit` and `git push`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, commit_file, git, make_repo
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory):
+    """A snapshot of this checkout (tracked and untracked files) as a git repository, one commit."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    target = tmp_path_factory.mktemp("maf-hooks-checkout")
+    for name in filter(None, listed):
+        source = PROJECT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(target)}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "snapshot"],
+                 ["tag", "v-test"]):
+        subprocess.run(["git", *args], cwd=target, check=True, capture_output=True, env={**os.environ, **env})
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=target, check=True, capture_output=True,
+                         text=True).stdout.strip()
+    return target, sha
+
+
+@pytest.fixture(scope="session")
+def precommit_home(tmp_path_factory):
+    """One pre-commit cache for the session: the hook environment is built once."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture
+def consumer(tmp_path, hook_repo, precommit_home, monkeypatch):
+    """A consumer repository that lists maf-hooks in .pre-commit-config.yaml, hooks installed."""
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(precommit_home))
+    repo = make_repo(tmp_path / "consumer", email="bob@example.com")
+    path, sha = hook_repo
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n"
+        f"  - repo: {path}\n"
+        f"    rev: {sha}\n"
+        "    hooks:\n"
+        "      - id: maf-reservations\n"
+        "      - id: maf-reservations-push\n"
+    )
+    commit_file(repo, "README.md", "consumer\n", "initial")
+    git("add", ".pre-commit-config.yaml", cwd=repo)
+    git("commit", "-q", "-m", "add pre-commit config", cwd=repo)
+    precommit(repo, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    remote = tmp_path / "remote.git"
+    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    git("push", "-q", "-u", "origin", "main", cwd=repo)
+    return repo
+
+
+def precommit(repo, *args, env=None, check=True):
+    proc = subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def maf_lease(repo, *args):
+    proc = subprocess.run([str(BIN / "maf-lease"), *args], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def write(repo, name, content="change\n"):
+    path = Path(repo) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+
+
+def commit(repo, *args, env=None):
+    return git("commit", "-m", "work", *args, cwd=repo, check=False, env=env)
+
+
+BOB = {"MAF_AGENT_ID": "bob"}
+
+
+def test_framework_commit_refused_then_override_release_clean(consumer):
+    maf_lease(consumer, "acquire", "src/", "--agent", "alice", "--reason", "parser rewrite")
+    write(consumer, "src/parser.py")
+    git("add", "src/parser.py", cwd=consumer)
+    refused = commit(consumer, env=BOB)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert "RESERVATION_CONFLICT" in output and "alice" in output and "parser rewrite" in output
+    assert git("rev-list", "--count", "HEAD", cwd=consumer).stdout.strip() == "2"
+    assert len(os.listdir(consumer / ".agent-mail" / "alice" / "new")) == 1
+
+    overridden = commit(consumer, env={**BOB, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": "hotfix"})
+    assert overridden.returncode == 0, overridden.stdout + overridden.stderr
+    assert "OVERRIDDEN" in overridden.stdout + overridden.stderr
+
+    maf_lease(consumer, "release", "src/", "--agent", "alice")
+    write(consumer, "src/parser.py", "again\n")
+    git("add", "src/parser.py", cwd=consumer)
+    clean = commit(consumer, env=BOB)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "RESERVATION_CONFLICT" not in clean.stdout + clean.stderr
+
+
+def test_framework_push_refused_for_commits_touching_a_lease(consumer):
+    write(consumer, "lib/util.py")
+    git("add", "lib/util.py", cwd=consumer)
+    assert commit(consumer, env=BOB).returncode == 0
+    maf_lease(consumer, "acquire", "lib/**", "--agent", "alice")
+    pushed = git("push", "origin", "main", cwd=consumer, check=False, env=BOB)
+    assert pushed.returncode != 0
+    assert "RESERVATION_CONFLICT" in pushed.stdout + pushed.stderr and "lib/util.py" in pushed.stdout + pushed.stderr
+    assert "this push is refused" in pushed.stdout + pushed.stderr
+    forced = git("push", "origin", "main", cwd=consumer, check=False,
+                 env={**BOB, "MAF_RESERVATION_OVERRIDE": "yes", "MAF_OVERRIDE_REASON": "release"})
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+
+
+def test_framework_new_branch_push_checks_commits_not_on_remote(consumer):
+    git("checkout", "-q", "-b", "topic", cwd=consumer)
+    write(consumer, "held/a.txt")
+    git("add", "held/a.txt", cwd=consumer)
+    assert commit(consumer, env=BOB).returncode == 0
+    maf_lease(consumer, "acquire", "held/", "--agent", "alice")
+    pushed = git("push", "-u", "origin", "topic", cwd=consumer, check=False, env=BOB)
+    assert pushed.returncode != 0 and "held/a.txt" in pushed.stdout + pushed.stderr
+
+
+def test_framework_run_range_check_like_ci(consumer):
+    base = git("rev-parse", "HEAD", cwd=consumer).stdout.strip()
+    write(consumer, "ci/x.txt")
+    git("add", "ci/x.txt", cwd=consumer)
+    assert commit(consumer, env=BOB).returncode == 0
+    maf_lease(consumer, "acquire", "ci/", "--agent", "alice")
+    run = precommit(consumer, "run", "maf-reservations-push", "--hook-stage", "pre-push",
+                    "--from-ref", base, "--to-ref", "HEAD", env={**BOB, "CI": "true"}, check=False)
+    assert run.returncode == 1 and "ci/x.txt" in run.stdout
+
+
+def test_try_repo_runs_the_hook(tmp_path, hook_repo, precommit_home, monkeypatch):
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(precommit_home))
+    repo = make_repo(tmp_path / "trial")
+    commit_file(repo, "README.md")
+    maf_lease(repo, "acquire", "README.md", "--agent", "alice")
+    write(repo, "README.md", "edited\n")
+    git("add", "README.md", cwd=repo)
+    path, sha = hook_repo
+    tried = precommit(repo, "try-repo", str(path), "maf-reservations", "--ref", sha, env=BOB, check=False)
+    assert tried.returncode == 1 and "RESERVATION_CONFLICT" in tried.stdout
+
+
+# --- plain git hooks, without the framework ---------------------------------------------------
+
+def install_plain_hooks(repo):
+    hooks = Path(git("rev-parse", "--git-common-dir", cwd=repo).stdout.strip())
+    hooks = (Path(repo) / hooks).resolve() / "hooks"
+    hooks.mkdir(exist_ok=True)
+    for name, entry in (("pre-commit", "maf-reservations"), ("pre-push", "maf-reservations-push")):
+        script = hooks / name
+        script.write_text(f'#!/bin/sh\nexec "{BIN / entry}" "$@"\n')
+        script.chmod(0o755)
+
+
+def test_plain_hooks_commit_a_and_push(tmp_path):
+    repo = make_repo(tmp_path / "plain", email="bob@example.com")
+    commit_file(repo, "held.txt")
+    remote = tmp_path / "r.git"
+    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    git("push", "-q", "-u", "origin", "main", cwd=repo)
+    install_plain_hooks(repo)
+    maf_lease(repo, "acquire", "held.txt", "--agent", "alice")
+    write(repo, "held.txt", "edited\n")
+    refused = git("commit", "-a", "-m", "all", cwd=repo, check=False)  # the temporary index of commit -a
+    assert refused.returncode == 1 and "held.txt" in refused.stderr
+    only = git("commit", "-m", "only", "held.txt", cwd=repo, check=False)  # commit PATH
+    assert only.returncode == 1
+    git("checkout", "held.txt", cwd=repo)
+    commit_file(repo, "other.txt")  # passes the hook
+    maf_lease(repo, "release", "held.txt", "--agent", "alice")
+    write(repo, "held.txt", "edited\n")
+    git("commit", "-q", "-a", "-m", "now free", cwd=repo)
+    maf_lease(repo, "acquire", "held.txt", "--agent", "alice")
+    pushed = git("push", "origin", "main", cwd=repo, check=False)
+    assert pushed.returncode == 1 and "held.txt" in pushed.stderr
+
+
+def test_plain_hooks_in_linked_worktree(tmp_path):
+    repo = make_repo(tmp_path / "main", email="bob@example.com")
+    commit_file(repo, "a.txt")
+    install_plain_hooks(repo)
+    worktree = tmp_path / "wt"
+    git("worktree", "add", "-q", "-b", "wt", str(worktree), cwd=repo)
+    maf_lease(repo, "acquire", "a.txt", "--agent", "alice")
+    write(worktree, "a.txt", "from the worktree\n")
+    git("add", "a.txt", cwd=worktree)
+    refused = git("commit", "-m", "wt", cwd=worktree, check=False)
+    assert refused.returncode == 1 and "alice" in refused.stderr
+    # the mail root is shared: at the top of the main worktree
+    assert (repo / ".agent-mail" / "alice" / "new").is_dir() and not (worktree / ".agent-mail").exists()
+
+
+def test_maf_init_sets_up_and_is_idempotent(tmp_path, cli):
+    repo = make_repo(tmp_path / "fresh")
+    commit_file(repo, "x.txt")
+    first = cli(repo, "init", "--write")
+    assert first.code == 0, first.err
+    assert (repo / ".git" / "maf" / "runtime.db").exists() and (repo / ".agent-mail").is_dir()
+    assert "/.agent-mail/" in (repo / ".git" / "info" / "exclude").read_text()
+    config = (repo / ".pre-commit-config.yaml").read_text()
+    assert "id: maf-reservations" in config and "id: maf-reservations-push" in config
+    second = cli(repo, "init", "--write")
+    assert second.code == 0 and "nothing to change" in second.out
+    assert (repo / ".pre-commit-config.yaml").read_text() == config
+    assert (repo / ".git" / "info" / "exclude").read_text().count(".agent-mail") == 1
+    assert git("status", "--porcelain", cwd=repo).stdout.strip() == "?? .pre-commit-config.yaml"
+
+
+def test_maf_init_appends_to_existing_config_and_prints_remote_form(tmp_path, cli):
+    repo = make_repo(tmp_path / "existing")
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n-   repo: https://example.invalid/other\n    rev: v1\n    hooks:\n    -   id: other\n"
+        "default_stages: [pre-commit]\n"
+    )
+    assert cli(repo, "init", "--write").code == 0
+    text = (repo / ".pre-commit-config.yaml").read_text()
+    assert text.index("maf-reservations") < text.index("default_stages")
+    import yaml
+
+    loaded = yaml.safe_load(text)
+    assert [r["repo"] for r in loaded["repos"]] == ["https://example.invalid/other", "local"]
+    shown = cli(repo, "init", "--repo", "https://example.invalid/maf-hooks", "--rev", "v0.1.0")
+    assert "rev: v0.1.0" in shown.out and "- id: maf-reservations-push" in shown.out
+    assert cli(repo, "init", "--repo", "https://example.invalid/maf-hooks").code == 2
+
+
+def test_maf_init_local_entry_works_with_framework(tmp_path, cli, precommit_home, monkeypatch):
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(precommit_home))
+    repo = make_repo(tmp_path / "local", email="bob@example.com")
+    commit_file(repo, "x.txt")
+    assert cli(repo, "init", "--write").code == 0
+    precommit(repo, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    maf_lease(repo, "acquire", "x.txt", "--agent", "alice")
+    write(repo, "x.txt", "edit\n")
+    git("add", "x.txt", ".pre-commit-config.yaml", cwd=repo)
+    refused = commit(repo)
+    assert refused.returncode == 1 and "RESERVATION_CONFLICT" in refused.stdout + refused.stderr
