@@ -121,16 +121,16 @@ def mail_holders(conn, decision: Decision, outcome: Outcome, rows: list, mail_ro
             "SELECT 1 FROM mail_log WHERE dedup_key = ? AND sent_at > ?", (key, window_start)
         ).fetchone():
             continue
-        message = mail.build_message(
-            sender=decision.agent,
-            recipient=holder,
-            subject=_subject(decision, outcome, holder, len(paths)),
-            text=_holder_text(decision, outcome, holder, items, now),
-            maf_type="RESERVATION_CONFLICT",
-            json_payload=[row["envelope"] for row in items],
-            date_ms=now,
-        )
         try:
+            message = mail.build_message(
+                sender=decision.agent,
+                recipient=holder,
+                subject=_subject(decision, outcome, holder, len(paths)),
+                text=_holder_text(decision, outcome, holder, items, now),
+                maf_type="RESERVATION_CONFLICT",
+                json_payload=[row["envelope"] for row in items],
+                date_ms=now,
+            )
             message_key = mail.deliver(mail_root, holder, message)
         except Exception as exc:  # noqa: BLE001 - a mail failure must not hide the decision
             failures.append(f"{holder}: {exc}")

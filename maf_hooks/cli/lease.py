@@ -17,7 +17,7 @@ from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group("lease", help=__doc__.strip(" `"))
+@click.group("lease")
 @config_options
 @click.pass_context
 def lease_group(ctx: click.Context, config_path, env_name):

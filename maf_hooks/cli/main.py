@@ -10,6 +10,7 @@ from maf_hooks.cli.db import db_group
 from maf_hooks.cli.errors import entry
 from maf_hooks.cli.init import init
 from maf_hooks.cli.lease import lease_group
+from maf_hooks.cli.mail import mail_group
 from maf_hooks.cli.options import config_options, make_context
 
 
@@ -30,6 +31,7 @@ maf.add_command(lease_group)
 maf.add_command(db_group)
 maf.add_command(config_group)
 maf.add_command(init)
+maf.add_command(mail_group)
 
 main = entry(maf, "maf")
 lease_main = entry(lease_group, "maf-lease")
