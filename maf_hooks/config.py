@@ -91,7 +91,8 @@ def load(
     if not isinstance(overlays, dict):
         problems.append(f"{_join(prefix, 'env')}: expected a table of [env.<name>] overlays")
         overlays = {}
-    file_values = _validate(SCHEMA, data, _join(prefix, ""), problems, camel)
+    base = f"{prefix}." if prefix else ""
+    file_values = _validate(SCHEMA, data, base, problems, camel)
 
     env_name = env_name or environ.get("MAF_ENV") or None
     overlay_values: dict = {}
@@ -100,12 +101,10 @@ def load(
             known = ", ".join(sorted(overlays)) or "none are defined"
             problems.append(f"--env {env_name}: there is no [env.{env_name}] overlay (available: {known})")
         else:
-            overlay_values = _validate(
-                SCHEMA, overlays[env_name], _join(prefix, f"env.{env_name}."), problems, camel
-            )
+            overlay_values = _validate(SCHEMA, overlays[env_name], f"{base}env.{env_name}.", problems, camel)
     for name, overlay in overlays.items():
         if name != env_name:  # validate the overlays not selected too: a typo there is still a typo
-            _validate(SCHEMA, overlay, _join(prefix, f"env.{name}."), problems, camel)
+            _validate(SCHEMA, overlay, f"{base}env.{name}.", problems, camel)
 
     values, sources = _defaults(SCHEMA, "")
     _merge(values, sources, file_values, f"file:{label}", "")
@@ -115,6 +114,7 @@ def load(
         if value is not None:
             _set(values, dotted, value)
             sources[dotted] = "flag"
+    _fill_entry_defaults(SCHEMA, values)
     if not problems:
         problems.extend(cross_checks(values))
     if problems:
@@ -237,6 +237,22 @@ def _defaults(spec: Section, where: str) -> tuple[dict, dict]:
         elif isinstance(node, ListOf):
             values[key] = []
     return values, sources
+
+
+def _fill_entry_defaults(spec: Section, values: dict) -> None:
+    """Give every entry of a table of entries or array of tables its defaults (after merging,
+    so that an overlay's partial entry does not reset what the file said)."""
+    for key, node in spec.fields.items():
+        value = values.get(key)
+        if isinstance(node, Section) and isinstance(value, dict):
+            _fill_entry_defaults(node, value)
+        elif isinstance(node, (MapOf, ListOf)):
+            entries = value.values() if isinstance(value, dict) else (value or [])
+            for entry in entries:
+                defaults, _ = _defaults(node.of, "")
+                for name, default in defaults.items():
+                    entry.setdefault(name, default)
+                _fill_entry_defaults(node.of, entry)
 
 
 def _merge(values: dict, sources: dict, new: dict, label: str, where: str) -> None:

@@ -6,85 +6,8 @@ answers "which keys exist" for validation, suggestions and ``maf config show``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-class Field:
-    def __init__(self, kind: str, default: Any = None, *, choices=None, env: str | None = None,
-                 minimum: float | None = None, help: str = ""):
-        self.kind = kind  # "int", "float", "str", "bool", "list[str]"
-        self.default = default
-        self.choices = tuple(choices) if choices else None
-        self.env = env
-        self.minimum = minimum
-        self.help = help
-
-    def check(self, value: Any, *, from_text: bool = False) -> tuple[bool, Any]:
-        """``(True, clean value)`` or ``(False, what was expected)``."""
-        kind = self.kind
-        if from_text and isinstance(value, str):
-            text = value.strip()
-            if kind == "int":
-                try:
-                    value = int(text)
-                except ValueError:
-                    return False, f"expected a whole number, got {value!r}"
-            elif kind == "float":
-                try:
-                    value = float(text)
-                except ValueError:
-                    return False, f"expected a number, got {value!r}"
-            elif kind == "bool":
-                if text.lower() in _TRUE:
-                    value = True
-                elif text.lower() in _FALSE:
-                    value = False
-                else:
-                    return False, f"expected true or false, got {value!r}"
-            elif kind == "list[str]":
-                value = [part.strip() for part in text.split(",") if part.strip()]
-        if kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
-            return False, f"expected a whole number, got {value!r}"
-        if kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return False, f"expected a number, got {value!r}"
-            value = float(value)
-        if kind == "bool" and not isinstance(value, bool):
-            return False, f"expected true or false, got {value!r}"
-        if kind == "str" and not isinstance(value, str):
-            return False, f"expected a string, got {value!r}"
-        if kind == "list[str]" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            return False, f"expected a list of strings, got {value!r}"
-        if self.choices and value not in self.choices:
-            return False, f"expected one of {', '.join(self.choices)}, got {value!r}"
-        if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
-            return False, f"expected at least {self.minimum:g}, got {value!r}"
-        return True, value
-
-
-class Section:
-    def __init__(self, fields: dict, validate: Optional[Callable[[dict, str], list]] = None):
-        self.fields = fields
-        self.validate = validate
-
-
-class MapOf:
-    """A table of named entries, each shaped by ``of`` (``[agents.<id>]``)."""
-
-    def __init__(self, of: Section, key_check: Optional[Callable[[str], Optional[str]]] = None):
-        self.of = of
-        self.key_check = key_check
-
-
-class ListOf:
-    """An array of tables, each shaped by ``of`` (``[[preflight.smoke_tests]]``)."""
-
-    def __init__(self, of: Section):
-        self.of = of
-
+from maf_hooks.config_schema_types import Field, ListOf, MapOf, Section  # noqa: F401 - re-exported
+from maf_hooks.preflight.schema import PREFLIGHT
 
 RESERVATION = Section({
     "default_timeout_minutes": Field("int", 30, env="MAF_RESERVATION_DEFAULT_TIMEOUT", minimum=1,
@@ -114,10 +37,94 @@ MAIL = Section({
                            help="the same conflict mail is not sent twice within this many minutes"),
 })
 
+def _agent_key(name: str):
+    from maf_hooks.identity import is_valid_agent_id  # noqa: PLC0415
+
+    if name == "default" or is_valid_agent_id(name):
+        return None
+    return "not a valid agent id (letters, digits and '._@+-', not starting with '.' or '-')"
+
+
+def _target_key(name: str):
+    from maf_hooks.identity import is_valid_agent_id  # noqa: PLC0415
+
+    return None if is_valid_agent_id(name) else "a target name must be a valid agent id (it names a mailbox)"
+
+
+def _url(value, where, schemes=("http", "https")):
+    if value is not None and not any(value.startswith(s + "://") for s in schemes):
+        return [f"{where}: expected an {' or '.join(schemes)} URL, got {value!r}"]
+    return []
+
+
+SMTP = Section({
+    "host": Field("str", None, help="SMTP server for targets with an email address"),
+    "port": Field("int", 25, minimum=1),
+    "starttls": Field("bool", False),
+    "username": Field("str", None),
+    "password_env": Field("str", None, help="name of the environment variable holding the password"),
+    "from_address": Field("str", "maf-hooks@localhost"),
+    "timeout_seconds": Field("float", 10.0, minimum=0.001),
+})
+
+TARGET = Section({
+    "enabled": Field("bool", True),
+    "email": Field("str", None, help="also deliver by SMTP to this address"),
+    "webhook": Field("str", None, help="also POST the request as JSON to this http(s) URL"),
+    "max_retries": Field("int", 3, minimum=0),
+    "timeout_seconds": Field("float", 30.0, minimum=0.001),
+}, validate=lambda clean, where: _url(clean.get("webhook"), where + "webhook"))
+
+CONDITIONS = ("reservation_conflict", "preflight_failure", "override_used", "lease_takeover")
+
+TRIGGER = Section({
+    "condition": Field("str", None, choices=CONDITIONS),
+    "threshold": Field("int", 1, minimum=0),
+    "window_minutes": Field("int", 60, minimum=1),
+    "operator": Field("str", "gte", choices=("gte", "gt", "eq")),
+}, validate=lambda clean, where: [] if "condition" in clean else [f"{where.rstrip('.')}: a trigger needs a condition"])
+
+STEP = Section({
+    "level": Field("int", None, minimum=1),
+    "action": Field("str", "notify", choices=("notify", "escalate")),
+    "target": Field("str", None),
+    "timeout_minutes": Field("int", 15, minimum=1),
+}, validate=lambda clean, where: [f"{where}{key}: required" for key in ("level", "target") if key not in clean])
+
+PATH = Section({
+    "id": Field("str", None),
+    "name": Field("str", None),
+    "description": Field("str", ""),
+    "trigger_conditions": ListOf(TRIGGER),
+    "steps": ListOf(STEP),
+    "timeout_minutes": Field("int", 60, minimum=1),
+    "max_escalation_level": Field("int", None, minimum=1),
+    "active": Field("bool", True),
+})
+
+ESCALATION = Section({
+    "smtp": SMTP,
+    "targets": MapOf(TARGET, key_check=_target_key),
+    "paths": ListOf(PATH),
+    "default_priority": Field("str", "medium", choices=("low", "medium", "high", "critical")),
+})
+
+PERMISSIONS = Section({
+    "can_acquire_lease": Field("bool", True),
+    "can_force": Field("bool", True, help="take over or release another agent's lease"),
+    "can_override": Field("bool", True, help="use MAF_RESERVATION_OVERRIDE"),
+    "can_escalate": Field("bool", True),
+    "max_lease_timeout_minutes": Field("int", None, minimum=1),
+    "allowed_targets": Field("list[str]", None, help="escalation targets this agent may use (all when unset)"),
+})
+
 SCHEMA = Section({
     "reservation": RESERVATION,
     "storage": STORAGE,
     "mail": MAIL,
+    "preflight": PREFLIGHT,
+    "escalation": ESCALATION,
+    "agents": MapOf(PERMISSIONS, key_check=_agent_key),
 })
 
 
@@ -131,4 +138,41 @@ def cross_checks(values: dict) -> list[str]:
             f"reservation.default_timeout_minutes ({default}) is above "
             f"reservation.max_timeout_minutes ({maximum})"
         )
+    problems.extend(_escalation_checks(values.get("escalation") or {}))
+    return problems
+
+
+def _escalation_checks(escalation: dict) -> list[str]:
+    """Paths must name known targets, number their levels 1..n, and stay within their maximum."""
+    problems = []
+    targets = escalation.get("targets") or {}
+    seen_ids = set()
+    for index, path in enumerate(escalation.get("paths") or []):
+        where = f"escalation.paths[{index}]"
+        for key in ("id", "name"):
+            if not path.get(key):
+                problems.append(f"{where}.{key}: required")
+        if path.get("id") in seen_ids:
+            problems.append(f"{where}.id: {path['id']!r} is used by another path")
+        seen_ids.add(path.get("id"))
+        steps = path.get("steps") or []
+        if not steps:
+            problems.append(f"{where}.steps: a path needs at least one step")
+        levels = [step.get("level") for step in steps]
+        if sorted(levels) != list(range(1, len(steps) + 1)):
+            problems.append(f"{where}.steps: levels must be 1..{len(steps)}, each once (got {levels})")
+        maximum = path.get("max_escalation_level") or len(steps)
+        for s_index, step in enumerate(steps):
+            if isinstance(step.get("level"), int) and step["level"] > maximum:
+                problems.append(f"{where}.steps[{s_index}].level: {step['level']} is past max_escalation_level ({maximum})")
+            target = step.get("target")
+            if target is None:
+                continue
+            if targets and target not in targets:
+                problems.append(f"{where}.steps[{s_index}].target: unknown target {target!r} "
+                                f"(configured: {', '.join(sorted(targets))})")
+            elif not targets and _target_key(target):
+                problems.append(f"{where}.steps[{s_index}].target: {target!r} is not a valid agent id")
+        if not path.get("trigger_conditions"):
+            problems.append(f"{where}.trigger_conditions: a path needs at least one trigger")
     return problems

@@ -121,3 +121,20 @@ def test_config_flag_and_env_option(repo, cli, tmp_path):
     result = cli(repo, "lease", "--config", str(other), "--env", "fast", "acquire", "x", "--agent", "a", "--ttl", "3m")
     assert result.code == 2 and "maximum of 2 minutes" in result.err
     assert cli(repo, "--config", str(other), "config", "validate").code == 0
+
+
+def test_load_pyproject_key_paths_and_case_insensitive_env_choices(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.maf.reservation]\nmax_timeout = 5\n")
+    with pytest.raises(ConfigError, match=r"tool\.maf\.reservation\.max_timeout: unknown key"):
+        config.load(str(tmp_path), environ={})
+    cfg = config.load(None, environ={"MAF_RESERVATION_HOOK_MODE": "Off"})
+    assert cfg.get("reservation.hook_mode") == "off"
+
+
+def test_load_fills_entry_defaults_after_overlay(tmp_path):
+    (tmp_path / "maf.toml").write_text(
+        "[escalation.targets.lead]\nmax_retries = 5\n[env.ci.escalation.targets.lead]\nenabled = false\n"
+    )
+    cfg = config.load(str(tmp_path), env_name="ci", environ={})
+    lead = cfg.get("escalation.targets")["lead"]
+    assert lead["max_retries"] == 5 and lead["enabled"] is False and lead["timeout_seconds"] == 30.0

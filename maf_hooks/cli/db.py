@@ -33,12 +33,20 @@ def path(context: Context):
 def migrate(context: Context, as_json):
     """Create the database, or bring an older one up to the current schema."""
     existed = os.path.exists(context.db_path)
+    before = None
+    if existed:
+        from maf_hooks.store import db  # noqa: PLC0415
+
+        probe = db.connect(context.db_path, migrate=False)
+        before = migrations.current_version(probe)
+        probe.close()
     with context.database() as conn:
         version = migrations.current_version(conn)
         rows = conn.execute("SELECT version, name, applied_at FROM schema_migrations ORDER BY version").fetchall()
     if as_json:
-        emit_json({"path": context.db_path, "created": not existed, "version": version,
+        emit_json({"path": context.db_path, "created": not existed, "previous_version": before, "version": version,
                    "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in rows]})
     else:
-        click.echo(f"{'created' if not existed else 'up to date'}: {context.db_path} (schema version {version})")
+        state = "created" if not existed else ("up to date" if before == version else f"upgraded from version {before}")
+        click.echo(f"{state}: {context.db_path} (schema version {version})")
     return 0

@@ -131,9 +131,117 @@ V2_CONFLICTS = (
     "CREATE INDEX idx_mail_log_key ON mail_log(dedup_key, sent_at)",
 )
 
+V3_PREFLIGHT = (
+    """CREATE TABLE preflight_executions (
+        id TEXT PRIMARY KEY,
+        config_id TEXT NOT NULL,
+        agent_id TEXT,
+        execution_id TEXT NOT NULL UNIQUE,
+        check_type TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending','running','passed','failed','timeout')),
+        context_json TEXT NOT NULL DEFAULT '{}',
+        result_json TEXT,
+        error_message TEXT,
+        started_at INTEGER,
+        completed_at INTEGER,
+        created_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX idx_preflight_created ON preflight_executions(created_at)",
+    "CREATE INDEX idx_preflight_agent_status ON preflight_executions(agent_id, status, created_at)",
+)
+
+V4_ESCALATION = (
+    """CREATE TABLE escalation_paths (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT,
+        trigger_conditions TEXT NOT NULL,
+        escalation_steps TEXT NOT NULL,
+        timeout_minutes INTEGER NOT NULL,
+        max_escalation_level INTEGER NOT NULL,
+        is_active INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
+    """CREATE TABLE escalation_tracking (
+        id TEXT PRIMARY KEY,
+        escalation_id TEXT NOT NULL UNIQUE,
+        path_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        execution_id TEXT,
+        current_level INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending','acknowledged','resolved','escalated','timeout')),
+        context_json TEXT NOT NULL DEFAULT '{}',
+        reason TEXT,
+        target TEXT,
+        priority TEXT NOT NULL DEFAULT 'medium' CHECK (priority IN ('low','medium','high','critical')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        condition TEXT NOT NULL,
+        bead_id TEXT,
+        level_started_at INTEGER NOT NULL,
+        acknowledged_at INTEGER,
+        note TEXT,
+        delivery_status TEXT NOT NULL DEFAULT 'pending' CHECK (delivery_status IN ('pending','delivered','failed')),
+        delivery_error TEXT
+    )""",
+    "CREATE INDEX idx_escalation_tracking_status ON escalation_tracking(status)",
+    "CREATE INDEX idx_escalation_tracking_agent ON escalation_tracking(agent_id, status)",
+    # one open escalation per (path, agent, condition); hand-made ones are exempt
+    "CREATE UNIQUE INDEX idx_escalation_one_open ON escalation_tracking(path_id, agent_id, condition) "
+    "WHERE status IN ('pending','escalated','acknowledged') AND condition != 'manual'",
+    """CREATE TABLE escalation_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        escalation_id TEXT NOT NULL REFERENCES escalation_tracking(escalation_id),
+        level INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('mailbox','email','webhook')),
+        maf_type TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending','sending','sent','failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        claimed_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX idx_escalation_deliveries_status ON escalation_deliveries(status)",
+)
+
+
+def _v5_audit_chain(conn: sqlite3.Connection) -> None:
+    """Chain every event row to the previous one (existing rows are chained in id order)."""
+    from maf_hooks.store.events import chain_hash  # noqa: PLC0415
+
+    conn.execute("ALTER TABLE events ADD COLUMN prev_hash TEXT")
+    conn.execute("ALTER TABLE events ADD COLUMN hash TEXT")
+    previous = ""
+    rows = conn.execute("SELECT id, task_id, ts, kind, data_json, agent_id FROM events ORDER BY id").fetchall()
+    for row in rows:
+        digest = chain_hash(previous, row)
+        conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE id = ?", (previous, digest, row[0]))
+        previous = digest
+    conn.execute(
+        """CREATE TABLE audit_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id INTEGER NOT NULL,
+            payload_json TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT,
+            delivered_at INTEGER
+        )"""
+    )
+    conn.execute("CREATE INDEX idx_audit_outbox_pending ON audit_outbox(next_attempt_at) WHERE delivered_at IS NULL")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "canonical tables, file leases, agents", _v1),
     Migration(2, "reservation conflicts and mail log", V2_CONFLICTS),
+    Migration(3, "preflight executions", V3_PREFLIGHT),
+    Migration(4, "escalation paths, tracking and deliveries", V4_ESCALATION),
+    Migration(5, "audit chain on events, audit webhook outbox", _v5_audit_chain),
 ]
 
 
