@@ -109,11 +109,12 @@ ESCALATION = Section({
     "default_priority": Field("str", "medium", choices=("low", "medium", "high", "critical")),
 })
 
+# permission defaults are None (unset): [agents.<id>] falls back to [agents.default], then to allowed
 PERMISSIONS = Section({
-    "can_acquire_lease": Field("bool", True),
-    "can_force": Field("bool", True, help="take over or release another agent's lease"),
-    "can_override": Field("bool", True, help="use MAF_RESERVATION_OVERRIDE"),
-    "can_escalate": Field("bool", True),
+    "can_acquire_lease": Field("bool", None),
+    "can_force": Field("bool", None, help="take over or release another agent's lease"),
+    "can_override": Field("bool", None, help="use MAF_RESERVATION_OVERRIDE"),
+    "can_escalate": Field("bool", None),
     "max_lease_timeout_minutes": Field("int", None, minimum=1),
     "allowed_targets": Field("list[str]", None, help="escalation targets this agent may use (all when unset)"),
 })

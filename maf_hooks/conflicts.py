@@ -225,12 +225,35 @@ def report(decision: Decision, outcome: Outcome, mailed: list, failures: list, n
 def handle(decision: Decision, settings: dict, *, environ: Mapping[str, str], stream: TextIO, clock) -> int:
     from maf_hooks.context import mail_root_for  # noqa: PLC0415
 
+    from maf_hooks import permissions  # noqa: PLC0415
+
     cfg, conn = settings["cfg"], settings["conn"]
     now = clock()
-    outcome = decide(cfg, environ, decision.agent)
+    outcome = decide(cfg, environ, decision.agent, permits=lambda agent: permissions.for_agent(cfg, agent).refusal(
+        "can_override", "use MAF_RESERVATION_OVERRIDE"))
     rows = record(conn, decision, outcome, now)
-    mailed, failures = mail_holders(
-        conn, decision, outcome, rows, mail_root_for(settings["paths"], cfg), cfg.get("mail.dedup_minutes"), now
-    )
+    mail_root = mail_root_for(settings["paths"], cfg)
+    mailed, failures = mail_holders(conn, decision, outcome, rows, mail_root, cfg.get("mail.dedup_minutes"), now)
+    escalated = escalate(conn, cfg, decision, outcome, mail_root, now)
     stream.write(report(decision, outcome, mailed, failures, now))
+    for escalation_id in escalated:
+        stream.write(f"maf: escalation {escalation_id} opened (repeated conflicts); see `maf escalate show {escalation_id}`.\n")
     return 1 if outcome.status == "blocked" else 0
+
+
+def escalate(conn, cfg, decision: Decision, outcome: Outcome, mail_root: str, now: int) -> list[str]:
+    """Open the escalations whose triggers this attempt meets. Mailbox deliveries go out now;
+    email and webhook deliveries wait for `maf escalate tick`, so the hook never waits on a network."""
+    if not cfg.get("escalation.paths"):
+        return []
+    from maf_hooks import delivery, escalation  # noqa: PLC0415
+
+    context = {"operation": decision.operation, "paths": sorted({path for path, _ in decision.conflicts})}
+    opened = escalation.on_condition(conn, cfg, decision.agent, "reservation_conflict", now, context)
+    if outcome.status == "overridden":
+        opened += escalation.on_condition(conn, cfg, decision.agent, "override_used", now,
+                                          dict(context, reason=outcome.reason))
+    if opened:
+        escalation.sync_paths(conn, cfg, now)
+        delivery.deliver_pending(conn, cfg, mail_root, now, channels=("mailbox",), sleep=lambda _: None)
+    return opened

@@ -60,7 +60,23 @@ class Context:
         try:
             yield conn
         finally:
-            conn.close()
+            try:
+                self.flush_audit(conn)
+            finally:
+                conn.close()
+
+    def flush_audit(self, conn) -> None:
+        """Send queued audit events to ``AUDIT_WEBHOOK_URL``, for at most a second (see docs/audit.md)."""
+        url = self.environ.get("AUDIT_WEBHOOK_URL")
+        if not url:
+            return
+        from maf_hooks import audit  # noqa: PLC0415
+        from maf_hooks.timeutil import now_ms  # noqa: PLC0415
+
+        try:
+            audit.flush_outbox(conn, url, now_ms())
+        except Exception:  # noqa: BLE001 - queued events stay queued; the command's work is done
+            pass
 
     def agent(self, flag: str | None = None, *, required: bool = True) -> str | None:
         return identity.resolve_agent(

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from maf_hooks import patterns
+from maf_hooks import patterns, permissions
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
@@ -54,6 +54,21 @@ def resolve_ttl(context: Context, ttl: str | None, timeout_minutes: int | None) 
     return value
 
 
+def _takeover_escalations(context: Context, conn, who: str, taken: list) -> None:
+    """A forced takeover counts towards `lease_takeover` escalation triggers."""
+    if not context.config.get("escalation.paths"):
+        return
+    from maf_hooks import delivery, escalation  # noqa: PLC0415
+
+    now = now_ms()
+    opened = escalation.on_condition(conn, context.config, who, "lease_takeover", now, {"patterns": taken})
+    if opened:
+        escalation.sync_paths(conn, context.config, now)
+        delivery.deliver_pending(conn, context.config, context.mail_root(), now, channels=("mailbox",))
+        for escalation_id in opened:
+            warn(f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`.")
+
+
 def normalize_all(context: Context, raw: tuple) -> list[str]:
     return [patterns.normalize(p, context.root) for p in raw]
 
@@ -89,10 +104,17 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
     if "\n" in reason or "\0" in reason:
         raise UsageError("--reason must be one line of text.")
     strategy = context.config.get("reservation.conflict_strategy")
+    rules = permissions.for_agent(context.config, who)
+    rules.require("can_acquire_lease", "acquire leases")
+    rules.require_lease_minutes(ttl_ms / 60_000)
+    if force:
+        rules.require("can_force", "take over another agent's lease (--force)")
     with context.database() as conn:
         book = LeaseBook(conn)
         result = book.acquire(who, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE,
                               reason=reason, force=force, strategy=strategy)
+        if result.taken_over:
+            _takeover_escalations(context, conn, who, [lease.pattern for lease in result.taken_over])
     now = now_ms()
     if as_json:
         emit_json(result.to_json(now))
@@ -155,8 +177,13 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
         raise UsageError("Give the PATTERNs to release, --id ID, or --all.")
     who = context.agent(agent)
     wanted = normalize_all(context, pattern_args)
+    if force:
+        permissions.for_agent(context.config, who).require("can_force", "release another agent's lease (--force)")
     with context.database() as conn:
         released = LeaseBook(conn).release(who, pattern_list=wanted, ids=ids, everything=release_all, force=force)
+        taken = [lease.pattern for lease in released if lease.agent != who]
+        if taken:
+            _takeover_escalations(context, conn, who, taken)
     now = now_ms()
     if as_json:
         emit_json({"released": [lease.to_json(now) for lease in released]})

@@ -7,7 +7,9 @@ import click
 from maf_hooks import __version__
 from maf_hooks.cli.configuration import config_group
 from maf_hooks.cli.db import db_group
+from maf_hooks.cli.audit import audit_group
 from maf_hooks.cli.errors import entry
+from maf_hooks.cli.escalate import escalate_group
 from maf_hooks.cli.init import init
 from maf_hooks.cli.lease import lease_group
 from maf_hooks.cli.mail import mail_group
@@ -32,6 +34,8 @@ maf.add_command(db_group)
 maf.add_command(config_group)
 maf.add_command(init)
 maf.add_command(mail_group)
+maf.add_command(escalate_group)
+maf.add_command(audit_group)
 
 main = entry(maf, "maf")
 lease_main = entry(lease_group, "maf-lease")

@@ -1,0 +1,267 @@
+"""`maf escalate`: open escalations by hand, tick, monitor, acknowledge, resolve, list, show."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from maf_hooks import delivery, escalation, identity, permissions
+from maf_hooks.cli.options import config_options, json_option, make_context
+from maf_hooks.cli.output import emit_json, table, warn
+from maf_hooks.context import Context
+from maf_hooks.errors import UsageError
+from maf_hooks.timeutil import iso, now_ms, relative
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def _deliver(context: Context, conn, now: int, escalation_id: str | None = None) -> list[dict]:
+    results = delivery.deliver_pending(conn, context.config, context.mail_root(), now, escalation_id=escalation_id)
+    for result in results:
+        if result["status"] == "failed":
+            warn(f"maf: delivery of {result['type']} {result['escalation_id']} to {result['target']} by "
+                 f"{result['channel']} failed after {result['attempts']} attempt(s): {result['error']} "
+                 "(kept; the next `maf escalate tick` retries it)")
+    return results
+
+
+@click.group("escalate", invoke_without_command=True)
+@config_options
+@click.option("--agent-id", "agent_id", metavar="ID", help="The agent the escalation is about.")
+@click.option("--error-context", metavar="TEXT", help="What went wrong (the escalation's reason).")
+@click.option("--bead-id", metavar="ID", help="The work item (bead) this is about.")
+@click.option("--target", metavar="T", help="Who receives the level-1 request.")
+@click.option("--priority", type=click.Choice(escalation.PRIORITIES), default=None, help="Default: medium.")
+@click.option("--context", "context_json", metavar="JSON", help="Extra context, a JSON object.")
+@click.option("--path", "path_id", metavar="PATH_ID", help="Follow this configured path's later levels.")
+@click.option("--dry-run", is_flag=True, help="Validate and print the message that would be sent; write nothing.")
+@json_option
+@click.pass_context
+def escalate_group(ctx, config_path, env_name, agent_id, error_context, bead_id, target, priority, context_json,
+                   path_id, dry_run, as_json):
+    """Open an escalation by hand, or manage escalations with a subcommand.
+
+    \b
+    maf escalate --agent-id codex-1 --error-context "tests keep failing" --bead-id bd-42 --target codex-senior
+    """
+    context = make_context(ctx, config_path, env_name)
+    if ctx.invoked_subcommand is not None:
+        return 0
+    missing = [name for name, value in (("--agent-id", agent_id), ("--error-context", error_context),
+                                        ("--bead-id", bead_id), ("--target", target)) if not value]
+    if missing:
+        raise UsageError(f"Missing {', '.join(missing)}: opening an escalation needs --agent-id, --error-context, "
+                         "--bead-id and --target (or use a subcommand: tick, monitor, ack, resolve, list, show).")
+    identity.validate_agent_id(agent_id, source="--agent-id value")
+    cfg = context.config
+    escalation.check_target(cfg, target)
+    extra: dict = {}
+    if context_json:
+        try:
+            extra = json.loads(context_json)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--context is not valid JSON ({exc.msg} at position {exc.pos}).") from None
+        if not isinstance(extra, dict):
+            raise UsageError("--context must be a JSON object, such as '{\"attempts\": 3}'.")
+    if path_id and path_id not in escalation.paths(cfg):
+        known = ", ".join(sorted(escalation.paths(cfg))) or "none configured"
+        raise UsageError(f"Unknown escalation path {path_id!r} (configured: {known}).")
+    rules = permissions.for_agent(cfg, agent_id)
+    rules.require("can_escalate", "escalate")
+    rules.require_target(target)
+    now = now_ms()
+    record = escalation.new_record(
+        path_id=path_id or escalation.MANUAL, agent=agent_id, condition=escalation.MANUAL, reason=error_context,
+        context=dict(extra, errorContext=error_context, beadId=bead_id),
+        priority=priority or cfg.get("escalation.default_priority") or "medium",
+        target=target, now=now, bead_id=bead_id,
+    )
+    if dry_run:
+        message = delivery.build("ESCALATION_REQUEST", escalation.request_payload(record), target)
+        if as_json:
+            emit_json({"success": True, "dryRun": True, "escalationId": record["escalation_id"], "agentId": agent_id,
+                       "target": target, "beadId": bead_id, "timestamp": iso(now),
+                       "channels": delivery.channels_for(cfg, target),
+                       "message": escalation.request_payload(record)})
+        else:
+            click.echo(f"dry run: nothing was written. Would send to {target} by "
+                       f"{', '.join(delivery.channels_for(cfg, target)) or 'no channel (target disabled)'}:\n")
+            click.echo(message.as_string())
+        return 0
+    with context.database() as conn:
+        escalation.sync_paths(conn, cfg, now)
+        escalation.open_manual(conn, cfg, record, now)
+        results = _deliver(context, conn, now, record["escalation_id"])
+    delivered = all(r["status"] == "sent" for r in results)
+    if as_json:
+        emit_json({"success": True, "escalationId": record["escalation_id"], "agentId": agent_id, "target": target,
+                   "beadId": bead_id, "timestamp": iso(now), "delivered": delivered})
+    else:
+        click.echo(f"opened {record['escalation_id']} for {agent_id} ({record['priority']}), "
+                   f"{'delivered to' if delivered else 'queued for'} {target}")
+    return 0
+
+
+def _rows(records: list, now: int) -> list:
+    return [[r["escalation_id"], r["status"], r["current_level"], r["target"], r["agent_id"], r["priority"],
+             r["path_id"], relative(r["created_at"], now), r["delivery_status"], r["reason"]] for r in records]
+
+
+HEADERS = ["ID", "STATUS", "LEVEL", "TARGET", "AGENT", "PRIORITY", "PATH", "OPENED", "DELIVERY", "REASON"]
+
+
+def _json(record: dict) -> dict:
+    out = dict(record)
+    for key in ("created_at", "updated_at", "resolved_at", "level_started_at", "acknowledged_at"):
+        out[key] = iso(out[key])
+    return out
+
+
+@escalate_group.command("tick")
+@json_option
+@pass_context
+def tick(context: Context, as_json):
+    """Move every escalation not acknowledged in time up a level (safe to run from cron or CI)."""
+    now = now_ms()
+    if not os.path.exists(context.db_path):
+        changes, results = [], []
+    else:
+        with context.database() as conn:
+            escalation.sync_paths(conn, context.config, now)
+            changes = escalation.tick(conn, context.config, now)
+            results = _deliver(context, conn, now)
+    if as_json:
+        emit_json({"changes": changes, "deliveries": results})
+    else:
+        for change in changes:
+            if change["status"] == "escalated":
+                click.echo(f"{change['escalation_id']}: escalated to level {change['level']} ({change['target']})")
+            else:
+                click.echo(f"{change['escalation_id']}: timed out at level {change['level']}; told "
+                           f"{', '.join(change['told'])}")
+        if not changes:
+            click.echo("nothing to escalate")
+    return 1 if any(r["status"] == "failed" for r in results) else 0
+
+
+@escalate_group.command("monitor")
+@click.option("--interval", type=float, default=30.0, show_default=True, help="Seconds between ticks.")
+@click.option("--count", type=int, default=0, help="Stop after this many ticks (0: until Ctrl-C).")
+@pass_context
+def monitor(context: Context, interval, count):
+    """Tick in a loop and show the open escalations; Ctrl-C stops cleanly."""
+    if interval <= 0:
+        raise UsageError("--interval must be more than 0 seconds.")
+    done = 0
+    try:
+        while True:
+            now = now_ms()
+            with context.database() as conn:
+                escalation.sync_paths(conn, context.config, now)
+                changes = escalation.tick(conn, context.config, now)
+                _deliver(context, conn, now)
+                records = [r for r in escalation.listing(conn) if r["status"] in escalation.OPEN]
+            if sys.stdout.isatty():
+                click.clear()
+            click.echo(f"maf escalate monitor — {iso(now)} — {len(records)} open, {len(changes)} changed this tick")
+            if records:
+                table(HEADERS, _rows(records, now))
+            else:
+                click.echo("no open escalations")
+            done += 1
+            if count and done >= count:
+                return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("\nmonitor stopped")
+        return 0
+
+
+def _respond(context: Context, escalation_id: str, status: str, note: str, agent: str | None, as_json: bool) -> int:
+    responder = context.agent(agent, required=False)
+    now = now_ms()
+    with context.database() as conn:
+        record = escalation.respond(conn, context.config, escalation_id, status, responder, note or "", now)
+        _deliver(context, conn, now, escalation_id)
+    if as_json:
+        emit_json(_json(record))
+    else:
+        click.echo(f"{escalation_id}: {status}; {record['agent_id']} was told")
+    return 0
+
+
+@escalate_group.command("ack")
+@click.argument("escalation_id")
+@click.option("--note", default="", help="What you are doing about it.")
+@click.option("--agent", metavar="ID", help="Who acknowledges (else MAF_AGENT_ID, git config).")
+@json_option
+@pass_context
+def ack(context: Context, escalation_id, note, agent, as_json):
+    """Acknowledge an escalation: it stops moving up."""
+    return _respond(context, escalation_id, "acknowledged", note, agent, as_json)
+
+
+@escalate_group.command("resolve")
+@click.argument("escalation_id")
+@click.option("--note", default="", help="How it was resolved.")
+@click.option("--agent", metavar="ID", help="Who resolves (else MAF_AGENT_ID, git config).")
+@json_option
+@pass_context
+def resolve(context: Context, escalation_id, note, agent, as_json):
+    """Resolve an escalation."""
+    return _respond(context, escalation_id, "resolved", note, agent, as_json)
+
+
+@escalate_group.command("list")
+@click.option("--status", type=click.Choice(["pending", "acknowledged", "resolved", "escalated", "timeout"]))
+@json_option
+@pass_context
+def list_escalations(context: Context, status, as_json):
+    """Escalations, newest last."""
+    now = now_ms()
+    records = []
+    if os.path.exists(context.db_path):
+        with context.database() as conn:
+            records = escalation.listing(conn, status)
+    if as_json:
+        emit_json({"escalations": [_json(r) for r in records]})
+    elif records:
+        table(HEADERS, _rows(records, now))
+    else:
+        click.echo("No escalations.")
+    return 0
+
+
+@escalate_group.command("show")
+@click.argument("escalation_id")
+@json_option
+@pass_context
+def show(context: Context, escalation_id, as_json):
+    """One escalation with its deliveries."""
+    from maf_hooks.errors import Refused  # noqa: PLC0415
+
+    record = None
+    deliveries: list = []
+    if os.path.exists(context.db_path):
+        with context.database() as conn:
+            record = escalation.get(conn, escalation_id)
+            deliveries = [dict(zip(("level", "target", "channel", "type", "status", "attempts", "error"), row))
+                          for row in conn.execute(
+                              "SELECT level, target, channel, maf_type, status, attempts, last_error "
+                              "FROM escalation_deliveries WHERE escalation_id = ? ORDER BY id", (escalation_id,))]
+    if record is None:
+        raise Refused(f"No escalation {escalation_id!r}; see `maf escalate list`.")
+    if as_json:
+        emit_json(dict(_json(record), deliveries=deliveries))
+        return 0
+    for key, value in _json(record).items():
+        click.echo(f"{key:18} {json.dumps(value) if isinstance(value, dict) else value}")
+    click.echo("deliveries:")
+    table(["LEVEL", "TARGET", "CHANNEL", "TYPE", "STATUS", "ATTEMPTS", "ERROR"],
+          [[d["level"], d["target"], d["channel"], d["type"], d["status"], d["attempts"], d["error"] or ""]
+           for d in deliveries])
+    return 0
