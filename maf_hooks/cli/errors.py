@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from typing import Callable
@@ -36,6 +37,11 @@ def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
         return 0
     except OSError as exc:
         return fail(prog_name, f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "), ENVIRONMENT)
+    except Exception as exc:  # noqa: BLE001 - a bug: still one paragraph, never a traceback
+        if os.environ.get("MAF_DEBUG"):
+            raise
+        return fail(prog_name, f"internal error ({type(exc).__name__}: {exc}). This is a bug in maf-hooks; "
+                               "run again with MAF_DEBUG=1 for the traceback and report it.", ENVIRONMENT)
 
 
 def fail(prog_name: str | None, message: str, code: int) -> int:
