@@ -1,26 +1,42 @@
 """Lease patterns: validation, matching and an exact overlap test.
 
 A lease pattern is repository-relative and anchored at the repository root, in git wildmatch
-syntax (``*``, ``?``, ``[...]``, ``**``, backslash escapes).  Which paths a pattern covers is
-defined by the ``pathspec`` library: ``compile_regex`` returns pathspec's regular expression for
-the pattern, and a repository-relative path is covered when that regex matches at its start (so a
-pattern naming a directory covers everything beneath it).
+syntax (``*``, ``?``, ``[...]``, ``**``, backslash escapes).  ``*``, ``?`` and ``[...]`` never
+match ``/``.  Which paths a pattern *matches* is defined by the ``pathspec`` library, with one
+correction: ``compile_regex`` returns pathspec's regular expression for the pattern with every
+bracket expression made unable to match ``/`` (pathspec hands ``[...]`` to Python's ``re`` as it
+stands, so ``[!a]`` would match ``/``).  A repository-relative path is matched when that regex
+matches at its start, so a pattern also matches everything beneath what it names: a changed
+path beneath a match proves the match is a directory.
 
-``overlaps`` decides exactly whether two patterns cover a common file path.  It does not call
-pathspec; it rebuilds the same language as a small automaton and searches a product:
+**Overlap readings.**  Two patterns overlap when some valid file path is *covered* by both.  A
+pattern names paths that may not exist yet, so "a pattern naming a directory covers everything
+beneath it" needs a syntactic reading.  A pattern is *file-like* when it does not end in ``/``,
+its last segment is not ``**``, and its last segment contains a ``.`` that is not its first
+character (``docs/x.txt``, ``*.md``, ``lib/x.py``, ``foo.d``); a file-like pattern covers its
+matches only.  Every other pattern is *directory-capable* (``src``, ``src/``, ``src/*``,
+``Makefile``, ``.github``, ``docs/**``, ``**``) and covers its matches and everything beneath
+them.  So ``docs/**/*.md`` and ``docs/x.txt`` do not overlap, while ``src/a`` and ``**/x.py`` do
+(``src/a/x.py``).  ``normalize(..., directory_slash=True)`` adds a trailing ``/`` to a literal
+pattern naming an existing directory, so ``foo.d`` naming a real directory is read as one.
+
+``overlaps`` decides exactly whether two patterns overlap.  It does not call pathspec; it
+rebuilds the same language as a small automaton and searches a product:
 
 1. **Automaton per pattern.**  The pattern is translated the way pathspec translates it (same
-   segment rules, same special cases, same reading of ``[...]``) but into a nondeterministic
-   automaton instead of a regex.  Every transition reads one character accepted by a *predicate*,
-   a set of code points kept as sorted disjoint intervals: a literal, "anything but ``/``" (for
-   ``?`` and ``*``), a bracket expression, or "anything" (for ``**``).  The end of the pattern
-   becomes an accepting state (the path ends there) plus a ``/`` into an accepting *sink* that
-   loops on any character: that is the "and everything beneath" rule.  Epsilon moves are folded
-   away when the automaton is built, and automata are memoised per pattern.
+   segment rules, same special cases, same reading of ``[...]`` except that ``/`` is taken out
+   of every bracket expression) but into a nondeterministic automaton instead of a regex.  Every
+   transition reads one character accepted by a *predicate*, a set of code points kept as sorted
+   disjoint intervals: a literal, "anything but ``/``" (for ``?`` and ``*``), a bracket
+   expression, or "anything" (for ``**``).  The end of the pattern becomes an accepting state
+   (the path ends there) plus, unless the pattern is read as file-like, a ``/`` into an
+   accepting *sink* that loops on any character: that is the "and everything beneath" rule.
+   Epsilon moves are folded away when the automaton is built, and automata are memoised per
+   (pattern, reading).
 
-2. **Product search.**  A breadth-first search over triples (state in A, state in B, shape of
-   the current path component).  A step is possible when the two predicates share a character;
-   the characters of the intersection are sorted into three kinds (``/``, ``.``, anything else),
+2. **Product search.**  A search over triples (state in A, state in B, shape of the current
+   path component).  A step is possible when the two predicates share a character; the
+   characters of the intersection are sorted into three kinds (``/``, ``.``, anything else),
    which is all the third component needs: it tracks whether the component being read is empty,
    ``.``, ``..`` or an ordinary name, so that only *valid* file paths count as witnesses -- no
    empty component (no leading, doubled or trailing ``/``) and no ``.`` or ``..`` component.  An
@@ -31,10 +47,9 @@ The universe of characters is every code point except NUL (impossible in a path)
 (pathspec's regexes use ``.`` and ``$``, which treat a newline specially; newline paths are
 outside what leases reason about).
 
-Two quirks of pathspec are reproduced rather than corrected, since pathspec is the definition:
-a bracket expression is handed to Python's ``re`` as it stands, so ``[!a]`` (and a range such as
-``[+-0]``) also matches ``/``; and ``**/``, ``**/*/`` and ``**/*/**`` compile to regexes that
-cover nothing.  ``normalize`` refuses patterns that cover no file at all, with a hint.
+One quirk of pathspec is reproduced rather than corrected: ``**/``, ``**/*/`` and ``**/*/**``
+compile to regexes that cover nothing.  ``normalize`` refuses patterns that cover no file at all,
+with a hint, and a bracket expression whose range spans ``/`` (such as ``[+-0]``).
 
 This module is imported on the git hook's hot path: it imports pathspec only inside
 ``compile_regex``.
@@ -134,8 +149,9 @@ def _literal(char: str) -> int:
     return _predicate(((ord(char), ord(char)),))
 
 
+_NOT_SLASH_SET = _complement(((_SLASH, _SLASH),))
 _ANY = _predicate(_UNIVERSE)
-_NOT_SLASH = _predicate(_complement(((_SLASH, _SLASH),)))
+_NOT_SLASH = _predicate(_NOT_SLASH_SET)
 _SLASH_ONLY = _literal("/")
 
 
@@ -189,8 +205,13 @@ def _bracket_set(body: str) -> Intervals:
     return _merge(ranges)
 
 
-def _bracket(segment: str, i: int) -> Tuple[int, int]:
-    """Read the bracket expression whose ``[`` is at ``segment[i - 1]``: (predicate, next index)."""
+def _bracket(segment: str, i: int) -> Tuple[int, int, bool]:
+    """Read the bracket expression whose ``[`` is at ``segment[i - 1]``.
+
+    Returns (predicate, next index, spans_slash).  The predicate never accepts ``/``;
+    ``spans_slash`` tells that a positive expression, as written, has a range containing ``/``
+    (``normalize`` refuses those: the author expected a '/' the expression cannot match).
+    """
     end, j = len(segment), i
     if j < end and segment[j] in "!^":
         j += 1
@@ -205,15 +226,21 @@ def _bracket(segment: str, i: int) -> Tuple[int, int]:
         )
     negate = segment[i] in "!^"
     chars = _bracket_set(segment[i + negate : j])
-    return _predicate(_complement(chars) if negate else chars), j + 1
+    accepted = _complement(chars) if negate else chars
+    spans_slash = not negate and _contains(chars, _SLASH)
+    return _predicate(_intersect(accepted, _NOT_SLASH_SET)), j + 1, spans_slash
 
 
 # A token is (predicate, repeat): repeat means "zero or more" (only ``*`` within a segment).
 Token = Tuple[int, bool]
 
 
-def _segment_tokens(segment: str) -> List[Token]:
-    """Tokens of one path segment, as pathspec's segment glob translation reads it."""
+def _segment_tokens(segment: str, slash_brackets: Optional[List[str]] = None) -> List[Token]:
+    """Tokens of one path segment, as pathspec's segment glob translation reads it.
+
+    The text of each positive bracket expression whose range spans ``/`` is appended to
+    ``slash_brackets`` when given.
+    """
     tokens: List[Token] = []
     i, end = 0, len(segment)
     while i < end:
@@ -232,7 +259,10 @@ def _segment_tokens(segment: str) -> List[Token]:
         elif char == "?":
             tokens.append((_NOT_SLASH, False))
         elif char == "[":
-            predicate, i = _bracket(segment, i)
+            start = i - 1
+            predicate, i, spans_slash = _bracket(segment, i)
+            if spans_slash and slash_brackets is not None:
+                slash_brackets.append(segment[start:i])
             tokens.append((predicate, False))
         else:
             tokens.append((_literal(char), False))
@@ -279,6 +309,7 @@ class _Builder:
         self.epsilon: List[List[int]] = []
         self.final: List[bool] = []
         self.sink: Optional[int] = None
+        self.slash_brackets: List[str] = []
 
     def state(self) -> int:
         self.moves.append([])
@@ -332,7 +363,8 @@ class _Builder:
                     seen[move] = None
             moves.append(tuple(seen))
             final.append(any(self.final[member] for member in closure))
-        return _Nfa(start, tuple(moves), tuple(final))
+        slash_bracket = self.slash_brackets[0] if self.slash_brackets else None
+        return _Nfa(start, tuple(moves), tuple(final), slash_bracket)
 
     def _closure(self, state: int) -> List[int]:
         found, todo = [state], [state]
@@ -345,16 +377,24 @@ class _Builder:
 
 
 class _Nfa:
-    """An epsilon-free automaton: ``moves[state]`` is a tuple of (predicate id, target)."""
+    """An epsilon-free automaton: ``moves[state]`` is a tuple of (predicate id, target).
 
-    __slots__ = ("start", "moves", "final")
+    ``slash_bracket`` is the first positive bracket expression of the pattern whose range
+    spans ``/`` (the automaton leaves ``/`` out of it), or None.
+    """
 
-    def __init__(self, start: int, moves: tuple, final: tuple) -> None:
+    __slots__ = ("start", "moves", "final", "slash_bracket")
+
+    def __init__(self, start: int, moves: tuple, final: tuple, slash_bracket: Optional[str]) -> None:
         self.start, self.moves, self.final = start, moves, final
+        self.slash_bracket = slash_bracket
 
 
-def _translate(segments: List[str], is_dir: bool, builder: _Builder, start: int) -> None:
-    """Build the automaton of pathspec's segment-by-segment regex translation."""
+def _translate(segments: List[str], builder: _Builder, start: int, file_like: bool) -> None:
+    """Build the automaton of pathspec's segment-by-segment regex translation.
+
+    With ``file_like`` the end of the last segment gets no "and everything beneath" move.
+    """
     current, need_slash, last = start, False, len(segments) - 1
     for i, segment in enumerate(segments):
         if segment == "**":
@@ -373,24 +413,30 @@ def _translate(segments: List[str], is_dir: bool, builder: _Builder, start: int)
         if segment == "*":  # a whole-segment '*' is [^/]+
             current = builder.repeat(builder.step(current, _NOT_SLASH), _NOT_SLASH)
         else:
-            for predicate, repeat in _segment_tokens(segment):
+            for predicate, repeat in _segment_tokens(segment, builder.slash_brackets):
                 current = builder.repeat(current, predicate) if repeat else builder.step(current, predicate)
         if i == last:  # (?:/|$): the path ends here, or goes on beneath
             builder.final[current] = True
-            builder.beneath(current)
+            if not file_like:
+                builder.beneath(current)
         need_slash = True
 
 
 @functools.lru_cache(maxsize=8192)
-def _nfa(pattern: str) -> _Nfa:
-    """The memoised automaton of a pattern; raises ``_PatternError`` where pathspec fails."""
+def _nfa(pattern: str, file_like: bool) -> _Nfa:
+    """The memoised automaton of a pattern; raises ``_PatternError`` where pathspec fails.
+
+    ``file_like=False`` is the matching language (what ``compile_regex`` matches);
+    ``file_like=True`` drops "and everything beneath" after the last segment, which only
+    changes patterns whose last segment is not ``**`` (``is_file_like`` patterns).
+    """
     builder = _Builder()
     start = builder.state()
-    segments, is_dir, special = _segments(pattern)
+    segments, _is_dir, special = _segments(pattern)
     if special == "all":  # every non-empty path
         builder.moves[start].append((_ANY, builder.everything()))
     elif special == "" and segments is not None:
-        _translate(segments, is_dir, builder, start)
+        _translate(segments, builder, start, file_like)
     return builder.finish(start)
 
 
@@ -478,9 +524,9 @@ def _spell(state: tuple, parents: Dict[tuple, Optional[tuple]]) -> str:
     return "".join(reversed(chars))
 
 
-def _accepts(pattern: str, path: str) -> bool:
+def _accepts(pattern: str, path: str, file_like: bool = False) -> bool:
     """Whether the automaton of ``pattern`` accepts ``path`` (a test aid; use ``matches``)."""
-    nfa = _nfa(pattern)
+    nfa = _nfa(pattern, file_like)
     current = {nfa.start}
     for char in path:
         code = ord(char)
@@ -558,6 +604,14 @@ def _relative_to_root(raw: str, repo_root: str) -> List[str]:
     )
 
 
+def _automaton(pattern: str, raw: Optional[str] = None, file_like: bool = False) -> _Nfa:
+    """``_nfa`` with pathspec's failures reported as ``UsageError`` about ``raw``."""
+    try:
+        return _nfa(pattern, file_like)
+    except _PatternError as error:
+        raise _refuse(pattern if raw is None else raw, "it " + error.reason, _ACCEPTED) from None
+
+
 def _covers_nothing(pattern: str) -> str:
     """Why a pattern whose automaton accepts no valid path covers nothing."""
     if _segments(pattern)[2] == "none":
@@ -568,14 +622,20 @@ def _covers_nothing(pattern: str) -> str:
     return "it covers no file: every path it could match has an empty, '.' or '..' component"
 
 
-def normalize(raw: str, repo_root: str) -> str:
+def normalize(raw: str, repo_root: str, *, directory_slash: bool = False) -> str:
     """Validate a user-given pattern and return its canonical repository-relative form.
 
     Absolute paths inside the repository become relative; './', '.' segments and repeated '/'
     disappear; '..' is resolved; a trailing '/' is kept.  Raises ``UsageError`` for an empty or
     multi-line pattern, one longer than ``MAX_PATTERN_LENGTH``, one outside the repository or
     naming the root itself, one ending in unescaped whitespace, one pathspec cannot use (lone
-    trailing backslash, unclosed '[', reversed range) and one that covers no file path.
+    trailing backslash, unclosed '[', reversed range), one with a bracket expression whose range
+    spans '/' (brackets never match '/') and one that covers no file path.
+
+    With ``directory_slash`` (for patterns to lease, not for paths to check) a literal pattern
+    naming an existing directory under ``repo_root`` gets a trailing '/', so that it is read as
+    directory-capable by ``overlaps`` even when its name looks like a file's (``foo.d``).  A
+    symbolic link to a directory is a file to git and keeps its form.
     """
     if not isinstance(raw, str) or not raw.strip():
         raise _refuse(raw, "it is empty", _ACCEPTED)
@@ -604,18 +664,104 @@ def normalize(raw: str, repo_root: str) -> str:
             "it ends with whitespace, which git patterns ignore",
             "Remove it, or write '\\ ' for a file name that really ends with a space.",
         )
-    try:
-        nfa = _nfa(pattern)
-    except _PatternError as error:
-        raise _refuse(raw, "it " + error.reason, _ACCEPTED) from None
-    if not _search(nfa, _nfa(_EVERYTHING)):
+    nfa = _automaton(pattern, raw)
+    if nfa.slash_bracket is not None:
+        raise _refuse(
+            raw,
+            f"its bracket expression {nfa.slash_bracket!r} has a range that spans '/'",
+            "A bracket expression never matches '/', which separates directories: list the "
+            "characters on either side of '/' instead (e.g. '[+-.0-9]' rather than '[+-9]'), "
+            "or use '**' to match across directories.",
+        )
+    if not _search(nfa, _nfa(_EVERYTHING, False)):
         raise _refuse(raw, _covers_nothing(pattern), _ACCEPTED)
+    if directory_slash and not pattern.endswith("/") and is_literal(pattern):
+        target = os.path.join(repo_root, unescape(pattern))
+        if os.path.isdir(target) and not os.path.islink(target):
+            pattern += "/"
     return pattern
+
+
+def _set_char(regex: str, j: int) -> Tuple[int, int]:
+    """One character of a regex set at ``regex[j]``: (code point, next index).
+
+    pathspec doubles every backslash of a bracket body, so an escape here is ``\\\\`` (or, in
+    general, a backslash before a non-alphanumeric character, which stands for that character).
+    """
+    if regex[j] == "\\":
+        return ord(regex[j + 1]), j + 2
+    return ord(regex[j]), j + 1
+
+
+def _regex_set(regex: str, j: int) -> Tuple[bool, Intervals, int, int]:
+    """Parse the regex set whose ``[`` is at ``regex[j]`` the way Python's ``re`` parses it.
+
+    Returns (negated, characters, insert, end): ``insert`` is an index where a '/' can be
+    inserted to join the set as a single character without changing how anything else in the
+    set is read, and ``end`` is one past the closing ``]``.  As in ``re``: a ``]`` closes the set
+    unless it is its first item; ``x-y`` is a range unless the ``-`` is followed by the closing
+    ``]``, in which case ``x`` and ``-`` are single characters.
+
+    ``insert`` is right before the closing ``]`` (after a complete item, so the '/' is read
+    alone), except in the ``x-]`` case, where it is right before that ``-``: ``x`` is then
+    followed by '/' rather than '-', so it stays a single character, and '/-]' reads as '/' and
+    '-'.
+    """
+    j += 1
+    negated = regex[j] == "^"
+    j += negated
+    ranges: List[Tuple[int, int]] = []
+    while True:
+        if regex[j] == "]" and ranges:
+            return negated, _merge(ranges), j, j + 1
+        low, j = _set_char(regex, j)
+        if regex[j] != "-":
+            ranges.append((low, low))
+        elif regex[j + 1] == "]":
+            ranges.extend(((low, low), (ord("-"), ord("-"))))
+            return negated, _merge(ranges), j, j + 2
+        else:
+            high, j = _set_char(regex, j + 1)
+            ranges.append((low, high))
+
+
+def _exclude_slash(regex: str) -> str:
+    """pathspec's regex with every character set made unable to match '/'.
+
+    A negated set gets a '/' inserted (``[^a]`` -> ``[^a/]``) where ``_regex_set`` shows it joins
+    the set on its own; pathspec's own ``[^/]`` already excludes it.  A positive set that
+    contains '/' (a range such as ``[+-0]``, refused by ``normalize``) is preceded by ``(?!/)``.
+    Outside sets, a backslash escapes the next character (pathspec writes ``\\[`` for a literal
+    ``[``), so a set starts at every other ``[``.
+    """
+    if "[" not in regex:
+        return regex
+    out: List[str] = []
+    i, end = 0, len(regex)
+    while i < end:
+        char = regex[i]
+        if char == "\\":
+            out.append(regex[i : i + 2])
+            i += 2
+        elif char == "[":
+            negated, chars, insert, close = _regex_set(regex, i)
+            if not _contains(chars, _SLASH):
+                out.append(regex[i:insert] + "/" + regex[insert:close] if negated else regex[i:close])
+            else:
+                out.append(regex[i:close] if negated else "(?!/)" + regex[i:close])
+            i = close
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=8192)
 def compile_regex(pattern: str) -> str:
-    """The regex string (for ``re.match`` against repository-relative paths) of a normalised pattern."""
+    """The regex string (for ``re.match`` against repository-relative paths) of a normalised pattern.
+
+    pathspec's regex, with every bracket expression made unable to match '/'.
+    """
     from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
     try:
@@ -624,7 +770,7 @@ def compile_regex(pattern: str) -> str:
         raise UsageError(f"Invalid pattern {pattern!r}: {error}. {_ACCEPTED}") from None
     if regex is None:
         raise UsageError(f"Invalid pattern {pattern!r}: it matches nothing. {_ACCEPTED}")
-    return regex
+    return _exclude_slash(regex)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -664,8 +810,8 @@ def unescape(text: str) -> str:
 
 
 def is_literal(pattern: str) -> bool:
-    """True when the pattern has no unescaped glob character: it names one path (and what lies
-    beneath it).  ``unescape(pattern)`` is that path, with its trailing '/' if any."""
+    """True when the pattern has no unescaped glob character: it names one path (and matches
+    what lies beneath it).  ``unescape(pattern)`` is that path, with its trailing '/' if any."""
     return not _has_meta(pattern)
 
 
@@ -685,26 +831,62 @@ def literal_prefix(pattern: str) -> str:
     return "".join(prefix)
 
 
+def is_file_like(pattern: str) -> bool:
+    """Whether ``overlaps`` reads the pattern as naming files only (see the module docstring).
+
+    True when the pattern does not end in '/', its last segment is not ``**``, and its last
+    segment contains a '.' after its first character: ``docs/x.txt``, ``*.md``, ``foo.d``, but
+    not ``src``, ``src/*``, ``.github`` or ``docs/**``.  An escaped first character counts as
+    the first character (``\\.github`` is read like ``.github``).
+    """
+    if pattern.endswith("/"):
+        return False
+    last = pattern[pattern.rfind("/") + 1 :]
+    if last == "**":
+        return False
+    if last.startswith("\\"):
+        last = last[1:]
+    return "." in last[1:]
+
+
 def _nested(a: str, b: str) -> bool:
     """Whether one of two '/'-terminated prefixes starts with the other."""
     return a.startswith(b) or b.startswith(a)
 
 
+def _literal_covers(pattern: str, path: str) -> bool:
+    """Whether a literal pattern covers the valid path under its overlap reading."""
+    target = unescape(pattern)
+    if target.endswith("/"):  # only what lies beneath
+        return path.startswith(target)
+    return path == target or (not is_file_like(pattern) and path.startswith(target + "/"))
+
+
 def overlaps(a: str, b: str) -> bool:
-    """True iff some valid file path is covered by both (normalised) patterns.  Exact."""
+    """True iff some valid file path is covered by both (normalised) patterns.  Exact.
+
+    A file-like pattern covers its matches only, a directory-capable one its matches and
+    everything beneath them (see ``is_file_like``).
+    """
     if a == b:
         return True
     if not _nested(literal_prefix(a), literal_prefix(b)):
         return False
+    file_a, file_b = is_file_like(a), is_file_like(b)
     if is_literal(a) and is_literal(b):
-        # Each names a path and covers it (unless it ends in '/') and everything beneath it.
-        path_a, path_b = unescape(a).rstrip("/"), unescape(b).rstrip("/")
-        return path_a == path_b or _nested(path_a + "/", path_b + "/")
-    return _search(_nfa(a), _nfa(b))
+        # A literal names one path; it covers that path (unless it ends in '/') and, unless it
+        # is file-like, everything beneath it.
+        if file_a:
+            return _literal_covers(b, unescape(a))
+        if file_b:
+            return _literal_covers(a, unescape(b))
+        return _nested(unescape(a).rstrip("/") + "/", unescape(b).rstrip("/") + "/")
+    return _search(_automaton(a, file_like=file_a), _automaton(b, file_like=file_b))
 
 
 def example_overlap(a: str, b: str) -> Optional[str]:
     """A shortest valid path covered by both patterns, or None when they do not overlap."""
     if not _nested(literal_prefix(a), literal_prefix(b)):
         return None
-    return _search(_nfa(a), _nfa(b), want_path=True)
+    nfa_a = _automaton(a, file_like=is_file_like(a))
+    return _search(nfa_a, _automaton(b, file_like=is_file_like(b)), want_path=True)

@@ -266,8 +266,20 @@ def test_not_a_repository_exit_3(tmp_path, cli):
 
 
 def test_acquire_glob_without_literal_prefix_sees_nested_leases(repo, cli):
-    # '**/x.py' covers 'src/a.py/x.py', and 'src/a.py' covers everything beneath it
-    assert cli(repo, "lease", "acquire", "src/a.py", "--agent", "alice").code == 0
+    # '**/x.py' covers 'src/a/x.py', and 'src/a' (directory-capable: no extension) covers what lies beneath
+    assert cli(repo, "lease", "acquire", "src/a", "--agent", "alice").code == 0
     assert cli(repo, "lease", "acquire", "**/x.py", "--agent", "bob").code == 1
+    # 'src/b.py' names a file: nothing lies beneath it, so '**/y.py' does not overlap it
+    assert cli(repo, "lease", "release", "src/a", "--agent", "alice").code == 0
+    assert cli(repo, "lease", "acquire", "src/b.py", "--agent", "alice").code == 0
+    assert cli(repo, "lease", "acquire", "**/y.py", "--agent", "bob").code == 0
     assert cli(repo, "lease", "acquire", "*.md", "--agent", "bob").code == 0
     assert cli(repo, "lease", "acquire", "README.md", "--agent", "carol").code == 1
+
+
+def test_acquire_existing_directory_with_a_dot_covers_beneath(repo, cli):
+    (repo / "conf.d").mkdir()
+    granted = cli(repo, "lease", "acquire", "conf.d", "--agent", "alice", "--json").json["granted"][0]
+    assert granted["pattern"] == "conf.d/"
+    assert cli(repo, "lease", "acquire", "conf.d/x.conf", "--agent", "bob").code == 1
+    assert cli(repo, "lease", "release", "conf.d", "--agent", "alice").code == 0

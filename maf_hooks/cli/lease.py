@@ -70,7 +70,8 @@ def _takeover_escalations(context: Context, conn, who: str, taken: list) -> None
 
 
 def normalize_all(context: Context, raw: tuple) -> list[str]:
-    return [patterns.normalize(p, context.root) for p in raw]
+    """Lease patterns; one naming an existing directory gets its '/' (it covers what lies beneath)."""
+    return [patterns.normalize(p, context.root, directory_slash=True) for p in raw]
 
 
 def _lease_line(lease, now: int) -> str:

@@ -1,0 +1,42 @@
+"""Every module imports on its own (no import cycles), and the hook's import path stays lean."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import maf_hooks
+
+MODULES = sorted(
+    info.name for info in pkgutil.walk_packages(maf_hooks.__path__, prefix="maf_hooks.")
+)
+
+
+def test_every_module_imports_on_its_own():
+    code = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for name in {MODULES!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.startswith('maf_hooks')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as exc:\n"
+        "        failed.append(f'{name}: {exc!r}')\n"
+        "print('\\n'.join(failed))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("entry", ["maf_hooks.hooks"])
+def test_hook_import_path_is_lean(entry):
+    heavy = ("click", "git", "pathspec", "email", "mailbox", "tomllib", "tomli", "packaging", "urllib.request")
+    code = f"import sys, {entry}; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
