@@ -24,8 +24,11 @@ def validate_chain(conn, since_ms: int | None = None) -> dict:
     sql = "SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events"
     args: tuple = ()
     if since_ms is not None:
-        sql += " WHERE id >= (SELECT COALESCE(MIN(id), 0) FROM events WHERE ts >= ?)"
-        args = (since_ms,)
+        anchor = conn.execute("SELECT MIN(id) FROM events WHERE ts >= ?", (since_ms,)).fetchone()[0]
+        if anchor is None:  # nothing at or after that date
+            return {"valid": True, "checked": 0, "first_invalid_id": None, "problem": None}
+        sql += " WHERE id >= ?"
+        args = (anchor,)
     expected_prev: str | None = None
     previous_id: int | None = None
     checked = 0
@@ -33,10 +36,10 @@ def validate_chain(conn, since_ms: int | None = None) -> dict:
         event_id, stored_prev, stored_hash = row[0], row[6] or "", row[7]
         if previous_id is None:
             if since_ms is None and event_id != 1:
-                return _broken(event_id, f"events 1..{event_id - 1} are missing (removed)", checked)
+                return _broken(1, _missing(1, event_id - 1), checked)
             expected_prev = "" if since_ms is None else stored_prev
         elif event_id != previous_id + 1:
-            return _broken(event_id, f"events {previous_id + 1}..{event_id - 1} are missing (removed)", checked)
+            return _broken(previous_id + 1, _missing(previous_id + 1, event_id - 1), checked)
         if stored_prev != expected_prev:
             return _broken(event_id, f"its prev_hash does not match event {previous_id}'s hash: "
                                      "an event before it was changed, or this one was inserted", checked)
@@ -46,10 +49,14 @@ def validate_chain(conn, since_ms: int | None = None) -> dict:
         checked += 1
     sequence = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
     if sequence and previous_id is not None and sequence[0] > previous_id:
-        return _broken(previous_id + 1, f"events {previous_id + 1}..{sequence[0]} are missing (removed)", checked)
+        return _broken(previous_id + 1, _missing(previous_id + 1, sequence[0]), checked)
     if sequence and previous_id is None and since_ms is None and sequence[0] > 0:
-        return _broken(1, f"events 1..{sequence[0]} are missing (removed)", checked)
+        return _broken(1, _missing(1, sequence[0]), checked)
     return {"valid": True, "checked": checked, "first_invalid_id": None, "problem": None}
+
+
+def _missing(first: int, last: int) -> str:
+    return f"event {first} is missing (removed)" if first == last else f"events {first}..{last} are missing (removed)"
 
 
 def _broken(event_id: int, problem: str, checked: int) -> dict:
@@ -231,8 +238,11 @@ def flush_outbox(conn, url: str, now: int, *, budget_seconds: float = WEBHOOK_BU
                     (attempts + 1, f"{type(exc).__name__}: {exc}", now + RETRY_BASE_MS * (2 ** min(attempts, 10)), row_id),
                 )
             failed += 1
-    pending = conn.execute("SELECT COUNT(*) FROM audit_outbox WHERE delivered_at IS NULL").fetchone()[0]
-    return {"sent": sent, "failed": failed, "pending": pending}
+    return {"sent": sent, "failed": failed, "pending": pending(conn)}
+
+
+def pending(conn) -> int:
+    return conn.execute("SELECT COUNT(*) FROM audit_outbox WHERE delivered_at IS NULL").fetchone()[0]
 
 
 def _post(url: str, body: bytes, timeout: float) -> None:

@@ -177,7 +177,8 @@ def _send(channel: str, cfg, spec: dict, mail_root: str, target: str, maf_type: 
 
         mail.deliver(mail_root, target, build(maf_type, payload, target))
     elif channel == "email":
-        _smtp(cfg, spec["email"], build(maf_type, payload, target), timeout, environ)
+        smtp_timeout = float((cfg.get("escalation.smtp") or {}).get("timeout_seconds") or timeout)
+        _smtp(cfg, spec["email"], build(maf_type, payload, target), min(timeout, smtp_timeout), environ)
     elif channel == "webhook":
         _post_json(spec["webhook"], payload, timeout)
     else:  # pragma: no cover - guarded by the table's CHECK

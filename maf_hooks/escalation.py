@@ -144,8 +144,12 @@ def insert(conn, cfg, record: dict, now: int) -> bool:
         return False
     from maf_hooks import delivery  # noqa: PLC0415
 
-    delivery.queue(conn, cfg, record["escalation_id"], 1, record["target"], "ESCALATION_REQUEST",
-                   request_payload(record), now)
+    queued = delivery.queue(conn, cfg, record["escalation_id"], 1, record["target"], "ESCALATION_REQUEST",
+                            request_payload(record), now)
+    if not queued:
+        conn.execute("UPDATE escalation_tracking SET delivery_status = 'failed', delivery_error = ? "
+                     "WHERE escalation_id = ?", (f"target {record['target']} is disabled (enabled = false)",
+                                                 record["escalation_id"]))
     events.append(conn, SYSTEM_TASK, "escalation_open", record["agent_id"], {
         "escalation_id": record["escalation_id"], "path_id": record["path_id"], "condition": record["condition"],
         "target": record["target"], "priority": record["priority"], "reason": record["reason"],

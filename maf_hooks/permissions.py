@@ -12,10 +12,13 @@ RULES = ("can_acquire_lease", "can_force", "can_override", "can_escalate")
 
 
 class Permissions:
-    def __init__(self, agent: str | None, settings: dict, source: str):
+    def __init__(self, agent: str | None, settings: dict, sources: dict):
         self.agent = agent
         self.settings = settings
-        self.source = source  # which table decided: agents.<id>, agents.default or none
+        self.sources = sources  # rule -> the table that set it: agents.<id> or agents.default
+
+    def source(self, rule: str) -> str:
+        return self.sources.get(rule, "no [agents] rule")
 
     def allows(self, rule: str) -> bool:
         value = self.settings.get(rule)
@@ -25,7 +28,7 @@ class Permissions:
         """None when allowed, else the message naming the rule."""
         if self.allows(rule):
             return None
-        return f"{self.agent or 'this agent'} may not {what}: {rule} = false in [{self.source}]."
+        return f"{self.agent or 'this agent'} may not {what}: {rule} = false in [{self.source(rule)}]."
 
     def require(self, rule: str, what: str) -> None:
         message = self.refusal(rule, what)
@@ -37,25 +40,27 @@ class Permissions:
         if limit is not None and minutes > limit:
             raise Refused(
                 f"{self.agent} may not lease for {minutes:g} minutes: max_lease_timeout_minutes = {limit} "
-                f"in [{self.source}]."
+                f"in [{self.source('max_lease_timeout_minutes')}]."
             )
 
     def require_target(self, target: str) -> None:
         allowed = self.settings.get("allowed_targets")
         if allowed is not None and target not in allowed:
             raise Refused(
-                f"{self.agent} may not escalate to {target!r}: allowed_targets = {allowed} in [{self.source}]."
+                f"{self.agent} may not escalate to {target!r}: allowed_targets = {allowed} "
+                f"in [{self.source('allowed_targets')}]."
             )
 
 
 def for_agent(config, agent: str | None) -> Permissions:
+    """The rules for ``agent``: each key from ``[agents.<id>]`` if set there, else ``[agents.default]``."""
     agents = config.get("agents") or {}
-    if not agents:
-        return Permissions(agent, {}, "no [agents] table")
-    default = agents.get("default") or {}
-    own = agents.get(agent) if agent else None
-    if own is not None:
-        merged = dict(default)
-        merged.update({key: value for key, value in own.items() if value is not None})
-        return Permissions(agent, merged, f"agents.{agent}")
-    return Permissions(agent, dict(default), "agents.default")
+    settings: dict = {}
+    sources: dict = {}
+    for table in ("default", agent):
+        entry = agents.get(table) if table else None
+        for key, value in (entry or {}).items():
+            if value is not None:
+                settings[key] = value
+                sources[key] = f"agents.{table}"
+    return Permissions(agent, settings, sources)

@@ -127,9 +127,12 @@ def flush(context: Context, as_json):
     """Send queued audit events to AUDIT_WEBHOOK_URL now (commands also do this, briefly)."""
     url = os.environ.get("AUDIT_WEBHOOK_URL")
     result = {"sent": 0, "failed": 0, "pending": 0}
-    if url and os.path.exists(context.db_path):
+    if os.path.exists(context.db_path):
         with context.database() as conn:
-            result = audit.flush_outbox(conn, url, now_ms(), budget_seconds=30.0)
+            if url:
+                result = audit.flush_outbox(conn, url, now_ms(), budget_seconds=30.0)
+            else:
+                result["pending"] = audit.pending(conn)
     if as_json:
         emit_json(dict(result, configured=bool(url)))
     else:

@@ -35,7 +35,8 @@ def _deliver(context: Context, conn, now: int, escalation_id: str | None = None)
 @click.option("--error-context", metavar="TEXT", help="What went wrong (the escalation's reason).")
 @click.option("--bead-id", metavar="ID", help="The work item (bead) this is about.")
 @click.option("--target", metavar="T", help="Who receives the level-1 request.")
-@click.option("--priority", type=click.Choice(escalation.PRIORITIES), default=None, help="Default: medium.")
+@click.option("--priority", type=click.Choice(escalation.PRIORITIES), default=None,
+              help="Default: escalation.default_priority (medium).")
 @click.option("--context", "context_json", metavar="JSON", help="Extra context, a JSON object.")
 @click.option("--path", "path_id", metavar="PATH_ID", help="Follow this configured path's later levels.")
 @click.option("--dry-run", is_flag=True, help="Validate and print the message that would be sent; write nothing.")
@@ -96,13 +97,16 @@ def escalate_group(ctx, config_path, env_name, agent_id, error_context, bead_id,
         escalation.sync_paths(conn, cfg, now)
         escalation.open_manual(conn, cfg, record, now)
         results = _deliver(context, conn, now, record["escalation_id"])
-    delivered = all(r["status"] == "sent" for r in results)
+    delivered = bool(results) and all(r["status"] == "sent" for r in results)
     if as_json:
         emit_json({"success": True, "escalationId": record["escalation_id"], "agentId": agent_id, "target": target,
                    "beadId": bead_id, "timestamp": iso(now), "delivered": delivered})
     else:
-        click.echo(f"opened {record['escalation_id']} for {agent_id} ({record['priority']}), "
-                   f"{'delivered to' if delivered else 'queued for'} {target}")
+        if not results:
+            how = f"nothing sent: target {target} is disabled"
+        else:
+            how = f"{'delivered to' if delivered else 'queued for'} {target}"
+        click.echo(f"opened {record['escalation_id']} for {agent_id} ({record['priority']}), {how}")
     return 0
 
 

@@ -150,6 +150,7 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
     who = context.agent(agent)
     wanted = None if renew_all else normalize_all(context, pattern_args)
     ttl_ms = resolve_ttl(context, ttl, timeout_minutes)
+    permissions.for_agent(context.config, who).require_lease_minutes(ttl_ms / 60_000)
     with context.database() as conn:
         renewed = LeaseBook(conn).renew(who, wanted, ttl_ms)
     now = now_ms()
