@@ -428,3 +428,16 @@ def test_monitor_stops_cleanly_on_ctrl_c(esc_repo, cli):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "monitor stopped" in out and "Traceback" not in err
+
+
+def test_failing_preflight_runs_open_an_escalation(esc_repo, cli):
+    text = FIXTURE.read_text() + '\n[preflight.checks.environment]\nrequired_vars = ["MAF_TEST_NEVER_SET"]\n'
+    (esc_repo / "maf.toml").write_text(text)
+    assert cli(esc_repo, "db", "migrate").code == 0
+    for attempt in range(3):
+        run = cli(esc_repo, "preflight", "--only", "environment", "--agent-id", "carol", "--json")
+        assert run.code == 1
+        assert bool(run.json.get("escalations")) is (attempt == 2)
+    records = cli(esc_repo, "escalate", "list", "--json").json["escalations"]
+    assert [(r["condition"], r["agent_id"]) for r in records] == [("preflight_failure", "carol")]
+    assert json_part(messages(esc_repo, "on-call-engineer")[0])["context"]["executionId"].startswith("pf-")

@@ -13,6 +13,7 @@ from maf_hooks.cli.escalate import escalate_group
 from maf_hooks.cli.init import init
 from maf_hooks.cli.lease import lease_group
 from maf_hooks.cli.mail import mail_group
+from maf_hooks.cli.preflight import preflight_command
 from maf_hooks.cli.options import config_options, make_context
 
 
@@ -36,6 +37,7 @@ maf.add_command(init)
 maf.add_command(mail_group)
 maf.add_command(escalate_group)
 maf.add_command(audit_group)
+maf.add_command(preflight_command)
 
 main = entry(maf, "maf")
 lease_main = entry(lease_group, "maf-lease")

@@ -1,0 +1,156 @@
+"""``--fix``: the few changes preflight may make, each idempotent and reported.
+
+- ``database`` (or ``reservations``) selected: create the lease database, or migrate it and
+  switch it to WAL;
+- ``hooks`` selected: create the mail root, add it to ``info/exclude``, and run
+  ``pre-commit install`` for the hook types whose hook ids ``.pre-commit-config.yaml`` lists;
+- ``reservations`` selected: end the leases whose time is up.
+
+Nothing else is touched. Each step returns what it changed; a step that cannot be done is
+reported as a failure and the checks that follow say what is still wrong.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+
+from maf_hooks import git, repo_setup
+from maf_hooks.errors import MafError
+from maf_hooks.preflight.checks import HOOK_TYPES, hook_status, open_existing
+from maf_hooks.preflight.result import plural
+from maf_hooks.preflight.runenv import RunEnv
+
+
+class Fixes:
+    def __init__(self):
+        self.changes: list[str] = []
+        self.failures: list[str] = []
+
+    def to_json(self) -> dict:
+        return {"changes": self.changes, "failures": self.failures}
+
+
+def _db_state(path: str) -> tuple[int, str] | None:
+    from maf_hooks.store import migrations  # noqa: PLC0415
+
+    if not os.path.exists(path):
+        return None
+    conn = open_existing(path, 5.0)
+    try:
+        return migrations.current_version(conn), conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
+    finally:
+        conn.close()
+
+
+def fix_database(env: RunEnv, fixes: Fixes) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    from maf_hooks.store import db, migrations  # noqa: PLC0415
+
+    path = env.context.db_path
+    shown = env.display(path)
+    try:
+        before = _db_state(path)
+        if before is not None and before[0] == migrations.latest() and before[1] == "wal":
+            return
+        db.connect(path).close()  # creates, migrates, switches to WAL
+        after = _db_state(path)
+    except (MafError, sqlite3.Error, OSError) as exc:
+        fixes.failures.append(f"could not create or migrate the lease database {shown}: {exc}")
+        return
+    if before is None:
+        fixes.changes.append(f"created the lease database {shown} (schema version {after[0]})")
+        return
+    if before[0] != after[0]:
+        fixes.changes.append(f"migrated the lease database {shown} from schema version {before[0]} to {after[0]}")
+    if before[1] != after[1]:
+        fixes.changes.append(f"switched the lease database {shown} from journal mode {before[1]} to {after[1]}")
+
+
+def precommit_command() -> list[str] | None:
+    if importlib.util.find_spec("pre_commit") is not None:
+        return [sys.executable, "-m", "pre_commit"]
+    found = shutil.which("pre-commit")
+    return [found] if found else None
+
+
+def fix_setup(env: RunEnv, fixes: Fixes) -> None:
+    """Mail root, its exclude line, and the git hooks."""
+    context = env.context
+    try:
+        mail_root = context.mail_root()
+        for change in (
+            repo_setup.ensure_mail_root(mail_root),
+            repo_setup.ensure_excluded(context.paths.common_dir, git.main_worktree_root(context.paths), mail_root),
+        ):
+            if change:
+                fixes.changes.append(change.replace(context.root + os.sep, ""))
+    except (MafError, OSError) as exc:
+        fixes.failures.append(f"could not set up the mail root: {exc}")
+    status = hook_status(env)
+    wanted = [HOOK_TYPES[hook_id] for hook_id, listed in status["listed"].items()
+              if listed and status["installed"][HOOK_TYPES[hook_id]] != "installed"]
+    if not wanted:
+        return
+    command = precommit_command()
+    if command is None:
+        fixes.failures.append("could not install the git hooks: pre-commit is not installed "
+                              "(python -m pip install pre-commit)")
+        return
+    args = ["install"] + [arg for hook_type in wanted for arg in ("--hook-type", hook_type)]
+    try:
+        proc = subprocess.run([*command, *args], cwd=env.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=max(env.settings["timeout_seconds"], 30.0))
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        fixes.failures.append(f"could not install the git hooks: pre-commit {' '.join(args)}: {exc}")
+        return
+    output = proc.stdout.decode("utf-8", "replace").strip()
+    if proc.returncode != 0:
+        fixes.failures.append(f"could not install the git hooks: pre-commit {' '.join(args)} exited "
+                              f"{proc.returncode}: {output.splitlines()[-1] if output else 'no message'}")
+        return
+    fixes.changes.append(f"installed the {' and '.join(wanted)} hooks in {status['hooks_dir']} "
+                         f"(pre-commit {' '.join(args)})")
+
+
+def fix_expired(env: RunEnv, fixes: Fixes) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    from maf_hooks.leases import LeaseBook  # noqa: PLC0415
+    from maf_hooks.store import migrations  # noqa: PLC0415
+    from maf_hooks.store.db import immediate  # noqa: PLC0415
+
+    path = env.context.db_path
+    if not os.path.exists(path):
+        return
+    try:
+        conn = open_existing(path, 15.0)
+        try:
+            if migrations.current_version(conn) < 1:
+                return
+            with immediate(conn):
+                ended = LeaseBook(conn, env.clock).expire_due()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        fixes.failures.append(f"could not end the expired leases: {exc}")
+        return
+    if ended:
+        listed = ", ".join(f"{lease.id} ({lease.pattern!r} of {lease.agent})" for lease in ended[:10])
+        more = f" and {len(ended) - 10} more" if len(ended) > 10 else ""
+        fixes.changes.append(f"ended {plural(len(ended), 'expired lease')}: {listed}{more}")
+
+
+def apply(env: RunEnv, selected: set[str]) -> Fixes:
+    fixes = Fixes()
+    if selected & {"database", "reservations"}:
+        fix_database(env, fixes)
+    if "hooks" in selected:
+        fix_setup(env, fixes)
+    if "reservations" in selected:
+        fix_expired(env, fixes)
+    return fixes

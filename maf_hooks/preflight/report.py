@@ -1,0 +1,119 @@
+"""The outputs of a run: the JSON report, JUnit XML, GitHub workflow annotations, human lines."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from maf_hooks.preflight.result import FAILED, PASSED, SKIPPED, WARNING, Annotation, CheckResult
+
+LABELS = {PASSED: "PASS", WARNING: "WARN", FAILED: "FAIL", SKIPPED: "SKIP"}
+COLOURS = {PASSED: "green", WARNING: "yellow", FAILED: "red", SKIPPED: "bright_black"}
+
+
+def summary(results: Iterable[CheckResult]) -> dict:
+    counts = {"passed": 0, "warnings": 0, "failed": 0, "skipped": 0}
+    key = {PASSED: "passed", WARNING: "warnings", FAILED: "failed", SKIPPED: "skipped"}
+    for result in results:
+        counts[key[result.status]] += 1
+    return counts
+
+
+def recommendations(results: Iterable[CheckResult]) -> list[str]:
+    """What to do about the failures and warnings, each once, in check order."""
+    seen: dict[str, None] = {}
+    for result in results:
+        if result.status in (FAILED, WARNING) or result.fixable:
+            for text in result.recommendations:
+                seen.setdefault(text, None)
+    return list(seen)
+
+
+# --- JUnit ------------------------------------------------------------------------------------
+
+def _seconds(ms) -> str:
+    return f"{(ms or 0) / 1000:.3f}"
+
+
+def junit_xml(report: dict, results: list[CheckResult]) -> bytes:
+    """One ``testsuite`` of one ``testcase`` per check; warnings pass and say so in system-out."""
+    import socket  # noqa: PLC0415 - only for --junit
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+    counts = report["summary"]
+    attrs = {
+        "name": "maf-preflight",
+        "tests": str(len(results)),
+        "failures": str(counts["failed"]),
+        "errors": "0",
+        "skipped": str(counts["skipped"]),
+        "time": _seconds(report["duration_ms"]),
+    }
+    suites = ET.Element("testsuites", attrs)
+    suite = ET.SubElement(suites, "testsuite", {**attrs, "timestamp": report["timestamp"].rstrip("Z"),
+                                                "hostname": socket.gethostname() or "localhost"})
+    properties = ET.SubElement(suite, "properties")
+    for name in ("executionId", "agentId", "checkType", "configId"):
+        ET.SubElement(properties, "property", {"name": name, "value": str(report.get(name) or "")})
+    for result in results:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": "maf-preflight." + ("checks" if not result.smoke else "smoke_tests"),
+            "name": label(result),
+            "time": _seconds(result.duration_ms),
+        })
+        body = "\n".join([result.message, *result.findings])
+        details = result.details
+        for key, title in (("stdout_tail", "standard output (last 4 KB)"), ("stderr_tail", "standard error (last 4 KB)"),
+                           ("body_tail", "response body (last 4 KB)")):
+            if details.get(key):
+                body += f"\n--- {title} ---\n{details[key]}"
+        if len(result.attempts) > 1:
+            body += "\n--- attempts ---\n" + "\n".join(
+                f"{a['attempt']}: {a['status']} in {a['duration_ms']:.0f} ms: {a['message']}" for a in result.attempts)
+        if result.status == FAILED:
+            failure = ET.SubElement(case, "failure", {"message": result.message,
+                                                      "type": "timeout" if result.timed_out else "failed"})
+            failure.text = body
+        elif result.status == SKIPPED:
+            ET.SubElement(case, "skipped", {"message": result.message})
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = ("WARNING: " if result.status == WARNING else "") + body
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+# --- GitHub -----------------------------------------------------------------------------------
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(results: Iterable[CheckResult]) -> list[str]:
+    """``::error``/``::warning`` workflow commands for every failed or warning check."""
+    lines = []
+    for result in results:
+        if result.status not in (FAILED, WARNING):
+            continue
+        level = "error" if result.status == FAILED else "warning"
+        annotations = result.annotations or [Annotation(level, result.message)]
+        for annotation in annotations:
+            props = [f"title={_escape_property('maf-preflight ' + result.id)}"]
+            if annotation.file:
+                props.insert(0, f"file={_escape_property(annotation.file)}")
+            lines.append(f"::{annotation.level} {','.join(props)}::{_escape_data(annotation.message)}")
+    return lines
+
+
+# --- people -----------------------------------------------------------------------------------
+
+def duration_text(ms: float) -> str:
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    return f"{ms / 1000:.1f} s"
+
+
+def label(result: CheckResult) -> str:
+    return result.name if result.name == result.id else f"{result.name} [{result.id}]"
