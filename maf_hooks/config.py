@@ -8,13 +8,15 @@ The shape of every section lives in :mod:`maf_hooks.config_schema`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from typing import Any, Mapping
 
 from maf_hooks.config_schema import SCHEMA, Field, ListOf, MapOf, Section, cross_checks
 from maf_hooks.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 DEFAULT = "default"
 
@@ -52,7 +54,7 @@ def find_config_file(root: str | None) -> tuple[str | None, str | None]:
     if os.path.isfile(candidate):
         return candidate, ""
     pyproject = os.path.join(root, "pyproject.toml")
-    if os.path.isfile(pyproject):
+    if os.path.isfile(pyproject) and _may_configure_maf(pyproject):
         data = _read_toml(pyproject)
         if isinstance(data.get("tool"), dict) and "maf" in data["tool"]:
             return pyproject, "tool.maf"
@@ -125,6 +127,19 @@ def load(
 
 # --- reading ------------------------------------------------------------------------------
 
+def _may_configure_maf(pyproject: str) -> bool:
+    """False only when ``pyproject`` certainly has no ``[tool.maf]``: the key ``maf`` appears
+    neither as such nor possibly spelled with a ``\\u`` escape in a quoted key. The git hook loads
+    the configuration on every commit, and most pyproject.toml files are about something else:
+    this spares it the TOML parser (a file that cannot be read is left to :func:`_read_toml`)."""
+    try:
+        with open(pyproject, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return True
+    return b"maf" in data or b"\\u" in data or b"\\U" in data
+
+
 def _read_toml(path: str) -> dict:
     try:
         import tomllib  # noqa: PLC0415
@@ -141,6 +156,8 @@ def _read_toml(path: str) -> dict:
 
 def _read_any(path: str) -> dict:
     if path.endswith(".json"):
+        import json  # noqa: PLC0415 - only for a JSON file named by --config
+
         try:
             with open(path, encoding="utf-8") as handle:
                 return json.load(handle)

@@ -11,11 +11,28 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import NamedTuple, Sequence
+from collections import namedtuple
 
 from maf_hooks.errors import GitError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this module is on the hook's path
+if TYPE_CHECKING:
+    from typing import Callable, Sequence
+
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def _not_run(exc: OSError) -> GitError:
+    return GitError(f"Could not run git ({exc.strerror or exc}): is git installed and on PATH?")
+
+
+def _finish(args: Sequence[str], returncode: int, stdout: bytes, stderr: bytes, check: bool):
+    if check and returncode != 0:
+        raise GitError(
+            f"git {' '.join(args)} failed with exit code {returncode}: "
+            f"{stderr.decode('utf-8', 'replace').strip() or 'no message'}"
+        )
+    return returncode, stdout, stderr
 
 
 def run(args: Sequence[str], cwd: str | None = None, *, check: bool = True, stdin: bytes | None = None):
@@ -26,13 +43,63 @@ def run(args: Sequence[str], cwd: str | None = None, *, check: bool = True, stdi
             cmd, cwd=cwd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     except OSError as exc:
-        raise GitError(f"Could not run git ({exc.strerror or exc}): is git installed and on PATH?") from None
-    if check and proc.returncode != 0:
-        raise GitError(
-            f"git {' '.join(args)} failed with exit code {proc.returncode}: "
-            f"{proc.stderr.decode('utf-8', 'replace').strip() or 'no message'}"
-        )
-    return proc.returncode, proc.stdout, proc.stderr
+        raise _not_run(exc) from None
+    return _finish(args, proc.returncode, proc.stdout, proc.stderr, check)
+
+
+class Background:
+    """``git ARGS`` started now and collected later, so that the hook's own work (imports, reading
+    the leases) runs while git does. :meth:`result` returns (or raises) what :func:`run` would;
+    :meth:`cancel` stops a command whose answer is no longer wanted. With ``drain`` a thread reads
+    the output meanwhile, so that a command with much to say never waits on a full pipe."""
+
+    def __init__(self, args: Sequence[str], cwd: str | None = None, *, drain: bool = False):
+        self.args = list(args)
+        self._error: OSError | None = None
+        self._output: tuple | None = None
+        self._failure: BaseException | None = None
+        self._reader = None
+        try:
+            self._proc = subprocess.Popen(["git", *self.args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            self._proc, self._error = None, exc
+            return
+        if drain:
+            import threading  # noqa: PLC0415 - already loaded by subprocess
+
+            self._reader = threading.Thread(target=self._collect, daemon=True)
+            self._reader.start()
+
+    def _collect(self) -> None:
+        try:
+            self._output = self._proc.communicate()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by result(), in the caller's thread
+            self._failure = exc
+
+    def _wait(self) -> None:
+        if self._reader is not None:
+            self._reader.join()
+        elif self._output is None and self._failure is None:
+            self._collect()
+
+    def result(self, *, check: bool = True):
+        if self._error is not None:
+            raise _not_run(self._error)
+        self._wait()
+        if self._failure is not None:
+            raise self._failure
+        return _finish(self.args, self._proc.returncode, *self._output, check)
+
+    def cancel(self) -> None:
+        """Stop the command if it still runs (it only reads: nothing is left half done)."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            try:
+                self._proc.kill()
+            except OSError:
+                pass
+        self._wait()
 
 
 def output(args: Sequence[str], cwd: str | None = None) -> str:
@@ -48,37 +115,48 @@ def zsplit(data: bytes) -> list[str]:
     return parts
 
 
-class RepoPaths(NamedTuple):
-    root: str  # top of the current worktree
-    git_dir: str  # this worktree's git directory
-    common_dir: str  # shared by every linked worktree of the repository
+class RepoPaths(namedtuple("RepoPaths", "root git_dir common_dir")):
+    """``root``: top of the current worktree; ``git_dir``: this worktree's git directory;
+    ``common_dir``: shared by every linked worktree of the repository. (A plain namedtuple: a
+    ``typing.NamedTuple`` costs the hook typing's import and a compile per annotation.)"""
+
+    __slots__ = ()
 
 
 def repo_paths(cwd: str | None = None) -> RepoPaths:
     """The worktree root, git dir and common dir, all absolute, in one git call."""
+    return repo_paths_later(cwd)()
+
+
+def repo_paths_later(cwd: str | None = None) -> Callable[[], RepoPaths]:
+    """Start the ``git rev-parse`` of :func:`repo_paths` now; the function returned waits for it
+    and returns (or raises) what :func:`repo_paths` would."""
     base = os.path.abspath(cwd or os.getcwd())
-    rc, out, err = run(
-        ["rev-parse", "--show-toplevel", "--git-dir", "--git-common-dir"], base, check=False
-    )
-    if rc != 0:
-        message = err.decode("utf-8", "replace").strip()
-        if "not a git repository" in message:
+    job = Background(["rev-parse", "--show-toplevel", "--git-dir", "--git-common-dir"], base)
+
+    def finish() -> RepoPaths:
+        rc, out, err = job.result(check=False)
+        if rc != 0:
+            message = err.decode("utf-8", "replace").strip()
+            if "not a git repository" in message:
+                raise GitError(
+                    f"Not inside a git repository ({base}): run this from a clone or worktree, "
+                    "or `git init` one first."
+                )
+            raise GitError(f"git rev-parse failed with exit code {rc}: {message or 'no message'}")
+        lines = out.decode("utf-8", "surrogateescape").splitlines()
+        if len(lines) != 3 or not lines[0]:
             raise GitError(
-                f"Not inside a git repository ({base}): run this from a clone or worktree, "
-                "or `git init` one first."
+                f"Not inside a git worktree ({base}): maf needs a repository with a working tree."
             )
-        raise GitError(f"git rev-parse failed with exit code {rc}: {message or 'no message'}")
-    lines = out.decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) != 3 or not lines[0]:
-        raise GitError(
-            f"Not inside a git worktree ({base}): maf needs a repository with a working tree."
+        root, git_dir, common_dir = lines
+        return RepoPaths(
+            os.path.normpath(root),
+            os.path.normpath(os.path.join(base, git_dir)),
+            os.path.normpath(os.path.join(base, common_dir)),
         )
-    root, git_dir, common_dir = lines
-    return RepoPaths(
-        os.path.normpath(root),
-        os.path.normpath(os.path.join(base, git_dir)),
-        os.path.normpath(os.path.join(base, common_dir)),
-    )
+
+    return finish
 
 
 def main_worktree_root(paths: RepoPaths) -> str:
@@ -94,16 +172,25 @@ def main_worktree_root(paths: RepoPaths) -> str:
 
 def identity(cwd: str | None = None) -> tuple[str | None, str | None]:
     """``(maf.agentId, user.email)`` from git config, either may be None; one git call."""
-    rc, out, _ = run(
-        ["config", "-z", "--get-regexp", r"^(maf\.agentid|user\.email)$"], cwd, check=False
-    )
-    if rc not in (0, 1):
-        return None, None
-    values: dict[str, str] = {}
-    for entry in zsplit(out):
-        key, _, value = entry.partition("\n")
-        values[key.lower()] = value.strip()
-    return values.get("maf.agentid") or None, values.get("user.email") or None
+    return identity_later(cwd)()
+
+
+def identity_later(cwd: str | None = None) -> Callable[[], tuple[str | None, str | None]]:
+    """Start the ``git config`` of :func:`identity` now; the function returned waits for it."""
+    job = Background(["config", "-z", "--get-regexp", r"^(maf\.agentid|user\.email)$"], cwd)
+
+    def finish() -> tuple[str | None, str | None]:
+        rc, out, _ = job.result(check=False)
+        if rc not in (0, 1):
+            return None, None
+        values: dict[str, str] = {}
+        for entry in zsplit(out):
+            key, _, value = entry.partition("\n")
+            values[key.lower()] = value.strip()
+        return values.get("maf.agentid") or None, values.get("user.email") or None
+
+    finish.cancel = job.cancel
+    return finish
 
 
 def repo(path: str):
@@ -125,22 +212,40 @@ def _names(args: Sequence[str], cwd: str) -> set[str]:
     return set(zsplit(run(args, cwd)[1]))
 
 
+_STAGED = ("diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff")
+
+
 def staged_paths(paths: RepoPaths) -> set[str]:
     """Paths the commit being made changes: staged changes against HEAD (all staged paths before
     the first commit). ``--no-renames`` lists a rename as its old and its new path; unmerged
     paths are included. During a merge only paths whose staged content differs from every parent.
     """
-    base = ["diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"]
+    return staged_paths_later(paths)()
+
+
+def staged_paths_later(paths: RepoPaths) -> Callable[[], set[str]]:
+    """Start :func:`staged_paths` now (outside a merge its one ``git diff``); the function returned
+    waits for it and returns (or raises) what :func:`staged_paths` would. It has a ``cancel()``."""
     merge_head = os.path.join(paths.git_dir, "MERGE_HEAD")
-    if not os.path.exists(merge_head):
-        return _names(base, paths.root)  # without a commit argument: HEAD, or the empty tree if unborn
-    with open(merge_head, encoding="ascii", errors="replace") as handle:
-        parents = ["HEAD", *(line.strip() for line in handle if line.strip())]
-    changed: set[str] | None = None
-    for parent in parents:
-        names = _names([*base, parent, "--"], paths.root)
-        changed = names if changed is None else changed & names
-    return changed or set()
+    if os.path.exists(merge_head):
+        def during_merge() -> set[str]:
+            with open(merge_head, encoding="ascii", errors="replace") as handle:
+                parents = ["HEAD", *(line.strip() for line in handle if line.strip())]
+            changed: set[str] | None = None
+            for parent in parents:
+                names = _names([*_STAGED, parent, "--"], paths.root)
+                changed = names if changed is None else changed & names
+            return changed or set()
+
+        during_merge.cancel = lambda: None
+        return during_merge
+    job = Background(_STAGED, paths.root, drain=True)  # without a commit argument: HEAD, or the empty tree if unborn
+
+    def finish() -> set[str]:
+        return set(zsplit(job.result()[1]))
+
+    finish.cancel = job.cancel
+    return finish
 
 
 def range_paths(paths: RepoPaths, revs: Sequence[str]) -> set[str]:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from typing import Mapping, TextIO
 
 from maf_hooks import git
 from maf_hooks.errors import MafError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from typing import Mapping, TextIO
 
 OVERRIDE_HOW = (
     "Emergency override (audited, the holder is told): "
@@ -37,15 +40,26 @@ class Decision:
 
 def changed_paths(operation: str, paths: git.RepoPaths, environ: Mapping[str, str], stdin_text: str | None) -> set:
     """The paths a commit (staged changes) or push (the commits it adds) changes."""
+    return changed_paths_later(operation, paths, environ, stdin_text)()
+
+
+def changed_paths_later(operation: str, paths: git.RepoPaths, environ: Mapping[str, str], stdin_text: str | None):
+    """:func:`changed_paths` as a function to call later (with a ``cancel()``): a plain commit's
+    ``git diff`` starts now and runs while the hook reads the leases."""
     from_ref, to_ref = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
-    if from_ref and to_ref:
-        return git.range_paths(paths, git.span_revs(paths, from_ref, to_ref))
-    if operation == "push":
+    if operation == "commit" and not (from_ref and to_ref):
+        return git.staged_paths_later(paths)
+
+    def later() -> set:
+        if from_ref and to_ref:
+            return git.range_paths(paths, git.span_revs(paths, from_ref, to_ref))
         changed: set = set()
         for revs in git.pre_push_revs(paths, stdin_text or ""):
             changed |= git.range_paths(paths, revs)
         return changed
-    return git.staged_paths(paths)
+
+    later.cancel = lambda: None
+    return later
 
 
 def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None, *, cwd: str | None, clock,
@@ -53,11 +67,22 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     """Return ``(settings, Decision)``, or ``(settings, None)`` when there is nothing to check.
 
     ``settings`` (``into`` when given, filled as it goes, so that an error handler knows how far
-    it got) holds the configuration, repository paths, database path and connection."""
-    from maf_hooks import config, identity  # noqa: PLC0415 - config reads TOML only when a file exists
-    from maf_hooks.store import location  # noqa: PLC0415
+    it got) holds the configuration, repository paths, database path and connection.
 
-    paths = git.repo_paths(cwd)
+    The hot path (the no-conflict commit) in order: ``git rev-parse`` runs while the modules
+    load; once an active lease exists, the ``git diff`` of the staged paths and, without
+    MAF_AGENT_ID, the ``git config`` for the identity run side by side; then only the leases that
+    can cover a changed path are read (:func:`_rows_for`). Git is called when it was before: no
+    diff or config call unless a lease is active (a diff started beside a ``git config`` identity
+    that proves invalid is stopped)."""
+    paths_later = git.repo_paths_later(cwd)
+    # loaded while rev-parse runs: the configuration, and what reading the leases needs
+    from maf_hooks import config, identity  # noqa: PLC0415 - config reads TOML only when a file exists
+    from maf_hooks.leases import EXCLUSIVE, Lease, LeaseBook  # noqa: PLC0415
+    from maf_hooks.matcher import LeaseIndex  # noqa: PLC0415
+    from maf_hooks.store import db, location, migrations  # noqa: PLC0415, F401 - db.connect imports migrations
+
+    paths = paths_later()
     cfg = config.load(paths.root, environ=environ)
     settings = into if into is not None else {}
     settings.update(cfg=cfg, paths=paths)
@@ -68,24 +93,68 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     if not os.path.exists(db_path):
         return settings, None  # nobody has leased anything: nothing to check, nothing to create
 
-    from maf_hooks.leases import EXCLUSIVE, LeaseBook  # noqa: PLC0415
-    from maf_hooks.matcher import LeaseIndex  # noqa: PLC0415
-    from maf_hooks.store import db  # noqa: PLC0415
-
     conn = db.connect(db_path, create=False)
     settings["conn"] = conn
     now = clock()
-    leases = LeaseBook(conn, clock).active(now)
-    if not leases:
+    book = LeaseBook(conn, clock)
+    if not book.has_active(now):
         return settings, None
-    agent = identity.resolve_agent(None, environ, lambda: git.identity(paths.root), required=False)
-    changed = changed_paths(operation, paths, environ, stdin_text)
-    index = LeaseIndex((lease.pattern, lease.regex, lease.prefix, lease) for lease in leases if lease.agent != agent)
+    identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(paths.root)
+    try:
+        if identity_later is None:
+            agent = identity.resolve_agent(None, environ, None, required=False)  # MAF_AGENT_ID: no git call
+        changed_later = changed_paths_later(operation, paths, environ, stdin_text)
+        try:
+            if identity_later is not None:
+                agent = identity.resolve_agent(None, environ, identity_later, required=False)
+            changed = changed_later()
+        finally:
+            changed_later.cancel()
+    finally:
+        if identity_later is not None:
+            identity_later.cancel()
+    rows = _rows_for(book, now, changed)  # Lease(*row) is made only for a lease that covers a path
     conflicts, shared = [], []
-    for path in sorted(changed):
-        for lease in index.covering(path):
-            (conflicts if lease.mode == EXCLUSIVE else shared).append((path, lease))
+    index = LeaseIndex((row[2], row[10], row[11], row) for row in rows if row[1] != agent)  # see Lease._fields
+    if len(index):
+        covering, made = index.covering, {}
+        for path in sorted(changed):
+            for row in covering(path):
+                lease = made.get(row[0])
+                if lease is None:
+                    lease = made[row[0]] = Lease(*row)
+                (conflicts if lease.mode == EXCLUSIVE else shared).append((path, lease))
     return settings, Decision(operation, agent, changed, conflicts, shared)
+
+
+MAX_LOOKUP_KEYS = 900  # bound parameters of one lookup query (old SQLite builds allow 999)
+
+
+def _rows_for(book, now: int, changed: set) -> list:
+    """The active leases that may cover a changed path, as rows in ``LeaseBook.active`` order.
+
+    A commit of a few paths looks its leases up by key (``matcher.lookup_keys``), so that its cost
+    follows its own paths and not the number of active leases; a large one (or a path that is no
+    valid UTF-8, which no lease key can equal) reads every active lease. Either way the index below
+    finds the same leases: the lookup loads every lease that the index could find for these paths."""
+    from maf_hooks.matcher import lookup_keys  # noqa: PLC0415
+
+    if not changed:
+        return []
+    if len(changed) < MAX_LOOKUP_KEYS:  # each changed path is a key itself
+        patterns, prefixes = lookup_keys(changed)
+        if len(patterns) + len(prefixes) <= MAX_LOOKUP_KEYS and _all_utf8(patterns):
+            return book.active_rows_near(now, sorted(patterns), sorted(prefixes))
+    return book.active_rows(now)
+
+
+def _all_utf8(keys) -> bool:
+    try:
+        for key in keys:
+            key.encode("utf-8")
+    except UnicodeEncodeError:  # git output decoded with surrogateescape
+        return False
+    return True
 
 
 def run_hook(

@@ -7,17 +7,21 @@ or was taken over) and every change is an ``events`` row naming the agent.
 
 from __future__ import annotations
 
-import json
-import secrets
+import os
 import sqlite3
-from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
-from maf_hooks import patterns
 from maf_hooks.errors import Refused, UsageError
 from maf_hooks.matcher import LeaseIndex
 from maf_hooks.store.db import immediate
 from maf_hooks.timeutil import iso, now_ms
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from typing import Callable, Collection, Iterable, Sequence
+
+# The git hook reads leases through this module on every commit, so it imports only what reading
+# needs: ``json`` and ``patterns`` are imported where a lease is written or compared, and the
+# classes below are plain classes (``dataclasses`` costs several milliseconds to import).
 
 EXCLUSIVE = "exclusive"
 SHARED = "shared"
@@ -27,22 +31,49 @@ _COLUMNS = (
     "t.state, f.ended_at, f.end_reason, f.regex, f.prefix"
 )
 _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
+# a pattern with a glob character or an escape (not ``matcher._plain``); cheaper than a GLOB test
+_IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
 
 
-@dataclass
-class Lease:
-    id: str
-    agent: str
-    pattern: str
-    mode: str
-    reason: str
-    created_at: int
-    expires_at: int
-    state: str = "LEASED"
-    ended_at: int | None = None
-    end_reason: str | None = None
-    regex: str = ""
-    prefix: str = ""
+class _Record:
+    """Equality and repr over ``_fields``, as a dataclass would give them."""
+
+    _fields: tuple = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._values() == other._values()
+        return NotImplemented
+
+    __hash__ = None  # mutable, like a dataclass with eq=True
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{self.__class__.__qualname__}({inner})"
+
+
+class Lease(_Record):
+    _fields = ("id", "agent", "pattern", "mode", "reason", "created_at", "expires_at", "state", "ended_at",
+               "end_reason", "regex", "prefix")
+
+    def __init__(self, id: str, agent: str, pattern: str, mode: str, reason: str, created_at: int,
+                 expires_at: int, state: str = "LEASED", ended_at: int | None = None,
+                 end_reason: str | None = None, regex: str = "", prefix: str = ""):
+        self.id = id
+        self.agent = agent
+        self.pattern = pattern
+        self.mode = mode
+        self.reason = reason
+        self.created_at = created_at
+        self.expires_at = expires_at
+        self.state = state
+        self.ended_at = ended_at
+        self.end_reason = end_reason
+        self.regex = regex
+        self.prefix = prefix
 
     @classmethod
     def from_row(cls, row: Sequence) -> "Lease":
@@ -68,21 +99,25 @@ class Lease:
         }
 
 
-@dataclass
-class Conflict:
-    pattern: str  # what was asked for (or the path checked)
-    lease: Lease  # the other agent's lease in the way
+class Conflict(_Record):
+    _fields = ("pattern", "lease")
+
+    def __init__(self, pattern: str, lease: Lease):
+        self.pattern = pattern  # what was asked for (or the path checked)
+        self.lease = lease  # the other agent's lease in the way
 
     def to_json(self, now: int) -> dict:
         return {"pattern": self.pattern, "lease": self.lease.to_json(now)}
 
 
-@dataclass
-class AcquireResult:
-    granted: list
-    conflicts: list
-    renewed: list
-    taken_over: list
+class AcquireResult(_Record):
+    _fields = ("granted", "conflicts", "renewed", "taken_over")
+
+    def __init__(self, granted: list, conflicts: list, renewed: list, taken_over: list):
+        self.granted = granted
+        self.conflicts = conflicts
+        self.renewed = renewed
+        self.taken_over = taken_over
 
     def to_json(self, now: int) -> dict:
         return {
@@ -118,23 +153,49 @@ class LeaseBook:
     # --- events ---------------------------------------------------------------------------
 
     def event(self, task_id: str, kind: str, agent: str | None, data: dict, now: int | None = None) -> None:
-        payload = dict(data)
-        if agent is not None:
-            payload.setdefault("agent", agent)
-        self.conn.execute(
-            "INSERT INTO events (task_id, ts, kind, data_json, agent_id) VALUES (?, ?, ?, ?, ?)",
-            (task_id, self.clock() if now is None else now, kind, json.dumps(payload, sort_keys=True), agent),
-        )
+        """One hash-chained ``events`` row (see :mod:`maf_hooks.store.events`)."""
+        from maf_hooks.store import events  # noqa: PLC0415 - kept off the hook's import path
+
+        events.append(self.conn, task_id, kind, agent, data, self.clock() if now is None else now)
 
     # --- reading --------------------------------------------------------------------------
 
     def active(self, now: int, *, agent: str | None = None) -> list[Lease]:
+        return [Lease(*row) for row in self.active_rows(now, agent=agent)]
+
+    def active_rows(self, now: int, *, agent: str | None = None) -> list[tuple]:
+        """:meth:`active` as rows, ``Lease(*row)`` each (the hook makes a Lease only for a hit)."""
         sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE t.state = 'LEASED' AND l.lease_expires_at > ?"
         args: list = [now]
         if agent is not None:
             sql += " AND l.agent_id = ?"
             args.append(agent)
-        return [Lease.from_row(row) for row in self.conn.execute(sql + " ORDER BY f.created_at, t.id", args)]
+        return self.conn.execute(sql + " ORDER BY f.created_at, t.id", args).fetchall()
+
+    def active_rows_near(self, now: int, patterns: Collection[str], prefixes: Collection[str]) -> list[tuple]:
+        """The rows of :meth:`active_rows` (in the same order) whose pattern is one of ``patterns``,
+        or whose pattern is a glob with its literal prefix among ``prefixes``: with the keys of
+        :func:`maf_hooks.matcher.lookup_keys`, every lease that can cover one of those paths.
+
+        Both halves are index lookups (``file_leases`` by pattern; open file leases by prefix), so
+        the cost follows the number of keys and of the leases found, not of every active lease.
+        ``f.ended_at IS NULL`` (which the prefix index needs) changes nothing here: ending a lease
+        sets ``ended_at`` and moves its task out of ``LEASED`` in one transaction (:meth:`_end`)."""
+        joined = "file_leases f CROSS JOIN tasks t ON t.id = f.task_id CROSS JOIN leases l ON l.task_id = f.task_id"
+        live = "t.state = 'LEASED' AND l.lease_expires_at > ?"
+        sql = (
+            f"SELECT {_COLUMNS} FROM {joined} WHERE f.pattern IN ({','.join('?' * len(patterns))}) AND {live} "
+            f"UNION SELECT {_COLUMNS} FROM {joined} WHERE f.prefix IN ({','.join('?' * len(prefixes))}) "
+            f"AND f.ended_at IS NULL AND {_IS_GLOB} AND {live} "
+            "ORDER BY 6, 1"  # f.created_at, t.id
+        )
+        return self.conn.execute(sql, (*patterns, now, *prefixes, now)).fetchall()
+
+    def has_active(self, now: int) -> bool:
+        """Whether :meth:`active` would return anything (without reading every lease)."""
+        return self.conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {_FROM} WHERE t.state = 'LEASED' AND l.lease_expires_at > ?)", (now,)
+        ).fetchone()[0] == 1
 
     def all(self, *, agent: str | None = None) -> list[Lease]:
         sql = f"SELECT {_COLUMNS} FROM {_FROM}"
@@ -146,6 +207,8 @@ class LeaseBook:
 
     def _candidates(self, pattern: str, now: int) -> list[Lease]:
         """Active leases that might overlap ``pattern``: their literal prefix and ours nest."""
+        from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
+
         prefix = patterns.literal_prefix(pattern)
         ancestors = _ancestor_prefixes(prefix)
         marks = ",".join("?" * len(ancestors))
@@ -163,6 +226,8 @@ class LeaseBook:
         return [Lease.from_row(row) for row in self.conn.execute(sql + ")", args)]
 
     def conflicts_for(self, agent: str, pattern: str, mode: str, now: int) -> list[Conflict]:
+        from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
+
         return [
             Conflict(pattern, lease)
             for lease in self._candidates(pattern, now)
@@ -254,7 +319,11 @@ class LeaseBook:
             return AcquireResult(granted, conflicts, renewed, taken_over)
 
     def _insert(self, agent: str, pattern: str, mode: str, reason: str, now: int, expires: int) -> Lease:
-        lease_id = "lease-" + secrets.token_hex(6)
+        import json  # noqa: PLC0415 - kept off the hook's import path
+
+        from maf_hooks import patterns  # noqa: PLC0415
+
+        lease_id = "lease-" + os.urandom(6).hex()  # what secrets.token_hex(6) returns, without its imports
         payload = json.dumps({"kind": "file_lease", "pattern": pattern, "mode": mode}, sort_keys=True)
         self.conn.execute(
             "INSERT INTO tasks (id, state, payload_json, created_at, updated_at, attempts) "

@@ -15,26 +15,41 @@ This module is on the git hook's hot path: it imports only ``re``.
 from __future__ import annotations
 
 import re
-from typing import Generic, Iterable, Iterator, TypeVar
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from typing import Iterable, TypeVar
+
+    T = TypeVar("T")
 
 _GLOB_OR_ESCAPE = frozenset("*?[\\")
 
 
 def _plain(text: str) -> bool:
-    return not any(ch in _GLOB_OR_ESCAPE for ch in text)
+    return _GLOB_OR_ESCAPE.isdisjoint(text)
 
 
-def _parents(path: str) -> Iterator[str]:
-    """``a/b/c`` -> ``a``, ``a/b`` (proper parent directories, shortest first)."""
-    index = path.find("/")
-    while index != -1:
-        yield path[:index]
-        index = path.find("/", index + 1)
+def lookup_keys(paths: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Everything :meth:`LeaseIndex.covering` consults for ``paths``, as lease keys:
+    ``(patterns, prefixes)``. A lease can cover one of ``paths`` only when its pattern is in
+    ``patterns`` (a path itself; a parent directory ``d``, ``d/`` or ``d/**``) or, for a glob
+    pattern, when its literal prefix is in ``prefixes`` (``""``, a parent directory ``d/``).
+    So the leases to load for these paths can be looked up by key instead of read in full."""
+    patterns: set[str] = set()
+    prefixes = {""}
+    for path in paths:
+        patterns.add(path)
+        index = path.find("/")
+        while index != -1:
+            directory = path[: index + 1]  # a parent directory, with its slash
+            if directory not in prefixes:
+                prefixes.add(directory)
+                patterns.update((directory[:-1], directory, directory + "**"))
+            index = path.find("/", index + 1)
+    return patterns, prefixes
 
 
-class _Bucket(Generic[T]):
+class _Bucket:
     __slots__ = ("entries", "compiled")
 
     def __init__(self) -> None:
@@ -50,25 +65,29 @@ class _Bucket(Generic[T]):
         return [item for regex, item in self.compiled if regex.match(path)]
 
 
-class LeaseIndex(Generic[T]):
+class LeaseIndex:
     """``LeaseIndex([(pattern, regex, prefix, item), ...]).covering(path)`` -> items covering path."""
 
     def __init__(self, leases: Iterable[tuple[str, str, str, T]]) -> None:
-        self._exact: dict[str, list[T]] = {}  # covers the path itself and everything beneath
-        self._beneath: dict[str, list[T]] = {}  # covers only what lies beneath
-        self._buckets: dict[str, _Bucket[T]] = {}
-        self.size = 0
+        exact: dict[str, list[T]] = {}  # covers the path itself and everything beneath
+        beneath: dict[str, list[T]] = {}  # covers only what lies beneath
+        buckets: dict[str, _Bucket] = {}
+        size = 0
         for pattern, regex, prefix, item in leases:
-            self.size += 1
-            if pattern.endswith("/**") and _plain(pattern[:-3]):
-                self._beneath.setdefault(pattern[:-3], []).append(item)
-            elif _plain(pattern):
+            size += 1
+            if _GLOB_OR_ESCAPE.isdisjoint(pattern):
                 if pattern.endswith("/"):
-                    self._beneath.setdefault(pattern[:-1], []).append(item)
+                    beneath.setdefault(pattern[:-1], []).append(item)
                 else:
-                    self._exact.setdefault(pattern, []).append(item)
+                    exact.setdefault(pattern, []).append(item)
+            elif pattern.endswith("/**") and _GLOB_OR_ESCAPE.isdisjoint(pattern[:-3]):
+                beneath.setdefault(pattern[:-3], []).append(item)
             else:
-                self._buckets.setdefault(prefix, _Bucket()).entries.append((regex, item))
+                bucket = buckets.get(prefix)
+                if bucket is None:
+                    bucket = buckets[prefix] = _Bucket()
+                bucket.entries.append((regex, item))
+        self._exact, self._beneath, self._buckets, self.size = exact, beneath, buckets, size
 
     def __len__(self) -> int:
         return self.size
@@ -80,12 +99,16 @@ class LeaseIndex(Generic[T]):
             found.extend(exact[path])
         if "" in buckets:
             found.extend(buckets[""].matching(path))
-        for parent in _parents(path):
+        index = path.find("/")
+        while index != -1:  # every proper parent directory, shortest first
+            parent = path[:index]
             if parent in exact:
                 found.extend(exact[parent])
             if parent in beneath:
                 found.extend(beneath[parent])
-            bucket = buckets.get(parent + "/")
-            if bucket is not None:
-                found.extend(bucket.matching(path))
+            if buckets:
+                bucket = buckets.get(path[: index + 1])
+                if bucket is not None:
+                    found.extend(bucket.matching(path))
+            index = path.find("/", index + 1)
         return found

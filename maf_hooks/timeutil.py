@@ -8,7 +8,8 @@ import time
 
 from maf_hooks.errors import UsageError
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+# compiled (and cached by ``re``) on first use, not when the git hook imports this module
+_DURATION = r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$"
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
@@ -18,7 +19,7 @@ def now_ms() -> int:
 
 def parse_duration_ms(text: str, *, default_unit: str = "m", what: str = "duration") -> int:
     """Parse ``90s``, ``30m``, ``2h``, ``1d`` (a bare number takes ``default_unit``) into milliseconds."""
-    match = _DURATION.match(str(text))
+    match = re.match(_DURATION, str(text), re.IGNORECASE)
     if not match:
         raise UsageError(
             f"Invalid {what} {text!r}: expected a whole number with a unit, such as 90s, 30m, 2h or 1d."
