@@ -188,10 +188,47 @@ def run_hook(
         return conflicts.handle(decision, settings, environ=environ, stream=stream, clock=clock)
     except (MafError, sqlite3.Error, OSError, UnicodeError) as exc:
         return fail(exc, settings, env_mode, stream)
+    except Exception as exc:  # noqa: BLE001 - a bug must not let a change through unchecked
+        if environ.get("MAF_DEBUG"):
+            raise
+        return fail(RuntimeError(f"internal error ({type(exc).__name__}: {exc}); this is a bug in maf-hooks."),
+                    settings, env_mode, stream)
     finally:
         conn = settings.get("conn")
         if conn is not None:
+            _flush_audit(conn, environ, clock)
             conn.close()
+
+
+def _flush_audit(conn, environ, clock) -> None:
+    """Send queued audit events to AUDIT_WEBHOOK_URL after the decision, for at most about a second
+    (``audit.WEBHOOK_BUDGET_SECONDS``); what is left stays queued for later commands."""
+    url = environ.get("AUDIT_WEBHOOK_URL")
+    if not url:
+        return
+    try:
+        from maf_hooks import audit  # noqa: PLC0415
+
+        audit.flush_outbox(conn, url, clock())
+    except Exception:  # noqa: BLE001 - the decision is made; queued events stay queued
+        pass
+
+
+def _override_allowed(cfg, environ, stream: TextIO) -> bool:
+    """Whether the override may let a change through unchecked: allowed by the configuration and,
+    when it loaded, by the agent's can_override rule."""
+    if cfg is None:
+        return True
+    if not cfg.get("reservation.allow_override"):
+        return False
+    from maf_hooks import permissions  # noqa: PLC0415
+
+    refusal = permissions.for_agent(cfg, environ.get("MAF_AGENT_ID") or None).refusal(
+        "can_override", "use MAF_RESERVATION_OVERRIDE")
+    if refusal:
+        stream.write(f"maf: {refusal}\n")
+        return False
+    return True
 
 
 def fail(exc: BaseException, settings: dict, env_mode: str, stream: TextIO) -> int:
@@ -205,7 +242,7 @@ def fail(exc: BaseException, settings: dict, env_mode: str, stream: TextIO) -> i
         cause = describe(exc, settings.get("db_path", "the lease database"))
     else:
         cause = str(exc) or type(exc).__name__
-    if environ_override(settings.get("environ")) and (cfg is None or cfg.get("reservation.allow_override")):
+    if environ_override(settings.get("environ")) and _override_allowed(cfg, settings.get("environ"), stream):
         stream.write(
             f"maf: WARNING: MAF_RESERVATION_OVERRIDE is set and the reservation check could not run "
             f"({cause}). Let through WITHOUT a check; nothing could be recorded.\n"

@@ -31,6 +31,8 @@ _COLUMNS = (
     "t.state, f.ended_at, f.end_reason, f.regex, f.prefix"
 )
 _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
+# the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
+_OPEN = "file_leases f CROSS JOIN tasks t ON t.id = f.task_id CROSS JOIN leases l ON l.task_id = f.task_id"
 # a pattern with a glob character or an escape (not ``matcher._plain``); cheaper than a GLOB test
 _IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
 
@@ -205,25 +207,31 @@ class LeaseBook:
             args.append(agent)
         return [Lease.from_row(row) for row in self.conn.execute(sql + " ORDER BY f.created_at, t.id", args)]
 
+    def _open_rows(self, where: str, args: Sequence, now: int) -> list[tuple]:
+        """Active leases found through an index on open file leases (``ended_at IS NULL``)."""
+        sql = (f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.ended_at IS NULL AND {where} "
+               "AND +t.state = 'LEASED' AND l.lease_expires_at > ?")
+        return self.conn.execute(sql, (*args, now)).fetchall()
+
     def _candidates(self, pattern: str, now: int) -> list[Lease]:
-        """Active leases that might overlap ``pattern``: their literal prefix and ours nest."""
+        """Active leases that might overlap ``pattern``: their literal prefix and ours nest.
+
+        Two index range reads (prefixes above ours, prefixes beneath ours), not a scan."""
         from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
 
         prefix = patterns.literal_prefix(pattern)
+        if not prefix:  # a pattern with no literal directory may overlap anything
+            return [Lease(*row) for row in self._open_rows("1", (), now)]
         ancestors = _ancestor_prefixes(prefix)
-        marks = ",".join("?" * len(ancestors))
-        sql = (
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE f.ended_at IS NULL AND t.state = 'LEASED' "
-            f"AND l.lease_expires_at > ? AND (f.prefix IN ({marks})"
-        )
-        args: list = [now, *ancestors]
-        if prefix:
-            # prefixes beneath ours: prefix < p < prefix with its final '/' bumped to '0'
-            sql += " OR (f.prefix > ? AND f.prefix < ?)"
-            args += [prefix, prefix[:-1] + "0"]
-        else:
-            sql += " OR 1"  # a pattern with no literal directory may overlap anything
-        return [Lease.from_row(row) for row in self.conn.execute(sql + ")", args)]
+        rows = self._open_rows(f"f.prefix IN ({','.join('?' * len(ancestors))})", ancestors, now)
+        # prefixes beneath ours: prefix < p < prefix with its final '/' bumped to '0'
+        rows += self._open_rows("f.prefix > ? AND f.prefix < ?", (prefix, prefix[:-1] + "0"), now)
+        return [Lease(*row) for row in rows]
+
+    def _own(self, agent: str, pattern_list: Sequence[str], now: int) -> list[Lease]:
+        marks = ",".join("?" * len(pattern_list))
+        return [Lease(*row) for row in self._open_rows(
+            f"f.pattern IN ({marks}) AND l.agent_id = ?", (*pattern_list, agent), now)]
 
     def conflicts_for(self, agent: str, pattern: str, mode: str, now: int) -> list[Conflict]:
         from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
@@ -241,14 +249,19 @@ class LeaseBook:
         now = self.clock() if now is None else now
         due = [
             Lease.from_row(row)
-            for row in self.conn.execute(
-                f"SELECT {_COLUMNS} FROM {_FROM} WHERE t.state = 'LEASED' AND l.lease_expires_at <= ?", (now,)
+            for row in self.conn.execute(  # through the partial index on open leases' expiry
+                f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.ended_at IS NULL AND f.expires_at <= ? "
+                "AND +t.state = 'LEASED'", (now,)
             )
         ]
         for lease in due:
             self._end(lease, "expired", now)
             self.event(lease.id, "expire", lease.agent, {"pattern": lease.pattern, "expired_at": lease.expires_at}, now)
         return due
+
+    def _set_expiry(self, lease: Lease) -> None:
+        # a trigger (migration 6) copies it to file_leases.expires_at, the indexed copy expiry reads
+        self.conn.execute("UPDATE leases SET lease_expires_at = ? WHERE task_id = ?", (lease.expires_at, lease.id))
 
     def _end(self, lease: Lease, reason: str, now: int) -> None:
         state = "DONE" if reason == "released" else "DEAD"
@@ -295,7 +308,7 @@ class LeaseBook:
                     }, now)
                     taken_over.append(conflict.lease)
                 conflicts = []
-            own = {lease.pattern: lease for lease in self.active(now, agent=agent)}
+            own = {lease.pattern: lease for lease in self._own(agent, wanted, now)}
             granted, renewed = [], []
             for pattern in wanted:
                 expires = now + ttl_ms
@@ -304,9 +317,7 @@ class LeaseBook:
                     lease.expires_at = max(lease.expires_at, expires)
                     lease.mode = mode
                     lease.reason = reason or lease.reason
-                    self.conn.execute(
-                        "UPDATE leases SET lease_expires_at = ? WHERE task_id = ?", (lease.expires_at, lease.id)
-                    )
+                    self._set_expiry(lease)
                     self.conn.execute(
                         "UPDATE file_leases SET mode = ?, reason = ? WHERE task_id = ?", (mode, lease.reason, lease.id)
                     )
@@ -336,9 +347,9 @@ class LeaseBook:
         )
         regex, prefix = patterns.compile_regex(pattern), patterns.literal_prefix(pattern)
         self.conn.execute(
-            "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (lease_id, pattern, mode, reason, regex, prefix, now),
+            "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (lease_id, pattern, mode, reason, regex, prefix, now, expires),
         )
         self.event(lease_id, "acquire", agent, {"pattern": pattern, "mode": mode, "expires_at": expires, "reason": reason}, now)
         return Lease(lease_id, agent, pattern, mode, reason, now, expires, regex=regex, prefix=prefix)
@@ -350,14 +361,16 @@ class LeaseBook:
         with immediate(self.conn):
             now = self.clock()
             self.expire_due(now)
-            mine = self.active(now, agent=agent)
-            chosen = mine if pattern_list is None else [l for l in mine if l.pattern in set(pattern_list)]
+            if pattern_list is None:
+                chosen = self.active(now, agent=agent)
+            else:
+                chosen = self._own(agent, list(pattern_list), now)
             if not chosen:
                 what = "any active lease" if pattern_list is None else "an active lease on " + ", ".join(pattern_list)
                 raise Refused(f"Nothing to renew: {agent} does not hold {what}. See `maf-lease list --mine`.")
             for lease in chosen:
                 lease.expires_at = now + ttl_ms
-                self.conn.execute("UPDATE leases SET lease_expires_at = ? WHERE task_id = ?", (lease.expires_at, lease.id))
+                self._set_expiry(lease)
                 self.conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now, lease.id))
                 self.event(lease.id, "renew", agent, {"pattern": lease.pattern, "expires_at": lease.expires_at}, now)
             return chosen
@@ -374,15 +387,31 @@ class LeaseBook:
         with immediate(self.conn):
             now = self.clock()
             self.expire_due(now)
-            active = self.active(now)
             if everything:
-                chosen = [l for l in active if l.agent == agent]
+                chosen = self.active(now, agent=agent)
             else:
-                wanted_patterns, wanted_ids = set(pattern_list), set(ids)
-                chosen = [l for l in active if l.pattern in wanted_patterns or l.id in wanted_ids]
-            others = [l for l in chosen if l.agent != agent]
-            if others and not force:
-                held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in others)
+                found = []
+                if pattern_list:
+                    found += self._open_rows(f"f.pattern IN ({','.join('?' * len(pattern_list))})", pattern_list, now)
+                if ids:
+                    found += self._open_rows(f"f.task_id IN ({','.join('?' * len(ids))})", ids, now)
+                leases = list({row[0]: Lease(*row) for row in found}.values())
+                wanted_ids = set(ids)
+                # by pattern, your own lease; another agent's only with --force (or named by --id)
+                own_patterns = {l.pattern for l in leases if l.agent == agent}
+                chosen = [l for l in leases if l.agent == agent or l.id in wanted_ids
+                          or (force and l.pattern not in own_patterns)]
+                others = [l for l in leases if l.agent != agent and l.id not in wanted_ids
+                          and l.pattern not in own_patterns]
+                if others and not force:
+                    held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in others)
+                    raise Refused(
+                        f"Not released: {held}. Releasing another agent's lease needs --force "
+                        "(and is recorded as a takeover)."
+                    )
+            taken = [l for l in chosen if l.agent != agent]
+            if taken and not force:
+                held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in taken)
                 raise Refused(
                     f"Not released: {held}. Releasing another agent's lease needs --force "
                     "(and is recorded as a takeover)."

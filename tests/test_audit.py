@@ -687,17 +687,24 @@ def test_webhook_unreachable_command_succeeds_and_flush_reports(repo, cli, monke
     assert outbox(repo)[0][1] == 2
 
 
-def test_webhook_hook_queues_and_a_later_command_sends(repo, cli, receiver, monkeypatch):
+def test_webhook_hook_sends_its_events_after_deciding(repo, cli, receiver, monkeypatch):
     monkeypatch.setenv("AUDIT_WEBHOOK_URL", receiver.url)
     ok(cli(repo, "lease", "acquire", "held/", "--agent", "alice"))
     assert len(receiver.requests) == 1
     stage(repo, "held/x.txt")
     assert hook(repo, "bob", {"AUDIT_WEBHOOK_URL": receiver.url})[0] == 1
-    assert len(receiver.requests) == 1  # the hook sends nothing itself: a commit never waits on the network
-    assert [row[4] is None for row in outbox(repo)] == [False, True]
-    ok(cli(repo, "lease", "list"))
     assert [(r["body"]["kind"], r["body"]["agent"]) for r in receiver.requests] == [
         ("acquire", "alice"), ("reservation_conflict", "bob")]
+    assert all(row[4] is not None for row in outbox(repo))
+
+
+def test_webhook_hook_unreachable_still_decides_and_keeps_events_queued(repo, cli, monkeypatch):
+    monkeypatch.setenv("AUDIT_WEBHOOK_URL", "http://127.0.0.1:9/audit")  # nothing listens there
+    ok(cli(repo, "lease", "acquire", "held/", "--agent", "alice"))
+    stage(repo, "held/x.txt")
+    code, err = hook(repo, "bob", {"AUDIT_WEBHOOK_URL": "http://127.0.0.1:9/audit"})
+    assert code == 1 and "RESERVATION_CONFLICT" in err
+    assert all(row[4] is None for row in outbox(repo))  # still queued for a later flush
 
 
 def queue_rows(conn, count, now):

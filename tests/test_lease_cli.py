@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from conftest import db_snapshot, git
-from maf_hooks.cli.main import lease_group
+from maf_hooks.cli.lease import lease_group
 
 ACTIVE_QUERY = (
     "SELECT t.id, l.agent_id, l.lease_expires_at FROM tasks t JOIN leases l ON t.id = l.task_id "
@@ -283,3 +283,31 @@ def test_acquire_existing_directory_with_a_dot_covers_beneath(repo, cli):
     assert granted["pattern"] == "conf.d/"
     assert cli(repo, "lease", "acquire", "conf.d/x.conf", "--agent", "bob").code == 1
     assert cli(repo, "lease", "release", "conf.d", "--agent", "alice").code == 0
+
+
+def test_release_own_shared_lease_beside_another_holder(repo, cli):
+    cli(repo, "lease", "acquire", "hot/f.py", "--shared", "--agent", "alice")
+    cli(repo, "lease", "acquire", "hot/f.py", "--shared", "--agent", "bob")
+    released = cli(repo, "lease", "release", "hot/f.py", "--agent", "alice", "--json")
+    assert released.code == 0 and [l["agent"] for l in released.json["released"]] == ["alice"]
+    assert [l["agent"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["bob"]
+
+
+def test_release_by_pattern_of_another_agent_needs_force(repo, cli):
+    cli(repo, "lease", "acquire", "x.txt", "--agent", "alice")
+    refused = cli(repo, "lease", "release", "x.txt", "--agent", "bob")
+    assert refused.code == 1 and "held by alice" in refused.err and "--force" in refused.err
+    forced = cli(repo, "lease", "release", "x.txt", "--agent", "bob", "--force", "--json")
+    assert forced.code == 0 and forced.json["released"][0]["status"] == "taken_over"
+
+
+def test_expiry_follows_direct_sql_updates(repo, cli):
+    lease = cli(repo, "lease", "acquire", "y.txt", "--agent", "alice", "--json").json["granted"][0]
+    conn = sqlite3.connect(db_file(repo))
+    conn.execute("UPDATE leases SET lease_expires_at = 1 WHERE task_id = ?", (lease["id"],))
+    conn.commit()
+    assert conn.execute("SELECT expires_at FROM file_leases WHERE task_id = ?", (lease["id"],)).fetchone() == (1,)
+    conn.close()
+    assert cli(repo, "lease", "acquire", "z.txt", "--agent", "bob").code == 0  # sweeps the expired lease
+    history = {l["id"]: l["status"] for l in cli(repo, "lease", "list", "--all", "--json").json["leases"]}
+    assert history[lease["id"]] == "expired"

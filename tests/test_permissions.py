@@ -239,8 +239,6 @@ def test_hook_can_override_default_table_and_own_table(repo, cli):
         ("bob", "blocked"), ("carol", "overridden")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: maf_hooks/hooks.py fail() honours MAF_RESERVATION_OVERRIDE when the check "
-                                      "cannot run without consulting can_override, although the config was loaded")
 def test_hook_can_override_false_refused_when_check_cannot_run(repo, cli):
     configure(repo, """
         [agents.bob]

@@ -1,23 +1,47 @@
-"""The `maf` command group and the console-script entry points."""
+"""The `maf` command group and the console-script entry points.
+
+Subcommands are imported when they are run (each command is a short-lived process, and importing
+every command module would cost every call the slowest one's imports).
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from maf_hooks import __version__
-from maf_hooks.cli.configuration import config_group
-from maf_hooks.cli.db import db_group
-from maf_hooks.cli.audit import audit_group
 from maf_hooks.cli.errors import entry
-from maf_hooks.cli.escalate import escalate_group
-from maf_hooks.cli.init import init
-from maf_hooks.cli.lease import lease_group
-from maf_hooks.cli.mail import mail_group
-from maf_hooks.cli.preflight import preflight_command
 from maf_hooks.cli.options import config_options, make_context
 
+COMMANDS = {
+    "audit": "maf_hooks.cli.audit:audit_group",
+    "config": "maf_hooks.cli.configuration:config_group",
+    "db": "maf_hooks.cli.db:db_group",
+    "escalate": "maf_hooks.cli.escalate:escalate_group",
+    "init": "maf_hooks.cli.init:init",
+    "lease": "maf_hooks.cli.lease:lease_group",
+    "mail": "maf_hooks.cli.mail:mail_group",
+    "preflight": "maf_hooks.cli.preflight:preflight_command",
+}
 
-@click.group("maf")
+
+def load(spec: str) -> click.Command:
+    module, attribute = spec.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are named in ``COMMANDS`` and imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str):
+        return load(COMMANDS[name]) if name in COMMANDS else None
+
+
+@click.group("maf", cls=LazyGroup)
 @click.version_option(__version__, prog_name="maf-hooks")
 @config_options
 @click.pass_context
@@ -30,14 +54,10 @@ def maf(ctx: click.Context, config_path, env_name):
     make_context(ctx, config_path, env_name)
 
 
-maf.add_command(lease_group)
-maf.add_command(db_group)
-maf.add_command(config_group)
-maf.add_command(init)
-maf.add_command(mail_group)
-maf.add_command(escalate_group)
-maf.add_command(audit_group)
-maf.add_command(preflight_command)
+def main(argv=None) -> int:
+    return entry(maf, "maf")(argv)
 
-main = entry(maf, "maf")
-lease_main = entry(lease_group, "maf-lease")
+
+def lease_main(argv=None) -> int:
+    """``maf-lease``: the same as ``maf lease``."""
+    return entry(load(COMMANDS["lease"]), "maf-lease")(argv)

@@ -236,12 +236,24 @@ def _v5_audit_chain(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_audit_outbox_pending ON audit_outbox(next_attempt_at) WHERE delivered_at IS NULL")
 
 
+V6_OPEN_EXPIRY = (
+    # the expiry of open file leases, indexed, so that ending the leases whose time is up reads
+    # only those (leases.lease_expires_at stays the canonical value; this mirrors it)
+    "ALTER TABLE file_leases ADD COLUMN expires_at INTEGER",
+    "UPDATE file_leases SET expires_at = (SELECT l.lease_expires_at FROM leases l WHERE l.task_id = file_leases.task_id)",
+    "CREATE INDEX idx_file_leases_open_expiry ON file_leases(expires_at) WHERE ended_at IS NULL",
+    # kept in step with the canonical column, whoever updates it (maf-hooks or an operator's SQL)
+    """CREATE TRIGGER file_leases_follow_expiry AFTER UPDATE OF lease_expires_at ON leases
+       BEGIN UPDATE file_leases SET expires_at = NEW.lease_expires_at WHERE task_id = NEW.task_id; END""",
+)
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "canonical tables, file leases, agents", _v1),
     Migration(2, "reservation conflicts and mail log", V2_CONFLICTS),
     Migration(3, "preflight executions", V3_PREFLIGHT),
     Migration(4, "escalation paths, tracking and deliveries", V4_ESCALATION),
     Migration(5, "audit chain on events, audit webhook outbox", _v5_audit_chain),
+    Migration(6, "index the expiry of open file leases", V6_OPEN_EXPIRY),
 ]
 
 
