@@ -16,6 +16,17 @@ from __future__ import annotations
 
 import re
 
+def _compile(regex: str) -> "re.Pattern":
+    """Compile quietly: a bracket like ``[---]`` makes ``re`` warn about a possible future set syntax."""
+    if "[" not in regex:
+        return re.compile(regex)
+    import warnings  # noqa: PLC0415 - only for patterns with brackets
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile(regex)
+
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
     from typing import Iterable, TypeVar
@@ -60,7 +71,7 @@ class _Bucket:
         if self.compiled is None:
             # pathspec names a group ps_d; an unnamed group keeps the regexes independent
             self.compiled = [
-                (re.compile(regex.replace("(?P<ps_d>", "(?:")), item) for regex, item in self.entries
+                (_compile(regex.replace("(?P<ps_d>", "(?:")), item) for regex, item in self.entries
             ]
         return [item for regex, item in self.compiled if regex.match(path)]
 

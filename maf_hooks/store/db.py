@@ -11,7 +11,9 @@ import contextlib
 import os
 import sqlite3
 import time
-from typing import Iterator
+TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations only
+if TYPE_CHECKING:
+    from typing import Iterator
 
 from maf_hooks.errors import StorageError
 

@@ -8,16 +8,19 @@ back whole. A database whose version is newer than this code knows is refused, n
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, NamedTuple, Sequence, Union
+from collections import namedtuple
 
 from maf_hooks.errors import StorageError
 from maf_hooks.timeutil import now_ms
 
 
-class Migration(NamedTuple):
-    version: int
-    name: str
-    steps: Union[Sequence[str], Callable[[sqlite3.Connection], None]]
+TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations only
+if TYPE_CHECKING:
+    from typing import Sequence
+
+# version: int; name: str; steps: a sequence of SQL statements, or a callable taking the connection
+# (a plain namedtuple: typing.NamedTuple compiles its annotations when the hook imports this module)
+Migration = namedtuple("Migration", ["version", "name", "steps"])
 
 
 SYSTEM_TASK = "maf:system"  # owner of events that belong to no lease (escalations, preflight, ...)
