@@ -525,7 +525,7 @@ def _spell(state: tuple, parents: Dict[tuple, Optional[tuple]]) -> str:
 
 
 def _accepts(pattern: str, path: str, file_like: bool = False) -> bool:
-    """Whether the automaton of ``pattern`` accepts ``path`` (a test aid; use ``matches``)."""
+    """Whether the automaton of ``pattern`` (read as file-like or not) accepts ``path``."""
     nfa = _nfa(pattern, file_like)
     current = {nfa.start}
     for char in path:
@@ -881,6 +881,12 @@ def overlaps(a: str, b: str) -> bool:
         if file_b:
             return _literal_covers(a, unescape(b))
         return _nested(unescape(a).rstrip("/") + "/", unescape(b).rstrip("/") + "/")
+    # a file-like literal covers exactly one path: the other pattern overlaps it iff it covers that
+    # path (no product search, and no automaton for the literal: leases are mostly such paths)
+    if file_a and is_literal(a):
+        return _accepts(b, unescape(a), file_b)
+    if file_b and is_literal(b):
+        return _accepts(a, unescape(b), file_a)
     return _search(_automaton(a, file_like=file_a), _automaton(b, file_like=file_b))
 
 
