@@ -382,3 +382,26 @@ def test_push_plain_stdin_every_ref_line(repo, cli, tmp_path):
     assert hook(repo, "push", env=ME, stdin_text=only_main)[0] == 0
     deletion = f"(delete) {zero} refs/heads/feature {feature_head}\n"
     assert hook(repo, "push", env=ME, stdin_text=deletion)[0] == 0
+
+
+def test_lease_conflicts_command_lists_records(repo, cli):
+    lease(cli, repo, "c.txt", "--agent", "alice", "--reason", "mine")
+    stage(repo, "c.txt")
+    assert hook(repo, env=ME)[0] == 1
+    assert hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": "urgent"})[0] == 0
+    listed = cli(repo, "lease", "conflicts", "--json")
+    assert listed.code == 0
+    records = listed.json["conflicts"]
+    assert [(r["status"], r["agent"], r["holder"], r["path"], r["operation"]) for r in records] == [
+        ("blocked", "bob", "alice", "c.txt", "commit"), ("overridden", "bob", "alice", "c.txt", "commit")]
+    assert records[1]["override_reason"] == "urgent" and records[0]["conflict_type"] == "lease"
+    assert records[0]["lease_expires_at"].endswith("Z") and records[0]["severity"] == "high"
+    conn = sqlite3.connect(repo / ".git" / "maf" / "runtime.db")
+    conn.execute("UPDATE reservation_conflicts SET created_at = created_at - 7200000 WHERE status = 'blocked'")
+    conn.commit()
+    conn.close()
+    recent = cli(repo, "lease", "conflicts", "--since", "1h", "--json").json["conflicts"]
+    assert [r["status"] for r in recent] == ["overridden"]
+    text = cli(repo, "lease", "conflicts").out
+    assert text.split()[:7] == ["WHEN", "STATUS", "OPERATION", "AGENT", "PATH", "HOLDER", "LEASE"]
+    assert cli(repo, "lease", "conflicts", "--since", "soon").code == 2
