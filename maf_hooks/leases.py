@@ -445,13 +445,15 @@ class LeaseBook:
 
     # --- agents ---------------------------------------------------------------------------
 
-    def heartbeat(self, agent: str, status: str = "") -> int:
+    def heartbeat(self, agent: str, status: str | None = None) -> int:
+        """Record that ``agent`` is alive; ``status`` replaces its status line when given."""
         now = self.clock()
         with immediate(self.conn):
             self.conn.execute(
                 "INSERT INTO agents (id, status, first_seen, last_heartbeat) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET status = excluded.status, last_heartbeat = excluded.last_heartbeat",
-                (agent, status, now, now),
+                "ON CONFLICT(id) DO UPDATE SET status = COALESCE(?, agents.status), "
+                "last_heartbeat = excluded.last_heartbeat",
+                (agent, status or "", now, now, status),
             )
         return now
 

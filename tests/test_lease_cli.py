@@ -311,3 +311,10 @@ def test_expiry_follows_direct_sql_updates(repo, cli):
     assert cli(repo, "lease", "acquire", "z.txt", "--agent", "bob").code == 0  # sweeps the expired lease
     history = {l["id"]: l["status"] for l in cli(repo, "lease", "list", "--all", "--json").json["leases"]}
     assert history[lease["id"]] == "expired"
+
+
+def test_heartbeat_without_status_keeps_it(repo, cli):
+    cli(repo, "lease", "heartbeat", "--agent", "bob", "--status", "reviewing")
+    assert cli(repo, "lease", "heartbeat", "--agent", "bob").code == 0
+    agents = {a["agent"]: a for a in cli(repo, "lease", "agents", "--json").json["agents"]}
+    assert agents["bob"]["status"] == "reviewing"

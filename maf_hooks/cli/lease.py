@@ -271,7 +271,7 @@ def check(context: Context, path_args, agent, as_json):
 
 @lease_group.command("heartbeat")
 @agent_option
-@click.option("--status", default="", help="A short status line (what you are doing).")
+@click.option("--status", default=None, help="A short status line (what you are doing); kept when not given.")
 @json_option
 @pass_context
 def heartbeat(context: Context, agent, status, as_json):
