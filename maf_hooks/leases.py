@@ -220,10 +220,19 @@ class LeaseBook:
         from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
 
         prefix = patterns.literal_prefix(pattern)
-        if not prefix:  # a pattern with no literal directory may overlap anything
-            return [Lease(*row) for row in self._open_rows("1", (), now)]
         ancestors = _ancestor_prefixes(prefix)
-        rows = self._open_rows(f"f.prefix IN ({','.join('?' * len(ancestors))})", ancestors, now)
+        at_or_above = f"f.prefix IN ({','.join('?' * len(ancestors))})"
+        if patterns.is_literal(pattern):
+            # a path: leases covering it sit at or above its directory; when it may be a
+            # directory, leases beneath it are candidates too (their prefix starts with it)
+            rows = self._open_rows(at_or_above, ancestors, now)
+            if not patterns.is_file_like(pattern):
+                own = patterns.unescape(pattern).rstrip("/") + "/"
+                rows += self._open_rows("f.prefix >= ? AND f.prefix < ?", (own, own[:-1] + "0"), now)
+            return [Lease(*row) for row in rows]
+        if not prefix:  # a glob with no literal directory may overlap anything
+            return [Lease(*row) for row in self._open_rows("1", (), now)]
+        rows = self._open_rows(at_or_above, ancestors, now)
         # prefixes beneath ours: prefix < p < prefix with its final '/' bumped to '0'
         rows += self._open_rows("f.prefix > ? AND f.prefix < ?", (prefix, prefix[:-1] + "0"), now)
         return [Lease(*row) for row in rows]
@@ -345,7 +354,7 @@ class LeaseBook:
             "INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES (?, ?, ?, 1)",
             (lease_id, agent, expires),
         )
-        regex, prefix = patterns.compile_regex(pattern), patterns.literal_prefix(pattern)
+        regex, prefix = patterns.lease_regex(pattern), patterns.literal_prefix(pattern)
         self.conn.execute(
             "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

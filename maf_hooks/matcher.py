@@ -60,6 +60,12 @@ def lookup_keys(paths: Iterable[str]) -> tuple[set[str], set[str]]:
     return patterns, prefixes
 
 
+def _ends_at_path_end(regex: str) -> bool:
+    """A lease regex of a file-like pattern ends with ``$`` (``patterns.lease_regex``); one that
+    also covers what lies beneath ends with pathspec's ``(?:(?P<ps_d>/)|$)`` or a ``/``."""
+    return regex.endswith("$") and not regex.endswith("|$)")
+
+
 class _Bucket:
     __slots__ = ("entries", "compiled")
 
@@ -82,6 +88,7 @@ class LeaseIndex:
     def __init__(self, leases: Iterable[tuple[str, str, str, T]]) -> None:
         exact: dict[str, list[T]] = {}  # covers the path itself and everything beneath
         beneath: dict[str, list[T]] = {}  # covers only what lies beneath
+        only: dict[str, list[T]] = {}  # covers the path itself only (a file-like pattern)
         buckets: dict[str, _Bucket] = {}
         size = 0
         for pattern, regex, prefix, item in leases:
@@ -89,6 +96,8 @@ class LeaseIndex:
             if _GLOB_OR_ESCAPE.isdisjoint(pattern):
                 if pattern.endswith("/"):
                     beneath.setdefault(pattern[:-1], []).append(item)
+                elif _ends_at_path_end(regex):
+                    only.setdefault(pattern, []).append(item)
                 else:
                     exact.setdefault(pattern, []).append(item)
             elif pattern.endswith("/**") and _GLOB_OR_ESCAPE.isdisjoint(pattern[:-3]):
@@ -98,7 +107,7 @@ class LeaseIndex:
                 if bucket is None:
                     bucket = buckets[prefix] = _Bucket()
                 bucket.entries.append((regex, item))
-        self._exact, self._beneath, self._buckets, self.size = exact, beneath, buckets, size
+        self._exact, self._beneath, self._only, self._buckets, self.size = exact, beneath, only, buckets, size
 
     def __len__(self) -> int:
         return self.size
@@ -108,6 +117,8 @@ class LeaseIndex:
         exact, beneath, buckets = self._exact, self._beneath, self._buckets
         if path in exact:
             found.extend(exact[path])
+        if path in self._only:
+            found.extend(self._only[path])
         if "" in buckets:
             found.extend(buckets[""].matching(path))
         index = path.find("/")

@@ -773,6 +773,22 @@ def compile_regex(pattern: str) -> str:
     return _exclude_slash(regex)
 
 
+BENEATH_TAIL = "(?:(?P<ps_d>/)|$)"  # how pathspec ends a regex: the path ends here, or goes on beneath
+
+
+def lease_regex(pattern: str) -> str:
+    """The regex a lease on ``pattern`` matches changed paths with (stored with the lease).
+
+    ``compile_regex`` under the lease's own reading, the one ``overlaps`` uses: a file-like pattern
+    (``is_file_like``) covers its matches only, so its regex must end where the path ends; any
+    other pattern also covers what lies beneath its matches. Matching and overlap therefore agree,
+    and two agents are never granted leases that the hook would both enforce on one path."""
+    regex = compile_regex(pattern)
+    if is_file_like(pattern) and regex.endswith(BENEATH_TAIL):
+        return regex[: -len(BENEATH_TAIL)] + "$"
+    return regex
+
+
 @functools.lru_cache(maxsize=8192)
 def _compiled(pattern: str) -> "re.Pattern[str]":
     regex = compile_regex(pattern)
