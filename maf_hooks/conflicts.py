@@ -20,6 +20,16 @@ from maf_hooks.timeutil import iso, relative
 SEVERITY = {"blocked": "high", "warned": "medium", "overridden": "critical"}
 
 
+def storable(path: str) -> str:
+    """A path as text that SQLite, JSON and mail accept: git's bytes that are not UTF-8 (kept as
+    surrogates when read) become backslash escapes, ``bad\\xff.txt``."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class Outcome:
     def __init__(self, status: str, note: str = "", reason: str = ""):
         self.status = status  # blocked | warned | overridden
@@ -53,7 +63,8 @@ def record(conn, decision: Decision, outcome: Outcome, now: int) -> list[dict]:
     rows = []
     severity = SEVERITY[outcome.status]
     with immediate(conn):
-        for path, lease in decision.conflicts:
+        for raw_path, lease in decision.conflicts:
+            path = storable(raw_path)
             conflict_id = "conflict-" + secrets.token_hex(6)
             conn.execute(
                 "INSERT INTO reservation_conflicts (id, agent_id, file_path, conflict_type, severity, "
@@ -81,7 +92,7 @@ def record(conn, decision: Decision, outcome: Outcome, now: int) -> list[dict]:
             rows.append({"envelope": envelope, "path": path, "lease": lease})
         if outcome.status == "overridden":
             for lease_id, lease in _unique_leases(decision.conflicts).items():
-                paths = [p for p, l in decision.conflicts if l.id == lease_id]
+                paths = [storable(p) for p, l in decision.conflicts if l.id == lease_id]
                 _event(conn, lease_id, "override", decision.agent, {
                     "reason": outcome.reason, "holder": lease.agent, "paths": paths,
                     "operation": decision.operation,
@@ -195,7 +206,7 @@ def report(decision: Decision, outcome: Outcome, mailed: list, failures: list, n
     }[outcome.status]
     lines = [head, ""]
     for path, lease in decision.conflicts:
-        lines.append(f"  {path}")
+        lines.append(f"  {storable(path)}")
         lines.append(f"      held by {lease.agent} (pattern {lease.pattern!r}, lease {lease.id})")
         lines.append(f"      until {iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
         lines.append(f"      reason: {lease.reason or '(none given)'}")
@@ -211,8 +222,9 @@ def report(decision: Decision, outcome: Outcome, mailed: list, failures: list, n
             "  - wait until the lease ends;",
             f"  - ask the holder ({holders}): {told}; write with `maf mail send --to {holders.split(', ')[0]} ...`;",
             "  - see who holds what: `maf-lease check PATH...`;",
-            f"  - {OVERRIDE_HOW}",
         ]
+        if not outcome.note:  # when an override was refused, the note says why instead
+            lines.append("  - " + OVERRIDE_HOW.replace("git commit", f"git {decision.operation}"))
     for failure in failures:
         lines.append(f"maf: warning: could not deliver mail to {failure}")
     if decision.agent is None:
@@ -248,7 +260,7 @@ def escalate(conn, cfg, decision: Decision, outcome: Outcome, mail_root: str, no
         return []
     from maf_hooks import delivery, escalation  # noqa: PLC0415
 
-    context = {"operation": decision.operation, "paths": sorted({path for path, _ in decision.conflicts})}
+    context = {"operation": decision.operation, "paths": sorted({storable(path) for path, _ in decision.conflicts})}
     opened = escalation.on_condition(conn, cfg, decision.agent, "reservation_conflict", now, context)
     if outcome.status == "overridden":
         opened += escalation.on_condition(conn, cfg, decision.agent, "override_used", now,

@@ -29,10 +29,13 @@ _COLUMNS = ("escalation_id, path_id, agent_id, execution_id, current_level, stat
             "priority, created_at, updated_at, resolved_at, condition, bead_id, level_started_at, acknowledged_at, "
             "note, delivery_status, delivery_error")
 
+# Each counts attempts, not rows: one refused commit touching three leased paths writes three
+# conflict rows (and one overridden lease per holder an override event) with the same time.
 _COUNTS = {
-    "reservation_conflict": "SELECT COUNT(*) FROM reservation_conflicts WHERE agent_id IS ? AND created_at > ?",
-    "override_used": "SELECT COUNT(*) FROM events WHERE kind = 'override' AND agent_id IS ? AND ts > ?",
-    "lease_takeover": "SELECT COUNT(*) FROM events WHERE kind = 'takeover' AND agent_id IS ? AND ts > ?",
+    "reservation_conflict": "SELECT COUNT(DISTINCT created_at) FROM reservation_conflicts "
+                            "WHERE agent_id IS ? AND created_at > ?",
+    "override_used": "SELECT COUNT(DISTINCT ts) FROM events WHERE kind = 'override' AND agent_id IS ? AND ts > ?",
+    "lease_takeover": "SELECT COUNT(DISTINCT ts) FROM events WHERE kind = 'takeover' AND agent_id IS ? AND ts > ?",
     "preflight_failure": "SELECT COUNT(*) FROM preflight_executions WHERE agent_id IS ? AND status = 'failed' "
                          "AND created_at > ?",
 }

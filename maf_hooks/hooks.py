@@ -53,6 +53,12 @@ def changed_paths_later(operation: str, paths: git.RepoPaths, environ: Mapping[s
     def later() -> set:
         if from_ref and to_ref:
             return git.range_paths(paths, git.span_revs(paths, from_ref, to_ref))
+        local_branch = environ.get("PRE_COMMIT_LOCAL_BRANCH")
+        if operation == "push" and local_branch:
+            # pre-commit read git's ref lines itself and found a branch whose history starts
+            # with a root commit (it then runs hooks on "all files", without a range): check
+            # every commit of that branch not yet on a remote-tracking ref
+            return git.range_paths(paths, git.span_revs(paths, None, local_branch))
         changed: set = set()
         for revs in git.pre_push_revs(paths, stdin_text or ""):
             changed |= git.range_paths(paths, revs)
@@ -214,7 +220,7 @@ def _flush_audit(conn, environ, clock) -> None:
         pass
 
 
-def _override_allowed(cfg, environ, stream: TextIO) -> bool:
+def _override_allowed(cfg, environ, stream: TextIO, paths=None) -> bool:
     """Whether the override may let a change through unchecked: allowed by the configuration and,
     when it loaded, by the agent's can_override rule."""
     if cfg is None:
@@ -223,8 +229,14 @@ def _override_allowed(cfg, environ, stream: TextIO) -> bool:
         return False
     from maf_hooks import permissions  # noqa: PLC0415
 
-    refusal = permissions.for_agent(cfg, environ.get("MAF_AGENT_ID") or None).refusal(
-        "can_override", "use MAF_RESERVATION_OVERRIDE")
+    from maf_hooks import identity  # noqa: PLC0415
+
+    try:
+        agent = identity.resolve_agent(None, environ, lambda: git.identity(paths.root if paths else None),
+                                       required=False)
+    except MafError:
+        agent = None  # an invalid identity: only [agents.default] applies
+    refusal = permissions.for_agent(cfg, agent).refusal("can_override", "use MAF_RESERVATION_OVERRIDE")
     if refusal:
         stream.write(f"maf: {refusal}\n")
         return False
@@ -242,7 +254,7 @@ def fail(exc: BaseException, settings: dict, env_mode: str, stream: TextIO) -> i
         cause = describe(exc, settings.get("db_path", "the lease database"))
     else:
         cause = str(exc) or type(exc).__name__
-    if environ_override(settings.get("environ")) and _override_allowed(cfg, settings.get("environ"), stream):
+    if environ_override(settings.get("environ")) and _override_allowed(cfg, settings.get("environ"), stream, settings.get("paths")):
         stream.write(
             f"maf: WARNING: MAF_RESERVATION_OVERRIDE is set and the reservation check could not run "
             f"({cause}). Let through WITHOUT a check; nothing could be recorded.\n"
@@ -282,6 +294,8 @@ def push_main(argv=None) -> int:
     """``maf-reservations-push``: the pre-push stage hook (reads git's ref lines when run as a
     plain git hook; under the pre-commit framework, PRE_COMMIT_FROM_REF/TO_REF say the range)."""
     environ = os.environ
-    plain = not (environ.get("PRE_COMMIT_FROM_REF") and environ.get("PRE_COMMIT_TO_REF"))
+    framework = (environ.get("PRE_COMMIT_FROM_REF") and environ.get("PRE_COMMIT_TO_REF")) \
+        or environ.get("PRE_COMMIT_LOCAL_BRANCH")
+    plain = not framework
     return run_hook("push", stdin_text=_read_stdin() if plain else None)
 

@@ -639,6 +639,13 @@ def normalize(raw: str, repo_root: str, *, directory_slash: bool = False) -> str
     """
     if not isinstance(raw, str) or not raw.strip():
         raise _refuse(raw, "it is empty", _ACCEPTED)
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"Invalid pattern {raw!r}: it is not valid UTF-8. Patterns are text; name such a file "
+            "through a glob instead (for example 'src/bad*.txt')."
+        ) from None
     if any(char in raw for char in "\0\n\r"):
         raise _refuse(raw, "it contains a NUL, newline or carriage-return character", "A pattern is one line of text.")
     if len(raw) > MAX_PATTERN_LENGTH:

@@ -70,20 +70,41 @@ def ensure_mail_root(mail_root: str) -> str | None:
 
 
 def has_hooks(config_text: str) -> bool:
-    return all(re.search(rf"\bid:\s*['\"]?{re.escape(hook_id)}['\"]?\s*$", config_text, re.M) for hook_id in HOOK_IDS)
+    """Whether both hook ids are listed (as ``id:`` entries, not in comments)."""
+    return all(
+        re.search(rf"^[ \t]*(?:-[ \t]*)?id:[ \t]*['\"]?{re.escape(hook_id)}['\"]?[ \t]*(?:#.*)?$", config_text, re.M)
+        for hook_id in HOOK_IDS
+    )
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write next to ``path`` and rename over it: an interrupted run leaves the old file whole."""
+    temporary = f"{path}.maf-{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if os.path.exists(path):
+            os.chmod(temporary, os.stat(path).st_mode & 0o7777)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None:
     """Add the entry to ``.pre-commit-config.yaml`` (created when missing); None if already listed."""
     path = os.path.join(root, CONFIG_FILE)
     if not os.path.exists(path):
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write("repos:\n" + precommit_entry(repo_url, rev, "  "))
+        _write_atomically(path, "repos:\n" + precommit_entry(repo_url, rev, "  "))
         return f"created {CONFIG_FILE} with the maf-hooks entry"
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     if has_hooks(text):
         return None
+    meaningful = [l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    if meaningful and meaningful[0].lstrip().startswith(("{", "[")):
+        raise ValueError(f"{CONFIG_FILE} is written in JSON/flow style, which maf init cannot extend "
+                         "safely; add the entry that `maf init` prints to its repos list by hand")
     lines = text.splitlines(keepends=True)
     start = next((i for i, l in enumerate(lines) if re.match(r"^repos:\s*(#.*)?$", l)), None)
     if start is None:
@@ -99,6 +120,5 @@ def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None
         if body and not body[-1].endswith("\n"):
             body[-1] += "\n"
         new_text = "".join(body) + precommit_entry(repo_url, rev, indent) + "".join(lines[end:])
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(new_text)
+    _write_atomically(path, new_text)
     return f"added the maf-hooks entry to {CONFIG_FILE}"

@@ -173,7 +173,7 @@ def opened(repo, agent="bob"):
     conn.execute("INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, lease_id, "
                  "lease_expires_at, attempted_operation, status, created_at) VALUES "
                  "('c1', ?, 'a', 'high', 'alice', 'l', 0, 'commit', 'blocked', ?), "
-                 "('c2', ?, 'a', 'high', 'alice', 'l', 0, 'commit', 'blocked', ?)", (agent, T0, agent, T0))
+                 "('c2', ?, 'a', 'high', 'alice', 'l', 0, 'commit', 'blocked', ?)", (agent, T0 - 1000, agent, T0))
     ids = escalation.on_condition(conn, cfg, agent, "reservation_conflict", T0)
     assert len(ids) == 1
     return cfg, conn, ids[0]
@@ -441,3 +441,16 @@ def test_failing_preflight_runs_open_an_escalation(esc_repo, cli):
     records = cli(esc_repo, "escalate", "list", "--json").json["escalations"]
     assert [(r["condition"], r["agent_id"]) for r in records] == [("preflight_failure", "carol")]
     assert json_part(messages(esc_repo, "on-call-engineer")[0])["context"]["executionId"].startswith("pf-")
+
+
+def test_one_attempt_touching_two_leased_paths_counts_once(esc_repo, cli):
+    cli(esc_repo, "lease", "acquire", "held/", "--agent", "alice")
+    for name in ("one.txt", "two.txt"):
+        (esc_repo / "held").mkdir(exist_ok=True)
+        (esc_repo / "held" / name).write_text("x")
+        git("add", f"held/{name}", cwd=esc_repo)
+    environ = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "MAF_AGENT_ID": "bob"}
+    stream = io.StringIO()
+    assert run_hook("commit", environ=environ, cwd=str(esc_repo), stream=stream) == 1
+    assert "escalation" not in stream.getvalue()  # threshold 2 attempts, not 2 rows
+    assert cli(esc_repo, "escalate", "list", "--json").json["escalations"] == []

@@ -405,3 +405,18 @@ def test_lease_conflicts_command_lists_records(repo, cli):
     text = cli(repo, "lease", "conflicts").out
     assert text.split()[:7] == ["WHEN", "STATUS", "OPERATION", "AGENT", "PATH", "HOLDER", "LEASE"]
     assert cli(repo, "lease", "conflicts", "--since", "soon").code == 2
+
+
+def test_hook_records_a_path_that_is_not_utf8(repo, cli):
+    lease(cli, repo, "src/", "--agent", "alice")
+    (repo / "src").mkdir()
+    raw = os.path.join(os.fsencode(str(repo)), b"src", b"bad\xff.txt")
+    with open(raw, "wb") as handle:
+        handle.write(b"x\n")
+    import subprocess
+
+    subprocess.run([b"git", b"add", b"src/bad\xff.txt"], cwd=repo, check=True)
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "RESERVATION_CONFLICT" in err and "src/bad\\xff.txt" in err
+    assert conflicts(repo)[0][1] == "src/bad\\xff.txt"
+    assert len(inbox(repo, "alice")) == 1

@@ -318,3 +318,10 @@ def test_heartbeat_without_status_keeps_it(repo, cli):
     assert cli(repo, "lease", "heartbeat", "--agent", "bob").code == 0
     agents = {a["agent"]: a for a in cli(repo, "lease", "agents", "--json").json["agents"]}
     assert agents["bob"]["status"] == "reviewing"
+
+
+def test_acquire_pattern_not_utf8_exit_2(repo, cli):
+    import os as _os
+
+    result = cli(repo, "lease", "acquire", _os.fsdecode(b"bad\xff.txt"), "--agent", "alice")
+    assert result.code == 2 and "not valid UTF-8" in result.err

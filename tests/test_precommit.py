@@ -262,3 +262,40 @@ def test_maf_init_local_entry_works_with_framework(tmp_path, cli, precommit_home
     git("add", "x.txt", ".pre-commit-config.yaml", cwd=repo)
     refused = commit(repo)
     assert refused.returncode == 1 and "RESERVATION_CONFLICT" in refused.stdout + refused.stderr
+
+
+def test_framework_push_of_a_new_root_history_is_checked(tmp_path, hook_repo, precommit_home, monkeypatch):
+    # pre-commit runs pre-push hooks in "all files" mode, without a range, for a branch that
+    # starts with a root commit not on the remote: the hook must still check its commits
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(precommit_home))
+    repo = make_repo(tmp_path / "rooted", email="bob@example.com")
+    path, sha = hook_repo
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {path}\n    rev: {sha}\n    hooks:\n      - id: maf-reservations\n"
+        "      - id: maf-reservations-push\n")
+    write(repo, "src/a.py")
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "root", "--no-verify", cwd=repo)
+    precommit(repo, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    remote = tmp_path / "rooted.git"
+    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    maf_lease(repo, "acquire", "src/", "--agent", "alice")
+    pushed = git("push", "origin", "main", cwd=repo, check=False, env=BOB)
+    assert pushed.returncode != 0 and "src/a.py" in pushed.stdout + pushed.stderr
+
+
+def test_maf_init_refuses_a_flow_style_config_and_ignores_commented_ids(tmp_path, cli):
+    repo = make_repo(tmp_path / "flow")
+    text = '{"repos": [{"repo": "x", "rev": "1", "hooks": [{"id": "a"}]}]}\n'
+    (repo / ".pre-commit-config.yaml").write_text(text)
+    refused = cli(repo, "init", "--write")
+    assert refused.code == 2 and "flow style" in refused.err
+    assert (repo / ".pre-commit-config.yaml").read_text() == text
+    commented = "repos:\n  - repo: local\n    hooks: []\n#      - id: maf-reservations\n#      - id: maf-reservations-push\n"
+    (repo / ".pre-commit-config.yaml").write_text(commented)
+    assert cli(repo, "init", "--write").code == 0
+    import yaml
+
+    hooks = [h["id"] for r in yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())["repos"] for h in r["hooks"]]
+    assert hooks == ["maf-reservations", "maf-reservations-push"]
