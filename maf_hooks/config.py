@@ -148,10 +148,20 @@ def _read_toml(path: str) -> dict:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(_not_utf8(path, exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
     except OSError as exc:
         raise ConfigError(f"Cannot read configuration file {path}: {exc.strerror or exc}.") from None
+
+
+def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    line = data[:exc.start].count(b"\n") + 1
+    byte = data[exc.start:exc.start + 1].hex() or "?"
+    return (f"{path} is not valid UTF-8 (byte 0x{byte} on line {line}): a configuration file must be "
+            "saved as UTF-8 text.")
 
 
 def _read_any(path: str) -> dict:
@@ -159,8 +169,10 @@ def _read_any(path: str) -> dict:
         import json  # noqa: PLC0415 - only for a JSON file named by --config
 
         try:
-            with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
+            with open(path, "rb") as handle:
+                return json.loads(handle.read().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(_not_utf8(path, exc)) from None
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path} is not valid JSON: {exc}.") from None
         except OSError as exc:

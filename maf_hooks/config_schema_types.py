@@ -52,6 +52,8 @@ class Field:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return False, f"expected a number, got {value!r}"
             value = float(value)
+            if value != value or value in (float("inf"), float("-inf")):
+                return False, f"expected a finite number, got {value!r}"
         if kind == "bool" and not isinstance(value, bool):
             return False, f"expected true or false, got {value!r}"
         if kind == "str" and not isinstance(value, str):

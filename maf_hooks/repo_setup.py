@@ -69,12 +69,17 @@ def ensure_mail_root(mail_root: str) -> str | None:
     return f"created the mail root {mail_root}"
 
 
+def listed_hook_ids(config_text: str, hook_ids=HOOK_IDS) -> set:
+    """The hook ids that ``config_text`` lists as ``id:`` entries (comment lines do not count)."""
+    return {
+        hook_id for hook_id in hook_ids
+        if re.search(rf"^[ \t]*(?:-[ \t]*)?id:[ \t]*['\"]?{re.escape(hook_id)}['\"]?[ \t]*(?:#.*)?$", config_text, re.M)
+    }
+
+
 def has_hooks(config_text: str) -> bool:
-    """Whether both hook ids are listed (as ``id:`` entries, not in comments)."""
-    return all(
-        re.search(rf"^[ \t]*(?:-[ \t]*)?id:[ \t]*['\"]?{re.escape(hook_id)}['\"]?[ \t]*(?:#.*)?$", config_text, re.M)
-        for hook_id in HOOK_IDS
-    )
+    """Whether both hook ids are listed."""
+    return listed_hook_ids(config_text) == set(HOOK_IDS)
 
 
 def _write_atomically(path: str, text: str) -> None:

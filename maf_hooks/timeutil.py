@@ -11,6 +11,7 @@ from maf_hooks.errors import UsageError
 # compiled (and cached by ``re``) on first use, not when the git hook imports this module
 _DURATION = r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$"
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+MAX_DURATION_MS = 36_500 * 86_400_000  # 100 years: far beyond any lease, well inside SQLite's integers
 
 
 def now_ms() -> int:
@@ -25,7 +26,12 @@ def parse_duration_ms(text: str, *, default_unit: str = "m", what: str = "durati
             f"Invalid {what} {text!r}: expected a whole number with a unit, such as 90s, 30m, 2h or 1d."
         )
     number, unit = match.groups()
-    value = int(number) * _UNIT_MS[(unit or default_unit).lower()]
+    # more digits than the maximum has in milliseconds is too long in any unit (and int() of
+    # thousands of digits is refused by Python itself)
+    too_long = len(number.lstrip("0")) > len(str(MAX_DURATION_MS))
+    value = 0 if too_long else int(number) * _UNIT_MS[(unit or default_unit).lower()]
+    if too_long or value > MAX_DURATION_MS:
+        raise UsageError(f"Invalid {what} {text!r}: it must be at most 36500d (100 years).")
     if value <= 0:
         raise UsageError(f"Invalid {what} {text!r}: it must be longer than zero.")
     return value

@@ -408,6 +408,15 @@ def test_report_days_window(reported, cli):
     assert cli(repo, "audit", "report", "--days", "0").code == 2
 
 
+def test_report_days_at_most_100_years(reported, cli):
+    repo = reported
+    assert ok(cli(repo, "audit", "report", "--days", "36500", "--json")).json["days"] == 36500
+    for days in ("36501", "99999999999999999999"):
+        result = cli(repo, "audit", "report", "--days", days)
+        assert result.code == 2 and "1<=x<=36500" in result.err, result.err
+        assert "internal error" not in result.err
+
+
 def test_report_text_output(reported, cli):
     repo = reported
     out = ok(cli(repo, "audit", "report")).out

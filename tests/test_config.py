@@ -138,3 +138,47 @@ def test_load_fills_entry_defaults_after_overlay(tmp_path):
     cfg = config.load(str(tmp_path), env_name="ci", environ={})
     lead = cfg.get("escalation.targets")["lead"]
     assert lead["max_retries"] == 5 and lead["enabled"] is False and lead["timeout_seconds"] == 30.0
+
+
+NOT_UTF8 = b"[reservation]\nhook_mode = 'warn'\nx = '\xff'\n"  # byte 0xff on line 3
+
+
+@pytest.mark.parametrize("name, text", [
+    ("c.toml", NOT_UTF8),
+    ("c.json", b'{"reservation": {"hookMode": "\xff"}}'),
+    ("pyproject.toml", b"[tool.maf.reservation]\nhook_mode = '\xff'\n"),
+], ids=["toml", "json", "pyproject"])
+def test_load_config_option_file_not_utf8(tmp_path, name, text):
+    path = tmp_path / "elsewhere" / name
+    path.parent.mkdir()
+    path.write_bytes(text)
+    with pytest.raises(ConfigError, match=r"is not valid UTF-8 \(byte 0xff on line") as info:
+        config.load(str(tmp_path), config_path=str(path), environ={})
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("maf.toml", NOT_UTF8),
+    ("pyproject.toml", b"[project]\nname = 'x'\n[tool.maf.reservation]\nhook_mode = '\xff'\n"),
+], ids=["maf.toml", "pyproject.toml"])
+def test_load_repository_file_not_utf8(tmp_path, name, text):
+    (tmp_path / name).write_bytes(text)
+    with pytest.raises(ConfigError, match=r"is not valid UTF-8 \(byte 0xff on line (3|4)\)") as info:
+        config.load(str(tmp_path), environ={})
+    assert str(tmp_path / name) in str(info.value)
+
+
+def test_config_not_utf8_cli_exit_2(repo, cli, tmp_path):
+    other = tmp_path / "c.toml"
+    other.write_bytes(b"x = \xff\n")
+    (repo / "maf.toml").write_bytes(b"x = \xff\n")
+    for result in (cli(repo, "--config", str(other), "config", "show"), cli(repo, "config", "show")):
+        assert result.code == 2, result.err
+        assert "is not valid UTF-8" in result.err and "internal error" not in result.err
+        assert len(result.err.strip().splitlines()) == 1
+
+
+def test_load_refuses_non_finite_numbers(tmp_path):
+    (tmp_path / "maf.toml").write_text("[escalation.smtp]\ntimeout_seconds = nan\n")
+    with pytest.raises(ConfigError, match=r"escalation\.smtp\.timeout_seconds: expected a finite number"):
+        config.load(str(tmp_path), environ={})

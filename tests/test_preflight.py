@@ -276,6 +276,31 @@ retry_count = 0
     assert pf(cli, repo, "--retry", "-1").code == 2
 
 
+def test_timeout_must_be_a_positive_finite_number(repo, cli):
+    for value in ("nan", "inf", "-inf", "-1", "0", "abc"):
+        result = pf(cli, repo, "--only", "python", "--timeout", value)
+        assert result.code == 2, (value, result.out)
+        assert f"'{value}' is not a positive finite number of seconds" in result.err
+    assert pf(cli, repo, "--retry", "-1").code == 2
+    for value in ("nan", "inf"):
+        result = pf(cli, repo, "--only", "python", env={"MAF_PREFLIGHT_TIMEOUT": value})
+        assert result.code == 2 and f"expected a finite number, got {value}" in result.err
+    write_config(repo, """
+[preflight]
+retry_backoff_seconds = inf
+
+[[preflight.smoke_tests]]
+id = "ok"
+type = "command"
+run = "true"
+timeout_seconds = nan
+""")
+    result = pf(cli, repo, "--only", "python")
+    assert result.code == 2
+    assert "preflight.retry_backoff_seconds: expected a finite number, got inf" in result.err
+    assert "preflight.smoke_tests[0].timeout_seconds: expected a finite number, got nan" in result.err
+
+
 # --- only / skip ------------------------------------------------------------------------------
 
 def test_only_and_skip_select_checks(repo, cli):
@@ -297,6 +322,10 @@ run = "echo hi"
     assert checks["hooks"]["status"] == checks["echo"]["status"] == "skipped"
     assert checks["hooks"]["message"] == "skipped by --skip"
     assert document["summary"]["warnings"] == 0
+    for option, value in (("--only", ""), ("--only", ","), ("--only", " , "), ("--skip", "")):
+        empty = pf(cli, repo, option, value)
+        assert empty.code == 2 and not empty.out, (option, value, empty.out)
+        assert f"{option}: no check named (got {value!r})" in empty.err
     unknown = pf(cli, repo, "--only", "pyhton")
     assert unknown.code == 2 and "unknown check 'pyhton'" in unknown.err and "echo" in unknown.err
     assert pf(cli, repo, "--check-only", "--fix").code == 2
@@ -669,6 +698,16 @@ def test_reservations_range_checks_like_the_push_hook(repo, cli):
     assert bad.code == 2 and "--to-ref 'no-such-ref' is not a commit" in bad.err
 
 
+def test_unknown_from_ref_is_refused_but_the_zero_sha_falls_back(repo, cli):
+    for ref in ("no-such-ref", "1" * 40):
+        bad = pf(cli, repo, "--only", "reservations", "--from-ref", ref, "--to-ref", "HEAD")
+        assert bad.code == 2 and not bad.out
+        assert f"--from-ref {ref!r} is not a commit in this repository" in bad.err
+    # a new branch in CI: the commits on no remote-tracking ref (here: every commit)
+    _, document = report(cli, repo, "--only", "reservations", "--from-ref", "0" * 40, "--to-ref", "HEAD", code=0)
+    assert document["checks"][0]["status"] != "failed"
+
+
 # --- outputs ----------------------------------------------------------------------------------
 
 def test_human_output_lines_summary_and_no_colour_off_a_terminal(repo, cli):
@@ -881,3 +920,11 @@ def test_full_preflight_without_smoke_tests_under_one_second(repo, cli):
         assert pf(cli, repo, "--json", env=ME).code == 0
         timings.append(time.perf_counter() - started)
     assert min(timings) < 1.0, timings
+
+
+def test_hooks_check_ignores_commented_hook_ids(repo, cli):
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks: []\n#      - id: maf-reservations\n#      - id: maf-reservations-push\n")
+    result = cli(repo, "preflight", "--only", "hooks", "--json")
+    check = result.json["checks"][0]
+    assert check["status"] != "passed" and "listed and installed" not in check["message"]

@@ -45,7 +45,7 @@ def validate(context: Context, from_date, as_json):
 
 
 @audit_group.command("report")
-@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, help="How far back.")
+@click.option("--days", type=click.IntRange(min=1, max=36500), default=7, show_default=True, help="How far back.")
 @click.option("--agent", metavar="ID", help="Only this agent.")
 @json_option
 @pass_context

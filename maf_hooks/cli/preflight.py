@@ -7,6 +7,7 @@ usage, 3 the repository or the lease database could not be read at all.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
@@ -29,6 +30,21 @@ Examples:
   maf-preflight --validate-config
   maf-preflight history
 """
+
+
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds (``float()`` alone also takes nan and inf)."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"{value!r} is not a positive finite number of seconds (such as 30 or 2.5).", param, ctx)
+        return number
 
 
 def _context(ctx: click.Context, config_path, env_name, flags: dict) -> Context:
@@ -126,7 +142,7 @@ def _write(path: str, data: bytes) -> None:
               help="File to write the JSON report to.")
 @click.option("--junit", "junit_path", metavar="PATH", type=click.Path(dir_okay=False),
               help="Also write JUnit XML (one test case per check) to PATH.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+@click.option("--timeout", type=Seconds(), metavar="SECONDS",
               help="Default timeout of a smoke test (preflight.timeout_seconds).")
 @click.option("--retry", type=click.IntRange(min=0), metavar="COUNT",
               help="Default retries of a failed smoke test (preflight.retry_count).")
@@ -181,7 +197,7 @@ def _run(context: Context, *, agent_id, fix, only, skip, json_out, output_path, 
 
     config = context.config  # ConfigError (exit 2) before anything runs
     agent = context.agent(agent_id, required=False)
-    items = runner.plan(config, runner.split_ids(only), runner.split_ids(skip))
+    items = runner.plan(config, runner.split_ids(only, "--only"), runner.split_ids(skip, "--skip"))
     width = min(max((len(report_mod.label(item)) for item in items), default=10), 60)
     progress = CliProgress(human=not json_out, width=width)
     env = RunEnv(context, agent=agent, progress=progress)

@@ -294,10 +294,9 @@ def check_database(env: RunEnv) -> Outcome:
 # --- hooks ------------------------------------------------------------------------------------
 
 def listed_hook_ids(config_text: str) -> set[str]:
-    return {
-        hook_id for hook_id in HOOK_TYPES
-        if re.search(rf"\bid:\s*['\"]?{re.escape(hook_id)}['\"]?\s*(#.*)?$", config_text, re.M)
-    }
+    from maf_hooks.repo_setup import listed_hook_ids as listed  # noqa: PLC0415
+
+    return listed(config_text, tuple(HOOK_TYPES))
 
 
 def _hook_state(path: str, hook_id: str) -> str:

@@ -57,8 +57,14 @@ class Run:
         return self.report["status"] == "failed"
 
 
-def split_ids(values) -> list[str]:
-    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+def split_ids(values, option: str = "--only") -> list[str]:
+    """The ids of repeated ``--only``/``--skip`` values, each ``ID[,ID...]``; UsageError when the
+    option was given but names nothing (``--only ''``, ``--only ,``): not "no restriction"."""
+    ids = [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+    if values and not ids:
+        raise UsageError(f"{option}: no check named (got {', '.join(map(repr, values))}); give one or more "
+                         f"ids separated by commas, or leave {option} out.")
+    return ids
 
 
 def plan(config, only=(), skip=()) -> list[Planned]:
@@ -154,13 +160,17 @@ def validate_refs(env: RunEnv, from_ref: Optional[str], to_ref: Optional[str]) -
         raise UsageError("--from-ref needs --to-ref: the range checked is FROM..TO (as the push hook sees it).")
     if to_ref and not git.verify_commit(env.context.paths, to_ref):
         raise UsageError(f"--to-ref {to_ref!r} is not a commit in this repository (fetch it first?).")
+    # the all-zero sha is what CI passes for a new branch: it checks the commits on no remote
+    if from_ref and from_ref != git.ZERO_SHA and not git.verify_commit(env.context.paths, from_ref):
+        raise UsageError(f"--from-ref {from_ref!r} is not a commit in this repository (fetch it first?); "
+                         "for a new branch, give the all-zero sha.")
 
 
 def execute(env: RunEnv, options: Options, *, on_fix: Callable[[dict], None] | None = None) -> Run:
     """Plan, fix, check, report, record. Raises UsageError/ConfigError before anything runs."""
     context = env.context
     config = context.config
-    only, skip = split_ids(options.only), split_ids(options.skip)
+    only, skip = split_ids(options.only, "--only"), split_ids(options.skip, "--skip")
     items = plan(config, only, skip)
     validate_refs(env, options.from_ref, options.to_ref)
     env.from_ref, env.to_ref = options.from_ref, options.to_ref

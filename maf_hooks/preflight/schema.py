@@ -241,11 +241,11 @@ def _check_preflight(clean: dict, where: str) -> list[str]:
 
 PREFLIGHT = Section({
     "timeout_seconds": Field("float", 30.0, env="MAF_PREFLIGHT_TIMEOUT", minimum=0.001,
-                             help="default timeout of a check or smoke test"),
+                                    help="default timeout of a check or smoke test"),
     "retry_count": Field("int", 3, env="MAF_PREFLIGHT_RETRY_COUNT", minimum=0,
                          help="default number of retries of a failed smoke test"),
     "retry_backoff_seconds": Field("float", 0.5, minimum=0,
-                                   help="wait before the first retry; doubled before each next one"),
+                                          help="wait before the first retry; doubled before each next one"),
     "checks": CHECKS,
     "smoke_tests": ListOf(SMOKE_TEST),
 }, validate=_check_preflight)
