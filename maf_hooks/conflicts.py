@@ -20,6 +20,15 @@ from maf_hooks.timeutil import iso, relative
 SEVERITY = {"blocked": "high", "warned": "medium", "overridden": "critical"}
 
 
+def shown(path: str) -> str:
+    """A path for a terminal or a mail body: control characters (a newline in a name) escaped, so
+    that a file name cannot forge lines of the report."""
+    text = storable(path)
+    if all(" " <= char != "\x7f" for char in text):
+        return text
+    return "".join(char if " " <= char != "\x7f" else repr(char)[1:-1] for char in text)
+
+
 def storable(path: str) -> str:
     """A path as text that SQLite, JSON and mail accept: git's bytes that are not UTF-8 (kept as
     surrogates when read) become backslash escapes, ``bad\\xff.txt``."""
@@ -183,7 +192,7 @@ def _holder_text(decision: Decision, outcome: Outcome, holder: str, items: list,
     lines.append("")
     for row in items:
         lease = row["lease"]
-        lines.append(f"  {row['path']}")
+        lines.append(f"  {shown(row['path'])}")
         lines.append(f"      your lease {lease.id} on {lease.pattern!r} ends {iso(lease.expires_at)} "
                      f"({relative(lease.expires_at, now)})")
     lines += ["", "Please reply to them (maf mail send --to "
@@ -206,7 +215,7 @@ def report(decision: Decision, outcome: Outcome, mailed: list, failures: list, n
     }[outcome.status]
     lines = [head, ""]
     for path, lease in decision.conflicts:
-        lines.append(f"  {storable(path)}")
+        lines.append(f"  {shown(path)}")
         lines.append(f"      held by {lease.agent} (pattern {lease.pattern!r}, lease {lease.id})")
         lines.append(f"      until {iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
         lines.append(f"      reason: {lease.reason or '(none given)'}")
@@ -245,12 +254,23 @@ def handle(decision: Decision, settings: dict, *, environ: Mapping[str, str], st
         "can_override", "use MAF_RESERVATION_OVERRIDE"))
     rows = record(conn, decision, outcome, now)
     mail_root = mail_root_for(settings["paths"], cfg)
+    _keep_mail_out_of_git(settings["paths"], mail_root)
     mailed, failures = mail_holders(conn, decision, outcome, rows, mail_root, cfg.get("mail.dedup_minutes"), now)
     escalated = escalate(conn, cfg, decision, outcome, mail_root, now)
     stream.write(report(decision, outcome, mailed, failures, now))
     for escalation_id in escalated:
         stream.write(f"maf: escalation {escalation_id} opened (repeated conflicts); see `maf escalate show {escalation_id}`.\n")
     return 1 if outcome.status == "blocked" else 0
+
+
+def _keep_mail_out_of_git(paths, mail_root: str) -> None:
+    """Mail must never be committed: exclude the mail root even where `maf init` was never run."""
+    from maf_hooks import repo_setup  # noqa: PLC0415
+
+    try:
+        repo_setup.ensure_excluded(paths.common_dir, paths.root, mail_root)
+    except OSError:
+        pass  # the mail is still delivered; `maf init` reports the problem
 
 
 def escalate(conn, cfg, decision: Decision, outcome: Outcome, mail_root: str, now: int) -> list[str]:

@@ -212,7 +212,8 @@ def _names(args: Sequence[str], cwd: str) -> set[str]:
     return set(zsplit(run(args, cwd)[1]))
 
 
-_STAGED = ("diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff")
+# --ignore-submodules=none: a submodule configured with ignore = all still changes its gitlink
+_STAGED = ("diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules=none")
 
 
 def staged_paths(paths: RepoPaths) -> set[str]:
@@ -255,20 +256,23 @@ def range_paths(paths: RepoPaths, revs: Sequence[str]) -> set[str]:
     if not commits:
         return set()
     out = run(
-        ["diff-tree", "--stdin", "-z", "-r", "--root", "--cc", "--name-only", "--no-renames", "--no-ext-diff"],
+        ["diff-tree", "--stdin", "-z", "-r", "--root", "--cc", "--name-only", "--no-renames", "--no-ext-diff",
+         "--ignore-submodules=none"],
         paths.root, stdin=("\n".join(commits) + "\n").encode("ascii"),
     )[1]
     headers = set(commits)  # diff-tree names each commit before its paths (and skips empty ones)
     return {entry for entry in zsplit(out) if entry not in headers}
 
 
-def span_revs(paths: RepoPaths, from_ref: str | None, to_ref: str) -> list[str]:
+def span_revs(paths: RepoPaths, from_ref: str | None, to_ref: str, *, publishing: bool = False) -> list[str]:
     """rev-list arguments for the commits a push of ``to_ref`` adds over ``from_ref``.
 
     No (or an all-zero, or an unknown) ``from_ref``: the commits not yet on any remote-tracking ref.
+    ``publishing`` (a real push): commits already on a remote-tracking ref are left out too, so a
+    branch that merged or rebased onto work already pushed is judged by its own commits only.
     """
     if from_ref and from_ref != ZERO_SHA and verify_commit(paths, from_ref):
-        return [to_ref, "--not", from_ref]
+        return [to_ref, "--not", from_ref, *(["--remotes"] if publishing else [])]
     return [to_ref, "--not", "--remotes"]
 
 
@@ -291,5 +295,5 @@ def pre_push_revs(paths: RepoPaths, stdin_text: str) -> list[list[str]]:
         _local_ref, local_sha, _remote_ref, remote_sha = fields
         if local_sha == ZERO_SHA:
             continue
-        spans.append(span_revs(paths, remote_sha, local_sha))
+        spans.append(span_revs(paths, remote_sha, local_sha, publishing=True))
     return spans

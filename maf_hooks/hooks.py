@@ -52,7 +52,10 @@ def changed_paths_later(operation: str, paths: git.RepoPaths, environ: Mapping[s
 
     def later() -> set:
         if from_ref and to_ref:
-            return git.range_paths(paths, git.span_revs(paths, from_ref, to_ref))
+            # a real push under the framework (it names the remote) publishes only what is not on
+            # a remote yet; `pre-commit run --from-ref A --to-ref B` in CI checks exactly A..B
+            publishing = operation == "push" and bool(environ.get("PRE_COMMIT_REMOTE_NAME"))
+            return git.range_paths(paths, git.span_revs(paths, from_ref, to_ref, publishing=publishing))
         local_branch = environ.get("PRE_COMMIT_LOCAL_BRANCH")
         if operation == "push" and local_branch:
             # pre-commit read git's ref lines itself and found a branch whose history starts

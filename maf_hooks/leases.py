@@ -406,12 +406,16 @@ class LeaseBook:
                     found += self._open_rows(f"f.task_id IN ({','.join('?' * len(ids))})", ids, now)
                 leases = list({row[0]: Lease(*row) for row in found}.values())
                 wanted_ids = set(ids)
-                # by pattern, your own lease; another agent's only with --force (or named by --id)
-                own_patterns = {l.pattern for l in leases if l.agent == agent}
+                # by pattern, your own lease; another agent's only with --force (or named by --id).
+                # 'src' and 'src/' are one name here (see cli.lease.either_spelling).
+                def name(lease: Lease) -> str:
+                    return lease.pattern.rstrip("/")
+
+                own_names = {name(l) for l in leases if l.agent == agent}
                 chosen = [l for l in leases if l.agent == agent or l.id in wanted_ids
-                          or (force and l.pattern not in own_patterns)]
+                          or (force and name(l) not in own_names)]
                 others = [l for l in leases if l.agent != agent and l.id not in wanted_ids
-                          and l.pattern not in own_patterns]
+                          and name(l) not in own_names]
                 if others and not force:
                     held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in others)
                     raise Refused(

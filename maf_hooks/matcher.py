@@ -16,15 +16,25 @@ from __future__ import annotations
 
 import re
 
+def _exact_ends(regex: str) -> str:
+    """``$`` also matches before a final newline; a path may end in one: anchor with ``\\Z``."""
+    regex = regex.replace("|$)", "|\\Z)")
+    if regex.endswith("$") and not regex.endswith("\\$"):
+        regex = regex[:-1] + "\\Z"
+    return regex
+
+
 def _compile(regex: str) -> "re.Pattern":
-    """Compile quietly: a bracket like ``[---]`` makes ``re`` warn about a possible future set syntax."""
+    """Compile for paths: ``.`` also matches a newline (a name may hold one) and the end is the
+    path's end. Quietly: a bracket like ``[---]`` makes ``re`` warn about future set syntax."""
+    regex = _exact_ends(regex)
     if "[" not in regex:
-        return re.compile(regex)
+        return re.compile(regex, re.DOTALL)
     import warnings  # noqa: PLC0415 - only for patterns with brackets
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        return re.compile(regex)
+        return re.compile(regex, re.DOTALL)
 
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path

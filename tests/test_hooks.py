@@ -420,3 +420,62 @@ def test_hook_records_a_path_that_is_not_utf8(repo, cli):
     assert code == 1 and "RESERVATION_CONFLICT" in err and "src/bad\\xff.txt" in err
     assert conflicts(repo)[0][1] == "src/bad\\xff.txt"
     assert len(inbox(repo, "alice")) == 1
+
+
+def test_push_after_merging_pushed_work_is_judged_by_its_own_commits(repo, cli, tmp_path):
+    remote = tmp_path / "merge-remote.git"
+    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    commit_file(repo, "src/a.py", "a\n")
+    git("push", "-q", "origin", "main", cwd=repo)
+    git("checkout", "-q", "-b", "feat", cwd=repo)
+    commit_file(repo, "feat.txt")
+    git("push", "-q", "origin", "feat", cwd=repo)
+    feat_before = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    git("checkout", "-q", "main", cwd=repo)
+    lease(cli, repo, "src/a.py", "--agent", "alice")
+    commit_file(repo, "src/a.py", "alice\n", "alice's change")  # alice's own work, pushed by her
+    git("push", "-q", "origin", "main", cwd=repo)
+    git("checkout", "-q", "feat", cwd=repo)
+    git("merge", "-q", "--no-edit", "main", cwd=repo)
+    feat_after = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    line = f"refs/heads/feat {feat_after} refs/heads/feat {feat_before}\n"
+    assert hook(repo, "push", env=ME, stdin_text=line) == (0, "")
+    framework = {**ME, "PRE_COMMIT_FROM_REF": feat_before, "PRE_COMMIT_TO_REF": feat_after,
+                 "PRE_COMMIT_REMOTE_NAME": "origin"}
+    assert hook(repo, "push", env=framework)[0] == 0
+    # the same range in CI (no remote named): exactly FROM..TO, which includes alice's commit
+    ci = {**ME, "PRE_COMMIT_FROM_REF": feat_before, "PRE_COMMIT_TO_REF": feat_after}
+    assert hook(repo, "push", env=ci)[0] == 1
+
+
+def test_submodule_with_ignore_all_is_still_seen(repo, cli, tmp_path):
+    sub = make_repo(tmp_path / "sub")
+    commit_file(sub, "one.txt")
+    commit_file(sub, "two.txt")
+    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "vendor/lib", cwd=repo)
+    git("commit", "-q", "-m", "add submodule", cwd=repo)
+    git("config", "-f", ".gitmodules", "submodule.vendor/lib.ignore", "all", cwd=repo)
+    git("add", ".gitmodules", cwd=repo)
+    git("commit", "-q", "-m", "ignore all", cwd=repo)
+    lease(cli, repo, "vendor/", "--agent", "alice")
+    older = git("rev-parse", "HEAD~1", cwd=sub).stdout.strip()
+    git("update-index", "--cacheinfo", f"160000,{older},vendor/lib", cwd=repo)
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "vendor/lib" in err
+
+
+def test_hook_globs_cover_names_with_newlines_and_report_them_escaped(repo, cli):
+    lease(cli, repo, "**/*.py", "--agent", "alice")
+    stage(repo, "src/d\nx/f.py")
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "src/d\\nx/f.py" in err
+    assert "\nx/f.py" not in err  # the name cannot start a line of its own
+
+
+def test_hook_excludes_the_mail_root_without_maf_init(repo, cli):
+    lease(cli, repo, "m.txt", "--agent", "alice")
+    stage(repo, "m.txt")
+    assert hook(repo, env=ME)[0] == 1
+    assert "/.agent-mail/" in (repo / ".git" / "info" / "exclude").read_text()
+    assert ".agent-mail" not in git("status", "--porcelain", cwd=repo).stdout

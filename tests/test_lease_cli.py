@@ -325,3 +325,12 @@ def test_acquire_pattern_not_utf8_exit_2(repo, cli):
 
     result = cli(repo, "lease", "acquire", _os.fsdecode(b"bad\xff.txt"), "--agent", "alice")
     assert result.code == 2 and "not valid UTF-8" in result.err
+
+
+def test_release_and_renew_after_the_directory_is_gone(repo, cli):
+    (repo / "mod").mkdir()
+    assert cli(repo, "lease", "acquire", "mod", "--agent", "alice", "--json").json["granted"][0]["pattern"] == "mod/"
+    (repo / "mod").rmdir()
+    assert cli(repo, "lease", "renew", "mod", "--agent", "alice").code == 0
+    released = cli(repo, "lease", "release", "mod", "--agent", "alice", "--json")
+    assert released.code == 0 and [l["pattern"] for l in released.json["released"]] == ["mod/"]

@@ -74,6 +74,17 @@ def normalize_all(context: Context, raw: tuple) -> list[str]:
     return [patterns.normalize(p, context.root, directory_slash=True) for p in raw]
 
 
+def either_spelling(context: Context, raw: tuple) -> list[str]:
+    """Patterns naming leases already held: a literal 'src' finds a lease on 'src' or 'src/', so a
+    lease taken while the directory existed can be renewed or released after it was deleted."""
+    found: list[str] = []
+    for pattern in (patterns.normalize(p, context.root) for p in raw):
+        found.append(pattern)
+        if patterns.is_literal(pattern):
+            found.append(pattern[:-1] if pattern.endswith("/") else pattern + "/")
+    return list(dict.fromkeys(found))
+
+
 def _lease_line(lease, now: int) -> str:
     reason = f" — {lease.reason}" if lease.reason else ""
     return (
@@ -148,7 +159,7 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
     if bool(pattern_args) == bool(renew_all):
         raise UsageError("Give the PATTERNs to renew, or --all (not both).")
     who = context.agent(agent)
-    wanted = None if renew_all else normalize_all(context, pattern_args)
+    wanted = None if renew_all else either_spelling(context, pattern_args)
     ttl_ms = resolve_ttl(context, ttl, timeout_minutes)
     permissions.for_agent(context.config, who).require_lease_minutes(ttl_ms / 60_000)
     with context.database() as conn:
@@ -178,7 +189,7 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
     if not (release_all or pattern_args or ids):
         raise UsageError("Give the PATTERNs to release, --id ID, or --all.")
     who = context.agent(agent)
-    wanted = normalize_all(context, pattern_args)
+    wanted = either_spelling(context, pattern_args)
     if force:
         permissions.for_agent(context.config, who).require("can_force", "release another agent's lease (--force)")
     with context.database() as conn:
