@@ -9,6 +9,7 @@ import os
 import re
 
 HOOK_IDS = ("maf-reservations", "maf-reservations-push")
+INSTALL = "pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push"
 CONFIG_FILE = ".pre-commit-config.yaml"
 
 
@@ -25,7 +26,7 @@ def precommit_entry(repo_url: str | None, rev: str | None, indent: str = "") -> 
         ]
     else:
         lines = ["- repo: local", "  hooks:"]
-        for hook_id, stage in zip(HOOK_IDS, ("pre-commit", "pre-push")):
+        for hook_id, stage in zip(HOOK_IDS, ("pre-commit, pre-merge-commit", "pre-push")):
             lines += [
                 f"    - id: {hook_id}",
                 f"      name: {hook_id}",

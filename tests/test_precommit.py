@@ -61,7 +61,8 @@ def consumer(tmp_path, hook_repo, precommit_home, monkeypatch):
     commit_file(repo, "README.md", "consumer\n", "initial")
     git("add", ".pre-commit-config.yaml", cwd=repo)
     git("commit", "-q", "-m", "add pre-commit config", cwd=repo)
-    precommit(repo, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    precommit(repo, "install", "--hook-type", "pre-commit", "--hook-type", "pre-merge-commit",
+              "--hook-type", "pre-push")
     remote = tmp_path / "remote.git"
     git("init", "-q", "--bare", str(remote), cwd=tmp_path)
     git("remote", "add", "origin", str(remote), cwd=repo)
@@ -299,3 +300,20 @@ def test_maf_init_refuses_a_flow_style_config_and_ignores_commented_ids(tmp_path
 
     hooks = [h["id"] for r in yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())["repos"] for h in r["hooks"]]
     assert hooks == ["maf-reservations", "maf-reservations-push"]
+
+
+def test_framework_automatic_merge_is_checked(consumer):
+    lines = "".join(f"{n}\n" for n in range(1, 10))
+    write(consumer, "src/m.py", lines)
+    git("add", "src/m.py", cwd=consumer)
+    assert commit(consumer, env=BOB).returncode == 0
+    git("checkout", "-q", "-b", "side", cwd=consumer)
+    write(consumer, "src/m.py", lines.replace("1\n", "one\n", 1))
+    git("commit", "-q", "-am", "side", cwd=consumer, env=BOB)
+    git("checkout", "-q", "main", cwd=consumer)
+    write(consumer, "src/m.py", lines.replace("9\n", "nine\n"))
+    git("commit", "-q", "-am", "main", cwd=consumer, env=BOB)
+    maf_lease(consumer, "acquire", "src/m.py", "--agent", "alice")
+    merged = git("merge", "--no-edit", "side", cwd=consumer, check=False, env=BOB)  # merges cleanly
+    assert merged.returncode != 0 and "RESERVATION_CONFLICT" in merged.stdout + merged.stderr
+    assert (consumer / ".git" / "MERGE_HEAD").exists()  # the merge commit was not made

@@ -27,7 +27,7 @@ def init(context: Context, write, repo_url, rev, as_json):
     the .pre-commit-config.yaml entry. Safe to run again: it changes only what is missing.
 
     \b
-    Then: pre-commit install --hook-type pre-commit --hook-type pre-push
+    Then: pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push
     """
     if bool(repo_url) != bool(rev):
         raise UsageError("--repo and --rev go together: the repository URL and the tag to use.")
@@ -62,5 +62,5 @@ def init(context: Context, write, repo_url, rev, as_json):
     if not write:
         click.echo("\nAdd this to the `repos:` list of .pre-commit-config.yaml (or run `maf init --write`):\n")
         click.echo(entry)
-    click.echo("Then install the git hooks: pre-commit install --hook-type pre-commit --hook-type pre-push")
+    click.echo(f"Then install the git hooks: {repo_setup.INSTALL}")
     return 0
