@@ -242,6 +242,12 @@ class LeaseBook:
         return [Lease(*row) for row in self._open_rows(
             f"f.pattern IN ({marks}) AND l.agent_id = ?", (*pattern_list, agent), now)]
 
+    def overlapping(self, pattern: str, now: int) -> list[Lease]:
+        """Every active lease whose pattern overlaps ``pattern`` (any agent, any mode)."""
+        from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
+
+        return [lease for lease in self._candidates(pattern, now) if patterns.overlaps(pattern, lease.pattern)]
+
     def conflicts_for(self, agent: str, pattern: str, mode: str, now: int) -> list[Conflict]:
         from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
 

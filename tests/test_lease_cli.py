@@ -334,3 +334,12 @@ def test_release_and_renew_after_the_directory_is_gone(repo, cli):
     assert cli(repo, "lease", "renew", "mod", "--agent", "alice").code == 0
     released = cli(repo, "lease", "release", "mod", "--agent", "alice", "--json")
     assert released.code == 0 and [l["pattern"] for l in released.json["released"]] == ["mod/"]
+
+
+def test_check_a_directory_reports_leases_inside_it(repo, cli):
+    (repo / "pkg" / "sub").mkdir(parents=True)
+    cli(repo, "lease", "acquire", "pkg/sub/*.py", "--agent", "alice")
+    result = cli(repo, "lease", "check", "pkg", "--agent", "bob", "--json")
+    assert result.code == 1 and result.json["paths"][0]["leases"][0]["pattern"] == "pkg/sub/*.py"
+    assert cli(repo, "lease", "check", "pkg", "--agent", "alice").code == 0
+    assert cli(repo, "lease", "check", "pkg/other.txt", "--agent", "bob").code == 0  # not a directory

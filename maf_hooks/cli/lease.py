@@ -247,13 +247,20 @@ def list_leases(context: Context, agent, mine, show_all, as_json):
 @json_option
 @pass_context
 def check(context: Context, path_args, agent, as_json):
-    """Which active leases cover each PATH; exit 1 if another agent's exclusive lease does."""
+    """Which active leases cover each PATH (for a directory: anything in it); exit 1 if another
+    agent's exclusive lease does."""
     who = context.agent(agent, required=False)
     paths = [patterns.normalize(p, context.root) for p in path_args]
     now = now_ms()
     if os.path.exists(context.db_path):
         with context.database() as conn:
-            covering = LeaseBook(conn).check(paths, now)
+            book = LeaseBook(conn)
+            covering = book.check(paths, now)
+            for path in paths:
+                if os.path.isdir(os.path.join(context.root, path)):
+                    # a directory: every lease on something in it counts, as for `acquire DIR`
+                    seen = {lease.id for lease in covering[path]}
+                    covering[path] += [l for l in book.overlapping(path.rstrip("/") + "/", now) if l.id not in seen]
     else:
         covering = {path: [] for path in paths}
     blocked = False
