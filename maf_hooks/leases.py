@@ -420,21 +420,14 @@ class LeaseBook:
                 own_names = {name(l) for l in leases if l.agent == agent}
                 chosen = [l for l in leases if l.agent == agent or l.id in wanted_ids
                           or (force and name(l) not in own_names)]
-                others = [l for l in leases if l.agent != agent and l.id not in wanted_ids
-                          and name(l) not in own_names]
-                if others and not force:
-                    held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in others)
+                in_the_way = [l for l in leases if l.agent != agent
+                              and (l.id in wanted_ids or name(l) not in own_names)]
+                if in_the_way and not force:
+                    held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in in_the_way)
                     raise Refused(
                         f"Not released: {held}. Releasing another agent's lease needs --force "
                         "(and is recorded as a takeover)."
                     )
-            taken = [l for l in chosen if l.agent != agent]
-            if taken and not force:
-                held = "; ".join(f"{l.id} ({l.pattern}) held by {l.agent}" for l in taken)
-                raise Refused(
-                    f"Not released: {held}. Releasing another agent's lease needs --force "
-                    "(and is recorded as a takeover)."
-                )
             if not chosen:
                 asked = "your leases" if everything else ", ".join([*pattern_list, *ids])
                 raise Refused(

@@ -7,12 +7,11 @@ import os
 import click
 
 from maf_hooks import audit
-from maf_hooks.cli.options import config_options, json_option, make_context
+from maf_hooks.cli.options import config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
 from maf_hooks.timeutil import now_ms, parse_iso_ms
 
-pass_context = click.make_pass_decorator(Context)
 
 
 @click.group("audit")

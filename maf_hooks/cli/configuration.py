@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from maf_hooks.cli.options import json_option
+from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
 
-pass_context = click.make_pass_decorator(Context)
 
 
 def _flatten(values: dict, prefix: str = "") -> list[tuple[str, object]]:

@@ -10,13 +10,12 @@ import time
 import click
 
 from maf_hooks import delivery, escalation, identity, permissions
-from maf_hooks.cli.options import config_options, json_option, make_context
+from maf_hooks.cli.options import config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
 from maf_hooks.timeutil import iso, now_ms, relative
 
-pass_context = click.make_pass_decorator(Context)
 
 
 def _deliver(context: Context, conn, now: int, escalation_id: str | None = None) -> list[dict]:

@@ -7,12 +7,11 @@ import os
 import click
 
 from maf_hooks import repo_setup
-from maf_hooks.cli.options import json_option
+from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
 
-pass_context = click.make_pass_decorator(Context)
 
 
 @click.command("init")

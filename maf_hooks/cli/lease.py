@@ -7,14 +7,13 @@ import os
 import click
 
 from maf_hooks import patterns, permissions
-from maf_hooks.cli.options import agent_option, config_options, json_option, make_context
+from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
 from maf_hooks.leases import EXCLUSIVE, SHARED, LeaseBook
 from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 
-pass_context = click.make_pass_decorator(Context)
 
 
 @click.group("lease")

@@ -6,12 +6,11 @@ import sys
 
 import click
 
-from maf_hooks.cli.options import agent_option, config_options, json_option, make_context
+from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
 
-pass_context = click.make_pass_decorator(Context)
 
 UNREAD_MARK = "*"
 

@@ -6,6 +6,8 @@ import click
 
 from maf_hooks.context import Context
 
+pass_context = click.make_pass_decorator(Context)  # the Context of the command tree, for commands
+
 
 def config_options(func):
     func = click.option("--env", "env_name", metavar="NAME",
