@@ -170,7 +170,7 @@ POPULATE = """
 import json, sys, time
 from maf_hooks.context import Context
 from maf_hooks.leases import LeaseBook
-from maf_hooks.store import db
+from maf_hooks.store.sqlite import connection as db
 
 repo, holder, ttl, patterns = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.load(sys.stdin)
 ctx = Context(cwd=repo, environ={})

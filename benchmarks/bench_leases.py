@@ -46,8 +46,8 @@ import traceback
 from maf_hooks.context import Context
 from maf_hooks.errors import Refused
 from maf_hooks.leases import EXCLUSIVE, SHARED, LeaseBook
-from maf_hooks.store import db
-from maf_hooks.store.db import immediate
+from maf_hooks.store.sqlite import connection as db
+from maf_hooks.store.sqlite.connection import immediate
 
 SIZES = (1_000, 10_000)
 PATTERNS_PER_AGENT = 10

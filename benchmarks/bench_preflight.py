@@ -39,8 +39,8 @@ from maf_hooks.context import Context
 from maf_hooks.leases import LeaseBook
 from maf_hooks.preflight import runner
 from maf_hooks.preflight.runenv import RunEnv
-from maf_hooks.store import db
-from maf_hooks.store.db import immediate
+from maf_hooks.store.sqlite import connection as db
+from maf_hooks.store.sqlite.connection import immediate
 
 TARGET_MS = 1000.0
 LEASES = 1_000

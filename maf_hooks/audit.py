@@ -7,7 +7,7 @@ import os
 from collections import Counter, defaultdict
 from typing import Callable
 
-from maf_hooks.store.events import chain_hash
+from maf_hooks.store.sqlite.events import chain_hash
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
@@ -211,7 +211,7 @@ def flush_outbox(conn, url: str, now: int, *, budget_seconds: float = WEBHOOK_BU
     """
     import time  # noqa: PLC0415
 
-    from maf_hooks.store.db import immediate  # noqa: PLC0415
+    from maf_hooks.store.sqlite.connection import immediate  # noqa: PLC0415
 
     post = post or _post
     clock = clock or time.monotonic

@@ -14,7 +14,7 @@ from typing import Mapping, TextIO
 
 from maf_hooks.hooks import OVERRIDE_HOW, TRUTHY, Decision
 from maf_hooks.identity import HOW_TO_SET
-from maf_hooks.store.db import immediate
+from maf_hooks.store.sqlite.connection import immediate
 from maf_hooks.timeutil import iso, relative
 
 SEVERITY = {"blocked": "high", "warned": "medium", "overridden": "critical"}

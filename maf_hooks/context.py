@@ -49,7 +49,7 @@ class Context:
         return location.db_path(self.root, self.paths.common_dir, self.config.get("storage.db_path"))
 
     def connect(self, *, create: bool = True):
-        from maf_hooks.store import db  # noqa: PLC0415
+        from maf_hooks.store.sqlite import connection as db  # noqa: PLC0415
 
         return db.connect(self.db_path, create=create)
 

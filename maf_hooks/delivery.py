@@ -12,7 +12,7 @@ import os
 import time
 from typing import Callable
 
-from maf_hooks.store.db import immediate
+from maf_hooks.store.sqlite.connection import immediate
 
 CLAIM_STALE_MS = 60_000  # a 'sending' claim older than this was abandoned by a crashed process
 BACKOFF_SECONDS = 0.5

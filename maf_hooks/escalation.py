@@ -16,9 +16,9 @@ from typing import Optional
 
 from maf_hooks.errors import UsageError
 from maf_hooks.identity import is_valid_agent_id
-from maf_hooks.store import events
-from maf_hooks.store.db import immediate
-from maf_hooks.store.migrations import SYSTEM_TASK
+from maf_hooks.store.sqlite import events
+from maf_hooks.store.sqlite.connection import immediate
+from maf_hooks.store.sqlite.migrations import SYSTEM_TASK
 
 OPEN = ("pending", "escalated", "acknowledged")
 ADVANCING = ("pending", "escalated")

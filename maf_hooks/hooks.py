@@ -89,7 +89,8 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     from maf_hooks import config, identity  # noqa: PLC0415 - config reads TOML only when a file exists
     from maf_hooks.leases import EXCLUSIVE, Lease, LeaseBook  # noqa: PLC0415
     from maf_hooks.matcher import LeaseIndex  # noqa: PLC0415
-    from maf_hooks.store import db, location, migrations  # noqa: PLC0415, F401 - db.connect imports migrations
+    from maf_hooks.store.sqlite import connection as db, migrations
+    from maf_hooks.store import location  # noqa: PLC0415, F401 - db.connect imports migrations
 
     paths = paths_later()
     cfg = config.load(paths.root, environ=environ)
@@ -252,7 +253,7 @@ def fail(exc: BaseException, settings: dict, env_mode: str, stream: TextIO) -> i
     mode = env_mode or (cfg.get("reservation.hook_mode") if cfg else "strict")
     on_error = cfg.get("reservation.on_error") if cfg else "block"
     if isinstance(exc, sqlite3.Error):
-        from maf_hooks.store.db import describe  # noqa: PLC0415
+        from maf_hooks.store.sqlite.connection import describe  # noqa: PLC0415
 
         cause = describe(exc, settings.get("db_path", "the lease database"))
     else:

@@ -12,7 +12,7 @@ import sqlite3
 
 from maf_hooks.errors import Refused, UsageError
 from maf_hooks.matcher import LeaseIndex
-from maf_hooks.store.db import immediate
+from maf_hooks.store.sqlite.connection import immediate
 from maf_hooks.timeutil import iso, now_ms
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
@@ -155,8 +155,8 @@ class LeaseBook:
     # --- events ---------------------------------------------------------------------------
 
     def event(self, task_id: str, kind: str, agent: str | None, data: dict, now: int | None = None) -> None:
-        """One hash-chained ``events`` row (see :mod:`maf_hooks.store.events`)."""
-        from maf_hooks.store import events  # noqa: PLC0415 - kept off the hook's import path
+        """One hash-chained ``events`` row (see :mod:`maf_hooks.store.sqlite.events`)."""
+        from maf_hooks.store.sqlite import events  # noqa: PLC0415 - kept off the hook's import path
 
         events.append(self.conn, task_id, kind, agent, data, self.clock() if now is None else now)
 

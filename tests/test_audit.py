@@ -23,8 +23,8 @@ from conftest import git
 from maf_hooks import audit, config, escalation
 from maf_hooks.hooks import run_hook
 from maf_hooks.leases import LeaseBook
-from maf_hooks.store import db, events, migrations
-from maf_hooks.store.migrations import MIGRATIONS, SYSTEM_TASK
+from maf_hooks.store.sqlite import connection as db, events, migrations
+from maf_hooks.store.sqlite.migrations import MIGRATIONS, SYSTEM_TASK
 from maf_hooks.timeutil import iso, now_ms
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "escalation" / "maf.toml"

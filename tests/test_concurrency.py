@@ -10,7 +10,7 @@ import pytest
 
 from maf_hooks import patterns
 from maf_hooks.leases import EXCLUSIVE, SHARED, LeaseBook
-from maf_hooks.store import db
+from maf_hooks.store.sqlite import connection as db
 
 CTX = multiprocessing.get_context("fork")
 

@@ -26,7 +26,7 @@ from conftest import BIN, git
 from maf_hooks import config, delivery, escalation
 from maf_hooks.errors import ConfigError
 from maf_hooks.hooks import run_hook
-from maf_hooks.store import db
+from maf_hooks.store.sqlite import connection as db
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "escalation" / "maf.toml"
 T0 = 1_800_000_000_000

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from maf_hooks import patterns
 from maf_hooks.leases import EXCLUSIVE, LeaseBook
-from maf_hooks.store import db
-from maf_hooks.store.db import immediate
+from maf_hooks.store.sqlite import connection as db
+from maf_hooks.store.sqlite.connection import immediate
 
 POOL = [
     "a", "a/", "a/b", "a/b/", "a/b.txt", "a/b/c.py", "a/*.py", "a/b/*", "a/**", "a/**/*.md", "*.md", "*.py",
@@ -71,7 +71,7 @@ def test_file_like_lease_does_not_reach_beneath(repo, cli):
 
 
 def test_migration_7_rewrites_old_file_like_regexes(tmp_path):
-    from maf_hooks.store import migrations
+    from maf_hooks.store.sqlite import migrations
 
     path = str(tmp_path / "old.db")
     conn = db.connect(path, migrate=False)

@@ -20,7 +20,7 @@ from maf_hooks.cli.preflight import preflight_command
 from maf_hooks.context import Context
 from maf_hooks.leases import SHARED, LeaseBook
 from maf_hooks.preflight import records
-from maf_hooks.store import db, migrations
+from maf_hooks.store.sqlite import connection as db, migrations
 from maf_hooks.timeutil import now_ms
 
 PROJECT = Path(__file__).resolve().parent.parent

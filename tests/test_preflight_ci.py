@@ -23,7 +23,7 @@ import pytest
 from conftest import BIN, commit_file, git, make_repo
 from maf_hooks.context import Context
 from maf_hooks.leases import LeaseBook
-from maf_hooks.store import db
+from maf_hooks.store.sqlite import connection as db
 
 yaml = pytest.importorskip("yaml")  # PyYAML comes with pre-commit
 

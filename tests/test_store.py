@@ -10,7 +10,7 @@ import pytest
 
 from conftest import commit_file, git
 from maf_hooks.errors import StorageError
-from maf_hooks.store import db, migrations
+from maf_hooks.store.sqlite import connection as db, migrations
 
 
 def test_db_path_default_in_git_common_dir(repo, cli):

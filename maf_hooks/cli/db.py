@@ -9,7 +9,7 @@ import click
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
-from maf_hooks.store import migrations
+from maf_hooks.store.sqlite import migrations
 
 
 
@@ -34,7 +34,7 @@ def migrate(context: Context, as_json):
     existed = os.path.exists(context.db_path)
     before = None
     if existed:
-        from maf_hooks.store import db  # noqa: PLC0415
+        from maf_hooks.store.sqlite import connection as db  # noqa: PLC0415
 
         probe = db.connect(context.db_path, migrate=False)
         before = migrations.current_version(probe)

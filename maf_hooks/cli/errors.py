@@ -10,7 +10,7 @@ from typing import Callable
 import click
 
 from maf_hooks.errors import ENVIRONMENT, USAGE, MafError
-from maf_hooks.store.db import describe
+from maf_hooks.store.sqlite.connection import describe
 
 
 def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:

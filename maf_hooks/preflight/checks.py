@@ -236,8 +236,8 @@ def open_existing(path: str, timeout: float, *, read_only: bool = False) -> sqli
 
 
 def check_database(env: RunEnv) -> Outcome:
-    from maf_hooks.store import migrations  # noqa: PLC0415
-    from maf_hooks.store.db import describe  # noqa: PLC0415
+    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite.connection import describe  # noqa: PLC0415
 
     path = env.context.db_path
     shown = env.display(path)
@@ -384,7 +384,7 @@ def check_reservations(env: RunEnv) -> Outcome:
     try:
         state = _lease_state(env, path)
     except sqlite3.Error as exc:
-        from maf_hooks.store.db import describe  # noqa: PLC0415
+        from maf_hooks.store.sqlite.connection import describe  # noqa: PLC0415
 
         return Outcome(FAILED, "cannot read the leases: " + describe(exc, env.display(path)))
     if isinstance(state, Outcome):
@@ -396,7 +396,7 @@ def check_reservations(env: RunEnv) -> Outcome:
 def _lease_state(env: RunEnv, path: str):
     """``(active leases, expired but not ended, {agent: last heartbeat}, now)`` or an Outcome."""
     from maf_hooks.leases import LeaseBook  # noqa: PLC0415
-    from maf_hooks.store import migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
 
     conn = open_existing(path, min(env.settings["timeout_seconds"], 15.0), read_only=True)
     try:

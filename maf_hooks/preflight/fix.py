@@ -35,7 +35,7 @@ class Fixes:
 
 
 def _db_state(path: str) -> tuple[int, str] | None:
-    from maf_hooks.store import migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
 
     if not os.path.exists(path):
         return None
@@ -49,7 +49,7 @@ def _db_state(path: str) -> tuple[int, str] | None:
 def fix_database(env: RunEnv, fixes: Fixes) -> None:
     import sqlite3  # noqa: PLC0415
 
-    from maf_hooks.store import db, migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite import connection as db, migrations  # noqa: PLC0415
 
     path = env.context.db_path
     shown = env.display(path)
@@ -121,8 +121,8 @@ def fix_expired(env: RunEnv, fixes: Fixes) -> None:
     import sqlite3  # noqa: PLC0415
 
     from maf_hooks.leases import LeaseBook  # noqa: PLC0415
-    from maf_hooks.store import migrations  # noqa: PLC0415
-    from maf_hooks.store.db import immediate  # noqa: PLC0415
+    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite.connection import immediate  # noqa: PLC0415
 
     path = env.context.db_path
     if not os.path.exists(path):

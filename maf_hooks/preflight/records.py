@@ -34,7 +34,7 @@ class Recorder:
 
     def _open(self) -> Optional[sqlite3.Connection]:
         from maf_hooks.preflight.checks import open_existing  # noqa: PLC0415
-        from maf_hooks.store import migrations  # noqa: PLC0415
+        from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
 
         if not os.path.exists(self.db_path):
             self.note = "not recorded: there is no lease database"
@@ -104,7 +104,7 @@ def history(db_path: str, *, limit: int = 20, agent: Optional[str] = None, statu
             timeout: float = 5.0) -> list[dict]:
     """The most recent runs, newest first (an empty list without a database or the table)."""
     from maf_hooks.preflight.checks import open_existing  # noqa: PLC0415
-    from maf_hooks.store import migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
 
     if not os.path.exists(db_path):
         return []

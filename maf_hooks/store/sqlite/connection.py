@@ -51,7 +51,7 @@ def describe(exc: sqlite3.Error, path: str) -> str:
 
 def connect(path: str, *, create: bool = True, migrate: bool = True) -> sqlite3.Connection:
     """Open (and by default create and migrate) the database at ``path``."""
-    from maf_hooks.store import migrations  # noqa: PLC0415 - avoid a cycle
+    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415 - avoid a cycle
 
     if create:
         _check_writable(path)
