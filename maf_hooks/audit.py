@@ -7,7 +7,7 @@ import os
 from collections import Counter, defaultdict
 from typing import Callable
 
-from maf_hooks.store.sqlite.events import chain_hash
+from maf_hooks.core.chain import chain_hash
 
 SEVERITIES = ("critical", "high", "medium", "low")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from maf_hooks import config as config_mod
 from maf_hooks import git, identity
-from maf_hooks.store import location
+from maf_hooks.store.base import Store
+from maf_hooks.store.open import StoreLocation, locate
 
 
 class Context:
@@ -45,8 +46,25 @@ class Context:
         )
 
     @cached_property
+    def store_location(self) -> StoreLocation:
+        return locate(self.root, self.paths.common_dir, self.config)
+
+    @property
     def db_path(self) -> str:
-        return location.db_path(self.root, self.paths.common_dir, self.config.get("storage.db_path"))
+        return self.store_location.path
+
+    @contextlib.contextmanager
+    def store(self, *, create: bool = True, clock: Callable[[], int] | None = None) -> Iterator[Store]:
+        """The configured store, open (created and migrated unless ``create`` is false), closed
+        afterwards; queued audit events are sent first (see docs/audit.md)."""
+        store = self.store_location.open(environ=self.environ, clock=clock, create=create)
+        try:
+            yield store
+        finally:
+            try:
+                self.flush_audit(store.db.conn)  # type: ignore[attr-defined]
+            finally:
+                store.close()
 
     def connect(self, *, create: bool = True):
         from maf_hooks.store.sqlite import connection as db  # noqa: PLC0415

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import git
 from maf_hooks import audit, config, escalation
+from maf_hooks.core.chain import chain_hash
 from maf_hooks.hooks import run_hook
 from maf_hooks.leases import LeaseBook
 from maf_hooks.store.sqlite import connection as db, events, migrations
@@ -137,7 +138,7 @@ def test_validate_chain_valid_after_mixed_operations(mixed, cli):
     assert [row[0] for row in chain] == list(range(1, total + 1))
     previous = ""
     for row in chain:
-        assert row[6] == previous and row[7] == events.chain_hash(previous, row[:6]) and len(row[7]) == 64
+        assert row[6] == previous and row[7] == chain_hash(previous, row[:6]) and len(row[7]) == 64
         previous = row[7]
 
 
@@ -179,7 +180,7 @@ def test_validate_update_then_rehash_one_row_detected_at_the_next(mixed, cli):
                        "WHERE id = 4").fetchone()
     forged = (*row[:4], '{"agent": "nobody"}', row[5])
     conn.execute("UPDATE events SET data_json = ?, hash = ? WHERE id = 4",
-                 (forged[4], events.chain_hash(row[6], forged)))
+                 (forged[4], chain_hash(row[6], forged)))
     text, result = broken(cli, repo)
     assert result["first_invalid_id"] == 5 and "prev_hash does not match event 4's hash" in result["problem"]
 

@@ -1,0 +1,75 @@
+"""The SQLite backend of :class:`maf_hooks.store.base.Store`: one database file, shared by every
+linked worktree of a clone (see :mod:`maf_hooks.store.location`).
+
+The write guarantee is ``BEGIN IMMEDIATE``: a section takes SQLite's write lock at its start, so
+no other writer interleaves; with WAL and a busy timeout, concurrent agents wait for each other
+instead of failing. The section's ``now`` is the injected clock, read once the lock is held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+
+from maf_hooks.store.base import Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator
+
+    from maf_hooks.store.events import EventLog
+    from maf_hooks.store.sqlite.connection import Database
+
+
+class _Keeper:
+    """A record keeper made on first use (its module is imported only then) and kept."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name, self.attr = module, name, ""
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.attr = attr
+
+    def __get__(self, store: Any, owner: type | None = None) -> Any:
+        if store is None:
+            return self
+        keeper = getattr(importlib.import_module(self.module), self.name)(store)
+        store.__dict__[self.attr] = keeper
+        return keeper
+
+
+class SqliteStore(Store):
+    backend = "sqlite"
+
+    def __init__(self, db: Database, clock: Callable[[], int], *, audit_webhook: bool = False) -> None:
+        super().__init__(clock)
+        self.db = db
+        self.location = db.path
+        self.audit_webhook = audit_webhook  # queue every event for AUDIT_WEBHOOK_URL
+        self._now: int | None = None  # the outermost open section's time
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[int]:
+        with self.db.transaction():
+            outer = self._now is None
+            if outer:
+                self._now = self.clock()
+            try:
+                yield self._now  # type: ignore[misc]
+            finally:
+                if outer:
+                    self._now = None
+
+    def close(self) -> None:
+        self.db.close()
+
+    events: EventLog = _Keeper("maf_hooks.store.sqlite.events", "SqliteEventLog")  # type: ignore[assignment]
+
+
+def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
+              audit_webhook: bool = False) -> SqliteStore:
+    """Open (by default create and migrate) the database file at ``path``."""
+    from maf_hooks.store.sqlite.connection import Database, connect  # noqa: PLC0415
+
+    return SqliteStore(Database(connect(path, create=create, migrate=migrate), path), clock,
+                       audit_webhook=audit_webhook)

@@ -1,4 +1,4 @@
-"""Connections: pragmas, a busy timeout, explicit transactions, and clear storage errors.
+"""SQLite connections: pragmas, a busy timeout, explicit transactions, and clear storage errors.
 
 Every read-then-write runs inside ``BEGIN IMMEDIATE`` (:func:`immediate`), so two writers never
 both read the old state; with WAL and a busy timeout of several seconds, concurrent agents wait
@@ -13,7 +13,7 @@ import sqlite3
 import time
 TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations only
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Any, Iterable, Iterator, Sequence
 
 from maf_hooks.errors import StorageError
 
@@ -113,3 +113,59 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+class Database:
+    """One connection, with every driver error turned into :class:`StorageError` (naming the
+    file) at the one place queries run: the SQLite record keepers call only these methods."""
+
+    __slots__ = ("conn", "path")
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+
+    def _error(self, exc: sqlite3.Error) -> StorageError:
+        error = StorageError(describe(exc, self.path or "the lease database"))
+        error.__cause__ = exc
+        return error
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        try:
+            return self.conn.execute(sql, args).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, args)
+        return None if row is None else row[0]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """:func:`immediate`, with driver errors (a busy lock, a full disk) as StorageError."""
+        try:
+            with immediate(self.conn):
+                yield
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def close(self) -> None:
+        self.conn.close()

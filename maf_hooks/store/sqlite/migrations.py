@@ -215,7 +215,7 @@ V4_ESCALATION = (
 
 def _v5_audit_chain(conn: sqlite3.Connection) -> None:
     """Chain every event row to the previous one (existing rows are chained in id order)."""
-    from maf_hooks.store.sqlite.events import chain_hash  # noqa: PLC0415
+    from maf_hooks.core.chain import chain_hash  # noqa: PLC0415
 
     conn.execute("ALTER TABLE events ADD COLUMN prev_hash TEXT")
     conn.execute("ALTER TABLE events ADD COLUMN hash TEXT")

@@ -1,0 +1,65 @@
+"""The storage interface: what the core and the services ask of a lease store.
+
+A backend implements :class:`Store` (``store/sqlite/`` today). The rules never see SQL or a
+driver: they call the store's record keepers (``store.leases``, ``store.events``, ...), each an
+interface of its own module in this package, and open write sections.
+
+**The write guarantee.** Inside ``with store.write() as now:`` no other lease or event write
+interleaves: whatever the section reads stays true until it ends, and everything it writes is
+kept together or not at all (an exception rolls it back). A rule that reads and then writes (no
+overlapping exclusive leases; an unbroken audit chain) relies on nothing else. ``now`` is the
+section's time in epoch milliseconds, taken after the section's lock is held; the rules use it
+and never read a clock of their own (SQLite: the injected clock; a server backend may use its
+own). Sections nest: an inner one joins the outer (a savepoint) and sees its ``now``.
+
+Every failure of the backend reaches the caller as :class:`maf_hooks.errors.StorageError`, so
+that front ends know one error type (exit code 3) and never a driver's.
+"""
+
+from __future__ import annotations
+
+import abc
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from typing import Callable
+
+    from maf_hooks.store.events import EventLog
+
+
+class Store(abc.ABC):
+    """One open store. ``backend`` names the implementation, ``location`` where it lives (for
+    messages: a file path, or a URL without its password)."""
+
+    backend: str = ""
+    location: str = ""
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self.clock = clock
+
+    @abc.abstractmethod
+    def write(self) -> AbstractContextManager[int]:
+        """A write section (see the module's docstring); yields the section's ``now``."""
+
+    def now(self) -> int:
+        """The time for a read outside a write section (the same clock the sections use)."""
+        return self.clock()
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection; the store is unusable afterwards."""
+
+    # Record keepers, one interface each; a backend creates them on first use, so that a
+    # caller pays only for the ones it touches (the git hook reads leases and nothing else).
+
+    @property
+    @abc.abstractmethod
+    def events(self) -> EventLog:
+        """The hash-chained event log (:mod:`maf_hooks.store.events`)."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,47 @@
+"""The one place a backend is chosen: configuration and environment in, an open store out.
+
+Today every store is SQLite (a file in the git common directory unless ``MAF_DB_PATH`` or
+``storage.db_path`` says otherwise); a server backend is chosen here too when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+
+from maf_hooks.store import location
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
+
+    from maf_hooks.store.base import Store
+
+
+class StoreLocation:
+    """Where the configured store lives, before anything is opened (``exists`` never creates)."""
+
+    backend = "sqlite"
+
+    def __init__(self, root: str, common_dir: str, cfg: Any) -> None:
+        self.path = location.db_path(root, common_dir, cfg.get("storage.db_path"))
+
+    def __str__(self) -> str:
+        return self.path
+
+    def exists(self) -> bool:
+        return os.path.exists(self.path)
+
+    def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
+             create: bool = True, migrate: bool = True) -> Store:
+        """Open the store (creating and migrating it unless told not to). ``environ`` decides
+        whether events are also queued for the audit webhook (``AUDIT_WEBHOOK_URL``)."""
+        from maf_hooks.store.sqlite import open_file  # noqa: PLC0415
+
+        if clock is None:
+            from maf_hooks.timeutil import now_ms as clock  # noqa: PLC0415
+        return open_file(self.path, clock, create=create, migrate=migrate,
+                         audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
+
+
+def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation:
+    return StoreLocation(root, common_dir, cfg)

@@ -1,0 +1,70 @@
+"""The contract suite: the storage guarantees the rules rely on, written against the storage
+interface only (``maf_hooks.store.base.Store``), so that it runs unchanged on every backend.
+
+A backend joins by adding its name to ``BACKENDS`` and a branch to :func:`open_backend`. The
+``make_store`` fixture opens another store on the same data (another connection, as another
+process would); ``spec`` is a string a child process can pass to :func:`open_backend`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+BACKENDS = ["sqlite"]
+
+
+class Clock:
+    """A clock the test moves by hand: ``clock.now = ...``, ``clock.advance(ms)``."""
+
+    def __init__(self, now: int = 1_800_000_000_000) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+def open_backend(backend: str, spec: str, clock):
+    if backend == "sqlite":
+        from maf_hooks.store.sqlite import open_file
+
+        return open_file(spec, clock)
+    raise AssertionError(f"unknown backend {backend}")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def spec(backend, tmp_path) -> str:
+    if backend == "sqlite":
+        return str(tmp_path / "runtime.db")
+    raise AssertionError(backend)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_store(backend, spec, clock):
+    opened = []
+
+    def make(own_clock=None):
+        store = open_backend(backend, spec, own_clock or clock)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store):
+    return make_store()

@@ -1,0 +1,56 @@
+"""The write section and the event log, through the storage interface."""
+
+from __future__ import annotations
+
+import pytest
+
+from maf_hooks.core.chain import chain_hash
+from maf_hooks.errors import StorageError
+
+SYSTEM = "maf:system"
+
+
+def test_write_section_yields_the_store_clock_once(store, clock):
+    with store.write() as now:
+        clock.advance(5_000)
+        with store.write() as inner:
+            assert inner == now  # a nested section joins the outer one and its time
+    assert now == clock.now - 5_000
+
+
+def test_write_section_rolls_back_on_error(store, make_store):
+    with pytest.raises(RuntimeError):
+        with store.write() as now:
+            store.events.append(SYSTEM, "first", "alice", {}, now)
+            raise RuntimeError("boom")
+    with store.write() as now:
+        first = store.events.append(SYSTEM, "second", "alice", {}, now)
+    other = make_store()
+    with other.write() as now:
+        second = other.events.append(SYSTEM, "third", "bob", {}, now)
+    assert second == first + 1
+
+
+def test_event_ids_are_never_reused_after_a_rollback(store):
+    with store.write() as now:
+        kept = store.events.append(SYSTEM, "kept", None, {}, now)
+    with pytest.raises(RuntimeError):
+        with store.write() as now:
+            store.events.append(SYSTEM, "lost", None, {}, now)
+            raise RuntimeError
+    with store.write() as now:
+        assert store.events.append(SYSTEM, "next", None, {}, now) == kept + 1
+
+
+def test_chain_hash_is_stable():
+    # the format is fixed: stored chains were made with it
+    row = (1, SYSTEM, 5, "kind", '{"a": 1}', None)
+    assert chain_hash("", row) == chain_hash("", list(row))
+    assert chain_hash("", row) != chain_hash("x", row)
+    assert len(chain_hash("", row)) == 64
+
+
+def test_driver_errors_reach_callers_as_storage_errors(store):
+    with pytest.raises(StorageError):
+        with store.write() as now:
+            store.events.append("no-such-task", "kind", None, {}, now)  # a foreign key fails
