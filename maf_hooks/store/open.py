@@ -42,9 +42,9 @@ class StoreLocation:
         caller reads ``store.schema()``). ``timeout``: seconds to wait for another writer."""
         from maf_hooks.store.sqlite import open_file  # noqa: PLC0415
 
-        if clock is None:
-            from maf_hooks.timeutil import now_ms as clock  # noqa: PLC0415
-        return open_file(self.path, clock, create=create, migrate=migrate, read_only=read_only, timeout=timeout,
+        from maf_hooks.timeutil import now_ms  # noqa: PLC0415
+
+        return open_file(self.path, clock or now_ms, create=create, migrate=migrate, read_only=read_only, timeout=timeout,
                          audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
 
 
