@@ -285,3 +285,15 @@ def test_run_query_read_only_with_a_deadline(tmp_path):
         run_query(path, endless, time.monotonic() + 0.2)
     assert late.value.stage == "timeout"
     assert run_query(path, "SELECT COUNT(*) FROM items", deadline) == 1
+
+
+def test_migrations_import_without_the_connection_module():
+    """No cycle between connection and migrations: migrations take a connection and the
+    transaction helper from transaction.py, never from connection.py (not even lazily)."""
+    import sys
+
+    code = ("import sys, maf_hooks.store.sqlite.migrations as m; "
+            "assert 'maf_hooks.store.sqlite.connection' not in sys.modules, 'connection imported'; "
+            "import inspect; assert 'store.sqlite.connection' not in inspect.getsource(m)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
