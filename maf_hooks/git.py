@@ -1,7 +1,7 @@
-"""Every git call the tool makes goes through this module.
+"""Every git call the tool makes goes through this module, and the one table of hook ids and stages.
 
-Git runs as a subprocess (``import git`` from gitpython costs ~80 ms, too much for a hook that runs
-on every commit); gitpython is used only by the slower commands, through :func:`repo`.
+Git runs as a subprocess (the git command line is what the hooks need, and a library such as
+gitpython would cost the hook that runs on every commit tens of milliseconds of imports).
 The environment is inherited unchanged: inside a hook git sets ``GIT_INDEX_FILE`` (``git commit -a``
 and ``git commit PATH`` use a temporary index) and ``GIT_DIR`` for the repository being committed to,
 and those are exactly the repository we must read.
@@ -19,7 +19,31 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this mod
 if TYPE_CHECKING:
     from typing import Callable, Sequence
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+# --- the hooks this project offers --------------------------------------------------------------
+
+# Each hook id of .pre-commit-hooks.yaml and its stages (a test holds the two equal). `maf init`
+# writes these stages, the preflight `hooks` check wants a git hook of each type installed, and
+# `maf-preflight --fix` installs them. "manual" runs only when asked (`pre-commit run --hook-stage
+# manual`): no git hook. pre-merge-commit: git runs it, not pre-commit, for a merge that completes
+# on its own.
+HOOK_STAGES: dict[str, tuple[str, ...]] = {
+    "maf-reservations": ("pre-commit", "pre-merge-commit"),
+    "maf-reservations-push": ("pre-push",),
+    "maf-preflight": ("manual",),
+}
+MANUAL_STAGE = "manual"
+# the hook ids git runs, with their git hook types; and every such type, in table order
+GIT_HOOKS: dict[str, tuple[str, ...]] = {
+    hook_id: tuple(stage for stage in stages if stage != MANUAL_STAGE)
+    for hook_id, stages in HOOK_STAGES.items() if any(stage != MANUAL_STAGE for stage in stages)
+}
+HOOK_TYPES: tuple[str, ...] = tuple(dict.fromkeys(stage for stages in GIT_HOOKS.values() for stage in stages))
+
+
+def install_command() -> str:
+    """The ``pre-commit install`` command that installs a git hook of every type in :data:`HOOK_TYPES`."""
+    return "pre-commit install " + " ".join(f"--hook-type {hook_type}" for hook_type in HOOK_TYPES)
+
 
 
 def _not_run(exc: OSError) -> GitError:
@@ -191,16 +215,6 @@ def identity_later(cwd: str | None = None) -> Callable[[], tuple[str | None, str
 
     finish.cancel = job.cancel
     return finish
-
-
-def repo(path: str):
-    """A gitpython ``Repo`` for the slower commands (imported lazily: it is heavy)."""
-    import git as gitpython  # noqa: PLC0415 - kept off the hook's import path
-
-    try:
-        return gitpython.Repo(path, search_parent_directories=True)
-    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
-        raise GitError(f"Not inside a git repository ({path}).") from None
 
 
 # --- what a commit or a push changes -------------------------------------------------------

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import re
 
-HOOK_IDS = ("maf-reservations", "maf-reservations-push")
-INSTALL = "pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push"
+from maf_hooks import git
+
+HOOK_IDS = tuple(git.GIT_HOOKS)  # the hook ids the entry lists: those git runs (git.HOOK_STAGES)
+INSTALL = git.install_command()
 CONFIG_FILE = ".pre-commit-config.yaml"
 
 
@@ -17,16 +19,11 @@ def precommit_entry(repo_url: str | None, rev: str | None, indent: str = "") -> 
     """The ``repos:`` list item for the hooks: a remote ``repo:``/``rev:`` entry, or, without a
     URL, a ``repo: local`` entry that runs the installed ``maf-reservations`` commands."""
     if repo_url:
-        lines = [
-            f"- repo: {repo_url}",
-            f"  rev: {rev}",
-            "  hooks:",
-            "    - id: maf-reservations",
-            "    - id: maf-reservations-push",
-        ]
+        lines = [f"- repo: {repo_url}", f"  rev: {rev}", "  hooks:"]
+        lines += [f"    - id: {hook_id}" for hook_id in HOOK_IDS]
     else:
         lines = ["- repo: local", "  hooks:"]
-        for hook_id, stage in zip(HOOK_IDS, ("pre-commit, pre-merge-commit", "pre-push")):
+        for hook_id in HOOK_IDS:
             lines += [
                 f"    - id: {hook_id}",
                 f"      name: {hook_id}",
@@ -36,7 +33,7 @@ def precommit_entry(repo_url: str | None, rev: str | None, indent: str = "") -> 
                 "      always_run: true",
                 "      require_serial: true",
                 "      verbose: true",
-                f"      stages: [{stage}]",
+                f"      stages: [{', '.join(git.HOOK_STAGES[hook_id])}]",
             ]
     return "\n".join(indent + line for line in lines) + "\n"
 
@@ -70,7 +67,7 @@ def ensure_mail_root(mail_root: str) -> str | None:
     return f"created the mail root {mail_root}"
 
 
-def listed_hook_ids(config_text: str, hook_ids=HOOK_IDS) -> set:
+def listed_hook_ids(config_text: str, hook_ids: tuple[str, ...] = HOOK_IDS) -> set[str]:
     """The hook ids that ``config_text`` lists as ``id:`` entries (comment lines do not count)."""
     return {
         hook_id for hook_id in hook_ids
@@ -79,7 +76,7 @@ def listed_hook_ids(config_text: str, hook_ids=HOOK_IDS) -> set:
 
 
 def has_hooks(config_text: str) -> bool:
-    """Whether both hook ids are listed."""
+    """Whether every hook id of :data:`HOOK_IDS` is listed."""
     return listed_hook_ids(config_text) == set(HOOK_IDS)
 
 

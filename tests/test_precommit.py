@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, commit_file, git, make_repo
+from maf_hooks import git as maf_git
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -61,13 +62,17 @@ def consumer(tmp_path, hook_repo, precommit_home, monkeypatch):
     commit_file(repo, "README.md", "consumer\n", "initial")
     git("add", ".pre-commit-config.yaml", cwd=repo)
     git("commit", "-q", "-m", "add pre-commit config", cwd=repo)
-    precommit(repo, "install", "--hook-type", "pre-commit", "--hook-type", "pre-merge-commit",
-              "--hook-type", "pre-push")
+    precommit(repo, "install", *install_args())
     remote = tmp_path / "remote.git"
     git("init", "-q", "--bare", str(remote), cwd=tmp_path)
     git("remote", "add", "origin", str(remote), cwd=repo)
     git("push", "-q", "-u", "origin", "main", cwd=repo)
     return repo
+
+
+def install_args() -> list:
+    """``--hook-type`` for every git hook type of the hook table."""
+    return [arg for hook_type in maf_git.HOOK_TYPES for arg in ("--hook-type", hook_type)]
 
 
 def precommit(repo, *args, env=None, check=True):
@@ -257,7 +262,7 @@ def test_maf_init_local_entry_works_with_framework(tmp_path, cli, precommit_home
     repo = make_repo(tmp_path / "local", email="bob@example.com")
     commit_file(repo, "x.txt")
     assert cli(repo, "init", "--write").code == 0
-    precommit(repo, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    precommit(repo, "install", *install_args())
     maf_lease(repo, "acquire", "x.txt", "--agent", "alice")
     write(repo, "x.txt", "edit\n")
     git("add", "x.txt", ".pre-commit-config.yaml", cwd=repo)
@@ -317,3 +322,27 @@ def test_framework_automatic_merge_is_checked(consumer):
     merged = git("merge", "--no-edit", "side", cwd=consumer, check=False, env=BOB)  # merges cleanly
     assert merged.returncode != 0 and "RESERVATION_CONFLICT" in merged.stdout + merged.stderr
     assert (consumer / ".git" / "MERGE_HEAD").exists()  # the merge commit was not made
+
+
+# --- the one table of hook ids and stages -----------------------------------------------------
+
+def test_hook_manifest_declares_the_stages_of_the_hook_table():
+    from pre_commit.clientlib import load_manifest
+
+    manifest = load_manifest(str(PROJECT / ".pre-commit-hooks.yaml"))
+    assert {hook["id"]: tuple(hook["stages"]) for hook in manifest} == maf_git.HOOK_STAGES
+    assert maf_git.HOOK_TYPES == ("pre-commit", "pre-merge-commit", "pre-push")
+
+
+def test_maf_init_entries_declare_the_stages_of_the_hook_table(tmp_path, cli):
+    from pre_commit.clientlib import load_config
+
+    repo = make_repo(tmp_path / "staged")
+    result = cli(repo, "init", "--write")
+    assert result.code == 0, result.err
+    assert maf_git.install_command() in result.out
+    config = load_config(str(repo / ".pre-commit-config.yaml"))
+    listed = {hook["id"]: tuple(hook["stages"]) for entry in config["repos"] for hook in entry["hooks"]}
+    assert listed == maf_git.GIT_HOOKS
+    remote = cli(repo, "init", "--repo", "https://example.invalid/maf-hooks", "--rev", "v1")
+    assert [line.split("id: ")[1] for line in remote.out.splitlines() if "- id: " in line] == list(maf_git.GIT_HOOKS)

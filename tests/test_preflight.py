@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -16,10 +17,10 @@ from pathlib import Path
 
 
 from conftest import commit_file, db_snapshot, git, make_repo
+from maf_hooks import git as maf_git
 from maf_hooks.cli.preflight import preflight_command
 from maf_hooks.context import Context
 from maf_hooks.leases import SHARED, LeaseBook
-from maf_hooks.preflight import records
 from maf_hooks.store.sqlite import connection as db, migrations
 from maf_hooks.timeutil import now_ms
 
@@ -36,7 +37,7 @@ LOCAL_HOOKS = """repos:
         language: system
         pass_filenames: false
         always_run: true
-        stages: [pre-commit]
+        stages: [pre-commit, pre-merge-commit]
       - id: maf-reservations-push
         name: maf-reservations-push
         entry: maf-reservations-push
@@ -530,14 +531,16 @@ def test_hooks_listed_installed_required(repo, cli):
     assert code == 1 and document["checks"][0]["status"] == "failed"
 
     hooks = repo / ".git" / "hooks"
-    (hooks / "pre-commit").write_text("#!/bin/sh\nexec pre-commit hook-impl --hook-type=pre-commit\n")
+    for name in ("pre-commit", "pre-merge-commit"):
+        (hooks / name).write_text(f"#!/bin/sh\nexec pre-commit hook-impl --hook-type={name}\n")
+        (hooks / name).chmod(0o755)
     (hooks / "pre-push").write_text("#!/bin/sh\necho something else\n")
-    (hooks / "pre-commit").chmod(0o755)
     (hooks / "pre-push").chmod(0o644)
     (repo / ".pre-commit-config.yaml").write_text(LOCAL_HOOKS)
     code, document = report(cli, repo, "--only", "hooks")
     assert code == 1
-    assert document["checks"][0]["details"]["installed"] == {"pre-commit": "installed", "pre-push": "not executable"}
+    assert document["checks"][0]["details"]["installed"] == {
+        "pre-commit": "installed", "pre-merge-commit": "installed", "pre-push": "not executable"}
     (hooks / "pre-push").chmod(0o755)
     code, document = report(cli, repo, "--only", "hooks")
     assert document["checks"][0]["details"]["installed"]["pre-push"] == "does not run pre-commit"
@@ -546,12 +549,48 @@ def test_hooks_listed_installed_required(repo, cli):
     assert document["checks"][0]["status"] == "passed"
 
 
+def precommit_install(repo, *hook_types):
+    args = [arg for hook_type in hook_types for arg in ("--hook-type", hook_type)]
+    proc = subprocess.run([sys.executable, "-m", "pre_commit", "install", *args], cwd=repo, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_hooks_missing_pre_merge_commit_hook_warns_or_fails(repo, cli):
+    # installed as the documentation once said, without the pre-merge-commit stage
+    (repo / ".pre-commit-config.yaml").write_text(LOCAL_HOOKS)
+    precommit_install(repo, "pre-commit", "pre-push")
+    code, document = report(cli, repo, "--only", "hooks", code=0)
+    check = document["checks"][0]
+    assert check["status"] == "warning"
+    assert check["details"]["installed"] == {
+        "pre-commit": "installed", "pre-merge-commit": "missing", "pre-push": "installed"}
+    assert check["details"]["findings"] == ["no pre-merge-commit hook installed in .git/hooks"]
+    assert any("--hook-type pre-merge-commit" in r for r in document["recommendations"])
+    write_config(repo, "[preflight.checks.hooks]\nrequired = true\n")
+    code, document = report(cli, repo, "--only", "hooks")
+    assert code == 1 and document["checks"][0]["status"] == "failed"
+
+
+def test_fix_installs_the_missing_pre_merge_commit_hook(repo, cli):
+    (repo / ".pre-commit-config.yaml").write_text(LOCAL_HOOKS)
+    precommit_install(repo, "pre-commit", "pre-push")
+    result = pf(cli, repo, "--fix", "--only", "hooks")
+    assert result.code == 0, result.out + result.err
+    assert any(line.startswith("fixed: installed the pre-merge-commit hook in .git/hooks")
+               for line in result.out.splitlines()), result.out
+    assert "pre-commit" in (repo / ".git" / "hooks" / "pre-merge-commit").read_text()
+    _, document = report(cli, repo, "--only", "hooks", code=0)
+    assert document["checks"][0]["status"] == "passed"
+    assert set(document["checks"][0]["details"]["installed"]) == set(maf_git.HOOK_TYPES)
+
+
 def test_hooks_respect_core_hooks_path_and_linked_worktrees(repo, cli, tmp_path):
     (repo / ".pre-commit-config.yaml").write_text(LOCAL_HOOKS)
     git("add", ".pre-commit-config.yaml", cwd=repo)
     git("commit", "-q", "-m", "hooks", cwd=repo)
     default_hooks = repo / ".git" / "hooks"
-    for name in ("pre-commit", "pre-push"):
+    for name in maf_git.HOOK_TYPES:
         (default_hooks / name).write_text("#!/bin/sh\nexec pre-commit\n")
         (default_hooks / name).chmod(0o755)
     _, document = report(cli, repo, "--only", "hooks", code=0)
@@ -569,7 +608,7 @@ def test_hooks_respect_core_hooks_path_and_linked_worktrees(repo, cli, tmp_path)
     assert check["details"]["core_hooks_path"] == ".githooks"
     assert any("core.hooksPath is set to .githooks" in r for r in document["recommendations"])
     (repo / ".githooks").mkdir()
-    for name in ("pre-commit", "pre-push"):
+    for name in maf_git.HOOK_TYPES:
         shutil.copy(default_hooks / name, repo / ".githooks" / name)
     _, document = report(cli, repo, "--only", "hooks", code=0)
     assert document["checks"][0]["status"] == "passed"
@@ -797,8 +836,9 @@ def test_runs_are_recorded_and_listed(repo, cli):
     with sqlite3.connect(db_path(repo)) as conn:
         rows = conn.execute("SELECT agent_id, status, check_type, config_id, error_message, started_at, completed_at, "
                             "execution_id, result_json, context_json FROM preflight_executions ORDER BY created_at, rowid").fetchall()
-        assert records.failures_since(conn, "bob", since) == 1
-        assert records.failures_since(conn, "bob", now_ms() + 1000) == 0
+    with Context(cwd=str(repo)).store_location.open(environ={}, read_only=True) as store:
+        assert store.preflight.failures_since("bob", since) == 1
+        assert store.preflight.failures_since("bob", now_ms() + 1000) == 0
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("bob", "passed", "custom", "defaults"),
                                                        ("bob", "failed", "custom", "maf.toml")]
     assert rows[1][4] == "environment: required variables not set: NOPE_NOT_SET"
@@ -852,10 +892,12 @@ def test_fix_repairs_then_checks_decide(repo, cli):
     assert changes[0] == "fixed: switched the lease database .git/maf/runtime.db from journal mode delete to wal"
     assert "fixed: created the mail root .agent-mail" in changes
     assert "fixed: added /.agent-mail/ to .git/info/exclude" in changes
-    assert any(c.startswith("fixed: installed the pre-commit and pre-push hooks in .git/hooks") for c in changes)
+    assert any(c.startswith("fixed: installed the pre-commit, pre-merge-commit and pre-push hooks in .git/hooks")
+               for c in changes)
     assert any(c.startswith(f"fixed: ended 1 expired lease: {old.id} ('gone.py' of alice)") for c in changes)
     assert lines.index(changes[-1]) < next(i for i, l in enumerate(lines) if l.startswith("PASS"))
-    assert (repo / ".git" / "hooks" / "pre-push").exists() and (repo / ".agent-mail").is_dir()
+    assert all((repo / ".git" / "hooks" / name).exists() for name in ("pre-commit", "pre-merge-commit", "pre-push"))
+    assert (repo / ".agent-mail").is_dir()
     assert "preflight passed: 6 passed, 0 warnings" in result.out
 
     again = pf(cli, repo, "--fix", "--json", env=ME)

@@ -171,3 +171,129 @@ def test_list_without_database_creates_nothing(repo, cli):
     result = cli(repo, "lease", "list")
     assert result.code == 0 and "No active leases" in result.out
     assert not (repo / ".git" / "maf").exists()
+
+
+# --- one way to open: read_only, migrate=False, timeout; schema and health ---------------------
+
+def _clock():
+    return 1_800_000_000_000
+
+
+def test_open_read_only_creates_nothing_and_refuses_writes(tmp_path):
+    from maf_hooks.store.sqlite import open_file
+
+    missing = tmp_path / "none" / "x.db"
+    with pytest.raises(StorageError, match="No lease database"):
+        open_file(str(missing), _clock, read_only=True)
+    assert not missing.parent.exists()
+    path = str(tmp_path / "x.db")
+    open_file(path, _clock).close()
+    with open_file(path, _clock, read_only=True, timeout=0.5) as store:
+        assert store.schema().version == migrations.latest()
+        with pytest.raises(StorageError, match="readonly"):
+            with store.write():
+                store.db.execute("INSERT INTO agents (id, first_seen) VALUES ('a', 0)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]  # no -wal/-shm left behind
+
+
+def test_open_read_only_reads_a_newer_schema_that_writing_refuses(tmp_path):
+    from maf_hooks.store.sqlite import open_file
+
+    path = str(tmp_path / "x.db")
+    open_file(path, _clock).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {migrations.latest() + 1}")
+    with open_file(path, _clock, read_only=True) as store:
+        schema = store.schema()
+        assert (schema.version, schema.latest) == (migrations.latest() + 1, migrations.latest())
+    with pytest.raises(StorageError, match="newer"):
+        open_file(path, _clock, create=False, migrate=False)
+
+
+def test_open_without_migrating_leaves_schema_and_journal_mode(tmp_path):
+    from maf_hooks.store.sqlite import open_file
+
+    path = str(tmp_path / "x.db")
+    raw = sqlite3.connect(path)
+    migrations.upgrade(raw, migrations.MIGRATIONS[:2])
+    raw.close()
+    with open_file(path, _clock, create=False, migrate=False) as store:
+        health = store.health()
+        assert health.schema.version == 2 and health.journal_mode == "delete"
+        assert health.integrity == ["ok"] and health.foreign_key_tables == []
+        assert store.preflight.available() is False
+    with open_file(path, _clock) as store:
+        schema = store.schema(applied=True)
+        assert schema.version == migrations.latest() and store.health(thorough=False).journal_mode == "wal"
+        assert [row[0] for row in schema.applied] == [m.version for m in migrations.MIGRATIONS]
+        assert store.health(thorough=False).integrity is None
+
+
+def test_health_reports_foreign_key_violations(tmp_path):
+    from maf_hooks.store.sqlite import open_file
+
+    path = str(tmp_path / "x.db")
+    open_file(path, _clock).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES ('ghost', 'a', 1, 1)")
+    with open_file(path, _clock, read_only=True) as store:
+        assert store.health().foreign_key_tables == ["leases"]
+
+
+def test_preflight_records_start_finish_history_and_failures(tmp_path):
+    from maf_hooks.store.preflight import PreflightRun
+    from maf_hooks.store.sqlite import open_file
+
+    path = str(tmp_path / "x.db")
+    runs = [PreflightRun(f"row{n}", "maf.toml", "bob", f"pf-{n}", "custom", {"only": []}, 1000 + n)
+            for n in range(3)]
+    with open_file(path, _clock) as store:
+        assert store.preflight.available()
+        with store.write():
+            store.preflight.start(runs[0])
+            store.preflight.start(runs[1])
+        with store.write():
+            store.preflight.finish(runs[0], "failed", {"summary": {"failed": 1}}, "python: too old", 1500)
+            store.preflight.finish(runs[2], "passed", {"duration_ms": 3}, None, 1600)  # never started: recorded whole
+        history = store.preflight.history(limit=10)
+        assert [(r["execution_id"], r["status"]) for r in history] == [
+            ("pf-2", "passed"), ("pf-1", "running"), ("pf-0", "failed")]
+        assert history[2]["result"] == {"summary": {"failed": 1}} and history[2]["error_message"] == "python: too old"
+        assert history[0]["completed_at"] == 1600 and history[1]["result"] == {}
+        assert [r["execution_id"] for r in store.preflight.history(limit=10, status="failed")] == ["pf-0"]
+        assert store.preflight.history(limit=1, agent="nobody") == []
+        assert store.preflight.failures_since("bob", 1000) == 1
+        assert store.preflight.failures_since("bob", 1001) == 0
+
+
+def test_run_query_read_only_with_a_deadline(tmp_path):
+    import time
+
+    from maf_hooks.store.sqlite.preflight import QueryFailed, run_query
+
+    path = str(tmp_path / "app.db")
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE items (name TEXT)")
+        raw.executemany("INSERT INTO items VALUES (?)", [("a",), ("b",)])
+    deadline = time.monotonic() + 10
+    assert run_query(path, "SELECT name FROM items", deadline) == 2
+    with pytest.raises(QueryFailed) as refused:
+        run_query(path, "DELETE FROM items", deadline)
+    assert refused.value.stage == "query" and "readonly" in str(refused.value)
+    endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n"
+    with pytest.raises(QueryFailed) as late:
+        run_query(path, endless, time.monotonic() + 0.2)
+    assert late.value.stage == "timeout"
+    assert run_query(path, "SELECT COUNT(*) FROM items", deadline) == 1
+
+
+def test_migrations_import_without_the_connection_module():
+    """No cycle between connection and migrations: migrations take a connection and the
+    transaction helper from transaction.py, never from connection.py (not even lazily)."""
+    import sys
+
+    code = ("import sys, maf_hooks.store.sqlite.migrations as m; "
+            "assert 'maf_hooks.store.sqlite.connection' not in sys.modules, 'connection imported'; "
+            "import inspect; assert 'store.sqlite.connection' not in inspect.getsource(m)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

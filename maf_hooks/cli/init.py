@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from maf_hooks import repo_setup
@@ -12,28 +10,28 @@ from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
 
+HELP = f"""Create the lease database and the mail root, keep mail out of git, and show (or --write)
+the .pre-commit-config.yaml entry. Safe to run again: it changes only what is missing.
+
+\b
+Then: {repo_setup.INSTALL}
+"""
 
 
-@click.command("init")
+@click.command("init", help=HELP)
 @click.option("--write", is_flag=True, help="Append the entry to .pre-commit-config.yaml instead of printing it.")
 @click.option("--repo", "repo_url", metavar="URL",
               help="Use the maf-hooks repository at URL (with --rev) instead of a `repo: local` entry.")
 @click.option("--rev", default=None, metavar="TAG", help="The tag or commit of --repo to use.")
 @json_option
 @pass_context
-def init(context: Context, write, repo_url, rev, as_json):
-    """Create the lease database and the mail root, keep mail out of git, and show (or --write)
-    the .pre-commit-config.yaml entry. Safe to run again: it changes only what is missing.
-
-    \b
-    Then: pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push
-    """
+def init(context: Context, write: bool, repo_url: str | None, rev: str | None, as_json: bool) -> int:
     if bool(repo_url) != bool(rev):
         raise UsageError("--repo and --rev go together: the repository URL and the tag to use.")
     changes = []
-    existed = os.path.exists(context.db_path)
-    with context.database():
-        pass
+    location = context.store_location
+    existed = location.exists()
+    location.open(environ=context.environ).close()  # creates and migrates it when needed
     if not existed:
         changes.append(f"created the lease database {context.db_path}")
     mail_root = context.mail_root()

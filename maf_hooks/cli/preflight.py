@@ -262,7 +262,7 @@ def history_command(context: Context, limit, agent, status, as_json):
     """Recent preflight runs recorded in the lease database, newest first."""
     from maf_hooks.preflight.records import history  # noqa: PLC0415
 
-    runs = history(context.db_path, limit=limit, agent=agent, status=status)
+    runs = history(context.store_location, environ=context.environ, limit=limit, agent=agent, status=status)
     if as_json:
         emit_json({"runs": runs})
         return 0

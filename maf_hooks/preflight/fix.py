@@ -3,7 +3,8 @@
 - ``database`` (or ``reservations``) selected: create the lease database, or migrate it and
   switch it to WAL;
 - ``hooks`` selected: create the mail root, add it to ``info/exclude``, and run
-  ``pre-commit install`` for the hook types whose hook ids ``.pre-commit-config.yaml`` lists;
+  ``pre-commit install`` for every git hook type declared for the hook ids that
+  ``.pre-commit-config.yaml`` lists (:data:`maf_hooks.git.GIT_HOOKS`) and that is not installed;
 - ``reservations`` selected: end the leases whose time is up.
 
 Nothing else is touched. Each step returns what it changed; a step that cannot be done is
@@ -20,8 +21,8 @@ import sys
 
 from maf_hooks import git, repo_setup
 from maf_hooks.errors import MafError
-from maf_hooks.preflight.checks import HOOK_TYPES, hook_status, open_existing
-from maf_hooks.preflight.result import plural
+from maf_hooks.preflight.checks.hooks import hook_status
+from maf_hooks.preflight.result import joined, plural
 from maf_hooks.preflight.runenv import RunEnv
 
 
@@ -34,34 +35,29 @@ class Fixes:
         return {"changes": self.changes, "failures": self.failures}
 
 
-def _db_state(path: str) -> tuple[int, str] | None:
-    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
-
-    if not os.path.exists(path):
+def _db_state(env: RunEnv) -> tuple[int, str | None, bool] | None:
+    """``(schema version, journal mode, whether both are as wanted)``, or None without a database."""
+    if not env.context.store_location.exists():
         return None
-    conn = open_existing(path, 5.0)
-    try:
-        return migrations.current_version(conn), conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
-    finally:
-        conn.close()
+    with env.open_store() as store:
+        health = store.health(thorough=False)
+    version, mode = health.schema.version, health.journal_mode
+    return version, mode, version == health.schema.latest and mode in ("wal", None)
 
 
 def fix_database(env: RunEnv, fixes: Fixes) -> None:
-    import sqlite3  # noqa: PLC0415
-
-    from maf_hooks.store.sqlite import connection as db, migrations  # noqa: PLC0415
-
-    path = env.context.db_path
-    shown = env.display(path)
+    location = env.context.store_location
+    shown = env.display(location.path)
     try:
-        before = _db_state(path)
-        if before is not None and before[0] == migrations.latest() and before[1] == "wal":
+        before = _db_state(env)
+        if before is not None and before[2]:
             return
-        db.connect(path).close()  # creates, migrates, switches to WAL
-        after = _db_state(path)
-    except (MafError, sqlite3.Error, OSError) as exc:
-        fixes.failures.append(f"could not create or migrate the lease database {shown}: {exc}")
+        location.open(environ=env.environ, clock=env.clock).close()  # creates, migrates, switches to WAL
+        after = _db_state(env)
+    except (MafError, OSError) as exc:
+        fixes.failures.append(f"could not create or migrate the lease database {shown}: {env.storage_message(exc)}")
         return
+    assert after is not None
     if before is None:
         fixes.changes.append(f"created the lease database {shown} (schema version {after[0]})")
         return
@@ -92,8 +88,8 @@ def fix_setup(env: RunEnv, fixes: Fixes) -> None:
     except (MafError, OSError) as exc:
         fixes.failures.append(f"could not set up the mail root: {exc}")
     status = hook_status(env)
-    wanted = [HOOK_TYPES[hook_id] for hook_id, listed in status["listed"].items()
-              if listed and status["installed"][HOOK_TYPES[hook_id]] != "installed"]
+    wanted = [hook_type for hook_id, listed in status["listed"].items() if listed
+              for hook_type in git.GIT_HOOKS[hook_id] if status["installed"][hook_type] != "installed"]
     if not wanted:
         return
     command = precommit_command()
@@ -113,31 +109,24 @@ def fix_setup(env: RunEnv, fixes: Fixes) -> None:
         fixes.failures.append(f"could not install the git hooks: pre-commit {' '.join(args)} exited "
                               f"{proc.returncode}: {output.splitlines()[-1] if output else 'no message'}")
         return
-    fixes.changes.append(f"installed the {' and '.join(wanted)} hooks in {status['hooks_dir']} "
+    hooks = f"{joined(wanted)} hook{'s' if len(wanted) > 1 else ''}"
+    fixes.changes.append(f"installed the {hooks} in {status['hooks_dir']} "
                          f"(pre-commit {' '.join(args)})")
 
 
 def fix_expired(env: RunEnv, fixes: Fixes) -> None:
-    import sqlite3  # noqa: PLC0415
-
     from maf_hooks.leases import LeaseBook  # noqa: PLC0415
-    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
-    from maf_hooks.store.sqlite.connection import immediate  # noqa: PLC0415
 
-    path = env.context.db_path
-    if not os.path.exists(path):
+    if not env.context.store_location.exists():
         return
     try:
-        conn = open_existing(path, 15.0)
-        try:
-            if migrations.current_version(conn) < 1:
+        with env.open_store(read_only=False) as store:
+            if store.schema().version < 1:
                 return
-            with immediate(conn):
-                ended = LeaseBook(conn, env.clock).expire_due()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        fixes.failures.append(f"could not end the expired leases: {exc}")
+            with store.write():
+                ended = LeaseBook(store.db.conn, env.clock).expire_due()  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - StorageError; the driver's own from LeaseBook until leases have a keeper
+        fixes.failures.append(f"could not end the expired leases: {env.storage_message(exc)}")
         return
     if ended:
         listed = ", ".join(f"{lease.id} ({lease.pattern!r} of {lease.agent})" for lease in ended[:10])

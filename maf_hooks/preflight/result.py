@@ -10,16 +10,16 @@ WARNING = "warning"
 FAILED = "failed"
 SKIPPED = "skipped"
 STATUSES = (PASSED, WARNING, FAILED, SKIPPED)
-_RANK = {SKIPPED: 0, PASSED: 1, WARNING: 2, FAILED: 3}
-
-
-def worst(*statuses: str) -> str:
-    return max(statuses, key=_RANK.__getitem__) if statuses else PASSED
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``plural(1, "file")`` -> ``1 file``; ``plural(2, "file")`` -> ``2 files``."""
     return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def joined(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def summarize(findings: list) -> str:

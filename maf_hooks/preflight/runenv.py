@@ -9,6 +9,12 @@ from typing import Any, Callable, Mapping, Optional
 
 from maf_hooks.timeutil import now_ms
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from maf_hooks.store.base import Store
+
+MAX_DB_WAIT_SECONDS = 15.0  # a check waits at most this long for another writer's lock
+
 MIN_REDACTED_LENGTH = 4  # shorter values would match everywhere ("1", "dev")
 REDACTED = "***"
 
@@ -60,11 +66,23 @@ class RunEnv:
             return path
         return path if relative.startswith("..") else relative
 
+    def open_store(self, *, read_only: bool = True) -> Store:
+        """The lease store, which must exist, opened as it is (never created or migrated):
+        ``read_only`` (the checks) or for writing (``--fix``, the run's record)."""
+        timeout = min(self.settings["timeout_seconds"], MAX_DB_WAIT_SECONDS)
+        return self.context.store_location.open(environ=self.environ, clock=self.clock, create=False,
+                                                migrate=False, read_only=read_only, timeout=timeout)
+
+    def storage_message(self, exc: Exception) -> str:
+        """A storage error's message with the database's path as reports show it (:meth:`display`)."""
+        path = self.context.db_path
+        return str(exc).replace(path, self.display(path))
+
     def secret_values(self) -> list[str]:
         """Values of the variables the environment check names: never shown, even in captured output."""
         checked = self.check_settings("environment")
         names = [*checked.get("required_vars", ()), *checked.get("optional_vars", ())]
-        values = set()
+        values: set[str] = set()
         for name in names:
             value = self.environ.get(name, "")
             values.update((value, value.strip()))

@@ -187,11 +187,12 @@ def execute(env: RunEnv, options: Options, *, on_fix: Callable[[dict], None] | N
         "ci": _ci_name(env.environ),
     }
     from maf_hooks.preflight.records import Recorder  # noqa: PLC0415
+    from maf_hooks.store.preflight import PreflightRun  # noqa: PLC0415
 
-    recorder = Recorder(context.db_path, row_id=secrets.token_hex(16), execution_id=execution_id,
-                        config_id=config_id(config), agent_id=env.agent, check_type=kind,
-                        context=recorder_context)
-    recorder.begin(started_ms)
+    record = PreflightRun(secrets.token_hex(16), config_id(config), env.agent, execution_id, kind, recorder_context,
+                       started_ms)
+    recorder = Recorder(context.store_location, record, environ=env.environ, clock=env.clock)
+    recorder.begin()
 
     fixes = None
     if options.fix:
@@ -224,7 +225,7 @@ def execute(env: RunEnv, options: Options, *, on_fix: Callable[[dict], None] | N
     }
     if fixes is not None:
         document["fixes"] = fixes
-    recorder.finish(document, started_ms, env.clock())
+    recorder.finish(document, env.clock())
     document["recorded"] = recorder.recorded
     if status == "failed" and recorder.recorded:
         document["escalations"] = _escalate_failure(context, config, env.agent, execution_id, env.clock())

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from typing import Callable
 
     from maf_hooks.store.events import EventLog
+    from maf_hooks.store.preflight import PreflightRecords
+    from maf_hooks.store.schema import Health, Schema
 
 
 class Store(abc.ABC):
@@ -50,6 +52,16 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release the connection; the store is unusable afterwards."""
 
+    @abc.abstractmethod
+    def schema(self, *, applied: bool = False) -> Schema:
+        """The schema's version and the newest this code knows (``applied``: with the list of
+        migrations recorded)."""
+
+    @abc.abstractmethod
+    def health(self, *, thorough: bool = True) -> Health:
+        """Schema and storage facts for ``maf-preflight`` (``thorough``: also check integrity and
+        foreign keys, which reads every page). Reads only."""
+
     # Record keepers, one interface each; a backend creates them on first use, so that a
     # caller pays only for the ones it touches (the git hook reads leases and nothing else).
 
@@ -57,6 +69,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def events(self) -> EventLog:
         """The hash-chained event log (:mod:`maf_hooks.store.events`)."""
+
+    @property
+    @abc.abstractmethod
+    def preflight(self) -> PreflightRecords:
+        """The preflight run history (:mod:`maf_hooks.store.preflight`)."""
 
     def __enter__(self) -> Store:
         return self

@@ -32,14 +32,19 @@ class StoreLocation:
         return os.path.exists(self.path)
 
     def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
-             create: bool = True, migrate: bool = True) -> Store:
+             create: bool = True, migrate: bool = True, read_only: bool = False,
+             timeout: float | None = None) -> Store:
         """Open the store (creating and migrating it unless told not to). ``environ`` decides
-        whether events are also queued for the audit webhook (``AUDIT_WEBHOOK_URL``)."""
+        whether events are also queued for the audit webhook (``AUDIT_WEBHOOK_URL``).
+
+        ``migrate=False``: leave the schema (and the journal mode) as they are. ``read_only``:
+        inspect only (nothing created, migrated or written; a newer schema is not refused, the
+        caller reads ``store.schema()``). ``timeout``: seconds to wait for another writer."""
         from maf_hooks.store.sqlite import open_file  # noqa: PLC0415
 
-        if clock is None:
-            from maf_hooks.timeutil import now_ms as clock  # noqa: PLC0415
-        return open_file(self.path, clock, create=create, migrate=migrate,
+        from maf_hooks.timeutil import now_ms  # noqa: PLC0415
+
+        return open_file(self.path, clock or now_ms, create=create, migrate=migrate, read_only=read_only, timeout=timeout,
                          audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
 
 

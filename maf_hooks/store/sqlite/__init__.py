@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
     from maf_hooks.store.events import EventLog
+    from maf_hooks.store.preflight import PreflightRecords
+    from maf_hooks.store.schema import Health, Schema
     from maf_hooks.store.sqlite.connection import Database
 
 
@@ -63,13 +65,34 @@ class SqliteStore(Store):
     def close(self) -> None:
         self.db.close()
 
+    def schema(self, *, applied: bool = False) -> Schema:
+        from maf_hooks.store.schema import Schema  # noqa: PLC0415
+        from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
+
+        version = self.db.scalar("PRAGMA user_version")
+        done = [tuple(row) for row in self.db.all(
+            "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")] if applied and version else []
+        return Schema(version, migrations.latest(), done if applied else None)
+
+    def health(self, *, thorough: bool = True) -> Health:
+        from maf_hooks.store.sqlite import migrations, preflight  # noqa: PLC0415
+
+        return preflight.health(self.db, migrations.latest(), thorough=thorough)
+
     events: EventLog = _Keeper("maf_hooks.store.sqlite.events", "SqliteEventLog")  # type: ignore[assignment]
+    preflight: PreflightRecords = _Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.sqlite.preflight", "SqlitePreflightRecords")
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
-              audit_webhook: bool = False) -> SqliteStore:
-    """Open (by default create and migrate) the database file at ``path``."""
+              read_only: bool = False, timeout: float | None = None, audit_webhook: bool = False) -> SqliteStore:
+    """Open the database file at ``path``: by default create and migrate it (and switch it to
+    WAL). ``migrate=False`` leaves the file as it is; ``read_only`` inspects it (nothing created,
+    migrated or written, and a newer schema is not refused: read :meth:`SqliteStore.schema`);
+    ``timeout``: seconds to wait for another writer's lock (see
+    :func:`maf_hooks.store.sqlite.connection.connect`)."""
     from maf_hooks.store.sqlite.connection import Database, connect  # noqa: PLC0415
 
-    return SqliteStore(Database(connect(path, create=create, migrate=migrate), path), clock,
-                       audit_webhook=audit_webhook)
+    conn = connect(path, create=create and not read_only, migrate=migrate and not read_only, read_only=read_only,
+                   timeout=timeout)
+    return SqliteStore(Database(conn, path), clock, audit_webhook=audit_webhook)

@@ -11,11 +11,16 @@ import contextlib
 import os
 import sqlite3
 import time
+
+from maf_hooks.errors import StorageError
+from maf_hooks.store.sqlite import migrations
+from maf_hooks.store.sqlite.transaction import immediate
+
 TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations only
 if TYPE_CHECKING:
     from typing import Any, Iterable, Iterator, Sequence
 
-from maf_hooks.errors import StorageError
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Database", "connect", "describe", "immediate"]
 
 BUSY_TIMEOUT_SECONDS = 15.0
 
@@ -49,24 +54,35 @@ def describe(exc: sqlite3.Error, path: str) -> str:
     return f"Lease database error on {path}: {text}."
 
 
-def connect(path: str, *, create: bool = True, migrate: bool = True) -> sqlite3.Connection:
-    """Open (and by default create and migrate) the database at ``path``."""
-    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415 - avoid a cycle
+def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: bool = False,
+            timeout: float | None = None) -> sqlite3.Connection:
+    """Open the database at ``path``.
 
+    ``create``: make the file when it is missing (else StorageError). ``migrate``: bring the
+    schema up to date and switch to WAL; without it the file is left as it is. A schema newer
+    than this code knows is refused (StorageError) unless ``read_only``. ``read_only``: inspect
+    only: nothing is created, migrated or switched, writes are refused (``query_only``; opened
+    ``mode=ro`` only when the file is not writable, as such a connection cannot clean up the WAL
+    files it leaves), and the caller judges the schema version. ``timeout``: the busy timeout
+    in seconds (default :data:`BUSY_TIMEOUT_SECONDS`).
+    """
+    wait = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
+    if read_only:
+        return _connect_read_only(path, wait)
     if create:
         _check_writable(path)
     elif not os.path.exists(path):
         raise StorageError(f"No lease database at {path}.")
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=wait, isolation_level=None)
     except sqlite3.Error as exc:
         raise StorageError(describe(exc, path)) from None
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         migrations.refuse_newer(conn, path)
-        _ensure_wal(conn)
         if migrate:
+            _ensure_wal(conn, wait)
             migrations.upgrade(conn)
     except sqlite3.Error as exc:
         conn.close()
@@ -77,9 +93,26 @@ def connect(path: str, *, create: bool = True, migrate: bool = True) -> sqlite3.
     return conn
 
 
-def _ensure_wal(conn: sqlite3.Connection) -> None:
+def _connect_read_only(path: str, timeout: float) -> sqlite3.Connection:
+    if not os.path.isfile(path):
+        raise StorageError(f"No lease database at {path}.")
+    from urllib.parse import quote  # noqa: PLC0415 - only inspection opens by URI
+
+    uri = "file:" + quote(os.path.abspath(path))
+    try:
+        try:
+            conn = sqlite3.connect(uri + "?mode=rw", uri=True, timeout=timeout, isolation_level=None)
+        except sqlite3.OperationalError:
+            conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=timeout, isolation_level=None)
+        conn.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as exc:
+        raise StorageError(describe(exc, path)) from None
+    return conn
+
+
+def _ensure_wal(conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
     """Switch to WAL; the switch needs a moment alone with the file, so retry while others hold it."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     while True:
         try:
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -90,29 +123,6 @@ def _ensure_wal(conn: sqlite3.Connection) -> None:
             if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
-
-
-@contextlib.contextmanager
-def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction taken at its start (``BEGIN IMMEDIATE``); a savepoint when nested."""
-    if conn.in_transaction:
-        name = f"sp_{id(conn)}_{time.monotonic_ns()}"
-        conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute(f"ROLLBACK TO {name}")
-            conn.execute(f"RELEASE {name}")
-            raise
-        conn.execute(f"RELEASE {name}")
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 class Database:

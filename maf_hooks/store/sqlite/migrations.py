@@ -11,6 +11,7 @@ import sqlite3
 from collections import namedtuple
 
 from maf_hooks.errors import StorageError
+from maf_hooks.store.sqlite.transaction import immediate
 from maf_hooks.timeutil import now_ms
 
 
@@ -295,8 +296,6 @@ def upgrade(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
     """Apply every migration newer than the database; return the versions applied here."""
     if current_version(conn) >= latest(migrations):
         return []
-    from maf_hooks.store.sqlite.connection import immediate  # noqa: PLC0415
-
     applied = []
     if not conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"

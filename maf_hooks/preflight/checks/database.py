@@ -1,0 +1,65 @@
+"""The ``database`` check: the lease database's schema version, integrity, foreign keys and
+journal mode, read through the store (:meth:`maf_hooks.store.base.Store.health`), never changed."""
+
+from __future__ import annotations
+
+from maf_hooks.errors import StorageError
+from maf_hooks.preflight.result import FAILED, PASSED, WARNING, Annotation, Outcome, plural, summarize
+from maf_hooks.preflight.runenv import RunEnv
+
+
+def check_database(env: RunEnv) -> Outcome:
+    location = env.context.store_location
+    shown = env.display(location.path)
+    details: dict = {"path": shown, "exists": location.exists()}
+    if not details["exists"]:
+        return Outcome(WARNING, f"no lease database yet at {shown} (nobody has leased anything)", details,
+                       recommendations=["`maf-preflight --fix` (or `maf init`) creates the lease database."],
+                       fixable=True)
+    findings: list[str] = []
+    fixable = False
+    try:
+        with env.open_store() as store:
+            health = store.health()
+    except StorageError as exc:
+        findings.append(env.storage_message(exc))
+    else:
+        fixable = _judge(health, details, findings)
+    if findings:
+        recommendations = []
+        if fixable:
+            recommendations.append("`maf-preflight --fix` migrates the lease database and switches it to WAL.")
+        if any(f.startswith(("integrity_check", "foreign_key_check")) or "corrupt" in f for f in findings):
+            recommendations.append(f"Restore {shown} from a backup, or move it aside (a new one is created "
+                                   "on the next lease).")
+        return Outcome(FAILED, summarize(findings), details, findings, recommendations,
+                       [Annotation("error", f"lease database {shown}: {f}") for f in findings], fixable=fixable)
+    return Outcome(PASSED, f"{shown}: schema version {details['schema_version']}, integrity ok, WAL", details)
+
+
+def _judge(health, details: dict, findings: list[str]) -> bool:
+    """Fill ``details`` and ``findings`` from the store's health; whether ``--fix`` would help."""
+    fixable = False
+    version, latest = health.schema.version, health.schema.latest
+    details.update(schema_version=version, current_version=latest)
+    if version < latest:
+        findings.append(f"schema version {version} is older than the current {latest}")
+        fixable = True
+    elif version > latest:
+        findings.append(f"schema version {version} is newer than this maf-hooks knows ({latest}): upgrade maf-hooks")
+    integrity = health.integrity
+    details["integrity_check"] = "ok" if integrity == ["ok"] else integrity[:10]
+    if integrity != ["ok"]:
+        findings.append("integrity_check: " + "; ".join(integrity[:3])
+                        + (f" (and {len(integrity) - 3} more)" if len(integrity) > 3 else ""))
+    violations = health.foreign_key_tables
+    details["foreign_key_violations"] = len(violations)
+    if violations:
+        findings.append(f"foreign_key_check: {plural(len(violations), 'row violates', 'rows violate')} foreign keys "
+                        f"(in {', '.join(sorted(set(violations)))})")
+    if health.journal_mode is not None:
+        details["journal_mode"] = health.journal_mode
+        if health.journal_mode != "wal":
+            findings.append(f"journal mode is {health.journal_mode}, not WAL")
+            fixable = True
+    return fixable
