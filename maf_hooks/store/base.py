@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Callable
 
+    from maf_hooks.store.conflicts import ConflictRecords
     from maf_hooks.store.events import EventLog
+    from maf_hooks.store.leases import LeaseRecords
 
 
 class Store(abc.ABC):
@@ -57,6 +59,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def events(self) -> EventLog:
         """The hash-chained event log (:mod:`maf_hooks.store.events`)."""
+
+    @property
+    @abc.abstractmethod
+    def leases(self) -> LeaseRecords:
+        """File leases and agents (:mod:`maf_hooks.store.leases`)."""
+
+    @property
+    @abc.abstractmethod
+    def conflicts(self) -> ConflictRecords:
+        """Conflict records and the conflict mail log (:mod:`maf_hooks.store.conflicts`)."""
 
     def __enter__(self) -> Store:
         return self

@@ -17,7 +17,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
+    from maf_hooks.store.conflicts import ConflictRecords
     from maf_hooks.store.events import EventLog
+    from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.sqlite.connection import Database
 
 
@@ -64,6 +66,9 @@ class SqliteStore(Store):
         self.db.close()
 
     events: EventLog = _Keeper("maf_hooks.store.sqlite.events", "SqliteEventLog")  # type: ignore[assignment]
+    leases: LeaseRecords = _Keeper("maf_hooks.store.sqlite.leases", "SqliteLeaseRecords")  # type: ignore[assignment]
+    conflicts: ConflictRecords = _Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.sqlite.conflicts", "SqliteConflictRecords")
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
