@@ -19,7 +19,8 @@ from maf_hooks.errors import MafError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Any, Callable, Mapping, TextIO
+    from collections.abc import Mapping
+    from typing import Any, Callable, TextIO
 
 
 def run_hook(
@@ -35,13 +36,15 @@ def run_hook(
     environ = os.environ if environ is None else environ
     stream = sys.stderr if stream is None else stream
     if clock is None:
-        from maf_hooks.timeutil import now_ms as clock  # noqa: PLC0415
+        from maf_hooks.timeutil import now_ms
+
+        clock = now_ms
     env_mode = environ.get("MAF_RESERVATION_HOOK_MODE", "").strip().lower()
     if env_mode == "off":
         return 0
     settings: dict[str, Any] = {"environ": environ}
     try:
-        from maf_hooks.services import gate  # noqa: PLC0415
+        from maf_hooks.services import gate
 
         _, decision = gate.evaluate(operation, environ, stdin_text, cwd=cwd, clock=clock, into=settings)
         if decision is None:
@@ -50,13 +53,13 @@ def run_hook(
             stream.write(f"maf: note: {path} is under a shared lease of {lease.agent} ({lease.pattern!r}).\n")
         if not decision.conflicts:
             return 0
-        from maf_hooks.services import conflicts  # noqa: PLC0415
+        from maf_hooks.services import conflicts
 
         return conflicts.handle(decision, settings["store"], settings["cfg"], settings["paths"],
                                 environ=environ, stream=stream)
     except (MafError, sqlite3.Error, OSError, UnicodeError) as exc:
         return fail(exc, settings, env_mode, stream)
-    except Exception as exc:  # noqa: BLE001 - a bug must not let a change through unchecked
+    except Exception as exc:
         if environ.get("MAF_DEBUG"):
             raise
         return fail(RuntimeError(f"internal error ({type(exc).__name__}: {exc}); this is a bug in maf-hooks."),
@@ -75,10 +78,10 @@ def _flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int
     if not url:
         return
     try:
-        from maf_hooks import audit  # noqa: PLC0415
+        from maf_hooks import audit
 
         audit.flush_outbox(store.db.conn, url, clock())
-    except Exception:  # noqa: BLE001 - the decision is made; queued events stay queued
+    except Exception:  # noqa: BLE001, S110 - the decision is made; queued events stay queued
         pass
 
 
@@ -87,7 +90,7 @@ def _agent(settings: dict[str, Any]) -> str | None:
     first. An invalid identity is None: only ``[agents.default]`` applies."""
     if "agent" in settings:
         return settings["agent"]
-    from maf_hooks import git, identity  # noqa: PLC0415
+    from maf_hooks import git, identity
 
     paths = settings.get("paths")
     try:
@@ -100,14 +103,14 @@ def _agent(settings: dict[str, Any]) -> str | None:
 def fail(exc: BaseException, settings: dict[str, Any], env_mode: str, stream: TextIO) -> int:
     """The hook could not decide: fail closed unless the team chose otherwise, or THE override
     rule (:func:`maf_hooks.core.policy.override`) lets the change through unchecked."""
-    from maf_hooks.core import policy  # noqa: PLC0415
+    from maf_hooks.core import policy
 
     cfg = settings.get("cfg")
     environ = settings.get("environ") or {}
     mode = env_mode or (cfg.get("reservation.hook_mode") if cfg else "strict")
     on_error = cfg.get("reservation.on_error") if cfg else "block"
     if isinstance(exc, sqlite3.Error):
-        from maf_hooks.store.sqlite.connection import describe  # noqa: PLC0415
+        from maf_hooks.store.sqlite.connection import describe
 
         cause = describe(exc, settings.get("db_path", "the lease database"))
     else:

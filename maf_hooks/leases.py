@@ -18,7 +18,8 @@ from maf_hooks.timeutil import now_ms
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
-    from typing import Any, Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
+    from typing import Any, Callable
 
 __all__ = ["EXCLUSIVE", "SHARED", "AcquireResult", "Conflict", "Lease", "LeaseBook", "blocks"]
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import click
 
@@ -42,6 +42,13 @@ def existing_store(context: Context) -> Iterator[Store | None]:
         yield store
 
 
+def acting(context: Context, flag: str | None) -> str:
+    """The acting agent (:func:`maf_hooks.identity.resolve_agent`, through the Context); required."""
+    who = context.agent(flag)
+    assert who is not None  # required=True raises instead of returning None
+    return who
+
+
 def _escalations(opened: list[str]) -> None:
     for escalation_id in opened:
         warn(f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`.")
@@ -72,7 +79,7 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
       maf-lease acquire src/api/ --reason "refactor the API"
       maf-lease acquire 'docs/**/*.md' --ttl 2h --shared
     """
-    who = context.agent(agent)
+    who = acting(context, agent)
     wanted = leasing.normalize_all(context.root, pattern_args)
     ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
     with context.store() as store:
@@ -111,7 +118,7 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
     """Extend your leases: new expiry = now + ttl (up to the maximum)."""
     if bool(pattern_args) == bool(renew_all):
         raise UsageError("Give the PATTERNs to renew, or --all (not both).")
-    who = context.agent(agent)
+    who = acting(context, agent)
     wanted = None if renew_all else leasing.either_spelling(context.root, pattern_args)
     ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
     with context.store() as store:
@@ -140,7 +147,7 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
         raise UsageError("--all releases every lease you hold; do not combine it with PATTERNs or --id.")
     if not (release_all or pattern_args or ids):
         raise UsageError("Give the PATTERNs to release, --id ID, or --all.")
-    who = context.agent(agent)
+    who = acting(context, agent)
     wanted = leasing.either_spelling(context.root, pattern_args)
     with context.store() as store:
         outcome = leasing.release(store, context.config, who, wanted=wanted, ids=ids, everything=release_all,
@@ -226,7 +233,7 @@ def check(context: Context, path_args, agent, as_json):
 @pass_context
 def heartbeat(context: Context, agent, status, as_json):
     """Record that the agent is alive."""
-    who = context.agent(agent)
+    who = acting(context, agent)
     with context.store() as store:
         when = leasing.heartbeat(store, who, status)
     if as_json:

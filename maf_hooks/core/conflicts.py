@@ -94,9 +94,9 @@ def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[d
         lines.append(f"  {shown(row['path'])}")
         lines.append(f"      your lease {lease.id} on {lease.pattern!r} ends {iso(lease.expires_at)} "
                      f"({relative(lease.expires_at, now)})")
-    lines += ["", "Please reply to them (maf mail send --to "
-              f"{decision.agent or 'AGENT'} --subject ... --body ...) or release the lease when you are done "
-              "(maf-lease release PATTERN).", "", "-- maf-hooks"]
+    lines += ["", ("Please reply to them (maf mail send --to "
+                   f"{decision.agent or 'AGENT'} --subject ... --body ...) or release the lease when you are done "
+                   "(maf-lease release PATTERN)."), "", "-- maf-hooks"]
     return "\n".join(lines) + "\n"
 
 

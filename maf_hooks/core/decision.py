@@ -12,7 +12,7 @@ from maf_hooks.matcher import LeaseIndex
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Collection, Iterable
+    from collections.abc import Collection, Iterable
 
 
 class Decision:
@@ -43,8 +43,10 @@ def judge(changed: Iterable[str], rows: Iterable[tuple], agent: str | None
     shared: list[tuple[str, Lease]] = []
     if not len(index):
         return conflicts, shared
-    covering, made = index.covering, {}
+    covering = index.covering
+    made: dict[str, Lease] = {}
     for path in sorted(changed):
+        row: tuple
         for row in covering(path):
             lease = made.get(row[0])
             if lease is None:

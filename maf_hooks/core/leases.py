@@ -15,7 +15,7 @@ from maf_hooks.errors import Refused, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterable, Sequence
+    from collections.abc import Iterable, Sequence
 
     from maf_hooks.store.base import Store
 
@@ -193,10 +193,14 @@ def release(store: Store, agent: str, *, pattern_list: Sequence[str] = (), ids: 
 
 def check(store: Store, paths: Iterable[str], now: int) -> dict[str, list[Lease]]:
     """The active leases covering each path."""
-    from maf_hooks.core.decision import lease_index  # noqa: PLC0415
+    from maf_hooks.core.decision import lease_index
 
     index = lease_index(store.leases.active_rows(now))
-    return {path: [Lease(*row) for row in index.covering(path)] for path in paths}
+    covering: dict[str, list[Lease]] = {}
+    for path in paths:
+        rows: list[tuple] = index.covering(path)
+        covering[path] = [Lease(*row) for row in rows]
+    return covering
 
 
 def heartbeat(store: Store, agent: str, status: str | None = None) -> int:

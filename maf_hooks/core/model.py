@@ -12,7 +12,8 @@ from maf_hooks.timeutil import iso
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from collections.abc import Sequence
+    from typing import Any
 
 EXCLUSIVE = "exclusive"
 SHARED = "shared"

@@ -13,7 +13,8 @@ from maf_hooks.errors import UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Any, Mapping
+    from collections.abc import Mapping
+    from typing import Any
 
 OVERRIDE_HOW = (
     "Emergency override (audited, the holder is told): "
@@ -40,7 +41,7 @@ class Override:
 def _setting(cfg: Any, key: str) -> Any:
     if cfg is not None:
         return cfg.get(key)
-    from maf_hooks.config_schema import RESERVATION  # noqa: PLC0415 - only when no configuration loaded
+    from maf_hooks.config_schema import RESERVATION  # only when no configuration loaded
 
     return RESERVATION.fields[key.split(".", 1)[1]].default
 
@@ -70,7 +71,7 @@ def override(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Overrid
 def lease_ttl(reservation: Mapping[str, Any], ttl: str | None, timeout_minutes: int | None) -> int:
     """The lease length in ms: ``ttl`` (a duration) or ``timeout_minutes``, else the default;
     above ``max_timeout_minutes`` is refused. ``reservation`` is the configuration's section."""
-    from maf_hooks.timeutil import parse_duration_ms  # noqa: PLC0415
+    from maf_hooks.timeutil import parse_duration_ms
 
     if ttl and timeout_minutes is not None:
         raise UsageError("Give either --ttl or --timeout, not both.")

@@ -380,6 +380,8 @@ def check_reservations(env: RunEnv) -> Outcome:
     if not os.path.exists(path):
         return Outcome(SKIPPED, "skipped: no lease database, so nobody holds a lease "
                                 f"({env.display(path)} does not exist)", {"database": env.display(path)})
+    from maf_hooks.errors import StorageError  # noqa: PLC0415
+
     settings = env.check_settings("reservations")
     try:
         state = _lease_state(env, path)
@@ -387,6 +389,8 @@ def check_reservations(env: RunEnv) -> Outcome:
         from maf_hooks.store.sqlite.connection import describe  # noqa: PLC0415
 
         return Outcome(FAILED, "cannot read the leases: " + describe(exc, env.display(path)))
+    except StorageError as exc:
+        return Outcome(FAILED, f"cannot read the leases: {exc}")
     if isinstance(state, Outcome):
         return state
     leases, expired_open, heartbeats, now = state
@@ -395,8 +399,8 @@ def check_reservations(env: RunEnv) -> Outcome:
 
 def _lease_state(env: RunEnv, path: str):
     """``(active leases, expired but not ended, {agent: last heartbeat}, now)`` or an Outcome."""
-    from maf_hooks.leases import LeaseBook  # noqa: PLC0415
-    from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite import SqliteStore, migrations  # noqa: PLC0415
+    from maf_hooks.store.sqlite.connection import Database  # noqa: PLC0415
 
     conn = open_existing(path, min(env.settings["timeout_seconds"], 15.0), read_only=True)
     try:
@@ -407,14 +411,11 @@ def _lease_state(env: RunEnv, path: str):
         if version > migrations.latest():
             return Outcome(FAILED, f"the lease database has schema version {version}, newer than this "
                                    f"maf-hooks knows ({migrations.latest()}): upgrade maf-hooks")
-        book = LeaseBook(conn, env.clock)
-        now = env.clock()
-        leases = book.active(now)
-        expired_open = conn.execute(
-            "SELECT COUNT(*) FROM tasks t JOIN leases l ON l.task_id = t.id "
-            "WHERE t.state = 'LEASED' AND l.lease_expires_at <= ?", (now,),
-        ).fetchone()[0]
-        heartbeats = dict(conn.execute("SELECT id, last_heartbeat FROM agents WHERE last_heartbeat IS NOT NULL"))
+        store = SqliteStore(Database(conn, env.display(path)), env.clock)  # read only: no write section
+        now = store.now()
+        leases = store.leases.active(now)
+        expired_open = store.leases.count_due(now)
+        heartbeats = store.leases.heartbeats()
     finally:
         conn.close()
     return leases, expired_open, heartbeats, now
@@ -422,8 +423,7 @@ def _lease_state(env: RunEnv, path: str):
 
 def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open: int, heartbeats: dict,
                         now: int) -> Outcome:
-    from maf_hooks.leases import EXCLUSIVE  # noqa: PLC0415
-    from maf_hooks.matcher import LeaseIndex  # noqa: PLC0415
+    from maf_hooks.core.decision import judge  # noqa: PLC0415 - the hooks' decision, the one rule
 
     agent = env.agent
     details: dict = {"agent": agent, "active_leases": len(leases), "expired_not_ended": expired_open}
@@ -439,10 +439,7 @@ def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open:
     if others:  # without leases of others nothing can conflict: spare the git call
         changed = changed_fn()
         details["changed_paths"] = len(changed)
-        index = LeaseIndex((lease.pattern, lease.regex, lease.prefix, lease) for lease in others)
-        for changed_path in sorted(changed):
-            for lease in index.covering(changed_path):
-                (conflicts if lease.mode == EXCLUSIVE else shared).append((changed_path, lease))
+        conflicts, shared = judge(changed, [lease.values() for lease in others], agent)
 
     def entry(lease, **extra) -> dict:
         return {"lease_id": lease.id, "holder": lease.agent, "pattern": lease.pattern, "mode": lease.mode,

@@ -17,7 +17,8 @@ from maf_hooks.services import triggers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Mapping, TextIO
+    from collections.abc import Mapping
+    from typing import Any, TextIO
 
     from maf_hooks.core.decision import Decision
     from maf_hooks.core.model import Lease
@@ -82,7 +83,7 @@ def _unique_leases(pairs: list[tuple[str, Lease]]) -> OrderedDict[str, Lease]:
 def mail_holders(store: Store, decision: Decision, outcome: Outcome, rows: list[dict[str, Any]], mail_root: str,
                  dedup_minutes: int, now: int) -> tuple[list[str], list[str]]:
     """One message per holder listing all of that holder's paths; returns (mailed, failures)."""
-    from maf_hooks import mail  # noqa: PLC0415
+    from maf_hooks import mail
 
     by_holder: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
     for row in rows:
@@ -116,7 +117,7 @@ def mail_holders(store: Store, decision: Decision, outcome: Outcome, rows: list[
 def handle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: Mapping[str, str],
            stream: TextIO) -> int:
     """Decide, record, mail, escalate and report one conflicting commit or push; the exit code."""
-    from maf_hooks.context import mail_root_for  # noqa: PLC0415
+    from maf_hooks.context import mail_root_for
 
     now = store.now()
     outcome = decide(cfg, environ, decision.agent)
@@ -126,15 +127,14 @@ def handle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: M
     mailed, failures = mail_holders(store, decision, outcome, rows, mail_root, cfg.get("mail.dedup_minutes"), now)
     escalated = escalate(store, cfg, decision, outcome, mail_root, now, environ)
     stream.write(rules.report(decision, outcome, mailed, failures, now))
-    for escalation_id in escalated:
-        stream.write(f"maf: escalation {escalation_id} opened (repeated conflicts); "
-                     f"see `maf escalate show {escalation_id}`.\n")
+    stream.writelines(f"maf: escalation {escalation_id} opened (repeated conflicts); "
+                     f"see `maf escalate show {escalation_id}`.\n" for escalation_id in escalated)
     return 1 if outcome.status == "blocked" else 0
 
 
 def _keep_mail_out_of_git(paths: Any, mail_root: str) -> None:
     """Mail must never be committed: exclude the mail root even where `maf init` was never run."""
-    from maf_hooks import repo_setup  # noqa: PLC0415
+    from maf_hooks import repo_setup
 
     try:
         repo_setup.ensure_excluded(paths.common_dir, paths.root, mail_root)

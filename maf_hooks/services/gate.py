@@ -14,7 +14,8 @@ from maf_hooks import git
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Any, Callable, Collection, Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
+    from typing import Any, Callable
 
     from maf_hooks.core.decision import Decision
     from maf_hooks.store.leases import LeaseRecords
@@ -72,10 +73,10 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     it got) holds ``cfg``, ``paths``, ``db_path``, the open ``store`` and the resolved ``agent``."""
     paths_later = git.repo_paths_later(cwd)
     # loaded while rev-parse runs: the configuration, and what reading the leases needs
-    from maf_hooks import config, identity  # noqa: PLC0415 - config reads TOML only when a file exists
-    from maf_hooks.core.decision import Decision, judge  # noqa: PLC0415
-    from maf_hooks.store import open as store_open  # noqa: PLC0415
-    from maf_hooks.store.sqlite import connection, leases, migrations  # noqa: PLC0415, F401 - the store uses them
+    from maf_hooks import config, identity  # config reads TOML only when a file exists
+    from maf_hooks.core.decision import Decision, judge
+    from maf_hooks.store import open as store_open
+    from maf_hooks.store.sqlite import connection, leases, migrations  # noqa: F401 - the store uses them
 
     paths = paths_later()
     cfg = config.load(paths.root, environ=environ)
@@ -117,7 +118,7 @@ def rows_for(records: LeaseRecords, now: int, changed: Collection[str]) -> list[
     follows its own paths and not the number of active leases; a large one (or a path that is no
     valid UTF-8, which no lease key can equal) reads every active lease. Either way the index
     finds the same leases: the lookup loads every lease that the index could find for these paths."""
-    from maf_hooks.matcher import lookup_keys  # noqa: PLC0415
+    from maf_hooks.matcher import lookup_keys
 
     if not changed:
         return []

@@ -19,7 +19,8 @@ from maf_hooks.services import triggers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Callable
 
     from maf_hooks.store.base import Store
 

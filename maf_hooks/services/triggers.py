@@ -10,7 +10,8 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Callable
 
     from maf_hooks.store.base import Store
 
@@ -21,7 +22,7 @@ def fire(store: Store, cfg: Any, agent: str | None, conditions: Sequence[tuple[s
     return their ids. Nothing happens without configured escalation paths."""
     if not cfg.get("escalation.paths"):
         return []
-    from maf_hooks import delivery, escalation  # noqa: PLC0415
+    from maf_hooks import delivery, escalation
 
     conn = store.db.conn  # type: ignore[attr-defined]  # the escalation functions take a connection
     opened: list[str] = []

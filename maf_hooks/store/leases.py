@@ -15,7 +15,7 @@ import abc
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Collection, Sequence
+    from collections.abc import Collection, Sequence
 
     from maf_hooks.core.model import AgentState, Lease
 
@@ -41,7 +41,7 @@ class LeaseRecords(abc.ABC):
     # --- reads for the rules ---------------------------------------------------------------
 
     def active(self, now: int, *, agent: str | None = None) -> list[Lease]:
-        from maf_hooks.core.model import Lease  # noqa: PLC0415
+        from maf_hooks.core.model import Lease
 
         return [Lease(*row) for row in self.active_rows(now, agent=agent)]
 

@@ -11,7 +11,8 @@ from maf_hooks.store.leases import LeaseRecords
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Any, Collection, Sequence
+    from collections.abc import Collection, Sequence
+    from typing import Any
 
     from maf_hooks.store.sqlite import SqliteStore
 
@@ -114,7 +115,7 @@ class SqliteLeaseRecords(LeaseRecords):
     # --- writes ------------------------------------------------------------------------------
 
     def insert(self, lease: Lease, payload: dict) -> None:
-        import json  # noqa: PLC0415 - kept off the hook's import path
+        import json  # kept off the hook's import path
 
         now = lease.created_at
         self.db.execute(
