@@ -14,7 +14,6 @@ import os
 import sqlite3
 import sys
 
-from maf_hooks.core.policy import OVERRIDE_HOW
 from maf_hooks.errors import MafError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
@@ -130,7 +129,7 @@ def fail(exc: BaseException, settings: dict[str, Any], env_mode: str, stream: Te
         return 0
     stream.write(
         f"maf: RESERVATION CHECK FAILED, so this change is refused (the check fails closed): {cause} "
-        f"Fix the cause, or if you must proceed now: {OVERRIDE_HOW} "
+        f"Fix the cause, or if you must proceed now: {policy.OVERRIDE_HOW} "
         '(a team can choose fail-open with reservation.on_error = "allow").\n'
     )
     return 1
