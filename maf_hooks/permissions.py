@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from maf_hooks.errors import Refused
 
-RULES = ("can_acquire_lease", "can_force", "can_override", "can_escalate")
-
 
 class Permissions:
     def __init__(self, agent: str | None, settings: dict, sources: dict):

@@ -9,8 +9,11 @@ import traceback
 import pytest
 
 from maf_hooks import patterns
-from maf_hooks.leases import EXCLUSIVE, SHARED, LeaseBook
+from maf_hooks.core import leases as rules
+from maf_hooks.core.model import EXCLUSIVE, SHARED
 from maf_hooks.store.sqlite import connection as db
+from maf_hooks.store.sqlite import open_file
+from maf_hooks.timeutil import now_ms
 
 CTX = multiprocessing.get_context("fork")
 
@@ -18,10 +21,10 @@ CTX = multiprocessing.get_context("fork")
 def _race(path: str, agent: str, barrier, results) -> None:
     try:
         barrier.wait(timeout=30)
-        conn = db.connect(path)  # creation and migration race too: the file does not exist yet
-        result = LeaseBook(conn).acquire(agent, ["src/shared.py"], 60_000)
+        store = open_file(path, now_ms)  # creation and migration race too: the file does not exist yet
+        result = rules.acquire(store, agent, ["src/shared.py"], 60_000)
         results.put((agent, bool(result.granted), None))
-        conn.close()
+        store.close()
     except Exception:  # reported to the parent, which fails the test
         results.put((agent, False, traceback.format_exc()))
 
@@ -61,27 +64,26 @@ def _churn(path: str, agent: str, seed: int, operations: int, barrier, results) 
     rng = random.Random(seed)
     problems = []
     try:
-        conn = db.connect(path)
-        book = LeaseBook(conn)
+        store = open_file(path, now_ms)
         barrier.wait(timeout=30)
         for _ in range(operations):
             op = rng.random()
             try:
                 if op < 0.55:
                     picks = rng.sample(GLOBS, rng.randint(1, 2))
-                    book.acquire(agent, picks, rng.randint(50, 3000), mode=rng.choice([EXCLUSIVE, EXCLUSIVE, SHARED]))
+                    rules.acquire(store, agent, picks, rng.randint(50, 3000), mode=rng.choice([EXCLUSIVE, EXCLUSIVE, SHARED]))
                 elif op < 0.7:
-                    book.renew(agent, None, rng.randint(50, 3000))
+                    rules.renew(store, agent, None, rng.randint(50, 3000))
                 else:
-                    book.release(agent, everything=True)
+                    rules.release(store, agent, everything=True)
             except Exception as exc:  # Refused (nothing to renew / release) is expected
                 if type(exc).__name__ != "Refused":
                     raise
-            active = book.active(book.clock())
+            active = store.leases.active(store.now())
             found = _violations(active)
             if found:
                 problems.append(repr(found))
-        conn.close()
+        store.close()
         results.put((agent, problems, None))
     except Exception:
         results.put((agent, problems, traceback.format_exc()))
@@ -106,9 +108,9 @@ def test_random_churn_never_grants_overlapping_exclusive_leases(tmp_path):
     assert errors == [], errors[0] if errors else ""
     assert all("locked" not in err for err in errors)
     assert [p for _, problems, _ in outcomes for p in problems] == []
-    conn = db.connect(path)
-    book = LeaseBook(conn)
-    assert _violations(book.active(book.clock())) == []
+    store = open_file(path, now_ms)
+    assert _violations(store.leases.active(store.now())) == []
+    conn = store.db.conn
     # every state change was recorded with its agent
     assert conn.execute("SELECT COUNT(*) FROM events WHERE agent_id IS NULL AND kind != 'system'").fetchone()[0] == 0
     conn.close()

@@ -321,6 +321,28 @@ def test_hook_corrupt_database_fails_closed(repo):
     assert code == 1 and "corrupt" in err and "Traceback" not in err and "override" in err.lower()
 
 
+def test_hook_corrupt_database_override_needs_the_required_reason(repo):
+    """THE override rule holds on the error path too: no unchecked commit without the reason
+    that reservation.require_override_reason asks for."""
+    (repo / "maf.toml").write_text("[reservation]\nrequire_override_reason = true\n")
+    (repo / ".git" / "maf").mkdir()
+    (repo / ".git" / "maf" / "runtime.db").write_bytes(b"garbage" * 500)
+    stage(repo, "x.txt")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1"})
+    assert code == 1 and "requires a reason" in err and "RESERVATION CHECK FAILED" in err
+    assert "WITHOUT a check" not in err
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": "prod is down"})
+    assert code == 0 and "WARNING" in err and "WITHOUT a check" in err and "corrupt" in err
+
+
+def test_hook_corrupt_database_override_disabled_fails_closed(repo):
+    (repo / "maf.toml").write_text("[reservation]\nallow_override = false\n")
+    (repo / ".git" / "maf").mkdir()
+    (repo / ".git" / "maf" / "runtime.db").write_bytes(b"garbage" * 500)
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": "why"})
+    assert code == 1 and "allow_override = false" in err
+
+
 def test_hook_invalid_config_fails_closed(repo):
     (repo / "maf.toml").write_text("[reservation]\nhook_mode = 'loud'\n")
     code, err = hook(repo, env=ME)

@@ -6,9 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maf_hooks import patterns
-from maf_hooks.leases import EXCLUSIVE, LeaseBook
+from maf_hooks.core import leases as rules
+from maf_hooks.core.model import EXCLUSIVE
 from maf_hooks.store.sqlite import connection as db
-from maf_hooks.store.sqlite.connection import immediate
+from maf_hooks.store.sqlite import open_file
+from maf_hooks.timeutil import now_ms
 
 POOL = [
     "a", "a/", "a/b", "a/b/", "a/b.txt", "a/b/c.py", "a/*.py", "a/b/*", "a/**", "a/**/*.md", "*.md", "*.py",
@@ -21,18 +23,16 @@ POOL = [
 @given(held=st.lists(st.sampled_from(POOL), min_size=1, max_size=12, unique=True),
        asked=st.lists(st.sampled_from(POOL), min_size=1, max_size=6, unique=True))
 def test_conflicts_for_matches_brute_force(tmp_path_factory, held, asked):
-    conn = db.connect(str(tmp_path_factory.mktemp("db") / "x.db"))
-    book = LeaseBook(conn)
-    with immediate(conn):
-        now = book.clock()
+    store = open_file(str(tmp_path_factory.mktemp("db") / "x.db"), now_ms)
+    with store.write() as now:
         for pattern in held:
-            book._insert("holder", pattern, EXCLUSIVE, "", now, now + 600_000)
-    active = book.active(now)
+            rules.insert_lease(store, "holder", pattern, EXCLUSIVE, "", now, now + 600_000)
+    active = store.leases.active(now)
     for pattern in asked:
-        found = {c.lease.id for c in book.conflicts_for("asker", pattern, EXCLUSIVE, now)}
+        found = {c.lease.id for c in rules.conflicts_for(store, "asker", pattern, EXCLUSIVE, now)}
         expected = {lease.id for lease in active if patterns.overlaps(pattern, lease.pattern)}
         assert found == expected, (pattern, held)
-    conn.close()
+    store.close()
 
 
 # --- matching agrees with overlap: the hook enforces exactly what acquire checked --------------
@@ -76,12 +76,13 @@ def test_migration_7_rewrites_old_file_like_regexes(tmp_path):
     path = str(tmp_path / "old.db")
     conn = db.connect(path, migrate=False)
     migrations.upgrade(conn, migrations.MIGRATIONS[:6])
-    book = LeaseBook(conn)
-    with immediate(conn):
-        lease = book._insert("alice", "docs/x.txt", EXCLUSIVE, "", book.clock(), book.clock() + 60_000)
-        conn.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?",
-                     (patterns.compile_regex("docs/x.txt"), lease.id))
     conn.close()
+    store = open_file(path, now_ms, migrate=False)
+    with store.write() as now:
+        lease = rules.insert_lease(store, "alice", "docs/x.txt", EXCLUSIVE, "", now, now + 60_000)
+        store.db.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?",
+                         (patterns.compile_regex("docs/x.txt"), lease.id))
+    store.close()
     conn = db.connect(path)
     assert conn.execute("SELECT regex FROM file_leases").fetchone()[0] == patterns.lease_regex("docs/x.txt")
     assert patterns.lease_regex("docs/x.txt").endswith("\\.txt$")

@@ -1,19 +1,20 @@
-"""`maf lease` / `maf-lease`: take, renew, release and inspect file leases."""
+"""`maf lease` / `maf-lease`: take, renew, release and inspect file leases (the use cases are
+:mod:`maf_hooks.services.leasing`; this module parses and prints)."""
 
 from __future__ import annotations
 
-import os
+import contextlib
+from collections.abc import Iterator
 
 import click
 
-from maf_hooks import patterns, permissions
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
-from maf_hooks.leases import EXCLUSIVE, SHARED, LeaseBook
+from maf_hooks.services import leasing
+from maf_hooks.store.base import Store
 from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
-
 
 
 @click.group("lease")
@@ -31,57 +32,26 @@ def ttl_options(func):
     return func
 
 
-def resolve_ttl(context: Context, ttl: str | None, timeout_minutes: int | None) -> int:
-    """The lease length in ms: --ttl or --timeout, else the default; above the maximum is refused."""
-    if ttl and timeout_minutes is not None:
-        raise UsageError("Give either --ttl or --timeout, not both.")
-    reservation = context.config.section("reservation")
-    maximum = reservation["max_timeout_minutes"]
-    if ttl:
-        value = parse_duration_ms(ttl, what="--ttl")
-    elif timeout_minutes is not None:
-        if timeout_minutes <= 0:
-            raise UsageError(f"Invalid --timeout {timeout_minutes}: it must be a positive number of minutes.")
-        value = timeout_minutes * 60_000
-    else:
-        value = reservation["default_timeout_minutes"] * 60_000
-    if value > maximum * 60_000:
-        raise UsageError(
-            f"A lease of {value / 60_000:g} minutes is above the maximum of {maximum} minutes "
-            "(reservation.max_timeout_minutes, env MAF_RESERVATION_MAX_TIMEOUT). Ask for less and renew it."
-        )
-    return value
-
-
-def _takeover_escalations(context: Context, conn, who: str, taken: list) -> None:
-    """A forced takeover counts towards `lease_takeover` escalation triggers."""
-    if not context.config.get("escalation.paths"):
+@contextlib.contextmanager
+def existing_store(context: Context) -> Iterator[Store | None]:
+    """The store when one exists (None otherwise): reading creates nothing."""
+    if not context.store_location.exists():
+        yield None
         return
-    from maf_hooks import delivery, escalation  # noqa: PLC0415
-
-    now = now_ms()
-    opened = escalation.on_condition(conn, context.config, who, "lease_takeover", now, {"patterns": taken})
-    if opened:
-        escalation.sync_paths(conn, context.config, now)
-        delivery.deliver_pending(conn, context.config, context.mail_root(), now, channels=("mailbox",))
-        for escalation_id in opened:
-            warn(f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`.")
+    with context.store() as store:
+        yield store
 
 
-def normalize_all(context: Context, raw: tuple) -> list[str]:
-    """Lease patterns; one naming an existing directory gets its '/' (it covers what lies beneath)."""
-    return [patterns.normalize(p, context.root, directory_slash=True) for p in raw]
+def acting(context: Context, flag: str | None) -> str:
+    """The acting agent (:func:`maf_hooks.identity.resolve_agent`, through the Context); required."""
+    who = context.agent(flag)
+    assert who is not None  # required=True raises instead of returning None
+    return who
 
 
-def either_spelling(context: Context, raw: tuple) -> list[str]:
-    """Patterns naming leases already held: a literal 'src' finds a lease on 'src' or 'src/', so a
-    lease taken while the directory existed can be renewed or released after it was deleted."""
-    found: list[str] = []
-    for pattern in (patterns.normalize(p, context.root) for p in raw):
-        found.append(pattern)
-        if patterns.is_literal(pattern):
-            found.append(pattern[:-1] if pattern.endswith("/") else pattern + "/")
-    return list(dict.fromkeys(found))
+def _escalations(opened: list[str]) -> None:
+    for escalation_id in opened:
+        warn(f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`.")
 
 
 def _lease_line(lease, now: int) -> str:
@@ -109,24 +79,15 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
       maf-lease acquire src/api/ --reason "refactor the API"
       maf-lease acquire 'docs/**/*.md' --ttl 2h --shared
     """
-    who = context.agent(agent)
-    wanted = normalize_all(context, pattern_args)
-    ttl_ms = resolve_ttl(context, ttl, timeout_minutes)
-    if "\n" in reason or "\0" in reason:
-        raise UsageError("--reason must be one line of text.")
-    strategy = context.config.get("reservation.conflict_strategy")
-    rules = permissions.for_agent(context.config, who)
-    rules.require("can_acquire_lease", "acquire leases")
-    rules.require_lease_minutes(ttl_ms / 60_000)
-    if force:
-        rules.require("can_force", "take over another agent's lease (--force)")
-    with context.database() as conn:
-        book = LeaseBook(conn)
-        result = book.acquire(who, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE,
-                              reason=reason, force=force, strategy=strategy)
-        if result.taken_over:
-            _takeover_escalations(context, conn, who, [lease.pattern for lease in result.taken_over])
-    now = now_ms()
+    who = acting(context, agent)
+    wanted = leasing.normalize_all(context.root, pattern_args)
+    ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
+    with context.store() as store:
+        acquired = leasing.acquire(store, context.config, who, wanted, ttl_ms, shared=shared, reason=reason,
+                                   force=force, mail_root=context.mail_root, environ=context.environ)
+        now = store.now()
+    _escalations(acquired.escalations)
+    result = acquired.result
     if as_json:
         emit_json(result.to_json(now))
     else:
@@ -157,13 +118,12 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
     """Extend your leases: new expiry = now + ttl (up to the maximum)."""
     if bool(pattern_args) == bool(renew_all):
         raise UsageError("Give the PATTERNs to renew, or --all (not both).")
-    who = context.agent(agent)
-    wanted = None if renew_all else either_spelling(context, pattern_args)
-    ttl_ms = resolve_ttl(context, ttl, timeout_minutes)
-    permissions.for_agent(context.config, who).require_lease_minutes(ttl_ms / 60_000)
-    with context.database() as conn:
-        renewed = LeaseBook(conn).renew(who, wanted, ttl_ms)
-    now = now_ms()
+    who = acting(context, agent)
+    wanted = None if renew_all else leasing.either_spelling(context.root, pattern_args)
+    ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
+    with context.store() as store:
+        renewed = leasing.renew(store, context.config, who, wanted, ttl_ms)
+        now = store.now()
     if as_json:
         emit_json({"renewed": [lease.to_json(now) for lease in renewed]})
     else:
@@ -187,16 +147,14 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
         raise UsageError("--all releases every lease you hold; do not combine it with PATTERNs or --id.")
     if not (release_all or pattern_args or ids):
         raise UsageError("Give the PATTERNs to release, --id ID, or --all.")
-    who = context.agent(agent)
-    wanted = either_spelling(context, pattern_args)
-    if force:
-        permissions.for_agent(context.config, who).require("can_force", "release another agent's lease (--force)")
-    with context.database() as conn:
-        released = LeaseBook(conn).release(who, pattern_list=wanted, ids=ids, everything=release_all, force=force)
-        taken = [lease.pattern for lease in released if lease.agent != who]
-        if taken:
-            _takeover_escalations(context, conn, who, taken)
-    now = now_ms()
+    who = acting(context, agent)
+    wanted = leasing.either_spelling(context.root, pattern_args)
+    with context.store() as store:
+        outcome = leasing.release(store, context.config, who, wanted=wanted, ids=ids, everything=release_all,
+                                  force=force, mail_root=context.mail_root, environ=context.environ)
+        now = store.now()
+    _escalations(outcome.escalations)
+    released = outcome.leases
     if as_json:
         emit_json({"released": [lease.to_json(now) for lease in released]})
     else:
@@ -218,13 +176,8 @@ def list_leases(context: Context, agent, mine, show_all, as_json):
         raise UsageError("Give --agent ID or --mine, not both.")
     who = context.agent(None) if mine else (agent and context.agent(agent))
     now = now_ms()
-    path = context.db_path
-    if not os.path.exists(path):
-        leases = []
-    else:
-        with context.database() as conn:
-            book = LeaseBook(conn)
-            leases = book.all(agent=who) if show_all else book.active(now, agent=who)
+    with existing_store(context) as store:
+        leases = leasing.list_leases(store, agent=who, show_all=show_all, now=now)
     if as_json:
         emit_json({"leases": [lease.to_json(now) for lease in leases]})
         return 0
@@ -249,30 +202,17 @@ def check(context: Context, path_args, agent, as_json):
     """Which active leases cover each PATH (for a directory: anything in it); exit 1 if another
     agent's exclusive lease does."""
     who = context.agent(agent, required=False)
-    paths = [patterns.normalize(p, context.root) for p in path_args]
+    paths = [leasing.normalize_path(p, context.root) for p in path_args]
     now = now_ms()
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            book = LeaseBook(conn)
-            covering = book.check(paths, now)
-            for path in paths:
-                if os.path.isdir(os.path.join(context.root, path)):
-                    # a directory: every lease on something in it counts, as for `acquire DIR`
-                    seen = {lease.id for lease in covering[path]}
-                    covering[path] += [l for l in book.overlapping(path.rstrip("/") + "/", now) if l.id not in seen]
-    else:
-        covering = {path: [] for path in paths}
-    blocked = False
+    with existing_store(context) as store:
+        checked = leasing.check(store, context.root, paths, who, now)
+    blocked = any(item.blocked for item in checked)
     report = []
-    for path in paths:
-        entries = []
-        for lease in covering[path]:
-            is_block = lease.agent != who and lease.mode == EXCLUSIVE
-            blocked = blocked or is_block
-            entries.append((lease, is_block))
+    for item in checked:
+        path, entries = item.path, item.entries
         report.append({
             "path": path,
-            "blocked": any(b for _, b in entries),
+            "blocked": item.blocked,
             "leases": [dict(lease.to_json(now), blocks_you=b, yours=lease.agent == who) for lease, b in entries],
         })
         if not as_json:
@@ -293,9 +233,9 @@ def check(context: Context, path_args, agent, as_json):
 @pass_context
 def heartbeat(context: Context, agent, status, as_json):
     """Record that the agent is alive."""
-    who = context.agent(agent)
-    with context.database() as conn:
-        when = LeaseBook(conn).heartbeat(who, status)
+    who = acting(context, agent)
+    with context.store() as store:
+        when = leasing.heartbeat(store, who, status)
     if as_json:
         emit_json({"agent": who, "status": status, "last_heartbeat": iso(when)})
     else:
@@ -309,10 +249,8 @@ def heartbeat(context: Context, agent, status, as_json):
 def agents(context: Context, as_json):
     """Agents with their last heartbeat and active lease count."""
     now = now_ms()
-    rows = []
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            rows = LeaseBook(conn).agents(now)
+    with existing_store(context) as store:
+        rows = [state.to_json() for state in leasing.agents(store, now)]
     if as_json:
         emit_json({"agents": rows})
         return 0
@@ -335,21 +273,9 @@ def conflicts(context: Context, since, as_json):
     """RESERVATION_CONFLICT records: refused, warned and overridden commits and pushes."""
     now = now_ms()
     start = now - parse_duration_ms(since, what="--since") if since else 0
-    rows = []
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            rows = conn.execute(
-                "SELECT id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, "
-                "lease_expires_at, attempted_operation, status, override_reason, created_at "
-                "FROM reservation_conflicts WHERE created_at >= ? ORDER BY created_at, id",
-                (start,),
-            ).fetchall()
-    records = [
-        {"id": r[0], "agent": r[1], "path": r[2], "conflict_type": r[3], "severity": r[4], "holder": r[5],
-         "lease_id": r[6], "lease_expires_at": iso(r[7]), "operation": r[8], "status": r[9],
-         "override_reason": r[10], "created_at": iso(r[11])}
-        for r in rows
-    ]
+    with existing_store(context) as store:
+        rows = leasing.recorded_conflicts(store, start)
+    records = [dict(r, lease_expires_at=iso(r["lease_expires_at"]), created_at=iso(r["created_at"])) for r in rows]
     if as_json:
         emit_json({"conflicts": records})
         return 0
@@ -357,7 +283,7 @@ def conflicts(context: Context, since, as_json):
         click.echo("No conflicts recorded" + (f" in the last {since}." if since else "."))
         return 0
     table(["WHEN", "STATUS", "OPERATION", "AGENT", "PATH", "HOLDER", "LEASE"], [
-        [relative(raw[11], now), r["status"], r["operation"], r["agent"] or "(unknown)", r["path"], r["holder"], r["lease_id"]]
+        [relative(raw["created_at"], now), r["status"], r["operation"], r["agent"] or "(unknown)", r["path"], r["holder"], r["lease_id"]]
         for raw, r in zip(rows, records)
     ])
     return 0

@@ -115,7 +115,8 @@ def fix_setup(env: RunEnv, fixes: Fixes) -> None:
 
 
 def fix_expired(env: RunEnv, fixes: Fixes) -> None:
-    from maf_hooks.leases import LeaseBook  # noqa: PLC0415
+    from maf_hooks.core.leases import expire_due  # noqa: PLC0415
+    from maf_hooks.errors import StorageError  # noqa: PLC0415
 
     if not env.context.store_location.exists():
         return
@@ -123,9 +124,8 @@ def fix_expired(env: RunEnv, fixes: Fixes) -> None:
         with env.open_store(read_only=False) as store:
             if store.schema().version < 1:
                 return
-            with store.write():
-                ended = LeaseBook(store.db.conn, env.clock).expire_due()  # type: ignore[attr-defined]
-    except Exception as exc:  # noqa: BLE001 - StorageError; the driver's own from LeaseBook until leases have a keeper
+            ended = expire_due(store)
+    except StorageError as exc:
         fixes.failures.append(f"could not end the expired leases: {env.storage_message(exc)}")
         return
     if ended:

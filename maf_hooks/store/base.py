@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Callable
 
+    from maf_hooks.store.conflicts import ConflictRecords
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.leases import LeaseRecords
 
 
 class Store(abc.ABC):
@@ -74,6 +76,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def preflight(self) -> PreflightRecords:
         """The preflight run history (:mod:`maf_hooks.store.preflight`)."""
+    def leases(self) -> LeaseRecords:
+        """File leases and agents (:mod:`maf_hooks.store.leases`)."""
+
+    @property
+    @abc.abstractmethod
+    def conflicts(self) -> ConflictRecords:
+        """Conflict records and the conflict mail log (:mod:`maf_hooks.store.conflicts`)."""
 
     def __enter__(self) -> Store:
         return self

@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 PreflightRun = namedtuple(
     "PreflightRun", ["row_id", "config_id", "agent_id", "execution_id", "check_type", "context", "started_at"])
 
-# expired_not_ended: leases whose time is up but that nobody ended yet;
-# heartbeats: {agent id: last heartbeat (epoch ms)} of the agents that ever sent one
-LeaseFacts = namedtuple("LeaseFacts", ["expired_not_ended", "heartbeats"])
 
 
 class PreflightRecords(abc.ABC):
@@ -50,6 +47,3 @@ class PreflightRecords(abc.ABC):
     def failures_since(self, agent: str, since: int) -> int:
         """How many runs of ``agent`` failed at or after ``since`` (epoch ms)."""
 
-    @abc.abstractmethod
-    def lease_facts(self, now: int) -> LeaseFacts:
-        """What the reservations check reads besides the active leases (see :data:`LeaseFacts`)."""

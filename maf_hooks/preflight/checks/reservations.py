@@ -36,8 +36,6 @@ def check_reservations(env: RunEnv) -> Outcome:
 
 def _lease_state(env: RunEnv, path: str):
     """``(active leases, expired but not ended, {agent: last heartbeat}, now)`` or an Outcome."""
-    from maf_hooks.leases import LeaseBook  # noqa: PLC0415
-
     with env.open_store() as store:
         schema = store.schema()
         if schema.version < 1:
@@ -46,17 +44,16 @@ def _lease_state(env: RunEnv, path: str):
         if schema.version > schema.latest:
             return Outcome(FAILED, f"the lease database has schema version {schema.version}, newer than this "
                                    f"maf-hooks knows ({schema.latest}): upgrade maf-hooks")
-        book = LeaseBook(store.db.conn, env.clock)  # type: ignore[attr-defined] # until a lease keeper exists
-        now = env.clock()
-        leases = book.active(now)
-        facts = store.preflight.lease_facts(now)
-    return leases, facts.expired_not_ended, facts.heartbeats, now
+        now = store.now()
+        leases = store.leases.active(now)
+        expired_open = store.leases.count_due(now)
+        heartbeats = store.leases.heartbeats()
+    return leases, expired_open, heartbeats, now
 
 
 def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open: int, heartbeats: dict,
                         now: int) -> Outcome:
-    from maf_hooks.leases import EXCLUSIVE  # noqa: PLC0415
-    from maf_hooks.matcher import LeaseIndex  # noqa: PLC0415
+    from maf_hooks.core.decision import judge  # noqa: PLC0415 - the hooks' decision, the one rule
 
     agent = env.agent
     details: dict = {"agent": agent, "active_leases": len(leases), "expired_not_ended": expired_open}
@@ -72,10 +69,7 @@ def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open:
     if others:  # without leases of others nothing can conflict: spare the git call
         changed = changed_fn()
         details["changed_paths"] = len(changed)
-        index = LeaseIndex((lease.pattern, lease.regex, lease.prefix, lease) for lease in others)
-        for changed_path in sorted(changed):
-            for lease in index.covering(changed_path):
-                (conflicts if lease.mode == EXCLUSIVE else shared).append((changed_path, lease))
+        conflicts, shared = judge(changed, [lease.values() for lease in others], agent)
 
     def entry(lease, **extra) -> dict:
         return {"lease_id": lease.id, "holder": lease.agent, "pattern": lease.pattern, "mode": lease.mode,

@@ -17,9 +17,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
+    from maf_hooks.store.conflicts import ConflictRecords
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.sqlite.connection import Database
 
 
@@ -82,6 +84,9 @@ class SqliteStore(Store):
     events: EventLog = _Keeper("maf_hooks.store.sqlite.events", "SqliteEventLog")  # type: ignore[assignment]
     preflight: PreflightRecords = _Keeper(  # type: ignore[assignment]
         "maf_hooks.store.sqlite.preflight", "SqlitePreflightRecords")
+    leases: LeaseRecords = _Keeper("maf_hooks.store.sqlite.leases", "SqliteLeaseRecords")  # type: ignore[assignment]
+    conflicts: ConflictRecords = _Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.sqlite.conflicts", "SqliteConflictRecords")
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,

@@ -9,7 +9,7 @@ import sqlite3
 import time
 
 from maf_hooks.errors import StorageError
-from maf_hooks.store.preflight import LeaseFacts, PreflightRecords
+from maf_hooks.store.preflight import PreflightRecords
 from maf_hooks.store.schema import Health
 
 TYPE_CHECKING = False
@@ -88,13 +88,6 @@ class SqlitePreflightRecords(PreflightRecords):
             (agent, since),
         ))
 
-    def lease_facts(self, now: int) -> LeaseFacts:
-        expired = self.db.scalar(
-            "SELECT COUNT(*) FROM tasks t JOIN leases l ON l.task_id = t.id "
-            "WHERE t.state = 'LEASED' AND l.lease_expires_at <= ?", (now,),
-        )
-        heartbeats = dict(self.db.all("SELECT id, last_heartbeat FROM agents WHERE last_heartbeat IS NOT NULL"))
-        return LeaseFacts(int(expired), heartbeats)
 
 
 def health(db: Database, latest: int, *, thorough: bool = True) -> Health:

@@ -1,0 +1,142 @@
+"""The pure rules of a conflict: its outcome, its severity, and the texts the committer and the
+holders read. The recording and the mail are :mod:`maf_hooks.services.conflicts`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from maf_hooks.core.policy import OVERRIDE_HOW, Override
+from maf_hooks.identity import HOW_TO_SET
+from maf_hooks.timeutil import iso, relative
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from maf_hooks.core.decision import Decision
+
+SEVERITY = {"blocked": "high", "warned": "medium", "overridden": "critical"}
+
+
+def shown(path: str) -> str:
+    """A path for a terminal or a mail body: control characters (a newline in a name) escaped, so
+    that a file name cannot forge lines of the report."""
+    text = storable(path)
+    if all(" " <= char != "\x7f" for char in text):
+        return text
+    return "".join(char if " " <= char != "\x7f" else repr(char)[1:-1] for char in text)
+
+
+def storable(path: str) -> str:
+    """A path as text that SQLite, JSON and mail accept: git's bytes that are not UTF-8 (kept as
+    surrogates when read) become backslash escapes, ``bad\\xff.txt``."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class Outcome:
+    def __init__(self, status: str, note: str = "", reason: str = "") -> None:
+        self.status = status  # blocked | warned | overridden
+        self.note = note  # why an asked-for override was not honoured
+        self.reason = reason  # the override reason
+
+
+def outcome(hook_mode: str, verdict: Override) -> Outcome:
+    """Blocked (strict) or warned (warn), unless THE override rule's ``verdict`` lets it through."""
+    fallback = "blocked" if hook_mode.strip().lower() == "strict" else "warned"
+    if not verdict.asked:
+        return Outcome(fallback)
+    if not verdict.allowed:
+        return Outcome(fallback, verdict.refusal)
+    return Outcome("overridden", reason=verdict.reason or "no reason given")
+
+
+def dedup_key(decision: Decision, outcome: Outcome, holder: str, paths: list[str]) -> str:
+    """The same attempt told to the same holder has the same key (mail is not sent twice)."""
+    return hashlib.sha256(
+        json.dumps([outcome.status, decision.agent, holder, decision.operation, paths]).encode()
+    ).hexdigest()
+
+
+def _who(agent: str | None) -> str:
+    return agent or "an agent with no identity"
+
+
+def subject(decision: Decision, outcome: Outcome, holder: str, count: int) -> str:
+    what = f"{count} path{'s' if count != 1 else ''} you hold"
+    if outcome.status == "overridden":
+        return f"[MAF] RESERVATION_CONFLICT: {_who(decision.agent)} overrode your lease ({what})"
+    verb = "was refused" if outcome.status == "blocked" else "went through with a warning"
+    return f"[MAF] RESERVATION_CONFLICT: a {decision.operation} by {_who(decision.agent)} touching {what} {verb}"
+
+
+def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[dict[str, Any]], now: int) -> str:
+    lines = [f"Hello {holder},", ""]
+    if outcome.status == "overridden":
+        lines.append(
+            f"{_who(decision.agent)} used the emergency override (MAF_RESERVATION_OVERRIDE) to {decision.operation} "
+            f"changes to paths you hold a lease on. Their reason: {outcome.reason}"
+        )
+    elif outcome.status == "blocked":
+        lines.append(f"{_who(decision.agent)} tried to {decision.operation} changes to paths you hold a lease on. "
+                     "The attempt was refused.")
+    else:
+        lines.append(f"{_who(decision.agent)} made a {decision.operation} that changes paths you hold a lease on. "
+                     "The hook is in warn mode, so it went through.")
+    lines.append("")
+    for row in items:
+        lease = row["lease"]
+        lines.append(f"  {shown(row['path'])}")
+        lines.append(f"      your lease {lease.id} on {lease.pattern!r} ends {iso(lease.expires_at)} "
+                     f"({relative(lease.expires_at, now)})")
+    lines += ["", ("Please reply to them (maf mail send --to "
+                   f"{decision.agent or 'AGENT'} --subject ... --body ...) or release the lease when you are done "
+                   "(maf-lease release PATTERN)."), "", "-- maf-hooks"]
+    return "\n".join(lines) + "\n"
+
+
+def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: list[str], now: int) -> str:
+    """The message the committer reads on stderr."""
+    count = len({path for path, _ in decision.conflicts})
+    head = {
+        "blocked": f"RESERVATION_CONFLICT: this {decision.operation} is refused: it changes {count} path(s) "
+                   "leased by another agent.",
+        "warned": f"RESERVATION_CONFLICT (warning only, hook mode is warn): this {decision.operation} changes "
+                  f"{count} path(s) leased by another agent.",
+        "overridden": f"RESERVATION_CONFLICT OVERRIDDEN: MAF_RESERVATION_OVERRIDE lets this {decision.operation} "
+                      f"through although it changes {count} path(s) leased by another agent. "
+                      f"Reason recorded: {outcome.reason}. The holders are being told.",
+    }[outcome.status]
+    lines = [head, ""]
+    for path, lease in decision.conflicts:
+        lines.append(f"  {shown(path)}")
+        lines.append(f"      held by {lease.agent} (pattern {lease.pattern!r}, lease {lease.id})")
+        lines.append(f"      until {iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
+        lines.append(f"      reason: {lease.reason or '(none given)'}")
+    lines.append("")
+    if outcome.note:
+        lines += [outcome.note, ""]
+    if outcome.status != "overridden":
+        holders = ", ".join(sorted({lease.agent for _, lease in decision.conflicts}))
+        told = (f"mail was sent to {', '.join(mailed)}" if mailed
+                else "they were already mailed about this same attempt recently")
+        lines += [
+            "What to do:",
+            "  - wait until the lease ends;",
+            f"  - ask the holder ({holders}): {told}; write with `maf mail send --to {holders.split(', ')[0]} ...`;",
+            "  - see who holds what: `maf-lease check PATH...`;",
+        ]
+        if not outcome.note:  # when an override was refused, the note says why instead
+            lines.append("  - " + OVERRIDE_HOW.replace("git commit", f"git {decision.operation}"))
+    for failure in failures:
+        lines.append(f"maf: warning: could not deliver mail to {failure}")
+    if decision.agent is None:
+        lines += ["", "You have no agent identity, so every lease counts as another agent's. " + HOW_TO_SET]
+    else:
+        lines += ["", f"(checked as agent {decision.agent})"]
+    return "\n".join(lines) + "\n"

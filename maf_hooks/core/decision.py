@@ -1,0 +1,55 @@
+"""The commit and push decision: changed paths + active leases -> conflicts and shared warnings.
+
+One rule for every front end (the git hooks, ``maf-preflight``'s reservations check): a changed
+path under another agent's exclusive lease is a conflict; under another agent's shared lease, a
+note. The git hook calls this on every commit, so it imports only the matcher.
+"""
+
+from __future__ import annotations
+
+from maf_hooks.core.model import EXCLUSIVE, Lease
+from maf_hooks.matcher import LeaseIndex
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+
+
+class Decision:
+    """What a check found; ``conflicts``/``shared`` are ``(path, lease)`` pairs in path order."""
+
+    def __init__(self, operation: str, agent: str | None, changed: Collection[str],
+                 conflicts: list[tuple[str, Lease]], shared: list[tuple[str, Lease]]) -> None:
+        self.operation = operation
+        self.agent = agent
+        self.changed = changed
+        self.conflicts = conflicts
+        self.shared = shared
+
+
+def lease_index(rows: Iterable[tuple]) -> LeaseIndex:
+    """THE way a :class:`LeaseIndex` is built: over lease rows (``Lease.FIELDS`` order), each
+    row its own item."""
+    return LeaseIndex((row[2], row[10], row[11], row) for row in rows)  # pattern, regex, prefix
+
+
+def judge(changed: Iterable[str], rows: Iterable[tuple], agent: str | None
+          ) -> tuple[list[tuple[str, Lease]], list[tuple[str, Lease]]]:
+    """``(conflicts, shared)`` for ``changed`` paths against active lease ``rows``: the other
+    agents' leases covering a path (an agent's own never count; with no agent, every lease is
+    another's). A ``Lease`` is made only for a row that covers a path, once per lease."""
+    index = lease_index(row for row in rows if row[1] != agent)
+    conflicts: list[tuple[str, Lease]] = []
+    shared: list[tuple[str, Lease]] = []
+    if not len(index):
+        return conflicts, shared
+    covering = index.covering
+    made: dict[str, Lease] = {}
+    for path in sorted(changed):
+        row: tuple
+        for row in covering(path):
+            lease = made.get(row[0])
+            if lease is None:
+                lease = made[row[0]] = Lease(*row)
+            (conflicts if lease.mode == EXCLUSIVE else shared).append((path, lease))
+    return conflicts, shared

@@ -1,0 +1,92 @@
+"""Policy rules: THE override rule, and how long a lease may be.
+
+The override rule decides every use of ``MAF_RESERVATION_OVERRIDE``: on a conflict (the change
+goes through, recorded, the holder told) and when the hook cannot decide at all (the change goes
+through unchecked). Both paths call :func:`override`, so a reason the configuration requires is
+required on both.
+"""
+
+from __future__ import annotations
+
+from maf_hooks import permissions
+from maf_hooks.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+OVERRIDE_HOW = (
+    "Emergency override (audited, the holder is told): "
+    "MAF_RESERVATION_OVERRIDE=1 MAF_OVERRIDE_REASON='why' git commit ..."
+)
+TRUTHY = frozenset({"1", "true", "yes", "on"})
+
+
+def override_requested(environ: Mapping[str, str] | None) -> bool:
+    return bool(environ) and environ.get("MAF_RESERVATION_OVERRIDE", "").strip().lower() in TRUTHY  # type: ignore[union-attr]
+
+
+class Override:
+    """The verdict on an override: ``asked`` (the variable is set), ``allowed``, the ``reason``
+    given, and ``refusal``, why an asked-for override is not honoured."""
+
+    def __init__(self, asked: bool, allowed: bool, reason: str = "", refusal: str = "") -> None:
+        self.asked = asked
+        self.allowed = allowed
+        self.reason = reason
+        self.refusal = refusal
+
+
+def _setting(cfg: Any, key: str) -> Any:
+    if cfg is not None:
+        return cfg.get(key)
+    from maf_hooks.config_schema import RESERVATION  # only when no configuration loaded
+
+    return RESERVATION.fields[key.split(".", 1)[1]].default
+
+
+def override(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Override:
+    """Whether ``MAF_RESERVATION_OVERRIDE`` lets ``agent``'s change through: asked for, allowed
+    by ``reservation.allow_override``, with ``MAF_OVERRIDE_REASON`` when
+    ``reservation.require_override_reason`` says so, and by the agent's ``can_override`` rule.
+    ``cfg`` None (the configuration did not load) applies the defaults and no ``[agents]`` rule."""
+    reason = environ.get("MAF_OVERRIDE_REASON", "").strip()
+    if not override_requested(environ):
+        return Override(False, False, reason)
+    if not _setting(cfg, "reservation.allow_override"):
+        return Override(True, False, reason, "MAF_RESERVATION_OVERRIDE is set, but overrides are disabled here "
+                                             "(reservation.allow_override = false).")
+    if _setting(cfg, "reservation.require_override_reason") and not reason:
+        return Override(True, False, reason, "MAF_RESERVATION_OVERRIDE is set, but this repository requires a "
+                                             "reason (reservation.require_override_reason = true): "
+                                             "set MAF_OVERRIDE_REASON.")
+    if cfg is not None:
+        refusal = permissions.for_agent(cfg, agent).refusal("can_override", "use MAF_RESERVATION_OVERRIDE")
+        if refusal:
+            return Override(True, False, reason, refusal)
+    return Override(True, True, reason)
+
+
+def lease_ttl(reservation: Mapping[str, Any], ttl: str | None, timeout_minutes: int | None) -> int:
+    """The lease length in ms: ``ttl`` (a duration) or ``timeout_minutes``, else the default;
+    above ``max_timeout_minutes`` is refused. ``reservation`` is the configuration's section."""
+    from maf_hooks.timeutil import parse_duration_ms
+
+    if ttl and timeout_minutes is not None:
+        raise UsageError("Give either --ttl or --timeout, not both.")
+    maximum = reservation["max_timeout_minutes"]
+    if ttl:
+        value = parse_duration_ms(ttl, what="--ttl")
+    elif timeout_minutes is not None:
+        if timeout_minutes <= 0:
+            raise UsageError(f"Invalid --timeout {timeout_minutes}: it must be a positive number of minutes.")
+        value = timeout_minutes * 60_000
+    else:
+        value = reservation["default_timeout_minutes"] * 60_000
+    if value > maximum * 60_000:
+        raise UsageError(
+            f"A lease of {value / 60_000:g} minutes is above the maximum of {maximum} minutes "
+            "(reservation.max_timeout_minutes, env MAF_RESERVATION_MAX_TIMEOUT). Ask for less and renew it."
+        )
+    return value

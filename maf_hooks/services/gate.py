@@ -1,0 +1,138 @@
+"""Deciding a commit or push: the changed paths against the active leases.
+
+The hot path (the no-conflict commit) in order: ``git rev-parse`` runs while the modules load;
+once an active lease exists, the ``git diff`` of the staged paths and, without MAF_AGENT_ID, the
+``git config`` for the identity run side by side; then only the leases that can cover a changed
+path are read (:func:`rows_for`) and :func:`maf_hooks.core.decision.judge` decides. Git is
+called only when a lease is active (a diff started beside an identity that proves invalid is
+stopped). This module is imported by the git hook: it imports only what that path needs.
+"""
+
+from __future__ import annotations
+
+from maf_hooks import git
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Mapping
+    from typing import Any, Callable
+
+    from maf_hooks.core.decision import Decision
+    from maf_hooks.store.leases import LeaseRecords
+
+MAX_LOOKUP_KEYS = 900  # bound parameters of one lookup query (old SQLite builds allow 999)
+
+
+class Pending:
+    """A result computed when called; ``cancel()`` stops what was started for it (nothing here)."""
+
+    def __init__(self, compute: Callable[[], set[str]]) -> None:
+        self._compute = compute
+
+    def __call__(self) -> set[str]:
+        return self._compute()
+
+    def cancel(self) -> None:
+        pass
+
+
+def changed_paths_later(operation: str, paths: git.RepoPaths, environ: Mapping[str, str],
+                        stdin_text: str | None) -> Callable[[], set[str]]:
+    """The paths a commit (staged changes) or push (the commits it adds) changes, as a function to
+    call later, with a ``cancel()``: a plain commit's ``git diff`` starts now and runs while the
+    hook reads the leases."""
+    from_ref, to_ref = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
+    if operation == "commit" and not (from_ref and to_ref):
+        return git.staged_paths_later(paths)
+
+    def later() -> set[str]:
+        if from_ref and to_ref:
+            # a real push under the framework (it names the remote) publishes only what is not on
+            # a remote yet; `pre-commit run --from-ref A --to-ref B` in CI checks exactly A..B
+            publishing = operation == "push" and bool(environ.get("PRE_COMMIT_REMOTE_NAME"))
+            return git.range_paths(paths, git.span_revs(paths, from_ref, to_ref, publishing=publishing))
+        local_branch = environ.get("PRE_COMMIT_LOCAL_BRANCH")
+        if operation == "push" and local_branch:
+            # pre-commit read git's ref lines itself and found a branch whose history starts
+            # with a root commit (it then runs hooks on "all files", without a range): check
+            # every commit of that branch not yet on a remote-tracking ref
+            return git.range_paths(paths, git.span_revs(paths, None, local_branch))
+        changed: set[str] = set()
+        for revs in git.pre_push_revs(paths, stdin_text or ""):
+            changed |= git.range_paths(paths, revs)
+        return changed
+
+    return Pending(later)
+
+
+def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None, *, cwd: str | None,
+             clock: Callable[[], int], into: dict[str, Any] | None = None) -> tuple[dict[str, Any], Decision | None]:
+    """Return ``(settings, Decision)``, or ``(settings, None)`` when there is nothing to check.
+
+    ``settings`` (``into`` when given, filled as it goes, so that an error handler knows how far
+    it got) holds ``cfg``, ``paths``, ``db_path``, the open ``store`` and the resolved ``agent``."""
+    paths_later = git.repo_paths_later(cwd)
+    # loaded while rev-parse runs: the configuration, and what reading the leases needs
+    from maf_hooks import config, identity  # config reads TOML only when a file exists
+    from maf_hooks.core.decision import Decision, judge
+    from maf_hooks.store import open as store_open
+    from maf_hooks.store.sqlite import connection, leases, migrations  # noqa: F401 - the store uses them
+
+    paths = paths_later()
+    cfg = config.load(paths.root, environ=environ)
+    settings = into if into is not None else {}
+    settings.update(cfg=cfg, paths=paths)
+    if cfg.get("reservation.hook_mode") == "off":
+        return settings, None
+    location = store_open.locate(paths.root, paths.common_dir, cfg)
+    settings["db_path"] = location.path
+    if not location.exists():
+        return settings, None  # nobody has leased anything: nothing to check, nothing to create
+
+    store = settings["store"] = location.open(environ=environ, clock=clock, create=False)
+    now = store.now()
+    if not store.leases.has_active(now):
+        return settings, None
+    identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(paths.root)
+    try:
+        if identity_later is None:  # MAF_AGENT_ID: no git call
+            agent = settings["agent"] = identity.resolve_agent(None, environ, None, required=False)  # type: ignore[arg-type]
+        changed_later = changed_paths_later(operation, paths, environ, stdin_text)
+        try:
+            if identity_later is not None:
+                agent = settings["agent"] = identity.resolve_agent(None, environ, identity_later, required=False)
+            changed = changed_later()
+        finally:
+            changed_later.cancel()  # type: ignore[attr-defined]
+    finally:
+        if identity_later is not None:
+            identity_later.cancel()  # type: ignore[attr-defined]
+    conflicts, shared = judge(changed, rows_for(store.leases, now, changed), agent)
+    return settings, Decision(operation, agent, changed, conflicts, shared)
+
+
+def rows_for(records: LeaseRecords, now: int, changed: Collection[str]) -> list[tuple]:
+    """The active leases that may cover a changed path, as rows in ``active_rows`` order.
+
+    A commit of a few paths looks its leases up by key (``matcher.lookup_keys``), so that its cost
+    follows its own paths and not the number of active leases; a large one (or a path that is no
+    valid UTF-8, which no lease key can equal) reads every active lease. Either way the index
+    finds the same leases: the lookup loads every lease that the index could find for these paths."""
+    from maf_hooks.matcher import lookup_keys
+
+    if not changed:
+        return []
+    if len(changed) < MAX_LOOKUP_KEYS:  # each changed path is a key itself
+        patterns, prefixes = lookup_keys(changed)
+        if len(patterns) + len(prefixes) <= MAX_LOOKUP_KEYS and _all_utf8(patterns):
+            return records.active_rows_near(now, sorted(patterns), sorted(prefixes))
+    return records.active_rows(now)
+
+
+def _all_utf8(keys: Iterable[str]) -> bool:
+    try:
+        for key in keys:
+            key.encode("utf-8")
+    except UnicodeEncodeError:  # git output decoded with surrogateescape
+        return False
+    return True

@@ -1,0 +1,163 @@
+"""Leasing, as every front end asks for it: acquire, renew, release, check, list, heartbeat.
+
+Each use case takes the open store, the configuration, the acting agent (resolved by the caller
+through :func:`maf_hooks.identity.resolve_agent`) and what varies; it applies the policy (the
+agent's permissions, the lease length) and the lease rules, and returns what happened for the
+front end to show. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+
+from maf_hooks import patterns, permissions
+from maf_hooks.core import leases as rules
+from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
+from maf_hooks.core.policy import lease_ttl
+from maf_hooks.errors import UsageError
+from maf_hooks.services import triggers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Callable
+
+    from maf_hooks.store.base import Store
+
+
+def normalize_all(root: str, raw: Sequence[str]) -> list[str]:
+    """Lease patterns; one naming an existing directory gets its '/' (it covers what lies beneath)."""
+    return [patterns.normalize(p, root, directory_slash=True) for p in raw]
+
+
+def normalize_path(raw: str, root: str) -> str:
+    """A path to check, relative to the repository root."""
+    return patterns.normalize(raw, root)
+
+
+def either_spelling(root: str, raw: Sequence[str]) -> list[str]:
+    """Patterns naming leases already held: a literal 'src' finds a lease on 'src' or 'src/', so a
+    lease taken while the directory existed can be renewed or released after it was deleted."""
+    found: list[str] = []
+    for pattern in (patterns.normalize(p, root) for p in raw):
+        found.append(pattern)
+        if patterns.is_literal(pattern):
+            found.append(pattern[:-1] if pattern.endswith("/") else pattern + "/")
+    return list(dict.fromkeys(found))
+
+
+def resolve_ttl(cfg: Any, agent: str, ttl: str | None, timeout_minutes: int | None) -> int:
+    """The lease length in ms (:func:`maf_hooks.core.policy.lease_ttl`), within the agent's
+    ``max_lease_timeout_minutes``."""
+    value = lease_ttl(cfg.section("reservation"), ttl, timeout_minutes)
+    permissions.for_agent(cfg, agent).require_lease_minutes(value / 60_000)
+    return value
+
+
+class Acquired:
+    """An acquire's result and the escalations its takeovers opened."""
+
+    def __init__(self, result: AcquireResult, escalations: list[str]) -> None:
+        self.result = result
+        self.escalations = escalations
+
+
+def acquire(store: Store, cfg: Any, agent: str, wanted: Sequence[str], ttl_ms: int, *, shared: bool = False,
+            reason: str = "", force: bool = False, mail_root: Callable[[], str],
+            environ: Mapping[str, str] | None = None) -> Acquired:
+    """Lease ``wanted`` (normalized patterns) for ``agent``, all or nothing (see
+    :func:`maf_hooks.core.leases.acquire`); ``force`` takes the conflicting leases over."""
+    if "\n" in reason or "\0" in reason:
+        raise UsageError("--reason must be one line of text.")
+    rules_for = permissions.for_agent(cfg, agent)
+    rules_for.require("can_acquire_lease", "acquire leases")
+    rules_for.require_lease_minutes(ttl_ms / 60_000)
+    if force:
+        rules_for.require("can_force", "take over another agent's lease (--force)")
+    with store.write():
+        result = rules.acquire(store, agent, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE, reason=reason,
+                               force=force, strategy=cfg.get("reservation.conflict_strategy"))
+    opened = _takeovers(store, cfg, agent, [lease.pattern for lease in result.taken_over], mail_root, environ)
+    return Acquired(result, opened)
+
+
+def _takeovers(store: Store, cfg: Any, agent: str, taken: list[str], mail_root: Callable[[], str],
+               environ: Mapping[str, str] | None) -> list[str]:
+    """A forced takeover counts towards ``lease_takeover`` escalation triggers."""
+    if not taken:
+        return []
+    return triggers.fire(store, cfg, agent, [("lease_takeover", {"patterns": taken})], store.now(), mail_root,
+                         environ=environ)
+
+
+def renew(store: Store, cfg: Any, agent: str, wanted: Sequence[str] | None, ttl_ms: int) -> list[Lease]:
+    """New expiry = now + ttl for the agent's leases on ``wanted`` (all of them when None)."""
+    permissions.for_agent(cfg, agent).require_lease_minutes(ttl_ms / 60_000)
+    return rules.renew(store, agent, wanted, ttl_ms)
+
+
+class Released:
+    def __init__(self, leases: list[Lease], escalations: list[str]) -> None:
+        self.leases = leases
+        self.escalations = escalations
+
+
+def release(store: Store, cfg: Any, agent: str, *, wanted: Sequence[str] = (), ids: Sequence[str] = (),
+            everything: bool = False, force: bool = False, mail_root: Callable[[], str],
+            environ: Mapping[str, str] | None = None) -> Released:
+    """Give leases back; another agent's only with ``force`` (its ``can_force`` rule), as a takeover."""
+    if force:
+        permissions.for_agent(cfg, agent).require("can_force", "release another agent's lease (--force)")
+    released = rules.release(store, agent, pattern_list=wanted, ids=ids, everything=everything, force=force)
+    taken = [lease.pattern for lease in released if lease.agent != agent]
+    return Released(released, _takeovers(store, cfg, agent, taken, mail_root, environ))
+
+
+def list_leases(store: Store | None, *, agent: str | None = None, show_all: bool = False,
+                now: int) -> list[Lease]:
+    """Active leases (with ``show_all``, ended ones too), of ``agent`` when given; ``store`` None
+    when no store exists yet."""
+    if store is None:
+        return []
+    return store.leases.all(agent=agent) if show_all else store.leases.active(now, agent=agent)
+
+
+class PathReport:
+    """The leases covering one checked path, each with whether it blocks the agent."""
+
+    def __init__(self, path: str, entries: list[tuple[Lease, bool]]) -> None:
+        self.path = path
+        self.entries = entries
+
+    @property
+    def blocked(self) -> bool:
+        return any(blocks for _, blocks in self.entries)
+
+
+def check(store: Store | None, root: str, paths: Sequence[str], agent: str | None, now: int) -> list[PathReport]:
+    """Which active leases cover each path (for an existing directory: anything in it, as for
+    ``acquire DIR``); another agent's exclusive lease blocks."""
+    covering: dict[str, list[Lease]] = {path: [] for path in paths}
+    if store is not None:
+        covering = rules.check(store, paths, now)
+        for path in paths:
+            if os.path.isdir(os.path.join(root, path)):
+                seen = {lease.id for lease in covering[path]}
+                covering[path] += [lease for lease in rules.overlapping(store, path.rstrip("/") + "/", now)
+                                   if lease.id not in seen]
+    return [PathReport(path, [(lease, lease.agent != agent and lease.mode == EXCLUSIVE) for lease in covering[path]])
+            for path in paths]
+
+
+def heartbeat(store: Store, agent: str, status: str | None = None) -> int:
+    """Record that ``agent`` is alive; returns when."""
+    return rules.heartbeat(store, agent, status)
+
+
+def agents(store: Store | None, now: int) -> list[AgentState]:
+    return [] if store is None else store.leases.agents(now)
+
+
+def recorded_conflicts(store: Store | None, start: int) -> list[dict[str, Any]]:
+    """RESERVATION_CONFLICT records created at or after ``start``."""
+    return [] if store is None else store.conflicts.since(start)

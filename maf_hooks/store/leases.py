@@ -1,0 +1,97 @@
+"""The lease records' interface: what the lease rules (:mod:`maf_hooks.core.leases`) ask of a store.
+
+It answers questions and writes what it is told; it never decides (which lease conflicts, who may
+end which lease: the core does). Reads take ``now`` and count a lease as active while its task is
+``LEASED`` and its expiry is after ``now``. Lists come in the order ``created_at, id``. Writes run
+inside a write section (:meth:`maf_hooks.store.base.Store.write`).
+
+A *row* is a tuple in the order of :attr:`maf_hooks.core.model.Lease.FIELDS` (``Lease(*row)``):
+the git hook reads rows and makes a ``Lease`` only for one that covers a changed path.
+"""
+
+from __future__ import annotations
+
+import abc
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from maf_hooks.core.model import AgentState, Lease
+
+
+class LeaseRecords(abc.ABC):
+    # --- the hook's reads (rows) -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def has_active(self, now: int) -> bool:
+        """Whether any lease is active (without reading them)."""
+
+    @abc.abstractmethod
+    def active_rows(self, now: int, *, agent: str | None = None) -> list[tuple]:
+        """Every active lease (of ``agent`` when given), as rows."""
+
+    @abc.abstractmethod
+    def active_rows_near(self, now: int, patterns: Collection[str], prefixes: Collection[str]) -> list[tuple]:
+        """The rows of :meth:`active_rows` whose pattern is one of ``patterns``, or whose pattern is
+        a glob (``*?[`` or an escape) with its literal prefix among ``prefixes``: with the keys of
+        ``matcher.lookup_keys``, every lease that can cover one of those paths. Cost follows the
+        keys and the leases found, not every active lease."""
+
+    # --- reads for the rules ---------------------------------------------------------------
+
+    def active(self, now: int, *, agent: str | None = None) -> list[Lease]:
+        from maf_hooks.core.model import Lease
+
+        return [Lease(*row) for row in self.active_rows(now, agent=agent)]
+
+    @abc.abstractmethod
+    def all(self, *, agent: str | None = None) -> list[Lease]:
+        """Every lease ever taken (of ``agent`` when given), ended ones too."""
+
+    @abc.abstractmethod
+    def near(self, now: int, prefixes: Collection[str], under: str | None) -> list[Lease]:
+        """Active leases whose literal prefix is one of ``prefixes`` or (when ``under`` is not
+        None) starts with ``under``; each lease once. An index read, not a scan, where it can be."""
+
+    @abc.abstractmethod
+    def named(self, now: int, *, patterns: Sequence[str] = (), ids: Sequence[str] = (),
+              agent: str | None = None) -> list[Lease]:
+        """Active leases whose pattern is one of ``patterns`` or whose id is one of ``ids``
+        (of ``agent`` only, when given); each lease once."""
+
+    @abc.abstractmethod
+    def due(self, now: int) -> list[Lease]:
+        """Leases not ended whose expiry is at or before ``now``."""
+
+    @abc.abstractmethod
+    def count_due(self, now: int) -> int:
+        """How many leases :meth:`due` would return."""
+
+    # --- writes ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert(self, lease: Lease, payload: dict) -> None:
+        """Store a new active lease (``payload`` is its task's description)."""
+
+    @abc.abstractmethod
+    def update(self, lease: Lease, now: int) -> None:
+        """Write the lease's expiry, mode and reason (its task updated at ``now``)."""
+
+    @abc.abstractmethod
+    def end(self, lease: Lease) -> None:
+        """Write the lease's end: its ``state``, ``ended_at`` and ``end_reason``."""
+
+    # --- agents ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def heartbeat(self, agent: str, status: str | None, now: int) -> None:
+        """Record ``agent`` alive at ``now``; ``status`` replaces its status line when given."""
+
+    @abc.abstractmethod
+    def agents(self, now: int) -> list[AgentState]:
+        """Every agent that sent a heartbeat or holds an active lease, by id."""
+
+    @abc.abstractmethod
+    def heartbeats(self) -> dict[str, int]:
+        """``{agent: last heartbeat}`` of every agent that sent one."""

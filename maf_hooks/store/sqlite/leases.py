@@ -1,0 +1,167 @@
+"""The SQLite lease records: ``tasks`` + ``leases`` + ``file_leases`` rows, and ``agents``.
+
+The git hook reads leases here on every commit, so this module imports only what reading needs
+(``json`` is imported where a lease is written).
+"""
+
+from __future__ import annotations
+
+from maf_hooks.core.model import AgentState, Lease
+from maf_hooks.store.leases import LeaseRecords
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+    from typing import Any
+
+    from maf_hooks.store.sqlite import SqliteStore
+
+_COLUMNS = (
+    "t.id, l.agent_id, f.pattern, f.mode, f.reason, f.created_at, l.lease_expires_at, "
+    "t.state, f.ended_at, f.end_reason, f.regex, f.prefix"
+)  # Lease.FIELDS
+_FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
+# the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
+_OPEN = "file_leases f CROSS JOIN tasks t ON t.id = f.task_id CROSS JOIN leases l ON l.task_id = f.task_id"
+_LIVE = "t.state = 'LEASED' AND l.lease_expires_at > ?"
+# a pattern with a glob character or an escape (not ``matcher._plain``); cheaper than a GLOB test
+_IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
+
+
+def _marks(values: Collection[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _unique(rows: list[tuple]) -> list[Lease]:
+    """Each lease once, in ``created_at, id`` order."""
+    found = {row[0]: row for row in rows}
+    return [Lease(*row) for row in sorted(found.values(), key=lambda row: (row[5], row[0]))]
+
+
+class SqliteLeaseRecords(LeaseRecords):
+    def __init__(self, store: SqliteStore) -> None:
+        self.db = store.db
+
+    # --- the hook's reads --------------------------------------------------------------------
+
+    def has_active(self, now: int) -> bool:
+        return self.db.scalar(f"SELECT EXISTS (SELECT 1 FROM {_FROM} WHERE {_LIVE})", (now,)) == 1
+
+    def active_rows(self, now: int, *, agent: str | None = None) -> list[tuple]:
+        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE {_LIVE}"
+        args: list[Any] = [now]
+        if agent is not None:
+            sql += " AND l.agent_id = ?"
+            args.append(agent)
+        return self.db.all(sql + " ORDER BY f.created_at, t.id", args)
+
+    def active_rows_near(self, now: int, patterns: Collection[str], prefixes: Collection[str]) -> list[tuple]:
+        # Both halves are index lookups (file_leases by pattern; open file leases by prefix).
+        # ``f.ended_at IS NULL`` (which the prefix index needs) changes nothing: ending a lease sets
+        # ended_at and moves its task out of LEASED in one write section (see end()).
+        sql = (
+            f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.pattern IN ({_marks(patterns)}) AND {_LIVE} "
+            f"UNION SELECT {_COLUMNS} FROM {_OPEN} WHERE f.prefix IN ({_marks(prefixes)}) "
+            f"AND f.ended_at IS NULL AND {_IS_GLOB} AND {_LIVE} "
+            "ORDER BY 6, 1"  # f.created_at, t.id
+        )
+        return self.db.all(sql, (*patterns, now, *prefixes, now))
+
+    # --- reads for the rules -----------------------------------------------------------------
+
+    def all(self, *, agent: str | None = None) -> list[Lease]:
+        sql = f"SELECT {_COLUMNS} FROM {_FROM}"
+        args: list[Any] = []
+        if agent is not None:
+            sql += " WHERE l.agent_id = ?"
+            args.append(agent)
+        return [Lease(*row) for row in self.db.all(sql + " ORDER BY f.created_at, t.id", args)]
+
+    def _open_rows(self, where: str, args: Sequence[Any], now: int) -> list[tuple]:
+        """Active leases found through an index on open file leases (``ended_at IS NULL``)."""
+        sql = (f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.ended_at IS NULL AND {where} "
+               "AND +t.state = 'LEASED' AND l.lease_expires_at > ?")
+        return self.db.all(sql, (*args, now))
+
+    def near(self, now: int, prefixes: Collection[str], under: str | None) -> list[Lease]:
+        rows = self._open_rows(f"f.prefix IN ({_marks(prefixes)})", tuple(prefixes), now) if prefixes else []
+        if under == "":
+            rows += self._open_rows("1", (), now)
+        elif under is not None:
+            # prefixes starting with ``under`` (which ends with '/'): under <= p < under with '/' -> '0'
+            rows += self._open_rows("f.prefix >= ? AND f.prefix < ?", (under, under[:-1] + "0"), now)
+        return _unique(rows)
+
+    def named(self, now: int, *, patterns: Sequence[str] = (), ids: Sequence[str] = (),
+              agent: str | None = None) -> list[Lease]:
+        mine, mine_args = (" AND l.agent_id = ?", (agent,)) if agent is not None else ("", ())
+        rows: list[tuple] = []
+        if patterns:
+            rows += self._open_rows(f"f.pattern IN ({_marks(patterns)}){mine}", (*patterns, *mine_args), now)
+        if ids:
+            rows += self._open_rows(f"f.task_id IN ({_marks(ids)}){mine}", (*ids, *mine_args), now)
+        return _unique(rows)
+
+    def due(self, now: int) -> list[Lease]:
+        return [Lease(*row) for row in self.db.all(  # through the partial index on open leases' expiry
+            f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.ended_at IS NULL AND f.expires_at <= ? "
+            "AND +t.state = 'LEASED' ORDER BY f.created_at, t.id", (now,))]
+
+    def count_due(self, now: int) -> int:
+        return int(self.db.scalar(
+            "SELECT COUNT(*) FROM file_leases f CROSS JOIN tasks t ON t.id = f.task_id "
+            "WHERE f.ended_at IS NULL AND f.expires_at <= ? AND +t.state = 'LEASED'", (now,)))
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def insert(self, lease: Lease, payload: dict) -> None:
+        import json  # kept off the hook's import path
+
+        now = lease.created_at
+        self.db.execute(
+            "INSERT INTO tasks (id, state, payload_json, created_at, updated_at, attempts) "
+            "VALUES (?, 'LEASED', ?, ?, ?, 1)", (lease.id, json.dumps(payload, sort_keys=True), now, now))
+        self.db.execute("INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES (?, ?, ?, 1)",
+                        (lease.id, lease.agent, lease.expires_at))
+        self.db.execute(
+            "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (lease.id, lease.pattern, lease.mode, lease.reason, lease.regex, lease.prefix, now, lease.expires_at))
+
+    def update(self, lease: Lease, now: int) -> None:
+        # a trigger (migration 6) copies the expiry to file_leases.expires_at, the indexed copy
+        self.db.execute("UPDATE leases SET lease_expires_at = ? WHERE task_id = ?", (lease.expires_at, lease.id))
+        self.db.execute("UPDATE file_leases SET mode = ?, reason = ? WHERE task_id = ?",
+                        (lease.mode, lease.reason, lease.id))
+        self.db.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now, lease.id))
+
+    def end(self, lease: Lease) -> None:
+        self.db.execute("UPDATE tasks SET state = ?, updated_at = ? WHERE id = ?",
+                        (lease.state, lease.ended_at, lease.id))
+        self.db.execute("UPDATE file_leases SET ended_at = ?, end_reason = ? WHERE task_id = ?",
+                        (lease.ended_at, lease.end_reason, lease.id))
+
+    # --- agents ------------------------------------------------------------------------------
+
+    def heartbeat(self, agent: str, status: str | None, now: int) -> None:
+        self.db.execute(
+            "INSERT INTO agents (id, status, first_seen, last_heartbeat) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET status = COALESCE(?, agents.status), "
+            "last_heartbeat = excluded.last_heartbeat",
+            (agent, status or "", now, now, status))
+
+    def agents(self, now: int) -> list[AgentState]:
+        rows = self.db.all(
+            """
+            WITH holders AS (
+                SELECT l.agent_id AS id, COUNT(*) AS n FROM tasks t JOIN leases l ON l.task_id = t.id
+                WHERE t.state = 'LEASED' AND l.lease_expires_at > ? GROUP BY l.agent_id
+            ), everyone AS (SELECT id FROM agents UNION SELECT id FROM holders)
+            SELECT e.id, a.status, a.last_heartbeat, COALESCE(h.n, 0)
+            FROM everyone e LEFT JOIN agents a ON a.id = e.id LEFT JOIN holders h ON h.id = e.id
+            ORDER BY e.id
+            """, (now,))
+        return [AgentState(r[0], r[1] or "", r[2], r[3]) for r in rows]
+
+    def heartbeats(self) -> dict[str, int]:
+        return dict(self.db.all("SELECT id, last_heartbeat FROM agents WHERE last_heartbeat IS NOT NULL"))
