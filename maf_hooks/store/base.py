@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Callable
 
+    from maf_hooks.store.audit import AuditTrail
+    from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
     from maf_hooks.store.events import EventLog
 
 
@@ -57,6 +59,21 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def events(self) -> EventLog:
         """The hash-chained event log (:mod:`maf_hooks.store.events`)."""
+
+    @property
+    @abc.abstractmethod
+    def audit(self) -> AuditTrail:
+        """The audit trail's reads and the audit webhook's outbox (:mod:`maf_hooks.store.audit`)."""
+
+    @property
+    @abc.abstractmethod
+    def escalations(self) -> EscalationRecords:
+        """Escalations and their mirrored paths (:mod:`maf_hooks.store.escalations`)."""
+
+    @property
+    @abc.abstractmethod
+    def deliveries(self) -> DeliveryOutbox:
+        """The escalation messages' outbox (:mod:`maf_hooks.store.escalations`)."""
 
     def __enter__(self) -> Store:
         return self

@@ -17,6 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
+    from maf_hooks.store.audit import AuditTrail
+    from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.sqlite.connection import Database
 
@@ -64,6 +66,11 @@ class SqliteStore(Store):
         self.db.close()
 
     events: EventLog = _Keeper("maf_hooks.store.sqlite.events", "SqliteEventLog")  # type: ignore[assignment]
+    audit: AuditTrail = _Keeper("maf_hooks.store.sqlite.audit", "SqliteAuditTrail")  # type: ignore[assignment]
+    escalations: EscalationRecords = _Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.sqlite.escalations", "SqliteEscalations")
+    deliveries: DeliveryOutbox = _Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.sqlite.escalations", "SqliteDeliveries")
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
