@@ -354,7 +354,7 @@ def upgrade(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
 
 def _apply(conn: sqlite3.Connection, migration: Migration, *, check_foreign_keys: bool = False) -> bool:
     """Apply one migration with its record in one transaction; False if another process had."""
-    from maf_hooks.store.sqlite.connection import immediate  # noqa: PLC0415
+    from maf_hooks.store.sqlite.connection import immediate
 
     with immediate(conn):
         # another process may have applied it while we waited for the write lock
