@@ -62,7 +62,9 @@ class Context:
             yield store
         finally:
             try:
-                self.flush_audit(store.db.conn)  # type: ignore[attr-defined]
+                from maf_hooks.services import audit  # noqa: PLC0415
+
+                audit.flush_quietly(store, self.environ.get("AUDIT_WEBHOOK_URL"), store.now())
             finally:
                 store.close()
 
@@ -84,17 +86,17 @@ class Context:
                 conn.close()
 
     def flush_audit(self, conn) -> None:
-        """Send queued audit events to ``AUDIT_WEBHOOK_URL``, for at most a second (see docs/audit.md)."""
+        """Transitional (for ``database()``): send queued audit events to ``AUDIT_WEBHOOK_URL``,
+        for at most a second (see docs/audit.md); ``store()`` calls the service itself."""
         url = self.environ.get("AUDIT_WEBHOOK_URL")
         if not url:
             return
-        from maf_hooks import audit  # noqa: PLC0415
+        from maf_hooks.services import audit  # noqa: PLC0415
+        from maf_hooks.store.sqlite.legacy import store_for  # noqa: PLC0415
         from maf_hooks.timeutil import now_ms  # noqa: PLC0415
 
-        try:
-            audit.flush_outbox(conn, url, now_ms())
-        except Exception:  # noqa: BLE001 - queued events stay queued; the command's work is done
-            pass
+        now = now_ms()
+        audit.flush_quietly(store_for(conn, now), url, now)
 
     def agent(self, flag: str | None = None, *, required: bool = True) -> str | None:
         return identity.resolve_agent(

@@ -22,6 +22,7 @@ import pytest
 from conftest import git
 from maf_hooks import audit, config, escalation
 from maf_hooks.core.chain import chain_hash
+from maf_hooks.errors import StorageError
 from maf_hooks.hooks import run_hook
 from maf_hooks.leases import LeaseBook
 from maf_hooks.store.sqlite import connection as db, events, migrations
@@ -781,3 +782,83 @@ def test_flush_outbox_backoff_doubles(repo):
     assert audit.flush_outbox(conn, "http://x/", now, post=lambda *a: None, clock=lambda: 0.0) == {
         "sent": 1, "failed": 0, "pending": 0}
     assert conn.execute("SELECT attempts, delivered_at FROM audit_outbox").fetchone() == (5, now)
+
+
+# --- migration 8: events outlive their tasks ---------------------------------------------------------
+
+def test_migration8_deleting_a_lease_task_keeps_its_events(repo, cli):
+    ok(cli(repo, "lease", "acquire", "src/", "--agent", "alice"))
+    ok(cli(repo, "lease", "release", "src/", "--agent", "alice"))
+    conn = open_db(repo)  # foreign keys on, as every connection of maf-hooks has them
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    task_id = conn.execute("SELECT task_id FROM file_leases").fetchone()[0]
+    before = conn.execute("SELECT id, hash FROM events WHERE task_id = ? ORDER BY id", (task_id,)).fetchall()
+    assert len(before) == 2
+    conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+    assert conn.execute("SELECT COUNT(*) FROM file_leases").fetchone()[0] == 0  # the lease itself cascades
+    assert conn.execute("SELECT id, hash FROM events WHERE task_id = ? ORDER BY id", (task_id,)).fetchall() == before
+    conn.close()
+    assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 2 event(s) checked"
+
+
+def test_migration8_keeps_an_old_database_chain_and_counter(repo, cli):
+    path = db_file(repo)
+    conn = db.connect(str(path), migrate=False)
+    assert migrations.upgrade(conn, MIGRATIONS[:7]) == [1, 2, 3, 4, 5, 6, 7]
+    for index in range(4):
+        events.append(conn, SYSTEM_TASK, "acquire", "alice", {"n": index}, 1_700_000_000_000 + index)
+    conn.execute("DELETE FROM events WHERE id = 4")  # the newest removed: only the counter shows it
+    old_rows = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    conn.close()
+
+    upgraded = db.connect(str(path))
+    assert migrations.current_version(upgraded) == 8
+    assert upgraded.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # restored after the rebuild
+    assert upgraded.execute("PRAGMA foreign_key_list(events)").fetchall() == []
+    assert upgraded.execute("SELECT * FROM events ORDER BY id").fetchall() == old_rows
+    assert upgraded.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone() == (4,)
+    indexes = {row[1] for row in upgraded.execute("PRAGMA index_list(events)")}
+    assert {"idx_events_task", "idx_events_kind_ts", "idx_events_agent_ts"} <= indexes
+    assert upgraded.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_v8'").fetchone()[0] == 0
+    upgraded.close()
+    # the removed newest event is still found, and new events get fresh ids
+    assert broken(cli, repo)[1]["first_invalid_id"] == 4
+    raw(repo).execute("UPDATE sqlite_sequence SET seq = 3 WHERE name = 'events'")  # repair, for the next check
+    ok(cli(repo, "lease", "acquire", "a/", "--agent", "carol"))
+    assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 4 event(s) checked"
+
+
+def test_migration8_on_a_valid_old_chain_stays_valid(repo, cli):
+    conn = db.connect(str(db_file(repo)), migrate=False)
+    migrations.upgrade(conn, MIGRATIONS[:7])
+    for index in range(3):
+        events.append(conn, SYSTEM_TASK, "release", None, {"n": index}, 1_700_000_000_000)
+    conn.close()
+    assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 3 event(s) checked"
+
+
+def test_foreign_key_migration_refuses_to_run_inside_a_transaction(repo):
+    conn = db.connect(str(db_file(repo)), migrate=False)
+    migrations.upgrade(conn, MIGRATIONS[:7])
+    conn.execute("BEGIN")
+    with pytest.raises(StorageError, match="outside a transaction"):
+        migrations.upgrade(conn)
+    conn.execute("ROLLBACK")
+    assert migrations.current_version(conn) == 7
+    assert migrations.upgrade(conn) == [8]
+    conn.close()
+
+
+def test_foreign_key_migration_that_breaks_a_reference_rolls_back(repo):
+    conn = db.connect(str(db_file(repo)), migrate=False)
+    migrations.upgrade(conn, MIGRATIONS[:7])
+
+    def orphan(c):
+        c.execute("INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES ('nowhere', 'a', 0, 1)")
+
+    with pytest.raises(StorageError, match="point nowhere"):
+        migrations.upgrade(conn, [*MIGRATIONS[:7], migrations.Migration(8, "orphan", orphan, True)])
+    assert migrations.current_version(conn) == 7
+    assert conn.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    conn.close()

@@ -454,3 +454,52 @@ def test_one_attempt_touching_two_leased_paths_counts_once(esc_repo, cli):
     assert run_hook("commit", environ=environ, cwd=str(esc_repo), stream=stream) == 1
     assert "escalation" not in stream.getvalue()  # threshold 2 attempts, not 2 rows
     assert cli(esc_repo, "escalate", "list", "--json").json["escalations"] == []
+
+
+# --- open_and_deliver: the one way front ends open escalations ------------------------------------------
+
+def _store(repo, now=T0):
+    from maf_hooks.store.sqlite import open_file
+
+    return open_file(str(repo / ".git" / "maf" / "runtime.db"), lambda: now)
+
+
+def _conflicts(store, agent, times):
+    for index, when in enumerate(times):
+        store.db.execute(
+            "INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, lease_id, "
+            "lease_expires_at, attempted_operation, status, created_at) VALUES "
+            "(?, ?, 'a', 'high', 'alice', 'l', 0, 'commit', 'blocked', ?)", (f"c{index}-{when}", agent, when))
+
+
+def test_open_and_deliver_mails_now_and_leaves_email_for_tick(esc_repo):
+    from maf_hooks.services import escalation as service
+
+    text = FIXTURE.read_text().replace("[escalation.targets.on-call-engineer]\n",
+                                       "[escalation.targets.on-call-engineer]\nemail = \"oncall@example.com\"\n")
+    (esc_repo / "maf.toml").write_text(text)
+    cfg = load(esc_repo)
+    mail_root = str(esc_repo / ".agent-mail")
+    with _store(esc_repo) as store:
+        _conflicts(store, "bob", [T0 - 2000])
+        assert service.open_and_deliver(store, cfg, "bob", "reservation_conflict", {"x": 1}, mail_root) == []
+        _conflicts(store, "bob", [T0 - 1000, T0 - 1000])  # one attempt touching two paths: counts once
+        assert service.open_and_deliver(store, cfg, "bob", "reservation_conflict", {"x": 1}, mail_root) != []
+        [record] = service.listing(store)
+        assert record["context"]["count"] == 2 and record["context"]["x"] == 1
+        _, deliveries = service.show(store, record["escalation_id"])
+        assert {(d["channel"], d["status"]) for d in deliveries} == {("mailbox", "sent"), ("email", "pending")}
+        assert store.db.scalar("SELECT COUNT(*) FROM escalation_paths WHERE is_active = 1") >= 1
+        # the same (path, agent, condition) is already open: nothing new, nothing sent twice
+        assert service.open_and_deliver(store, cfg, "bob", "reservation_conflict", {}, mail_root) == []
+    assert len(messages(esc_repo, "on-call-engineer")) == 1
+
+
+def test_open_and_deliver_without_paths_opens_nothing(repo):
+    from maf_hooks.services import escalation as service
+
+    cfg = config.load(str(repo), environ={})
+    with _store(repo) as store:
+        _conflicts(store, "bob", [T0 - 3, T0 - 2, T0 - 1])
+        assert service.open_and_deliver(store, cfg, "bob", "reservation_conflict", {}, str(repo / "mail")) == []
+        assert service.listing(store) == []

@@ -11,6 +11,9 @@ import json
 import mailbox
 import os
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import click
 import pytest
@@ -540,3 +543,60 @@ def test_mail_cli_uses_git_identity_and_env_root(repo, mcli, tmp_path):
     assert listed.json["agent"] == "dev@example.com"
     assert [m["id"] for m in listed.json["messages"]] == [sent.json["id"]]
     assert email.utils.parseaddr(listed.json["messages"][0]["from"]) == ("dev@example.com", "dev@example.com")
+
+
+# --- the one HTTP POST -------------------------------------------------------------------------------
+
+class _Answer(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, self.headers["Content-Type"], self.headers["User-Agent"], body))
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def answering():
+    server = HTTPServer(("127.0.0.1", 0), _Answer)
+    server.received, server.status, server.delay = [], 200, 0.0
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/in"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_post_sends_json_and_returns_the_status(answering):
+    from maf_hooks.mail import http
+
+    assert http.post_json(answering.url, {"a": [1, "ü"]}, 5.0) == 200
+    [(path, kind, agent, body)] = answering.received
+    assert path == "/in" and kind == "application/json" and agent == "maf-hooks"
+    assert json.loads(body) == {"a": [1, "ü"]}
+
+
+def test_post_error_status_names_url_and_status(answering):
+    from maf_hooks.mail import http
+
+    answering.status = 503
+    with pytest.raises(http.PostFailed, match=r"/in answered HTTP 503"):
+        http.post(answering.url, b"{}", 5.0)
+
+
+def test_post_unreachable_and_slow_and_bad_urls_are_clear(answering):
+    from maf_hooks.mail import http
+
+    with pytest.raises(http.PostFailed, match="cannot reach http://127.0.0.1:9/"):
+        http.post("http://127.0.0.1:9/", b"{}", 5.0)  # nothing listens on the discard port
+    answering.delay = 1.0
+    with pytest.raises(http.PostFailed, match=r"did not answer within 0.2 s"):
+        http.post(answering.url, b"{}", 0.2)
+    with pytest.raises(http.PostFailed, match="only http:// and https://"):
+        http.post("file:///etc/passwd", b"{}", 1.0)

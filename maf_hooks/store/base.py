@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from typing import Callable
 
     from maf_hooks.store.conflicts import ConflictRecords
+    from maf_hooks.store.audit import AuditTrail
+    from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
@@ -83,6 +85,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def conflicts(self) -> ConflictRecords:
         """Conflict records and the conflict mail log (:mod:`maf_hooks.store.conflicts`)."""
+    def audit(self) -> AuditTrail:
+        """The audit trail's reads and the audit webhook's outbox (:mod:`maf_hooks.store.audit`)."""
+
+    @property
+    @abc.abstractmethod
+    def escalations(self) -> EscalationRecords:
+        """Escalations and their mirrored paths (:mod:`maf_hooks.store.escalations`)."""
+
+    @property
+    @abc.abstractmethod
+    def deliveries(self) -> DeliveryOutbox:
+        """The escalation messages' outbox (:mod:`maf_hooks.store.escalations`)."""
 
     def __enter__(self) -> Store:
         return self

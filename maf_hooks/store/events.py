@@ -12,6 +12,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+SYSTEM_TASK = "maf:system"  # the task of events that belong to no lease (escalations, preflight, ...)
+
 
 class EventLog(abc.ABC):
     @abc.abstractmethod

@@ -68,3 +68,17 @@ def make_store(backend, spec, clock):
 @pytest.fixture
 def store(make_store):
     return make_store()
+
+
+def tamper_event(backend: str, spec: str, event_id: int, *, agent: str) -> None:
+    """Change one stored event's agent behind the store's back, as someone editing the data would."""
+    if backend == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(spec, isolation_level=None)
+        try:
+            conn.execute("UPDATE events SET agent_id = ? WHERE id = ?", (agent, event_id))
+        finally:
+            conn.close()
+        return
+    raise AssertionError(f"unknown backend {backend}")

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
     from maf_hooks.store.conflicts import ConflictRecords
+    from maf_hooks.store.audit import AuditTrail
+    from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
@@ -87,6 +89,11 @@ class SqliteStore(Store):
     leases: LeaseRecords = _Keeper("maf_hooks.store.sqlite.leases", "SqliteLeaseRecords")  # type: ignore[assignment]
     conflicts: ConflictRecords = _Keeper(  # type: ignore[assignment]
         "maf_hooks.store.sqlite.conflicts", "SqliteConflictRecords")
+    audit: AuditTrail = _Keeper("maf_hooks.store.sqlite.audit", "SqliteAuditTrail")  # type: ignore[assignment]
+    escalations: EscalationRecords = _Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.sqlite.escalations", "SqliteEscalations")
+    deliveries: DeliveryOutbox = _Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.sqlite.escalations", "SqliteDeliveries")
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,

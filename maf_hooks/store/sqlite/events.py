@@ -47,10 +47,6 @@ class SqliteEventLog(EventLog):
 
 def append(conn: Any, task_id: str, kind: str, agent: str | None, data: dict[str, Any], ts: int) -> int:
     """Transitional, for callers that still hold a raw connection; goes once they use ``store.events``."""
-    import os  # noqa: PLC0415
+    from maf_hooks.store.sqlite.legacy import store_for
 
-    from maf_hooks.store.sqlite import SqliteStore  # noqa: PLC0415
-    from maf_hooks.store.sqlite.connection import Database  # noqa: PLC0415
-
-    store = SqliteStore(Database(conn, ""), lambda: ts, audit_webhook=bool(os.environ.get("AUDIT_WEBHOOK_URL")))
-    return store.events.append(task_id, kind, agent, data, ts)
+    return store_for(conn, ts).events.append(task_id, kind, agent, data, ts)

@@ -19,9 +19,10 @@ TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations onl
 if TYPE_CHECKING:
     from typing import Sequence
 
-# version: int; name: str; steps: a sequence of SQL statements, or a callable taking the connection
+# version: int; name: str; steps: a sequence of SQL statements, or a callable taking the connection;
+# foreign_keys_off: run with foreign key enforcement off (a table rebuild), checked before it commits
 # (a plain namedtuple: typing.NamedTuple compiles its annotations when the hook imports this module)
-Migration = namedtuple("Migration", ["version", "name", "steps"])
+Migration = namedtuple("Migration", ["version", "name", "steps", "foreign_keys_off"], defaults=(False,))
 
 
 SYSTEM_TASK = "maf:system"  # owner of events that belong to no lease (escalations, preflight, ...)
@@ -264,6 +265,38 @@ def _v7_file_like_regexes(conn: sqlite3.Connection) -> None:
                 conn.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?", (updated, task_id))
 
 
+def _v8_events_outlive_tasks(conn: sqlite3.Connection) -> None:
+    """Rebuild ``events`` without ``REFERENCES tasks(id) ON DELETE CASCADE``: removing a task
+    must never remove its history (that would break the audit chain). SQLite's documented
+    12-step rebuild, run with foreign keys off (see :func:`upgrade`): the rows keep their ids
+    and hashes, the indexes are made again, and the AUTOINCREMENT counter keeps its value, so
+    that an id is still never reused and removed newest events are still found."""
+    sequence = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    conn.execute(
+        """CREATE TABLE events_v8 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            data_json TEXT NOT NULL,
+            agent_id TEXT,
+            prev_hash TEXT,
+            hash TEXT
+        )"""
+    )
+    columns = "id, task_id, ts, kind, data_json, agent_id, prev_hash, hash"
+    conn.execute(f"INSERT INTO events_v8 ({columns}) SELECT {columns} FROM events ORDER BY id")
+    conn.execute("DROP TABLE events")
+    conn.execute("ALTER TABLE events_v8 RENAME TO events")
+    conn.execute("CREATE INDEX idx_events_task ON events(task_id)")
+    conn.execute("CREATE INDEX idx_events_kind_ts ON events(kind, ts)")
+    conn.execute("CREATE INDEX idx_events_agent_ts ON events(agent_id, ts)")
+    conn.execute("DELETE FROM sqlite_sequence WHERE name IN ('events', 'events_v8')")
+    highest = max(sequence[0] if sequence else 0, conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+    if highest:
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (highest,))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "canonical tables, file leases, agents", _v1),
     Migration(2, "reservation conflicts and mail log", V2_CONFLICTS),
@@ -272,6 +305,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "audit chain on events, audit webhook outbox", _v5_audit_chain),
     Migration(6, "index the expiry of open file leases", V6_OPEN_EXPIRY),
     Migration(7, "file-like leases match only their own paths", _v7_file_like_regexes),
+    Migration(8, "events outlive their tasks (no cascading delete)", _v8_events_outlive_tasks, True),
 ]
 
 
@@ -296,7 +330,7 @@ def upgrade(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
     """Apply every migration newer than the database; return the versions applied here."""
     if current_version(conn) >= latest(migrations):
         return []
-    applied = []
+    applied: list[int] = []
     if not conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
     ).fetchone():
@@ -306,19 +340,52 @@ def upgrade(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
             )
     for migration in migrations:
-        with immediate(conn):
-            # another process may have applied it while we waited for the write lock
-            if current_version(conn) >= migration.version:
-                continue
-            if callable(migration.steps):
-                migration.steps(conn)
-            else:
-                for statement in migration.steps:
-                    conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, now_ms()),
-            )
-            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
-        applied.append(migration.version)
+        if current_version(conn) >= migration.version:
+            continue
+        if migration.foreign_keys_off:
+            done = _without_foreign_keys(conn, migration)
+        else:
+            done = _apply(conn, migration)
+        if done:
+            applied.append(migration.version)
     return applied
+
+
+def _apply(conn: sqlite3.Connection, migration: Migration, *, check_foreign_keys: bool = False) -> bool:
+    """Apply one migration with its record in one transaction; False if another process had."""
+    with immediate(conn):
+        # another process may have applied it while we waited for the write lock
+        if current_version(conn) >= migration.version:
+            return False
+        if callable(migration.steps):
+            migration.steps(conn)
+        else:
+            for statement in migration.steps:
+                conn.execute(statement)
+        if check_foreign_keys:
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise StorageError(f"Migration {migration.version} ({migration.name}) would leave rows whose "
+                                   f"foreign keys point nowhere ({broken[:3]}); nothing was changed.")
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, now_ms()),
+        )
+        conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+    return True
+
+
+def _without_foreign_keys(conn: sqlite3.Connection, migration: Migration) -> bool:
+    """Steps 1 and 12 of SQLite's table rebuild: foreign keys off around the transaction (the
+    pragma does nothing inside one), checked before it commits, and then restored."""
+    if conn.in_transaction:
+        raise StorageError(f"Migration {migration.version} ({migration.name}) must run outside a transaction.")
+    enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        if conn.execute("PRAGMA foreign_keys").fetchone()[0]:
+            raise StorageError(f"Migration {migration.version}: foreign keys could not be turned off.")
+        return _apply(conn, migration, check_foreign_keys=bool(enforced))
+    finally:
+        if enforced:
+            conn.execute("PRAGMA foreign_keys = ON")

@@ -1,0 +1,163 @@
+"""The audit trail's rules: when the event chain is intact, what the report counts, and what
+the audit guard finds (each finding with a severity) and when it fails.
+
+The chain's format is :mod:`maf_hooks.core.chain`. Validation finds a row that was changed,
+removed or inserted afterwards: from the start, the first event must be id 1 with an empty
+``prev_hash``; from a date, the first event at or after it is the anchor and its ``prev_hash`` is
+trusted. Ids follow each other without a gap, and the newest row must be the newest id ever
+handed out, so that removing the newest events is found too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from maf_hooks.core.chain import chain_hash
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+SEVERITIES = ("critical", "high", "medium", "low")
+LEASE_KINDS = {"acquire": "taken", "release": "released", "expire": "expired", "takeover": "taken_over"}
+
+
+# --- the chain -----------------------------------------------------------------------------
+
+def validate(rows: Iterable[Sequence[Any]], *, anchored: bool, highest_issued: int) -> dict[str, Any]:
+    """Check stored rows ``(id, task_id, ts, kind, data_json, agent_id, prev_hash, hash)`` in id
+    order; ``anchored``: they start at a date's anchor, not at the first event;
+    ``highest_issued``: the newest id ever handed out. Returns ``valid``, ``checked``,
+    ``first_invalid_id`` and ``problem``."""
+    expected_prev: str | None = None
+    previous_id: int | None = None
+    checked = 0
+    for row in rows:
+        event_id, stored_prev, stored_hash = row[0], row[6] or "", row[7]
+        if previous_id is None:
+            if not anchored and event_id != 1:
+                return _broken(1, _missing(1, event_id - 1), checked)
+            expected_prev = stored_prev if anchored else ""
+        elif event_id != previous_id + 1:
+            return _broken(previous_id + 1, _missing(previous_id + 1, event_id - 1), checked)
+        if stored_prev != expected_prev:
+            return _broken(event_id, f"its prev_hash does not match event {previous_id}'s hash: "
+                                     "an event before it was changed, or this one was inserted", checked)
+        if stored_hash != chain_hash(stored_prev, row[:6]):
+            return _broken(event_id, "its content does not match its hash (changed or inserted)", checked)
+        expected_prev, previous_id = stored_hash, event_id
+        checked += 1
+    if previous_id is not None and highest_issued > previous_id:
+        return _broken(previous_id + 1, _missing(previous_id + 1, highest_issued), checked)
+    if previous_id is None and not anchored and highest_issued > 0:
+        return _broken(1, _missing(1, highest_issued), checked)
+    return valid(checked)
+
+
+def valid(checked: int = 0) -> dict[str, Any]:
+    return {"valid": True, "checked": checked, "first_invalid_id": None, "problem": None}
+
+
+def _missing(first: int, last: int) -> str:
+    return f"event {first} is missing (removed)" if first == last else f"events {first}..{last} are missing (removed)"
+
+
+def _broken(event_id: int, problem: str, checked: int) -> dict[str, Any]:
+    return {"valid": False, "checked": checked, "first_invalid_id": event_id, "problem": problem}
+
+
+# --- the report ----------------------------------------------------------------------------
+
+def _empty() -> dict[str, Any]:
+    return {"leases": Counter(), "conflicts": Counter(), "overrides": [], "escalations": Counter(),
+            "preflight": Counter()}
+
+
+def report(*, since_ms: int, agent: str | None, activity: Iterable[tuple[str, str | None, dict[str, Any]]],
+           counts: dict[str, Iterable[tuple[str | None, str, int]]],
+           contested: Iterable[tuple[str, int, int]]) -> dict[str, Any]:
+    """Per agent and in total: leases, conflicts, overrides, escalations, preflight runs, hot paths.
+    ``counts`` maps conflicts, escalations and preflight to (agent, status, count) rows."""
+    per_agent: dict[str, dict[str, Any]] = defaultdict(_empty)
+    for kind, who, data in activity:
+        if kind == "override":
+            per_agent[who or "(unknown)"]["overrides"].append(
+                {"reason": data.get("reason"), "holder": data.get("holder"), "paths": data.get("paths", [])})
+        else:
+            per_agent[who or "(unknown)"]["leases"][LEASE_KINDS[kind]] += 1
+    for key, rows in counts.items():
+        for who, status, count in rows:
+            per_agent[who or "(unknown)"][key][status] += count
+    agents = {name: _plain(values) for name, values in sorted(per_agent.items()) if agent is None or name == agent}
+    total = _empty()
+    for values in agents.values():
+        for key in ("leases", "conflicts", "escalations", "preflight"):
+            total[key].update(values[key])
+        total["overrides"].extend(values["overrides"])
+    paths = [{"path": path, "conflicts": count, "agents": agents_count} for path, count, agents_count in contested]
+    return {"since_ms": since_ms, "agents": agents, "total": _plain(total), "most_contested_paths": paths}
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: (dict(value) if isinstance(value, Counter) else value) for key, value in values.items()}
+
+
+# --- the guard -----------------------------------------------------------------------------
+
+def mail_finding(bead_id: str, size: int, messages: int, max_kb: float) -> list[dict[str, str]]:
+    if size <= max_kb * 1024:
+        return []
+    return [{"id": "mail_budget", "severity": "high",
+             "message": f"{messages} message(s) mentioning {bead_id} take {size / 1024:.1f} KB, "
+                        f"over the {max_kb:g} KB budget"}]
+
+
+def findings(*, stale: Iterable[tuple[str, int, int | None]], stale_minutes: int,
+             past_timeout: Iterable[tuple[str, str, int]], overrides: Iterable[tuple[int, str | None, dict[str, Any]]],
+             chain: dict[str, Any]) -> list[dict[str, str]]:
+    """What the guard finds besides the mail budget."""
+    found = []
+    for agent, leases, last in stale:
+        found.append({"id": "stale_lease_holder", "severity": "medium",
+                      "message": f"{agent} holds {leases} active lease(s) with no heartbeat in "
+                                 f"{stale_minutes} minutes" + ("" if last else " (never sent one)")})
+    for escalation_id, path_id, level in past_timeout:
+        found.append({"id": "escalation_past_timeout", "severity": "high",
+                      "message": f"escalation {escalation_id} ({path_id}, level {level}) is past its timeout "
+                                 "and still open: run `maf escalate tick`"})
+    for event_id, who, data in overrides:
+        given = data.get("reason")
+        if not given or given == "no reason given":
+            found.append({"id": "override_without_reason", "severity": "high",
+                          "message": f"override by {who or '(unknown)'} (event {event_id}) has no reason"})
+    if not chain["valid"]:
+        found.append({"id": "audit_chain_broken", "severity": "critical",
+                      "message": f"audit chain broken at event {chain['first_invalid_id']}: {chain['problem']}"})
+    return found
+
+
+def guard_result(bead_id: str, size: int, messages: int, max_kb: float,
+                 found: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """The ``AUDIT_GUARD_RESULT``: failed when a finding is critical or more than two are high."""
+    counts = Counter(finding["severity"] for finding in found)
+    failed = counts["critical"] > 0 or counts["high"] > 2
+    return {
+        "type": "AUDIT_GUARD_RESULT",
+        "beadId": bead_id,
+        "status": "failed" if failed else "passed",
+        "mail": {"bytes": size, "messages": messages, "budget_kb": max_kb},
+        "findings": list(found),
+        "summary": {"totalFindings": len(found), "criticalCount": counts["critical"], "highCount": counts["high"],
+                    "mediumCount": counts["medium"], "lowCount": counts["low"]},
+    }
+
+
+# --- the webhook outbox ------------------------------------------------------------------------
+
+RETRY_BASE_MS = 5_000
+
+
+def next_attempt(now: int, attempts_before: int) -> int:
+    """When a queued event whose POST failed is tried again: exponential backoff."""
+    return now + RETRY_BASE_MS * (2 ** min(attempts_before, 10))

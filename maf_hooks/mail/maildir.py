@@ -1,0 +1,53 @@
+"""Delivering agent mail: one standard Maildir per agent under a mail root.
+
+Each agent's mailbox is ``<root>/<agent id>/`` with ``tmp/``, ``new/`` and ``cur/``, so Python's
+:class:`mailbox.Maildir`, mutt and any other Maildir tool can read it. Delivery is the Maildir way
+(:meth:`mailbox.Maildir.add`: write the file in ``tmp/``, then link or rename it into ``new/``), so a
+reader never sees half a message in ``new/``.
+"""
+
+from __future__ import annotations
+
+import email.errors
+import mailbox
+import os
+from email.message import EmailMessage
+
+from maf_hooks.errors import StorageError, UsageError
+from maf_hooks.mail.addresses import mailbox_path
+from maf_hooks.mail.message import MESSAGE, POLICY, build_message
+
+
+def deliver(root: str, recipient: str, message: EmailMessage) -> str:
+    """Add ``message`` to the Maildir of agent ``recipient``; return its key (id in the box).
+
+    The root and the Maildir are created as needed. The message is written in ``tmp/`` and
+    moved into ``new/`` in one step, so ``new/`` never holds half a message.
+    """
+    path = mailbox_path(root, recipient)
+    try:
+        # as_bytes() folds long header lines (mailbox's own generator would not fold them)
+        data = message.as_bytes(policy=POLICY)
+    except (email.errors.MessageError, ValueError) as exc:
+        raise UsageError(f"This message cannot be written: {exc}") from None
+    try:
+        os.makedirs(os.path.abspath(root), exist_ok=True)
+        box = mailbox.Maildir(path, factory=None, create=True)
+        for sub in ("tmp", "new", "cur"):  # an existing but incomplete Maildir
+            os.makedirs(os.path.join(path, sub), mode=0o700, exist_ok=True)
+        return box.add(data)
+    except (OSError, mailbox.Error) as exc:
+        raise StorageError(f"Could not deliver mail to {path}: {failure_reason(exc)}") from exc
+
+
+def send(root: str, *, sender: str, recipient: str, subject: str, text: str) -> str:
+    """Send a plain agent-to-agent message (X-MAF-Type: MESSAGE); return its key."""
+    message = build_message(sender=sender, recipient=recipient, subject=subject, text=text,
+                            maf_type=MESSAGE)
+    return deliver(root, recipient, message)
+
+
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__

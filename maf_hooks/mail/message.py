@@ -1,0 +1,103 @@
+"""Building agent mail: every message has a text/plain part a person can read; a message that
+carries data for programs is ``multipart/mixed`` with an ``application/json`` part (``maf.json``)."""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import json
+import re
+from email.message import EmailMessage
+
+from maf_hooks.errors import UsageError
+from maf_hooks.identity import validate_agent_id
+from maf_hooks.mail.addresses import address, check_header_value, encodable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+MESSAGE_ID_DOMAIN = "maf.local"
+JSON_FILENAME = "maf.json"
+MESSAGE = "MESSAGE"  # X-MAF-Type of a plain agent-to-agent message
+
+POLICY = email.policy.default  # "\n" line ends, as Maildir files have on POSIX
+
+_EXTRA_HEADER = re.compile(r"^X-MAF-[A-Za-z-]+\Z")
+
+
+def build_message(
+    *,
+    sender: str | None,
+    recipient: str,
+    subject: str,
+    text: str,
+    maf_type: str | None = None,
+    json_payload: Any = None,
+    extra_headers: Mapping[str, str] | None = None,
+    date_ms: int | None = None,
+) -> EmailMessage:
+    """A message from ``sender`` (an agent id, or None when unknown) to agent ``recipient``.
+
+    Headers: From, To, Subject, Date, Message-ID, X-MAF-Type (when ``maf_type`` is given) and
+    ``extra_headers`` (names ``X-MAF-Name``). Body: ``text`` as text/plain; with ``json_payload``,
+    multipart/mixed with that text part and an application/json part named ``maf.json``.
+    A header value with a line break or control character is refused (UsageError); undecodable
+    bytes in ``text`` (surrogate escapes) become U+FFFD.
+    """
+    if sender is not None:
+        check_header_value("sender", sender)
+        validate_agent_id(sender, source="sender")
+    check_header_value("recipient", recipient)
+    validate_agent_id(recipient, source="recipient")
+    check_header_value("subject", subject)
+    if not isinstance(text, str):
+        raise UsageError("The message text must be a string.")
+    if not encodable(text):  # e.g. a file name with bytes that are not UTF-8 (surrogateescape)
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    headers: list[tuple[str, str]] = []
+    if maf_type is not None:
+        check_header_value("X-MAF-Type", maf_type)
+        headers.append(("X-MAF-Type", maf_type))
+    seen = {name.lower() for name, _ in headers}
+    for name, value in (extra_headers or {}).items():
+        if not isinstance(name, str) or not _EXTRA_HEADER.match(name):
+            raise UsageError(
+                f"Invalid extra header name {name!r}: it must look like X-MAF-Name "
+                "(X-MAF- then letters and hyphens)."
+            )
+        if name.lower() in seen:
+            raise UsageError(f"Header {name} is given twice.")
+        seen.add(name.lower())
+        value = value if isinstance(value, str) else str(value)
+        check_header_value(f"header {name}", value)
+        headers.append((name, value))
+    if json_payload is not None:
+        try:
+            payload = json.dumps(json_payload, indent=2, ensure_ascii=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"The JSON payload cannot be written as JSON: {exc}") from None
+
+    message = EmailMessage(policy=POLICY)
+    message["From"] = address(sender)
+    message["To"] = address(recipient)
+    message["Subject"] = subject
+    try:
+        date = email.utils.formatdate(None if date_ms is None else date_ms / 1000, usegmt=True)
+    except (OverflowError, ValueError, OSError):
+        raise UsageError(f"Invalid message date {date_ms!r} (milliseconds since the epoch).") from None
+    message["Date"] = date
+    message["Message-ID"] = email.utils.make_msgid(domain=MESSAGE_ID_DOMAIN)
+    for name, value in headers:
+        message[name] = value
+    message.set_content(text)
+    if json_payload is not None:
+        data = (payload + "\n").encode("ascii")
+        # 7bit keeps the JSON readable in the raw file; lines over the RFC 5322 limit need base64
+        longest = max(len(line) for line in data.splitlines())
+        message.add_attachment(
+            data, maintype="application", subtype="json", filename=JSON_FILENAME,
+            cte="7bit" if longest <= 990 else "base64",
+        )
+    return message

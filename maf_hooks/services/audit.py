@@ -1,0 +1,124 @@
+"""The audit use cases: validate the event chain, report who did what, run the audit guard, and
+send queued events to the audit webhook. The rules are :mod:`maf_hooks.core.audit`."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from maf_hooks.core import audit as rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from maf_hooks.store.base import Store
+
+WEBHOOK_BUDGET_SECONDS = 1.0  # the most a command or hook waits on AUDIT_WEBHOOK_URL
+RETRY_BASE_MS = rules.RETRY_BASE_MS
+
+
+def validate(store: Store, since_ms: int | None = None) -> dict[str, Any]:
+    """Recompute the chain (from the first event at or after ``since_ms`` when given); the
+    result names the first row that was changed, removed or inserted."""
+    trail = store.audit
+    if since_ms is None:
+        return rules.validate(trail.chain_rows(), anchored=False, highest_issued=trail.highest_issued_id())
+    anchor = trail.first_id_since(since_ms)
+    if anchor is None:  # nothing at or after that date
+        return rules.valid()
+    return rules.validate(trail.chain_rows(anchor), anchored=True, highest_issued=trail.highest_issued_id())
+
+
+def report(store: Store, *, since_ms: int, agent: str | None = None) -> dict[str, Any]:
+    """Per agent and in total: leases, conflicts, overrides, escalations, preflight runs, hot paths."""
+    trail = store.audit
+    return rules.report(
+        since_ms=since_ms, agent=agent, activity=trail.activity_since(since_ms),
+        counts={key: trail.status_counts(key, since_ms) for key in ("conflicts", "escalations", "preflight")},
+        contested=trail.contested_paths(since_ms, agent),
+    )
+
+
+def guard(store: Store | None, *, bead_id: str, mail_root: str, max_kb: float, now: int,
+          stale_minutes: int = 60) -> dict[str, Any]:
+    """The audit guard: the bead's mail against its budget, and (with a store) findings about
+    stale lease holders, overdue escalations, overrides without a reason and the chain."""
+    size, messages = mail_mentioning(mail_root, bead_id)
+    found = rules.mail_finding(bead_id, size, messages, max_kb)
+    if store is not None:
+        found += rules.findings(
+            stale=store.audit.stale_lease_holders(now, now - stale_minutes * 60_000), stale_minutes=stale_minutes,
+            past_timeout=store.escalations.open_past_path_timeout(now), overrides=store.audit.overrides(),
+            chain=validate(store),
+        )
+    return rules.guard_result(bead_id, size, messages, max_kb, found)
+
+
+def mail_mentioning(mail_root: str, needle: str) -> tuple[int, int]:
+    """(bytes, messages) of the mail under the mail root whose raw text mentions ``needle``."""
+    total = count = 0
+    if not needle or not os.path.isdir(mail_root):
+        return 0, 0
+    encoded = needle.encode("utf-8")
+    for agent in sorted(os.listdir(mail_root)):
+        for sub in ("new", "cur"):
+            folder = os.path.join(mail_root, agent, sub)
+            if not os.path.isdir(folder):
+                continue
+            for name in os.listdir(folder):
+                try:
+                    with open(os.path.join(folder, name), "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                if encoded in data:
+                    total += len(data)
+                    count += 1
+    return total, count
+
+
+def flush(store: Store, url: str, now: int, *, budget_seconds: float = WEBHOOK_BUDGET_SECONDS,
+          post: Callable[[str, bytes, float], Any] | None = None,
+          clock: Callable[[], float] | None = None) -> dict[str, int]:
+    """POST queued audit events to ``url`` (oldest first) until done or ``budget_seconds`` (of
+    ``clock``, monotonic seconds) are spent; no POST may outlast the budget. A failed POST is
+    retried later with exponential backoff. Returns how many were sent, failed, still queued."""
+    if post is None:
+        from maf_hooks.mail.http import post as http_post
+
+        post = http_post
+    clock = clock or time.monotonic
+    deadline = clock() + budget_seconds
+    sent = failed = 0
+    for row_id, payload, attempts in store.audit.due(now):
+        remaining = deadline - clock()
+        if remaining <= 0.01:
+            break
+        try:
+            post(url, payload.encode("utf-8"), min(remaining, 5.0))
+        except Exception as exc:  # noqa: BLE001 - retried later
+            with store.write():
+                store.audit.retry_later(row_id, attempts + 1, f"{type(exc).__name__}: {exc}",
+                                        rules.next_attempt(now, attempts))
+            failed += 1
+            continue
+        with store.write():
+            store.audit.sent(row_id, attempts + 1, now)
+        sent += 1
+    return {"sent": sent, "failed": failed, "pending": store.audit.pending()}
+
+
+def flush_quietly(store: Store, url: str | None, now: int) -> None:
+    """After a command or a hook: send queued events for at most about a second; a failure
+    leaves them queued (the command's work is done either way)."""
+    if not url:
+        return
+    try:
+        flush(store, url, now)
+    except Exception:  # noqa: BLE001, S110 - queued events stay queued
+        pass
+
+
+def pending(store: Store) -> int:
+    return store.audit.pending()
