@@ -74,14 +74,10 @@ def _flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int
     """Send queued audit events to AUDIT_WEBHOOK_URL after the decision, for at most about a second
     (``audit.WEBHOOK_BUDGET_SECONDS``); what is left stays queued for later commands."""
     url = environ.get("AUDIT_WEBHOOK_URL")
-    if not url:
-        return
-    try:
-        from maf_hooks import audit
+    if url:
+        from maf_hooks.services.audit import flush_quietly
 
-        audit.flush_outbox(store.db.conn, url, clock())
-    except Exception:  # noqa: BLE001, S110 - the decision is made; queued events stay queued
-        pass
+        flush_quietly(store, url, clock())
 
 
 def _agent(settings: dict[str, Any]) -> str | None:

@@ -84,7 +84,7 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
     ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
     with context.store() as store:
         acquired = leasing.acquire(store, context.config, who, wanted, ttl_ms, shared=shared, reason=reason,
-                                   force=force, mail_root=context.mail_root, environ=context.environ)
+                                   force=force, mail_root=context.mail_root)
         now = store.now()
     _escalations(acquired.escalations)
     result = acquired.result
@@ -151,7 +151,7 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
     wanted = leasing.either_spelling(context.root, pattern_args)
     with context.store() as store:
         outcome = leasing.release(store, context.config, who, wanted=wanted, ids=ids, everything=release_all,
-                                  force=force, mail_root=context.mail_root, environ=context.environ)
+                                  force=force, mail_root=context.mail_root)
         now = store.now()
     _escalations(outcome.escalations)
     released = outcome.leases

@@ -235,17 +235,13 @@ def execute(env: RunEnv, options: Options, *, on_fix: Callable[[dict], None] | N
 def _escalate_failure(context, config, agent, execution_id: str, now: int) -> list:
     """A recorded failed run counts towards `preflight_failure` escalation triggers."""
     if not config.get("escalation.paths"):
-        return []
-    from maf_hooks import delivery, escalation  # noqa: PLC0415
+        return []  # spares opening the store
+    from maf_hooks.services.escalation import open_and_deliver  # noqa: PLC0415
 
     try:
-        with context.database() as conn:
-            opened = escalation.on_condition(conn, config, agent, "preflight_failure", now,
-                                             {"executionId": execution_id})
-            if opened:
-                escalation.sync_paths(conn, config, now)
-                delivery.deliver_pending(conn, config, context.mail_root(), now, channels=("mailbox",))
-        return opened
+        with context.store(clock=lambda: now) as store:
+            return open_and_deliver(store, config, agent, "preflight_failure", {"executionId": execution_id},
+                                    context.mail_root())
     except Exception as exc:  # noqa: BLE001 - the verdict stands; the escalation is best effort here
         return [f"not opened: {exc}"]
 

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from maf_hooks.core import conflicts as rules
 from maf_hooks.core import policy
 from maf_hooks.core.conflicts import SEVERITY, Outcome, storable
-from maf_hooks.services import triggers
+from maf_hooks.services.escalation import open_and_deliver
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def handle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: M
     mail_root = mail_root_for(paths, cfg)
     _keep_mail_out_of_git(paths, mail_root)
     mailed, failures = mail_holders(store, decision, outcome, rows, mail_root, cfg.get("mail.dedup_minutes"), now)
-    escalated = escalate(store, cfg, decision, outcome, mail_root, now, environ)
+    escalated = escalate(store, cfg, decision, outcome, mail_root)
     stream.write(rules.report(decision, outcome, mailed, failures, now))
     stream.writelines(f"maf: escalation {escalation_id} opened (repeated conflicts); "
                      f"see `maf escalate show {escalation_id}`.\n" for escalation_id in escalated)
@@ -142,12 +142,12 @@ def _keep_mail_out_of_git(paths: Any, mail_root: str) -> None:
         pass  # the mail is still delivered; `maf init` reports the problem
 
 
-def escalate(store: Store, cfg: Any, decision: Decision, outcome: Outcome, mail_root: str, now: int,
-             environ: Mapping[str, str] | None = None) -> list[str]:
+def escalate(store: Store, cfg: Any, decision: Decision, outcome: Outcome, mail_root: str) -> list[str]:
     """Open the escalations whose triggers this attempt meets (``reservation_conflict``, and
     ``override_used`` when overridden)."""
     context = {"operation": decision.operation, "paths": sorted({storable(path) for path, _ in decision.conflicts})}
-    conditions = [("reservation_conflict", context)]
+    opened = open_and_deliver(store, cfg, decision.agent, "reservation_conflict", context, mail_root)
     if outcome.status == "overridden":
-        conditions.append(("override_used", dict(context, reason=outcome.reason)))
-    return triggers.fire(store, cfg, decision.agent, conditions, now, lambda: mail_root, environ=environ)
+        opened += open_and_deliver(store, cfg, decision.agent, "override_used", dict(context, reason=outcome.reason),
+                                   mail_root)
+    return opened

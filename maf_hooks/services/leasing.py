@@ -15,11 +15,11 @@ from maf_hooks.core import leases as rules
 from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
 from maf_hooks.core.policy import lease_ttl
 from maf_hooks.errors import UsageError
-from maf_hooks.services import triggers
+from maf_hooks.services.escalation import open_and_deliver
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
     from typing import Any, Callable
 
     from maf_hooks.store.base import Store
@@ -63,8 +63,7 @@ class Acquired:
 
 
 def acquire(store: Store, cfg: Any, agent: str, wanted: Sequence[str], ttl_ms: int, *, shared: bool = False,
-            reason: str = "", force: bool = False, mail_root: Callable[[], str],
-            environ: Mapping[str, str] | None = None) -> Acquired:
+            reason: str = "", force: bool = False, mail_root: Callable[[], str]) -> Acquired:
     """Lease ``wanted`` (normalized patterns) for ``agent``, all or nothing (see
     :func:`maf_hooks.core.leases.acquire`); ``force`` takes the conflicting leases over."""
     if "\n" in reason or "\0" in reason:
@@ -77,17 +76,15 @@ def acquire(store: Store, cfg: Any, agent: str, wanted: Sequence[str], ttl_ms: i
     with store.write():
         result = rules.acquire(store, agent, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE, reason=reason,
                                force=force, strategy=cfg.get("reservation.conflict_strategy"))
-    opened = _takeovers(store, cfg, agent, [lease.pattern for lease in result.taken_over], mail_root, environ)
+    opened = _takeovers(store, cfg, agent, [lease.pattern for lease in result.taken_over], mail_root)
     return Acquired(result, opened)
 
 
-def _takeovers(store: Store, cfg: Any, agent: str, taken: list[str], mail_root: Callable[[], str],
-               environ: Mapping[str, str] | None) -> list[str]:
+def _takeovers(store: Store, cfg: Any, agent: str, taken: list[str], mail_root: Callable[[], str]) -> list[str]:
     """A forced takeover counts towards ``lease_takeover`` escalation triggers."""
     if not taken:
         return []
-    return triggers.fire(store, cfg, agent, [("lease_takeover", {"patterns": taken})], store.now(), mail_root,
-                         environ=environ)
+    return open_and_deliver(store, cfg, agent, "lease_takeover", {"patterns": taken}, mail_root())
 
 
 def renew(store: Store, cfg: Any, agent: str, wanted: Sequence[str] | None, ttl_ms: int) -> list[Lease]:
@@ -103,14 +100,13 @@ class Released:
 
 
 def release(store: Store, cfg: Any, agent: str, *, wanted: Sequence[str] = (), ids: Sequence[str] = (),
-            everything: bool = False, force: bool = False, mail_root: Callable[[], str],
-            environ: Mapping[str, str] | None = None) -> Released:
+            everything: bool = False, force: bool = False, mail_root: Callable[[], str]) -> Released:
     """Give leases back; another agent's only with ``force`` (its ``can_force`` rule), as a takeover."""
     if force:
         permissions.for_agent(cfg, agent).require("can_force", "release another agent's lease (--force)")
     released = rules.release(store, agent, pattern_list=wanted, ids=ids, everything=everything, force=force)
     taken = [lease.pattern for lease in released if lease.agent != agent]
-    return Released(released, _takeovers(store, cfg, agent, taken, mail_root, environ))
+    return Released(released, _takeovers(store, cfg, agent, taken, mail_root))
 
 
 def list_leases(store: Store | None, *, agent: str | None = None, show_all: bool = False,
