@@ -11,7 +11,6 @@ The hook fails closed: when it cannot decide, the change is refused unless the t
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 
 from maf_hooks.errors import MafError
@@ -56,7 +55,7 @@ def run_hook(
 
         return conflicts.handle(decision, settings["store"], settings["cfg"], settings["paths"],
                                 environ=environ, stream=stream)
-    except (MafError, sqlite3.Error, OSError, UnicodeError) as exc:
+    except (MafError, OSError, UnicodeError) as exc:
         return fail(exc, settings, env_mode, stream)
     except Exception as exc:
         if environ.get("MAF_DEBUG"):
@@ -104,12 +103,7 @@ def fail(exc: BaseException, settings: dict[str, Any], env_mode: str, stream: Te
     environ = settings.get("environ") or {}
     mode = env_mode or (cfg.get("reservation.hook_mode") if cfg else "strict")
     on_error = cfg.get("reservation.on_error") if cfg else "block"
-    if isinstance(exc, sqlite3.Error):
-        from maf_hooks.store.sqlite.connection import describe
-
-        cause = describe(exc, settings.get("db_path", "the lease database"))
-    else:
-        cause = str(exc) or type(exc).__name__
+    cause = str(exc) or type(exc).__name__
     if policy.override_requested(environ):
         verdict = policy.override(cfg, environ, _agent(settings))
         if verdict.allowed:

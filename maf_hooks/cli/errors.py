@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from typing import Callable
 
 import click
 
 from maf_hooks.errors import ENVIRONMENT, USAGE, MafError
-from maf_hooks.store.sqlite.connection import describe
 
 
 def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
@@ -28,8 +26,6 @@ def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return USAGE if exc.exit_code == 2 else exc.exit_code
-    except sqlite3.Error as exc:
-        return fail(prog_name, describe(exc, "the lease database"), ENVIRONMENT)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
