@@ -193,6 +193,36 @@ def identity_later(cwd: str | None = None) -> Callable[[], tuple[str | None, str
     return finish
 
 
+class PathSettings(namedtuple("PathSettings", "ignorecase precompose")):
+    """How the repository compares paths: ``core.ignorecase`` (names differing only in the case
+    of ASCII letters are one file) and ``core.precomposeunicode`` (names are stored in NFC)."""
+
+    __slots__ = ()
+
+
+def path_settings(cwd: str | None = None) -> PathSettings:
+    """:class:`PathSettings` from git config, in one git call."""
+    return path_settings_later(cwd)()
+
+
+def path_settings_later(cwd: str | None = None) -> Callable[[], PathSettings]:
+    """Start the ``git config`` of :func:`path_settings` now; the function returned waits for it
+    (and has a ``cancel()``). A setting git cannot read counts as false."""
+    job = Background(["config", "-z", "--bool", "--get-regexp", r"^core\.(ignorecase|precomposeunicode)$"], cwd)
+
+    def finish() -> PathSettings:
+        rc, out, _ = job.result(check=False)
+        values: dict[str, bool] = {}
+        if rc == 0:
+            for entry in zsplit(out):
+                key, _, value = entry.partition("\n")
+                values[key.lower()] = value.strip() == "true"
+        return PathSettings(values.get("core.ignorecase", False), values.get("core.precomposeunicode", False))
+
+    finish.cancel = job.cancel  # type: ignore[attr-defined]
+    return finish
+
+
 def repo(path: str):
     """A gitpython ``Repo`` for the slower commands (imported lazily: it is heavy)."""
     import git as gitpython  # noqa: PLC0415 - kept off the hook's import path

@@ -2,7 +2,7 @@
 
 Entry points ``maf-reservations`` (pre-commit stage) and ``maf-reservations-push`` (pre-push).
 This module runs on every commit of every agent, so it imports only what the common case needs:
-no click, no gitpython, no pathspec (lease regexes were compiled when the leases were taken).
+no click, no gitpython, and of the patterns only the index and the matcher.
 Everything that happens only on a conflict (records, mail, escalation) lives in
 :mod:`maf_hooks.conflicts` and is imported only then.
 """
@@ -88,7 +88,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     # loaded while rev-parse runs: the configuration, and what reading the leases needs
     from maf_hooks import config, identity  # noqa: PLC0415 - config reads TOML only when a file exists
     from maf_hooks.leases import EXCLUSIVE, Lease, LeaseBook  # noqa: PLC0415
-    from maf_hooks.matcher import LeaseIndex  # noqa: PLC0415
+    from maf_hooks.patterns.index import LeaseIndex  # noqa: PLC0415
     from maf_hooks.store import db, location, migrations  # noqa: PLC0415, F401 - db.connect imports migrations
 
     paths = paths_later()
@@ -109,6 +109,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     if not book.has_active(now):
         return settings, None
     identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(paths.root)
+    settings_later = git.path_settings_later(paths.root)  # core.ignorecase, beside the other calls
     try:
         if identity_later is None:
             agent = identity.resolve_agent(None, environ, None, required=False)  # MAF_AGENT_ID: no git call
@@ -119,12 +120,14 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
             changed = changed_later()
         finally:
             changed_later.cancel()
+        casefold = settings_later().ignorecase
     finally:
+        settings_later.cancel()
         if identity_later is not None:
             identity_later.cancel()
-    rows = _rows_for(book, now, changed)  # Lease(*row) is made only for a lease that covers a path
+    rows = _rows_for(book, now, changed, casefold)  # Lease(*row) is made only for a lease that covers a path
     conflicts, shared = [], []
-    index = LeaseIndex((row[2], row[10], row[11], row) for row in rows if row[1] != agent)  # see Lease._fields
+    index = LeaseIndex(((row[2], row) for row in rows if row[1] != agent), casefold=casefold)  # see Lease._fields
     if len(index):
         covering, made = index.covering, {}
         for path in sorted(changed):
@@ -139,18 +142,19 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
 MAX_LOOKUP_KEYS = 900  # bound parameters of one lookup query (old SQLite builds allow 999)
 
 
-def _rows_for(book, now: int, changed: set) -> list:
+def _rows_for(book, now: int, changed: set, casefold: bool = False) -> list:
     """The active leases that may cover a changed path, as rows in ``LeaseBook.active`` order.
 
-    A commit of a few paths looks its leases up by key (``matcher.lookup_keys``), so that its cost
+    A commit of a few paths looks its leases up by key (``patterns.index.lookup_keys``), so that its cost
     follows its own paths and not the number of active leases; a large one (or a path that is no
-    valid UTF-8, which no lease key can equal) reads every active lease. Either way the index below
+    valid UTF-8, which no lease key can equal, or any commit when ``casefold``: keys compare exactly)
+    reads every active lease. Either way the index below
     finds the same leases: the lookup loads every lease that the index could find for these paths."""
-    from maf_hooks.matcher import lookup_keys  # noqa: PLC0415
+    from maf_hooks.patterns.index import lookup_keys  # noqa: PLC0415
 
     if not changed:
         return []
-    if len(changed) < MAX_LOOKUP_KEYS:  # each changed path is a key itself
+    if len(changed) < MAX_LOOKUP_KEYS and not casefold:  # each changed path is a key itself
         patterns, prefixes = lookup_keys(changed)
         if len(patterns) + len(prefixes) <= MAX_LOOKUP_KEYS and _all_utf8(patterns):
             return book.active_rows_near(now, sorted(patterns), sorted(prefixes))

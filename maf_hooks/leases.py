@@ -11,7 +11,7 @@ import os
 import sqlite3
 
 from maf_hooks.errors import Refused, UsageError
-from maf_hooks.matcher import LeaseIndex
+from maf_hooks.patterns.index import LeaseIndex
 from maf_hooks.store.db import immediate
 from maf_hooks.timeutil import iso, now_ms
 
@@ -33,7 +33,7 @@ _COLUMNS = (
 _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
 # the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
 _OPEN = "file_leases f CROSS JOIN tasks t ON t.id = f.task_id CROSS JOIN leases l ON l.task_id = f.task_id"
-# a pattern with a glob character or an escape (not ``matcher._plain``); cheaper than a GLOB test
+# a pattern with a glob character or an escape; cheaper than a GLOB test
 _IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
 
 
@@ -146,11 +146,18 @@ def _ancestor_prefixes(prefix: str) -> list[str]:
 
 
 class LeaseBook:
-    """The lease rules over one connection; ``clock`` returns epoch milliseconds."""
+    """The lease rules over one connection; ``clock`` returns epoch milliseconds.
 
-    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], int] = now_ms):
+    ``casefold`` (``core.ignorecase``): paths and patterns compare with ASCII case folded.
+    ``directories``: the directories that exist now (``maf_hooks.directories``), which the overlap
+    test asks about names that look like files; None when none are known."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], int] = now_ms, *, casefold: bool = False,
+                 directories: Callable[[str], Iterable[str]] | None = None):
         self.conn = conn
         self.clock = clock
+        self.casefold = casefold
+        self.directories = directories
 
     # --- events ---------------------------------------------------------------------------
 
@@ -222,13 +229,14 @@ class LeaseBook:
         prefix = patterns.literal_prefix(pattern)
         ancestors = _ancestor_prefixes(prefix)
         at_or_above = f"f.prefix IN ({','.join('?' * len(ancestors))})"
+        if self.casefold:  # prefixes are stored as written: compare them all
+            return [Lease(*row) for row in self._open_rows("1", (), now)]
         if patterns.is_literal(pattern):
-            # a path: leases covering it sit at or above its directory; when it may be a
-            # directory, leases beneath it are candidates too (their prefix starts with it)
+            # a path: leases covering it sit at or above its directory; leases beneath it are
+            # candidates too (their prefix starts with it: they name it as a directory)
             rows = self._open_rows(at_or_above, ancestors, now)
-            if not patterns.is_file_like(pattern):
-                own = patterns.unescape(pattern).rstrip("/") + "/"
-                rows += self._open_rows("f.prefix >= ? AND f.prefix < ?", (own, own[:-1] + "0"), now)
+            own = patterns.unescape(pattern).rstrip("/") + "/"
+            rows += self._open_rows("f.prefix >= ? AND f.prefix < ?", (own, own[:-1] + "0"), now)
             return [Lease(*row) for row in rows]
         if not prefix:  # a glob with no literal directory may overlap anything
             return [Lease(*row) for row in self._open_rows("1", (), now)]
@@ -246,7 +254,10 @@ class LeaseBook:
         """Every active lease whose pattern overlaps ``pattern`` (any agent, any mode)."""
         from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
 
-        return [lease for lease in self._candidates(pattern, now) if patterns.overlaps(pattern, lease.pattern)]
+        return [lease for lease in self._candidates(pattern, now) if self._overlaps(patterns, pattern, lease.pattern)]
+
+    def _overlaps(self, patterns, a: str, b: str) -> bool:
+        return patterns.overlaps(a, b, self.directories, casefold=self.casefold)
 
     def conflicts_for(self, agent: str, pattern: str, mode: str, now: int) -> list[Conflict]:
         from maf_hooks import patterns  # noqa: PLC0415 - kept off the hook's import path
@@ -254,7 +265,7 @@ class LeaseBook:
         return [
             Conflict(pattern, lease)
             for lease in self._candidates(pattern, now)
-            if lease.agent != agent and blocks(mode, lease.mode) and patterns.overlaps(pattern, lease.pattern)
+            if lease.agent != agent and blocks(mode, lease.mode) and self._overlaps(patterns, pattern, lease.pattern)
         ]
 
     # --- expiry ---------------------------------------------------------------------------
@@ -360,7 +371,7 @@ class LeaseBook:
             "INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES (?, ?, ?, 1)",
             (lease_id, agent, expires),
         )
-        regex, prefix = patterns.lease_regex(pattern), patterns.literal_prefix(pattern)
+        regex, prefix = "", patterns.literal_prefix(pattern)  # the regex column is no longer read
         self.conn.execute(
             "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -448,7 +459,7 @@ class LeaseBook:
     # --- check ----------------------------------------------------------------------------
 
     def index(self, now: int) -> LeaseIndex:
-        return LeaseIndex((l.pattern, l.regex, l.prefix, l) for l in self.active(now))
+        return LeaseIndex(((lease.pattern, lease) for lease in self.active(now)), casefold=self.casefold)
 
     def check(self, paths: Iterable[str], now: int | None = None) -> dict[str, list[Lease]]:
         now = self.clock() if now is None else now

@@ -68,16 +68,26 @@ def _takeover_escalations(context: Context, conn, who: str, taken: list) -> None
             warn(f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`.")
 
 
+def _path_settings(context: Context):
+    from maf_hooks import git  # noqa: PLC0415
+
+    return git.path_settings(context.root)
+
+
 def normalize_all(context: Context, raw: tuple) -> list[str]:
-    """Lease patterns; one naming an existing directory gets its '/' (it covers what lies beneath)."""
-    return [patterns.normalize(p, context.root, directory_slash=True) for p in raw]
+    """Lease patterns, relative to the current directory as git's pathspecs are; one naming an
+    existing directory gets its '/' (it covers what lies beneath)."""
+    precompose = _path_settings(context).precompose
+    return [patterns.normalize(p, context.root, cwd=context.cwd, directory_slash=True, precompose=precompose)
+            for p in raw]
 
 
 def either_spelling(context: Context, raw: tuple) -> list[str]:
     """Patterns naming leases already held: a literal 'src' finds a lease on 'src' or 'src/', so a
     lease taken while the directory existed can be renewed or released after it was deleted."""
     found: list[str] = []
-    for pattern in (patterns.normalize(p, context.root) for p in raw):
+    precompose = _path_settings(context).precompose
+    for pattern in (patterns.normalize(p, context.root, cwd=context.cwd, precompose=precompose) for p in raw):
         found.append(pattern)
         if patterns.is_literal(pattern):
             found.append(pattern[:-1] if pattern.endswith("/") else pattern + "/")
@@ -121,7 +131,10 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
     if force:
         rules.require("can_force", "take over another agent's lease (--force)")
     with context.database() as conn:
-        book = LeaseBook(conn)
+        from maf_hooks.directories import ExistingDirectories  # noqa: PLC0415
+
+        book = LeaseBook(conn, casefold=_path_settings(context).ignorecase,
+                         directories=ExistingDirectories(context.root))
         result = book.acquire(who, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE,
                               reason=reason, force=force, strategy=strategy)
         if result.taken_over:
@@ -249,17 +262,19 @@ def check(context: Context, path_args, agent, as_json):
     """Which active leases cover each PATH (for a directory: anything in it); exit 1 if another
     agent's exclusive lease does."""
     who = context.agent(agent, required=False)
-    paths = [patterns.normalize(p, context.root) for p in path_args]
+    settings = _path_settings(context)
+    paths = [patterns.normalize_path(p, context.root, cwd=context.cwd, precompose=settings.precompose)
+             for p in path_args]
     now = now_ms()
     if os.path.exists(context.db_path):
         with context.database() as conn:
-            book = LeaseBook(conn)
+            book = LeaseBook(conn, casefold=settings.ignorecase)
             covering = book.check(paths, now)
             for path in paths:
                 if os.path.isdir(os.path.join(context.root, path)):
                     # a directory: every lease on something in it counts, as for `acquire DIR`
                     seen = {lease.id for lease in covering[path]}
-                    covering[path] += [l for l in book.overlapping(path.rstrip("/") + "/", now) if l.id not in seen]
+                    covering[path] += [l for l in book.overlapping(patterns.escape(path) + "/", now) if l.id not in seen]
     else:
         covering = {path: [] for path in paths}
     blocked = False

@@ -423,7 +423,7 @@ def _lease_state(env: RunEnv, path: str):
 def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open: int, heartbeats: dict,
                         now: int) -> Outcome:
     from maf_hooks.leases import EXCLUSIVE  # noqa: PLC0415
-    from maf_hooks.matcher import LeaseIndex  # noqa: PLC0415
+    from maf_hooks.patterns.index import LeaseIndex  # noqa: PLC0415
 
     agent = env.agent
     details: dict = {"agent": agent, "active_leases": len(leases), "expired_not_ended": expired_open}
@@ -439,7 +439,8 @@ def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open:
     if others:  # without leases of others nothing can conflict: spare the git call
         changed = changed_fn()
         details["changed_paths"] = len(changed)
-        index = LeaseIndex((lease.pattern, lease.regex, lease.prefix, lease) for lease in others)
+        casefold = git.path_settings(env.context.paths.root).ignorecase
+        index = LeaseIndex(((lease.pattern, lease) for lease in others), casefold=casefold)
         for changed_path in sorted(changed):
             for lease in index.covering(changed_path):
                 (conflicts if lease.mode == EXCLUSIVE else shared).append((changed_path, lease))
