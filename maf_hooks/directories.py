@@ -14,8 +14,6 @@ from __future__ import annotations
 from maf_hooks import git
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Optional
 
 
 class ExistingDirectories:
@@ -24,7 +22,7 @@ class ExistingDirectories:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self._all: Optional[list[str]] = None
+        self._all: list[str] | None = None
 
     def _read(self) -> list[str]:
         listed = git.zsplit(git.run(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], self.root)[1])

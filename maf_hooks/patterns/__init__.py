@@ -17,6 +17,7 @@ for the overlap machinery.
 from __future__ import annotations
 
 SEMANTICS_VERSION = 1
+GLOB_CHARS = "*?[\\"  # a pattern without any of these is a path
 
 _EXPORTS = {
     "PatternError": "syntax",
@@ -37,29 +38,49 @@ _EXPORTS = {
 }
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from maf_hooks.patterns.match import covers, matches
-    from maf_hooks.patterns.normal import MAX_PATTERN_LENGTH, normalize, normalize_path
-    from maf_hooks.patterns.overlap import example_overlap, overlaps
-    from maf_hooks.patterns.syntax import (
-        PatternError,
-        escape,
-        is_file_like,
-        is_literal,
-        literal_prefix,
-        named_directories,
-        parse,
-        unescape,
-    )
+if TYPE_CHECKING:  # what __getattr__ returns, for type checkers
+    from maf_hooks.patterns.match import covers as covers
+    from maf_hooks.patterns.match import matches as matches
+    from maf_hooks.patterns.normal import MAX_PATTERN_LENGTH as MAX_PATTERN_LENGTH
+    from maf_hooks.patterns.normal import normalize as normalize
+    from maf_hooks.patterns.normal import normalize_path as normalize_path
+    from maf_hooks.patterns.overlap import example_overlap as example_overlap
+    from maf_hooks.patterns.overlap import overlaps as overlaps
+    from maf_hooks.patterns.syntax import PatternError as PatternError
+    from maf_hooks.patterns.syntax import escape as escape
+    from maf_hooks.patterns.syntax import is_file_like as is_file_like
+    from maf_hooks.patterns.syntax import is_literal as is_literal
+    from maf_hooks.patterns.syntax import literal_prefix as literal_prefix
+    from maf_hooks.patterns.syntax import named_directories as named_directories
+    from maf_hooks.patterns.syntax import parse as parse
+    from maf_hooks.patterns.syntax import unescape as unescape
 
-__all__ = ["SEMANTICS_VERSION", *_EXPORTS]
+__all__ = [
+    "GLOB_CHARS",
+    "MAX_PATTERN_LENGTH",
+    "SEMANTICS_VERSION",
+    "PatternError",
+    "covers",
+    "escape",
+    "example_overlap",
+    "is_file_like",
+    "is_literal",
+    "literal_prefix",
+    "matches",
+    "named_directories",
+    "normalize",
+    "normalize_path",
+    "overlaps",
+    "parse",
+    "unescape",
+]
 
 
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib  # noqa: PLC0415
+    import importlib
 
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value

@@ -29,7 +29,8 @@ from maf_hooks.patterns.cache import Lru
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, Optional
+    from collections.abc import Iterable
+    from typing import Callable
 
     Directories = Callable[[str], Iterable[str]]
 
@@ -42,7 +43,7 @@ class Nfa:
     """An epsilon-free automaton: ``moves[state]`` is a tuple of (set index, target); ``sets``
     holds the character sets of this automaton."""
 
-    __slots__ = ("start", "moves", "final", "sets")
+    __slots__ = ("final", "moves", "sets", "start")
 
     def __init__(self, start: int, moves: tuple, final: tuple, sets: list) -> None:
         self.start, self.moves, self.final, self.sets = start, moves, final, sets
@@ -55,7 +56,7 @@ class _Builder:
         self.final: list[bool] = []
         self.sets: list = []
         self._set_ids: dict = {}
-        self.sink: Optional[int] = None
+        self.sink: int | None = None
 
     def state(self) -> int:
         self.moves.append([])
@@ -199,7 +200,7 @@ def search(a: Nfa, b: Nfa, want_path: bool = False):
     """True/False (depth first), or with ``want_path`` a shortest common valid path or None."""
     start = (a.start, b.start, _EMPTY)
     parents: dict = {start: None}
-    pending = deque([start])
+    pending: deque = deque([start])
     take = pending.popleft if want_path else pending.pop
     masks: dict = {}  # per call: (set in a, set in b) -> shared kinds
     a_moves, b_moves, a_final, b_final, a_sets, b_sets = a.moves, b.moves, a.final, b.final, a.sets, b.sets
@@ -234,7 +235,7 @@ def _spell(state: tuple, parents: dict, a_sets: list, b_sets: list) -> str:
 # --- overlap ----------------------------------------------------------------------------------------
 
 
-def known_directories(pattern: str, other: str, directories: Optional[Directories], casefold: bool) -> list[str]:
+def known_directories(pattern: str, other: str, directories: Directories | None, casefold: bool) -> list[str]:
     """The known directories (see the module docstring) that the pattern matches."""
     known = set(syntax.named_directories(pattern)) | set(syntax.named_directories(other))
     if directories is not None:
@@ -242,7 +243,7 @@ def known_directories(pattern: str, other: str, directories: Optional[Directorie
     return sorted(name for name in known if name and match.matches(pattern, name, casefold))
 
 
-def cover_automaton(pattern: str, other: str, directories: Optional[Directories], casefold: bool) -> Nfa:
+def cover_automaton(pattern: str, other: str, directories: Directories | None, casefold: bool) -> Nfa:
     """The automaton of what ``pattern`` covers, when its overlap with ``other`` is decided."""
     if not syntax.is_file_like(pattern):
         return automaton(pattern, casefold)

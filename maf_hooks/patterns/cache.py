@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 class Lru:
     """``Lru(size, make)(key)`` is ``make(*key)``, remembered for the ``size`` latest keys."""
 
-    __slots__ = ("size", "make", "entries")
+    __slots__ = ("entries", "make", "size")
 
     def __init__(self, size: int, make: Callable[..., Any]) -> None:
         self.size, self.make = size, make

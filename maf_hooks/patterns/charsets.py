@@ -9,9 +9,9 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Iterable, Tuple
+    from collections.abc import Iterable
 
-    Intervals = Tuple[Tuple[int, int], ...]
+    Intervals = tuple[tuple[int, int], ...]
 
 SLASH, DOT = ord("/"), ord(".")
 TOP = 0x10FFFF

@@ -15,15 +15,25 @@ With ``casefold`` (``core.ignorecase``) keys and paths are compared with ASCII l
 
 from __future__ import annotations
 
-from maf_hooks.patterns import match, syntax
+from maf_hooks.patterns import GLOB_CHARS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Iterable, TypeVar
+    from collections.abc import Iterable
+    from typing import Any, TypeVar
 
     T = TypeVar("T")
 
-_GLOB_OR_ESCAPE = frozenset(syntax.GLOB_CHARS)
+_GLOB_OR_ESCAPE = frozenset(GLOB_CHARS)
+
+
+def _readers():
+    from maf_hooks.patterns import (  # the parser is not needed for literal leases
+        match,
+        syntax,
+    )
+
+    return match, syntax
 
 
 def lookup_keys(paths: Iterable[str]) -> tuple[set[str], set[str]]:
@@ -55,18 +65,25 @@ class LeaseIndex:
         beneath: dict[str, list[T]] = {}  # covers only what lies beneath
         buckets: dict[str, list[tuple[str, T]]] = {}
         size = 0
+        match: Any = None
+        syntax: Any = None
+        if casefold:
+            match, syntax = _readers()
         for pattern, item in leases:
             size += 1
             if _GLOB_OR_ESCAPE.isdisjoint(pattern):
                 name = pattern
             elif pattern.endswith("/**") and _GLOB_OR_ESCAPE.isdisjoint(pattern[:-3]):
                 name = pattern[:-2]
-            elif syntax.is_literal(pattern):
-                name = syntax.unescape(pattern)
             else:
-                prefix = syntax.literal_prefix(pattern)
-                buckets.setdefault(match.fold(prefix) if casefold else prefix, []).append((pattern, item))
-                continue
+                if syntax is None:
+                    match, syntax = _readers()
+                if syntax.is_literal(pattern):
+                    name = syntax.unescape(pattern)
+                else:
+                    prefix = syntax.literal_prefix(pattern)
+                    buckets.setdefault(match.fold(prefix) if casefold else prefix, []).append((pattern, item))
+                    continue
             if casefold:
                 name = match.fold(name)
             if name.endswith("/"):
@@ -74,19 +91,20 @@ class LeaseIndex:
             else:
                 exact.setdefault(name, []).append(item)
         self._exact, self._beneath, self._buckets, self.size = exact, beneath, buckets, size
-        self._casefold = casefold
+        self._casefold, self._match = casefold, match
 
     def __len__(self) -> int:
         return self.size
 
-    def _glob(self, bucket: list, path: str) -> list[T]:
-        covers, casefold = match.covers, self._casefold
+    def _glob(self, bucket: list, path: str) -> list:
+        covers, casefold = self._match.covers, self._casefold
         return [item for pattern, item in bucket if covers(pattern, path, casefold)]
 
-    def covering(self, path: str) -> list[T]:
-        found: list[T] = []
+    def covering(self, path: str) -> list:
+        """The items of the leases covering ``path`` (the path itself first, then its parents)."""
+        found: list = []
         exact, beneath, buckets = self._exact, self._beneath, self._buckets
-        key = match.fold(path) if self._casefold else path
+        key = self._match.fold(path) if self._casefold else path
         if key in exact:
             found.extend(exact[key])
         if "" in buckets:

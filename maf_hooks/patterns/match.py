@@ -22,7 +22,8 @@ from maf_hooks.patterns.cache import Lru
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Callable, Sequence
+    from collections.abc import Sequence
+    from typing import Any, Callable
 
     Test = Callable[[str], bool]
 
@@ -45,18 +46,18 @@ def _char_test(chars: charsets.Intervals) -> Callable[[str], bool]:
     return lambda char: charsets.contains(chars, ord(char))
 
 
-def _single(chars: object, casefold: bool) -> str | None:
+def _single(chars: Any, casefold: bool) -> str | None:
     """The one character a set stands for on a (folded) path, or None."""
     if chars is syntax.STAR:
         return None
-    members = [chr(code) for low, high in chars for code in range(low, min(high, low + 2) + 1)]  # type: ignore[union-attr]
+    members = [chr(code) for low, high in chars for code in range(low, min(high, low + 2) + 1)]
     if casefold:
         members = sorted({fold(member) for member in members})
     return members[0] if len(members) == 1 else None
 
 
 def _class_text(chars: charsets.Intervals) -> str:
-    import re  # noqa: PLC0415 - only for a segment that needs a regex
+    import re
 
     parts = []
     for low, high in chars:
@@ -65,7 +66,7 @@ def _class_text(chars: charsets.Intervals) -> str:
 
 
 def _regex_test(tokens: Sequence) -> Test:
-    import re  # noqa: PLC0415 - only for a segment that needs a regex
+    import re
 
     text = "".join(".*" if token is syntax.STAR else _class_text(token) for token in tokens)
     fullmatch = re.compile(text, re.DOTALL).fullmatch
@@ -111,7 +112,7 @@ def segment_test(tokens: Sequence, casefold: bool = False, use_regex: bool = Tru
 class Compiled:
     """A pattern ready to match: ``steps`` is a list of tests, None standing for ``**``."""
 
-    __slots__ = ("steps", "fixed", "casefold")
+    __slots__ = ("casefold", "fixed", "steps")
 
     def __init__(self, pattern: str, casefold: bool, use_regex: bool = True) -> None:
         segments = list(syntax.parse(pattern, casefold).segments)

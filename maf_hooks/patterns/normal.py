@@ -15,7 +15,7 @@ from maf_hooks.patterns import automaton, syntax
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Optional, Sequence
+    from collections.abc import Sequence
 
 MAX_PATTERN_LENGTH = 4096
 _ROOT_HINT = "to lease every file in the repository use '**'"
@@ -99,7 +99,7 @@ def _check_text(raw: object, what: str) -> str:
     return raw
 
 
-def _segments(raw: str, repo_root: str, cwd: Optional[str], what: str) -> list[str]:
+def _segments(raw: str, repo_root: str, cwd: str | None, what: str) -> list[str]:
     """``raw`` as repository-relative segments ('.', '..' and empty ones resolved)."""
     if not raw.strip("/") or raw == ":/":
         raise _refuse(raw, "it names the repository root itself", f"Name files or directories inside it; {_ROOT_HINT}.", what)
@@ -121,7 +121,7 @@ def _segments(raw: str, repo_root: str, cwd: Optional[str], what: str) -> list[s
 def _nfc(text: str, precompose: bool) -> str:
     if not precompose or text.isascii():
         return text
-    import unicodedata  # noqa: PLC0415 - only for names with non-ASCII characters
+    import unicodedata
 
     return unicodedata.normalize("NFC", text)
 
@@ -130,7 +130,7 @@ def normalize(
     raw: str,
     repo_root: str,
     *,
-    cwd: Optional[str] = None,
+    cwd: str | None = None,
     directory_slash: bool = False,
     precompose: bool = False,
 ) -> str:
@@ -181,7 +181,7 @@ def normalize(
     return pattern
 
 
-def normalize_path(raw: str, repo_root: str, *, cwd: Optional[str] = None, precompose: bool = False) -> str:
+def normalize_path(raw: str, repo_root: str, *, cwd: str | None = None, precompose: bool = False) -> str:
     """A user-given path (not a pattern: '[', '*' and '\\' are ordinary characters) as a
     repository-relative path without a trailing '/'; relative to ``cwd`` when given."""
     raw = _check_text(raw, "path")

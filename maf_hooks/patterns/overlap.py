@@ -17,7 +17,6 @@ from maf_hooks.patterns import automaton, match, syntax
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Optional
 
     from maf_hooks.patterns.automaton import Directories
 
@@ -32,11 +31,11 @@ def _name(pattern: str, casefold: bool) -> str:
     return match.fold(name) if casefold else name
 
 
-def _is_known_directory(literal: str, other: str, directories: Optional[Directories], casefold: bool) -> bool:
+def _is_known_directory(literal: str, other: str, directories: Directories | None, casefold: bool) -> bool:
     return bool(automaton.known_directories(literal, other, directories, casefold))
 
 
-def overlaps(a: str, b: str, directories: Optional[Directories] = None, *, casefold: bool = False) -> bool:
+def overlaps(a: str, b: str, directories: Directories | None = None, *, casefold: bool = False) -> bool:
     """True iff some valid path is covered by both normalised patterns (see ``automaton``).
 
     ``directories(prefix)`` returns the directories that exist now under ``prefix`` (repository
@@ -53,9 +52,9 @@ def overlaps(a: str, b: str, directories: Optional[Directories] = None, *, casef
     if literal_a and literal_b:
         return _nested(_name(a, casefold), _name(b, casefold))
     for literal, other, is_literal in ((a, b, literal_a), (b, a, literal_b)):
-        if is_literal and syntax.is_file_like(literal):
-            if not _is_known_directory(literal, other, directories, casefold):
-                return match.covers(other, syntax.unescape(literal), casefold)
+        if (is_literal and syntax.is_file_like(literal)
+                and not _is_known_directory(literal, other, directories, casefold)):
+            return match.covers(other, syntax.unescape(literal), casefold)
     return automaton.search(
         automaton.cover_automaton(a, b, directories, casefold),
         automaton.cover_automaton(b, a, directories, casefold),
@@ -63,8 +62,8 @@ def overlaps(a: str, b: str, directories: Optional[Directories] = None, *, casef
 
 
 def example_overlap(
-    a: str, b: str, directories: Optional[Directories] = None, *, casefold: bool = False
-) -> Optional[str]:
+    a: str, b: str, directories: Directories | None = None, *, casefold: bool = False
+) -> str | None:
     """A shortest valid path covered by both patterns, or None when they do not overlap."""
     prefix_a, prefix_b = syntax.literal_prefix(a), syntax.literal_prefix(b)
     if casefold:

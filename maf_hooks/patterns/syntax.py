@@ -20,21 +20,20 @@ negation applies, which is git's WM_CASEFOLD.
 
 from __future__ import annotations
 
-from maf_hooks.patterns import charsets
+from maf_hooks.patterns import GLOB_CHARS, charsets
 from maf_hooks.patterns.cache import Lru
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from typing import Optional, Tuple, Union
+    from typing import Union
 
     from maf_hooks.patterns.charsets import Intervals
 
     Token = Union[str, Intervals]
-    Segment = Union[str, Tuple[Token, ...]]
+    Segment = Union[str, tuple[Token, ...]]
 
 STAR = "*"
 DSTAR = "**"
-GLOB_CHARS = "*?[\\"
 _META = "*?["
 _NOT_SLASH = charsets.without_slash(charsets.UNIVERSE)
 
@@ -50,9 +49,9 @@ class PatternError(ValueError):
 class Parsed:
     """What :func:`parse` returns: ``segments``, ``text`` (canonical) and ``slash_bracket``."""
 
-    __slots__ = ("segments", "text", "slash_bracket")
+    __slots__ = ("segments", "slash_bracket", "text")
 
-    def __init__(self, segments: tuple, text: str, slash_bracket: Optional[str]) -> None:
+    def __init__(self, segments: tuple, text: str, slash_bracket: str | None) -> None:
         self.segments, self.text, self.slash_bracket = segments, text, slash_bracket
 
 
@@ -73,7 +72,7 @@ def _bracket(pattern: str, i: int) -> tuple[Intervals, bool, int]:
     negated = i < end and pattern[i] in "!^"
     i += negated
     ranges: list[tuple[int, int]] = []
-    previous: Optional[int] = None  # the last single character, which may start a range
+    previous: int | None = None  # the last single character, which may start a range
     first = True
     while True:
         if i >= end:
@@ -266,6 +265,5 @@ def is_file_like(pattern: str) -> bool:
     last = pattern[pattern.rfind("/") + 1 :]
     if len(last) >= 2 and last.strip("*") == "":
         return False
-    if last.startswith("\\"):
-        last = last[1:]
+    last = last.removeprefix("\\")
     return "." in last[1:]
