@@ -18,16 +18,19 @@ from hypothesis import strategies as st
 from maf_hooks import patterns
 from maf_hooks.errors import UsageError
 from maf_hooks.patterns import (
+    automaton,
+    charsets,
     covers,
     example_overlap,
     is_file_like,
     is_literal,
     literal_prefix,
+    match,
     matches,
     normalize,
     overlaps,
+    syntax,
 )
-from maf_hooks.patterns import automaton, charsets, match, syntax
 
 # Relative patterns never look at the repository root; any absolute directory will do.
 ROOT = os.path.abspath(os.curdir)
@@ -431,6 +434,35 @@ def test_segment_regex_and_two_pointer_matcher_agree(segment, component, casefol
     assert fast(folded) is slow(folded)
 
 
+segment_pattern = st.tuples(
+    st.lists(st.one_of(st.just("**"), st.lists(st.sampled_from(SEGMENT_TOKENS), max_size=3).map("".join)),
+             min_size=1, max_size=3),
+    st.booleans(),
+).map(lambda t: "/".join(t[0]) + ("/" if t[1] else ""))
+
+
+@settings(max_examples=400, deadline=None)
+@given(segment_pattern, st.text(alphabet="ab1*]./A", max_size=9), st.booleans(), st.booleans())
+def test_whole_pattern_regex_and_component_matcher_agree(pattern, path, casefold, prefixes):
+    try:
+        fast = match.Compiled(pattern, casefold, use_regex=True)
+    except syntax.PatternError:
+        assume(False)
+    slow = match.Compiled(pattern, casefold, use_regex=False)
+    assert slow.regex is None
+    assert fast.run(path, prefixes) is slow.run(path, prefixes)
+
+
+def test_whole_pattern_regex_only_for_linear_shapes():
+    def has_regex(pattern: str) -> bool:
+        return match.Compiled(pattern, False).regex is not None
+
+    assert has_regex("src/*.py") and has_regex("docs/**/x.md") and has_regex("a/[ab]?/c*")
+    assert has_regex("dir/**") and has_regex("**") and has_regex("docs/**/*.md") and has_regex("*/**/a/b")
+    assert has_regex("**/mod/*.py") and has_regex("a*/**/b/c*")
+    assert not has_regex("*a*b") and not has_regex("a/**/b/**/c") and not has_regex("**/*/x")
+
+
 def test_bracket_expressions_agree_with_the_automaton_character_by_character():
     # Every bracket body of up to 4 characters over an alphabet rich in set syntax (and '^'
     # followed by up to 3), negated or not: the matcher and the automaton accept the same
@@ -709,7 +741,7 @@ for _path in UNIVERSE:
 SMALL_SEGMENTS = ["**"] + TOKENS + [x + y for x in TOKENS for y in TOKENS if x + y != "**"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _matched(pattern: str) -> frozenset:
     """The paths of UNIVERSE the pattern matches (every possible parent is in UNIVERSE too)."""
     return frozenset(path for path in UNIVERSE if matches(pattern, path))

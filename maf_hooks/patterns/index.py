@@ -92,13 +92,20 @@ class LeaseIndex:
                 exact.setdefault(name, []).append(item)
         self._exact, self._beneath, self._buckets, self.size = exact, beneath, buckets, size
         self._casefold, self._match = casefold, match
+        self._testers: dict[str, list] = {}
 
     def __len__(self) -> int:
         return self.size
 
-    def _glob(self, bucket: list, path: str) -> list:
-        covers, casefold = self._match.covers, self._casefold
-        return [item for pattern, item in bucket if covers(pattern, path, casefold)]
+    def _glob(self, prefix: str, key: str) -> list:
+        """The items of the glob leases in the bucket of ``prefix`` covering the (folded) path."""
+        testers = self._testers.get(prefix)
+        if testers is None:  # made the first time a path needs them
+            compiled, casefold = self._match.compiled, self._casefold
+            testers = self._testers[prefix] = [
+                (compiled(pattern, casefold).tester(True), item) for pattern, item in self._buckets[prefix]
+            ]
+        return [item for test, item in testers if test(key)]
 
     def covering(self, path: str) -> list:
         """The items of the leases covering ``path`` (the path itself first, then its parents)."""
@@ -108,7 +115,7 @@ class LeaseIndex:
         if key in exact:
             found.extend(exact[key])
         if "" in buckets:
-            found.extend(self._glob(buckets[""], path))
+            found.extend(self._glob("", key))
         index = key.find("/")
         while index != -1:  # every proper parent directory, shortest first
             parent = key[:index]
@@ -117,8 +124,8 @@ class LeaseIndex:
             if parent in beneath:
                 found.extend(beneath[parent])
             if buckets:
-                bucket = buckets.get(key[: index + 1])
-                if bucket is not None:
-                    found.extend(self._glob(bucket, path))
+                prefix = key[: index + 1]
+                if prefix in buckets:
+                    found.extend(self._glob(prefix, key))
             index = key.find("/", index + 1)
         return found

@@ -59,10 +59,16 @@ def _single(chars: Any, casefold: bool) -> str | None:
 def _class_text(chars: charsets.Intervals) -> str:
     import re
 
-    parts = []
-    for low, high in chars:
-        parts.append(re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}")
-    return "[" + "".join(parts) + "]" if parts else "(?!)"
+    if len(chars) == 1 and chars[0][0] == chars[0][1]:
+        return re.escape(chr(chars[0][0]))
+    head, others = "[", charsets.complement(chars) if chars else chars
+    if chars and charsets.size(others) < charsets.size(chars):  # '[^/]', not every range but '/'
+        head, chars = "[^\\x00", others  # NUL is in no path
+    parts = [re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+             for low, high in chars]
+    if head == "[" and not parts:
+        return "(?!)"
+    return head + "".join(parts) + "]"
 
 
 def _regex_test(tokens: Sequence) -> Test:
@@ -109,30 +115,82 @@ def segment_test(tokens: Sequence, casefold: bool = False, use_regex: bool = Tru
     return lambda component: _wildcard(tests, component)
 
 
-class Compiled:
-    """A pattern ready to match: ``steps`` is a list of tests, None standing for ``**``."""
+def _linear_regex(segments: Sequence) -> str | None:
+    """The whole pattern as a regex, for the shapes where ``re`` provably stays linear; else None.
 
-    __slots__ = ("casefold", "fixed", "steps")
+    At most one star per segment: a star cannot cross the '/' that ends its component, so only one
+    of its lengths reaches that '/' and a failure behind it costs no second pass over the path.
+    At most one ``**``, after which only the last segment may have a star: its ``(?:.*/)?`` tries
+    each '/' once, each try reads a fixed length and then one component with the last segment,
+    and each component is that one for one try only.
+    """
+    stars = [-1 if segment is syntax.DSTAR else sum(token is syntax.STAR for token in segment) for segment in segments]
+    if stars.count(-1) > 1 or max(stars) > 1:
+        return None
+    if -1 in stars and any(stars[stars.index(-1) + 1 : -1]):
+        return None
+    parts, last = [], len(segments) - 1
+    for index, segment in enumerate(segments):
+        if segment is syntax.DSTAR:
+            parts.append(".*" if index == last else "(?:.*/)?")
+            continue
+        parts.append("".join("[^/]*" if token is syntax.STAR else _class_text(token) for token in segment))
+        if index < last:
+            parts.append("/")
+    return "".join(parts)
+
+
+class Compiled:
+    """A pattern ready to match. ``regex`` is the text of :func:`_linear_regex` when the pattern's
+    shape allows one (compiled on first use, for a match or for a match and what lies beneath);
+    otherwise ``steps`` is a list of segment tests, None standing for ``**``."""
+
+    __slots__ = ("casefold", "compiled", "fixed", "regex", "steps")
 
     def __init__(self, pattern: str, casefold: bool, use_regex: bool = True) -> None:
         segments = list(syntax.parse(pattern, casefold).segments)
+        self.casefold = casefold
+        self.regex = _linear_regex(segments) if use_regex else None
+        self.compiled: dict = {}
+        self.steps: list = []
+        self.fixed = True
+        if self.regex is not None:
+            return
         if segments[-1] is syntax.DSTAR:  # at the end, '**' is at least one component
             segments[-1:] = [(syntax.STAR,), syntax.DSTAR]
-        steps: list = []
+        steps = self.steps
         for segment in segments:
             if segment is syntax.DSTAR:
                 if not steps or steps[-1] is not None:
                     steps.append(None)
             else:
                 steps.append(segment_test(segment, casefold, use_regex))
-        self.steps = steps
         self.fixed = None not in steps
-        self.casefold = casefold
+
+    def _regex(self, prefixes: bool):
+        import re  # only for a glob lease
+
+        text = (self.regex or "") + ("(?:/.*)?" if prefixes else "")
+        found = self.compiled[prefixes] = re.compile(text, re.DOTALL).fullmatch
+        return found
 
     def run(self, path: str, prefixes: bool) -> bool:
         """Whether the path matches (or, with ``prefixes``, the path or one of its parents)."""
         if self.casefold:
             path = fold(path)
+        if self.regex is not None:
+            regex = self.compiled.get(prefixes) or self._regex(prefixes)
+            return regex(path) is not None
+        return self._components(path, prefixes)
+
+    def tester(self, prefixes: bool) -> Callable[[str], object]:
+        """:meth:`run` as a function of a path already folded (with ``casefold``) whose result is
+        true or false: for the index, which tests many paths against one pattern."""
+        if self.regex is not None:
+            return self.compiled.get(prefixes) or self._regex(prefixes)
+        return lambda path: self._components(path, prefixes)
+
+    def _components(self, path: str, prefixes: bool) -> bool:
         components = path.split("/")
         steps = self.steps
         if self.fixed:

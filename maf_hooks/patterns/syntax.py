@@ -114,6 +114,8 @@ def _bracket(pattern: str, i: int) -> tuple[Intervals, bool, int]:
 
 
 def _set(chars: Intervals, negated: bool, casefold: bool) -> Intervals:
+    if not (negated or casefold) and len(chars) == 1 and chars[0][0] == chars[0][1] != charsets.SLASH:
+        return chars  # a literal, the common case
     if casefold:
         chars = charsets.fold_case(chars)
     return charsets.without_slash(charsets.complement(chars) if negated else chars)
