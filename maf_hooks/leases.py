@@ -184,7 +184,7 @@ class LeaseBook:
     def active_rows_near(self, now: int, patterns: Collection[str], prefixes: Collection[str]) -> list[tuple]:
         """The rows of :meth:`active_rows` (in the same order) whose pattern is one of ``patterns``,
         or whose pattern is a glob with its literal prefix among ``prefixes``: with the keys of
-        :func:`maf_hooks.matcher.lookup_keys`, every lease that can cover one of those paths.
+        :func:`maf_hooks.patterns.index.lookup_keys`, every lease that can cover one of those paths.
 
         Both halves are index lookups (``file_leases`` by pattern; open file leases by prefix), so
         the cost follows the number of keys and of the leases found, not of every active lease.
