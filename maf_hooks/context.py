@@ -39,6 +39,11 @@ class Context:
         return self.paths.root
 
     @cached_property
+    def path_settings(self) -> git.PathSettings:
+        """How the repository compares paths (``core.ignorecase``, ``core.precomposeunicode``)."""
+        return git.path_settings(self.root)
+
+    @cached_property
     def config(self) -> config_mod.Config:
         return config_mod.load(
             self.root, config_path=self.config_path, env_name=self.env_name,

@@ -17,7 +17,7 @@ from maf_hooks.errors import GitError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this module is on the hook's path
 if TYPE_CHECKING:
-    from typing import Callable, Sequence
+    from typing import Any, Callable, Sequence
 
 # --- the hooks this project offers --------------------------------------------------------------
 
@@ -126,6 +126,23 @@ class Background:
         self._wait()
 
 
+
+class Later:
+    """An answer to collect later: calling it waits for the git command behind it (if any) and
+    returns its result; :meth:`cancel` stops that command when the answer is no longer wanted."""
+
+    __slots__ = ("_finish", "_job")
+
+    def __init__(self, finish: Callable[[], Any], job: Background | None = None) -> None:
+        self._finish, self._job = finish, job
+
+    def __call__(self) -> Any:
+        return self._finish()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
 def output(args: Sequence[str], cwd: str | None = None) -> str:
     return run(args, cwd)[1].decode("utf-8", "surrogateescape")
 
@@ -199,7 +216,7 @@ def identity(cwd: str | None = None) -> tuple[str | None, str | None]:
     return identity_later(cwd)()
 
 
-def identity_later(cwd: str | None = None) -> Callable[[], tuple[str | None, str | None]]:
+def identity_later(cwd: str | None = None) -> Later:
     """Start the ``git config`` of :func:`identity` now; the function returned waits for it."""
     job = Background(["config", "-z", "--get-regexp", r"^(maf\.agentid|user\.email)$"], cwd)
 
@@ -213,9 +230,36 @@ def identity_later(cwd: str | None = None) -> Callable[[], tuple[str | None, str
             values[key.lower()] = value.strip()
         return values.get("maf.agentid") or None, values.get("user.email") or None
 
-    finish.cancel = job.cancel
-    return finish
+    return Later(finish, job)
 
+
+class PathSettings(namedtuple("PathSettings", "ignorecase precompose")):
+    """How the repository compares paths: ``core.ignorecase`` (names differing only in the case
+    of ASCII letters are one file) and ``core.precomposeunicode`` (names are stored in NFC)."""
+
+    __slots__ = ()
+
+
+def path_settings(cwd: str | None = None) -> PathSettings:
+    """:class:`PathSettings` from git config, in one git call."""
+    return path_settings_later(cwd)()
+
+
+def path_settings_later(cwd: str | None = None) -> Later:
+    """Start the ``git config`` of :func:`path_settings` now, to collect later. A setting git
+    cannot read counts as false."""
+    job = Background(["config", "-z", "--bool", "--get-regexp", r"^core\.(ignorecase|precomposeunicode)$"], cwd)
+
+    def finish() -> PathSettings:
+        rc, out, _ = job.result(check=False)
+        values: dict[str, bool] = {}
+        if rc == 0:
+            for entry in zsplit(out):
+                key, _, value = entry.partition("\n")
+                values[key.lower()] = value.strip() == "true"
+        return PathSettings(values.get("core.ignorecase", False), values.get("core.precomposeunicode", False))
+
+    return Later(finish, job)
 
 # --- what a commit or a push changes -------------------------------------------------------
 
@@ -238,9 +282,9 @@ def staged_paths(paths: RepoPaths) -> set[str]:
     return staged_paths_later(paths)()
 
 
-def staged_paths_later(paths: RepoPaths) -> Callable[[], set[str]]:
-    """Start :func:`staged_paths` now (outside a merge its one ``git diff``); the function returned
-    waits for it and returns (or raises) what :func:`staged_paths` would. It has a ``cancel()``."""
+def staged_paths_later(paths: RepoPaths) -> Later:
+    """Start :func:`staged_paths` now (outside a merge its one ``git diff``), to collect later:
+    the call returns (or raises) what :func:`staged_paths` would."""
     merge_head = os.path.join(paths.git_dir, "MERGE_HEAD")
     if os.path.exists(merge_head):
         def during_merge() -> set[str]:
@@ -252,15 +296,13 @@ def staged_paths_later(paths: RepoPaths) -> Callable[[], set[str]]:
                 changed = names if changed is None else changed & names
             return changed or set()
 
-        during_merge.cancel = lambda: None
-        return during_merge
+        return Later(during_merge)
     job = Background(_STAGED, paths.root, drain=True)  # without a commit argument: HEAD, or the empty tree if unborn
 
     def finish() -> set[str]:
         return set(zsplit(job.result()[1]))
 
-    finish.cancel = job.cancel
-    return finish
+    return Later(finish, job)
 
 
 def range_paths(paths: RepoPaths, revs: Sequence[str]) -> set[str]:

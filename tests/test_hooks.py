@@ -501,3 +501,28 @@ def test_hook_excludes_the_mail_root_without_maf_init(repo, cli):
     assert hook(repo, env=ME)[0] == 1
     assert "/.agent-mail/" in (repo / ".git" / "info" / "exclude").read_text()
     assert ".agent-mail" not in git("status", "--porcelain", cwd=repo).stdout
+
+
+def test_hook_gate_covers_what_lies_beneath_a_file_like_match(repo, cli):
+    lease(cli, repo, "src/*.d", "--agent", "alice")
+    lease(cli, repo, "docs/**/*.md", "--agent", "alice")
+    stage(repo, "src/conf.d/y")
+    stage(repo, "docs/a.md/b.txt")
+    stage(repo, "docs/free.txt")
+    code, err = hook(repo, env=ME)
+    assert code == 1
+    assert "src/conf.d/y" in err and "docs/a.md/b.txt" in err and "docs/free.txt" not in err
+
+
+def test_hook_with_ignorecase_folds_case(repo, cli):
+    git("config", "core.ignorecase", "true", cwd=repo)
+    lease(cli, repo, "Src/Parser.PY", "--agent", "alice")
+    lease(cli, repo, "DOCS/*.MD", "--agent", "alice")
+    assert cli(repo, "lease", "acquire", "src/parser.py", "--agent", "carol").code == 1
+    stage(repo, "src/parser.py")
+    stage(repo, "docs/x.md")
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "src/parser.py" in err and "docs/x.md" in err
+    git("config", "core.ignorecase", "false", cwd=repo)
+    code, err = hook(repo, env=ME)
+    assert code == 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maf_hooks import patterns
 from maf_hooks.core import leases as rules
 from maf_hooks.core.model import EXCLUSIVE
+from maf_hooks.core.reading import PLAIN, Reading
 from maf_hooks.store.sqlite import connection as db
 from maf_hooks.store.sqlite import open_file
 from maf_hooks.timeutil import now_ms
@@ -35,42 +37,50 @@ def test_conflicts_for_matches_brute_force(tmp_path_factory, held, asked):
     store.close()
 
 
-# --- matching agrees with overlap: the hook enforces exactly what acquire checked --------------
+# --- the gate: a lease covers a path when its pattern matches the path or a parent ------------
 
-import re  # noqa: E402
-
-from maf_hooks.matcher import LeaseIndex  # noqa: E402
+from maf_hooks.patterns.index import LeaseIndex  # noqa: E402
 
 PATHS = ["a", "a/b", "a/b.txt", "a/b.txt/x", "a/b/c.py", "a/x.py", "lib.py", "lib.py/x", "README.md",
          "README.md/x", "docs/x.md", "x.py", "x.py/y.py", "a.d/x", "b/a/c.txt", "c/d/e/f.txt", "q/b"]
 
 
-def test_lease_regex_agrees_with_the_overlap_reading():
+def _gate(pattern: str, path: str) -> bool:
+    parts = path.split("/")
+    return any(patterns.matches(pattern, "/".join(parts[:count])) for count in range(1, len(parts) + 1))
+
+
+def test_covers_is_a_match_of_the_path_or_a_parent():
     for pattern in POOL:
-        regex = re.compile(patterns.lease_regex(pattern).replace("(?P<ps_d>", "(?:"))
-        reading = patterns.is_file_like(pattern)
         for path in PATHS:
-            assert (regex.match(path) is not None) is patterns._accepts(pattern, path, reading), (pattern, path)
+            assert patterns.covers(pattern, path) is _gate(pattern, path), (pattern, path)
 
 
-def test_index_covers_as_the_lease_regex_says():
-    leases = [(p, patterns.lease_regex(p), patterns.literal_prefix(p), p) for p in POOL]
-    index = LeaseIndex(leases)
+def test_index_covers_as_the_gate_rule_says():
+    index = LeaseIndex((p, p) for p in POOL)
     for path in PATHS:
-        expected = {p for p, regex, _, _ in leases if re.match(regex.replace("(?P<ps_d>", "(?:"), path)}
-        assert set(index.covering(path)) == expected, path
+        assert set(index.covering(path)) == {p for p in POOL if _gate(p, path)}, path
 
 
-def test_file_like_lease_does_not_reach_beneath(repo, cli):
+def test_index_with_casefold_folds_keys_and_globs():
+    index = LeaseIndex([("Src/A.py", 1), ("DOCS/", 2), ("lib/*.PY", 3), ("x\\*Y", 4)], casefold=True)
+    assert index.covering("src/a.py") == [1]
+    assert index.covering("docs/x") == [2]
+    assert index.covering("LIB/q.py") == [3]
+    assert index.covering("X*y/z") == [4]
+    assert LeaseIndex([("Src/A.py", 1)]).covering("src/a.py") == []
+
+
+def test_file_like_lease_meets_a_lease_naming_its_match_as_a_directory(repo, cli):
     assert cli(repo, "lease", "acquire", "*.py", "--agent", "alice").code == 0
-    assert cli(repo, "lease", "acquire", "lib.py/x", "--agent", "carol").code == 0  # no overlap
+    assert cli(repo, "lease", "acquire", "lib.py/x", "--agent", "carol").code == 1  # names lib.py a directory
+    assert cli(repo, "lease", "acquire", "lib/x.py", "--agent", "carol").code == 0  # anchored: no overlap
     checked = cli(repo, "lease", "check", "lib.py/x", "--agent", "bob", "--json").json
-    assert [l["agent"] for l in checked["paths"][0]["leases"]] == ["carol"]
-    assert cli(repo, "lease", "check", "lib.py/x", "--agent", "carol").code == 0
+    assert [l["agent"] for l in checked["paths"][0]["leases"]] == ["alice"]  # the gate is exact
     assert cli(repo, "lease", "check", "x.py", "--agent", "carol").code == 1
 
 
-def test_migration_7_rewrites_old_file_like_regexes(tmp_path):
+def test_migration_7_no_longer_touches_the_regex_column(tmp_path):
     from maf_hooks.store.sqlite import migrations
 
     path = str(tmp_path / "old.db")
@@ -80,10 +90,70 @@ def test_migration_7_rewrites_old_file_like_regexes(tmp_path):
     store = open_file(path, now_ms, migrate=False)
     with store.write() as now:
         lease = rules.insert_lease(store, "alice", "docs/x.txt", EXCLUSIVE, "", now, now + 60_000)
-        store.db.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?",
-                         (patterns.compile_regex("docs/x.txt"), lease.id))
+        store.db.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?", ("^old$", lease.id))
     store.close()
-    conn = db.connect(path)
-    assert conn.execute("SELECT regex FROM file_leases").fetchone()[0] == patterns.lease_regex("docs/x.txt")
-    assert patterns.lease_regex("docs/x.txt").endswith("\\.txt$")
+    conn = db.connect(path, migrate=False)
+    migrations.upgrade(conn, migrations.MIGRATIONS[:7])
+    assert migrations.current_version(conn) == 7
+    assert conn.execute("SELECT regex FROM file_leases").fetchone()[0] == "^old$"
     conn.close()
+
+
+def _store(tmp_path, name="x.db"):
+    return open_file(str(tmp_path / name), now_ms)
+
+
+def _acquire(store, agent, wanted, reading=PLAIN):
+    return rules.acquire(store, agent, wanted, 60_000, reading=reading)
+
+
+# --- the false negatives of the old reading: never granted to two agents -----------------------
+
+
+@pytest.mark.parametrize(
+    "held, asked",
+    [
+        ("[[:digit:]]", "5"),  # once read as the set '[:digt' followed by ']'
+        ("[[:digit:]]", "[0-9]"),
+        ("[\\-_]", "-"),  # a backslash inside brackets escapes
+        ("[\\]]", "]"),
+        ("a/***/b", "a/x/y/b"),  # three stars are '**'
+        ("a/***/b", "a/b"),
+        ("src/*.d", "src/conf.d/y"),  # names src/conf.d a directory
+        ("build.d", "build.d/x"),
+    ],
+)
+def test_old_false_negatives_cannot_be_granted_twice(tmp_path, held, asked):
+    store = _store(tmp_path)
+    assert _acquire(store, "alice", [held]).granted
+    refused = _acquire(store, "bob", [asked])
+    assert not refused.granted and [c.lease.pattern for c in refused.conflicts] == [held]
+    reverse = _store(tmp_path, "y.db")
+    assert _acquire(reverse, "alice", [asked]).granted
+    assert not _acquire(reverse, "bob", [held]).granted
+    store.close()
+    reverse.close()
+
+
+def test_existing_directory_makes_a_file_like_glob_reach_beneath(tmp_path):
+    existing = {"src", "src/conf.d"}
+
+    def directories(prefix: str) -> list:
+        return [d for d in existing if d.startswith(prefix)]
+
+    store = _store(tmp_path)
+    assert _acquire(store, "alice", ["src/*.d"]).granted
+    assert _acquire(store, "bob", ["src/**/y"]).granted  # no src/X.d/ known: a file
+    assert not _acquire(store, "carol", ["src/**/z"], Reading(directories=directories)).granted
+    store.close()
+
+
+def test_casefold_treats_case_variants_as_one_file(tmp_path):
+    store = _store(tmp_path)
+    folded = Reading(casefold=True)
+    assert _acquire(store, "alice", ["Src/A.py"], folded).granted
+    assert not _acquire(store, "bob", ["src/a.py"], folded).granted
+    assert _acquire(store, "bob", ["src/a.py"]).granted  # a case-sensitive repository
+    covering = rules.check(store, ["SRC/a.PY"], store.now(), folded)["SRC/a.PY"]
+    assert sorted(lease.pattern for lease in covering) == ["Src/A.py", "src/a.py"]  # same ms: any order
+    store.close()

@@ -62,6 +62,12 @@ def _lease_line(lease, now: int) -> str:
     )
 
 
+def _as_given(context: Context) -> dict:
+    """Patterns and paths on a command line are relative to the current directory (as git's
+    pathspecs are) and compared in the form git stores them."""
+    return {"cwd": context.cwd, "precompose": context.path_settings.precompose}
+
+
 @lease_group.command("acquire")
 @click.argument("pattern_args", metavar="PATTERN...", nargs=-1, required=True)
 @agent_option
@@ -80,11 +86,12 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
       maf-lease acquire 'docs/**/*.md' --ttl 2h --shared
     """
     who = acting(context, agent)
-    wanted = leasing.normalize_all(context.root, pattern_args)
+    wanted = leasing.normalize_all(context.root, pattern_args, **_as_given(context))
     ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
     with context.store() as store:
         acquired = leasing.acquire(store, context.config, who, wanted, ttl_ms, shared=shared, reason=reason,
-                                   force=force, mail_root=context.mail_root)
+                                   force=force, mail_root=context.mail_root,
+                                   reading=leasing.reading_for(context.root, context.path_settings, directories=True))
         now = store.now()
     _escalations(acquired.escalations)
     result = acquired.result
@@ -119,7 +126,7 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
     if bool(pattern_args) == bool(renew_all):
         raise UsageError("Give the PATTERNs to renew, or --all (not both).")
     who = acting(context, agent)
-    wanted = None if renew_all else leasing.either_spelling(context.root, pattern_args)
+    wanted = None if renew_all else leasing.either_spelling(context.root, pattern_args, **_as_given(context))
     ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
     with context.store() as store:
         renewed = leasing.renew(store, context.config, who, wanted, ttl_ms)
@@ -148,7 +155,7 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
     if not (release_all or pattern_args or ids):
         raise UsageError("Give the PATTERNs to release, --id ID, or --all.")
     who = acting(context, agent)
-    wanted = leasing.either_spelling(context.root, pattern_args)
+    wanted = leasing.either_spelling(context.root, pattern_args, **_as_given(context))
     with context.store() as store:
         outcome = leasing.release(store, context.config, who, wanted=wanted, ids=ids, everything=release_all,
                                   force=force, mail_root=context.mail_root)
@@ -202,10 +209,11 @@ def check(context: Context, path_args, agent, as_json):
     """Which active leases cover each PATH (for a directory: anything in it); exit 1 if another
     agent's exclusive lease does."""
     who = context.agent(agent, required=False)
-    paths = [leasing.normalize_path(p, context.root) for p in path_args]
+    paths = [leasing.normalize_path(p, context.root, **_as_given(context)) for p in path_args]
     now = now_ms()
     with existing_store(context) as store:
-        checked = leasing.check(store, context.root, paths, who, now)
+        checked = leasing.check(store, context.root, paths, who, now,
+                                leasing.reading_for(context.root, context.path_settings))
     blocked = any(item.blocked for item in checked)
     report = []
     for item in checked:

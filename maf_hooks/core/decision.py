@@ -8,7 +8,7 @@ note. The git hook calls this on every commit, so it imports only the matcher.
 from __future__ import annotations
 
 from maf_hooks.core.model import EXCLUSIVE, Lease
-from maf_hooks.matcher import LeaseIndex
+from maf_hooks.patterns.index import LeaseIndex
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -27,18 +27,18 @@ class Decision:
         self.shared = shared
 
 
-def lease_index(rows: Iterable[tuple]) -> LeaseIndex:
+def lease_index(rows: Iterable[tuple], *, casefold: bool = False) -> LeaseIndex:
     """THE way a :class:`LeaseIndex` is built: over lease rows (``Lease.FIELDS`` order), each
-    row its own item."""
-    return LeaseIndex((row[2], row[10], row[11], row) for row in rows)  # pattern, regex, prefix
+    row its own item, matched from its pattern (``casefold``: ``core.ignorecase``)."""
+    return LeaseIndex(((row[2], row) for row in rows), casefold=casefold)
 
 
-def judge(changed: Iterable[str], rows: Iterable[tuple], agent: str | None
+def judge(changed: Iterable[str], rows: Iterable[tuple], agent: str | None, *, casefold: bool = False
           ) -> tuple[list[tuple[str, Lease]], list[tuple[str, Lease]]]:
     """``(conflicts, shared)`` for ``changed`` paths against active lease ``rows``: the other
     agents' leases covering a path (an agent's own never count; with no agent, every lease is
     another's). A ``Lease`` is made only for a row that covers a path, once per lease."""
-    index = lease_index(row for row in rows if row[1] != agent)
+    index = lease_index((row for row in rows if row[1] != agent), casefold=casefold)
     conflicts: list[tuple[str, Lease]] = []
     shared: list[tuple[str, Lease]] = []
     if not len(index):

@@ -11,6 +11,7 @@ import os
 
 from maf_hooks import patterns
 from maf_hooks.core.model import EXCLUSIVE, MODES, AcquireResult, Conflict, Lease, blocks
+from maf_hooks.core.reading import PLAIN, Reading
 from maf_hooks.errors import Refused, UsageError
 
 TYPE_CHECKING = False
@@ -30,31 +31,33 @@ def _ancestor_prefixes(prefix: str) -> list[str]:
     return result
 
 
-def candidates(store: Store, pattern: str, now: int) -> list[Lease]:
+def candidates(store: Store, pattern: str, now: int, reading: Reading = PLAIN) -> list[Lease]:
     """Active leases that might overlap ``pattern``: their literal prefix and ours nest (one at or
     above the other). Two index reads of the store, not a scan of every lease."""
     prefix = patterns.literal_prefix(pattern)
+    if reading.casefold:  # prefixes are stored as written: every open lease is a candidate
+        return store.leases.near(now, (), "")
     if patterns.is_literal(pattern):
-        # a path: leases covering it sit at or above its directory; when it may be a directory,
-        # leases beneath it are candidates too (their prefix starts with it)
-        under = None if patterns.is_file_like(pattern) else patterns.unescape(pattern).rstrip("/") + "/"
-        return store.leases.near(now, _ancestor_prefixes(prefix), under)
+        # a path: leases covering it sit at or above its directory; leases beneath it are
+        # candidates too (their prefix starts with it: they name it as a directory)
+        return store.leases.near(now, _ancestor_prefixes(prefix), patterns.unescape(pattern).rstrip("/") + "/")
     if not prefix:  # a glob with no literal directory may overlap anything
         return store.leases.near(now, (), "")
     return store.leases.near(now, _ancestor_prefixes(prefix), prefix)
 
 
-def overlapping(store: Store, pattern: str, now: int) -> list[Lease]:
+def overlapping(store: Store, pattern: str, now: int, reading: Reading = PLAIN) -> list[Lease]:
     """Every active lease whose pattern overlaps ``pattern`` (any agent, any mode)."""
-    return [lease for lease in candidates(store, pattern, now) if patterns.overlaps(pattern, lease.pattern)]
+    return [lease for lease in candidates(store, pattern, now, reading) if reading.overlaps(pattern, lease.pattern)]
 
 
-def conflicts_for(store: Store, agent: str, pattern: str, mode: str, now: int) -> list[Conflict]:
+def conflicts_for(store: Store, agent: str, pattern: str, mode: str, now: int,
+                  reading: Reading = PLAIN) -> list[Conflict]:
     """The other agents' leases that a ``mode`` request for ``pattern`` would collide with."""
     return [
         Conflict(pattern, lease)
-        for lease in candidates(store, pattern, now)
-        if lease.agent != agent and blocks(mode, lease.mode) and patterns.overlaps(pattern, lease.pattern)
+        for lease in candidates(store, pattern, now, reading)
+        if lease.agent != agent and blocks(mode, lease.mode) and reading.overlaps(pattern, lease.pattern)
     ]
 
 
@@ -84,7 +87,7 @@ def insert_lease(store: Store, agent: str, pattern: str, mode: str, reason: str,
     """Write one new lease and its ``acquire`` event, checking nothing: the rules above check first
     (a test or a benchmark may fill a store with it). Call inside a write section."""
     lease = Lease("lease-" + os.urandom(6).hex(), agent, pattern, mode, reason, now, expires,
-                  regex=patterns.lease_regex(pattern), prefix=patterns.literal_prefix(pattern))
+                  prefix=patterns.literal_prefix(pattern))
     store.leases.insert(lease, {"kind": "file_lease", "pattern": pattern, "mode": mode})
     store.events.append(lease.id, "acquire", agent,
                         {"pattern": pattern, "mode": mode, "expires_at": expires, "reason": reason}, now)
@@ -92,7 +95,7 @@ def insert_lease(store: Store, agent: str, pattern: str, mode: str, reason: str,
 
 
 def acquire(store: Store, agent: str, pattern_list: Sequence[str], ttl_ms: int, *, mode: str = EXCLUSIVE,
-            reason: str = "", force: bool = False, strategy: str = "block") -> AcquireResult:
+            reason: str = "", force: bool = False, strategy: str = "block", reading: Reading = PLAIN) -> AcquireResult:
     """All or nothing: either every pattern is granted (or renewed) or none is.
 
     A conflict refuses the whole request (``strategy`` "block"), or is taken over (``force``: the
@@ -103,7 +106,7 @@ def acquire(store: Store, agent: str, pattern_list: Sequence[str], ttl_ms: int, 
     wanted = list(dict.fromkeys(pattern_list))  # keep order, drop repeats
     with store.write() as now:
         expire_due(store)
-        conflicts = [c for pattern in wanted for c in conflicts_for(store, agent, pattern, mode, now)]
+        conflicts = [c for pattern in wanted for c in conflicts_for(store, agent, pattern, mode, now, reading)]
         if conflicts and not force and strategy == "block":
             return AcquireResult([], conflicts, [], [])
         taken_over: list[Lease] = []
@@ -191,11 +194,12 @@ def release(store: Store, agent: str, *, pattern_list: Sequence[str] = (), ids: 
         return chosen
 
 
-def check(store: Store, paths: Iterable[str], now: int) -> dict[str, list[Lease]]:
-    """The active leases covering each path."""
+def check(store: Store, paths: Iterable[str], now: int, reading: Reading = PLAIN) -> dict[str, list[Lease]]:
+    """The active leases covering each path (a lease covers a path when its pattern matches the
+    path or one of its parent directories)."""
     from maf_hooks.core.decision import lease_index
 
-    index = lease_index(store.leases.active_rows(now))
+    index = lease_index(store.leases.active_rows(now), casefold=reading.casefold)
     covering: dict[str, list[Lease]] = {}
     for path in paths:
         rows: list[tuple] = index.covering(path)

@@ -47,11 +47,11 @@ class _Record:
 
 class Lease(_Record):
     FIELDS = ("id", "agent", "pattern", "mode", "reason", "created_at", "expires_at", "state", "ended_at",
-              "end_reason", "regex", "prefix")
+              "end_reason", "prefix")
 
     def __init__(self, id: str, agent: str, pattern: str, mode: str, reason: str, created_at: int,
                  expires_at: int, state: str = "LEASED", ended_at: int | None = None,
-                 end_reason: str | None = None, regex: str = "", prefix: str = "") -> None:
+                 end_reason: str | None = None, prefix: str = "") -> None:
         self.id = id
         self.agent = agent
         self.pattern = pattern
@@ -62,7 +62,6 @@ class Lease(_Record):
         self.state = state
         self.ended_at = ended_at
         self.end_reason = end_reason
-        self.regex = regex  # what the pattern compiled to when the lease was taken
         self.prefix = prefix  # the pattern's literal directory prefix (``patterns.literal_prefix``)
 
     @classmethod

@@ -23,21 +23,8 @@ if TYPE_CHECKING:
 MAX_LOOKUP_KEYS = 900  # bound parameters of one lookup query (old SQLite builds allow 999)
 
 
-class Pending:
-    """A result computed when called; ``cancel()`` stops what was started for it (nothing here)."""
-
-    def __init__(self, compute: Callable[[], set[str]]) -> None:
-        self._compute = compute
-
-    def __call__(self) -> set[str]:
-        return self._compute()
-
-    def cancel(self) -> None:
-        pass
-
-
 def changed_paths_later(operation: str, paths: git.RepoPaths, environ: Mapping[str, str],
-                        stdin_text: str | None) -> Callable[[], set[str]]:
+                        stdin_text: str | None) -> git.Later:
     """The paths a commit (staged changes) or push (the commits it adds) changes, as a function to
     call later, with a ``cancel()``: a plain commit's ``git diff`` starts now and runs while the
     hook reads the leases."""
@@ -62,7 +49,7 @@ def changed_paths_later(operation: str, paths: git.RepoPaths, environ: Mapping[s
             changed |= git.range_paths(paths, revs)
         return changed
 
-    return Pending(later)
+    return git.Later(later)
 
 
 def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None, *, cwd: str | None,
@@ -94,6 +81,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     if not store.leases.has_active(now):
         return settings, None
     identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(paths.root)
+    settings_later = git.path_settings_later(paths.root)  # core.ignorecase, beside the other calls
     try:
         if identity_later is None:  # MAF_AGENT_ID: no git call
             agent = settings["agent"] = identity.resolve_agent(None, environ, None, required=False)  # type: ignore[arg-type]
@@ -103,26 +91,30 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
                 agent = settings["agent"] = identity.resolve_agent(None, environ, identity_later, required=False)
             changed = changed_later()
         finally:
-            changed_later.cancel()  # type: ignore[attr-defined]
+            changed_later.cancel()
+        casefold = settings_later().ignorecase
     finally:
+        settings_later.cancel()
         if identity_later is not None:
-            identity_later.cancel()  # type: ignore[attr-defined]
-    conflicts, shared = judge(changed, rows_for(store.leases, now, changed), agent)
+            identity_later.cancel()
+    rows = rows_for(store.leases, now, changed, casefold=casefold)
+    conflicts, shared = judge(changed, rows, agent, casefold=casefold)
     return settings, Decision(operation, agent, changed, conflicts, shared)
 
 
-def rows_for(records: LeaseRecords, now: int, changed: Collection[str]) -> list[tuple]:
+def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casefold: bool = False) -> list[tuple]:
     """The active leases that may cover a changed path, as rows in ``active_rows`` order.
 
-    A commit of a few paths looks its leases up by key (``matcher.lookup_keys``), so that its cost
-    follows its own paths and not the number of active leases; a large one (or a path that is no
-    valid UTF-8, which no lease key can equal) reads every active lease. Either way the index
-    finds the same leases: the lookup loads every lease that the index could find for these paths."""
-    from maf_hooks.matcher import lookup_keys
+    A commit of a few paths looks its leases up by key (``patterns.index.lookup_keys``), so that
+    its cost follows its own paths and not the number of active leases; a large one (or a path
+    that is no valid UTF-8, which no lease key can equal, or any commit with ``casefold``: keys
+    compare exactly) reads every active lease. Either way the index finds the same leases: the
+    lookup loads every lease that the index could find for these paths."""
+    from maf_hooks.patterns.index import lookup_keys
 
     if not changed:
         return []
-    if len(changed) < MAX_LOOKUP_KEYS:  # each changed path is a key itself
+    if len(changed) < MAX_LOOKUP_KEYS and not casefold:  # each changed path is a key itself
         patterns, prefixes = lookup_keys(changed)
         if len(patterns) + len(prefixes) <= MAX_LOOKUP_KEYS and _all_utf8(patterns):
             return records.active_rows_near(now, sorted(patterns), sorted(prefixes))

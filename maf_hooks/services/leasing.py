@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 
-from maf_hooks import patterns, permissions
+from maf_hooks import git, patterns, permissions
 from maf_hooks.core import leases as rules
 from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
+from maf_hooks.core.reading import PLAIN, Reading
+from maf_hooks.directories import ExistingDirectories
 from maf_hooks.core.policy import lease_ttl
 from maf_hooks.errors import UsageError
 from maf_hooks.services.escalation import open_and_deliver
@@ -25,25 +27,33 @@ if TYPE_CHECKING:
     from maf_hooks.store.base import Store
 
 
-def normalize_all(root: str, raw: Sequence[str]) -> list[str]:
-    """Lease patterns; one naming an existing directory gets its '/' (it covers what lies beneath)."""
-    return [patterns.normalize(p, root, directory_slash=True) for p in raw]
+def normalize_all(root: str, raw: Sequence[str], *, cwd: str | None = None, precompose: bool = False) -> list[str]:
+    """Lease patterns as given on a command line (relative to ``cwd`` as git's pathspecs are,
+    ``:/`` anchoring at the root), repository-relative; one naming an existing directory gets
+    its '/' (it covers what lies beneath)."""
+    return [patterns.normalize(p, root, cwd=cwd, directory_slash=True, precompose=precompose) for p in raw]
 
 
-def normalize_path(raw: str, root: str) -> str:
-    """A path to check, relative to the repository root."""
-    return patterns.normalize(raw, root)
+def normalize_path(raw: str, root: str, *, cwd: str | None = None, precompose: bool = False) -> str:
+    """A path to check (any legal file name, not a pattern), repository-relative."""
+    return patterns.normalize_path(raw, root, cwd=cwd, precompose=precompose)
 
 
-def either_spelling(root: str, raw: Sequence[str]) -> list[str]:
+def either_spelling(root: str, raw: Sequence[str], *, cwd: str | None = None, precompose: bool = False) -> list[str]:
     """Patterns naming leases already held: a literal 'src' finds a lease on 'src' or 'src/', so a
     lease taken while the directory existed can be renewed or released after it was deleted."""
     found: list[str] = []
-    for pattern in (patterns.normalize(p, root) for p in raw):
+    for pattern in (patterns.normalize(p, root, cwd=cwd, precompose=precompose) for p in raw):
         found.append(pattern)
         if patterns.is_literal(pattern):
             found.append(pattern[:-1] if pattern.endswith("/") else pattern + "/")
     return list(dict.fromkeys(found))
+
+
+def reading_for(root: str, settings: git.PathSettings, *, directories: bool = False) -> Reading:
+    """How this repository's paths compare (``core.ignorecase``); with ``directories``, what
+    exists as a directory now, for the overlap test at acquire time (read lazily, once)."""
+    return Reading(casefold=settings.ignorecase, directories=ExistingDirectories(root) if directories else None)
 
 
 def resolve_ttl(cfg: Any, agent: str, ttl: str | None, timeout_minutes: int | None) -> int:
@@ -63,7 +73,7 @@ class Acquired:
 
 
 def acquire(store: Store, cfg: Any, agent: str, wanted: Sequence[str], ttl_ms: int, *, shared: bool = False,
-            reason: str = "", force: bool = False, mail_root: Callable[[], str]) -> Acquired:
+            reason: str = "", force: bool = False, mail_root: Callable[[], str], reading: Reading = PLAIN) -> Acquired:
     """Lease ``wanted`` (normalized patterns) for ``agent``, all or nothing (see
     :func:`maf_hooks.core.leases.acquire`); ``force`` takes the conflicting leases over."""
     if "\n" in reason or "\0" in reason:
@@ -75,7 +85,7 @@ def acquire(store: Store, cfg: Any, agent: str, wanted: Sequence[str], ttl_ms: i
         rules_for.require("can_force", "take over another agent's lease (--force)")
     with store.write():
         result = rules.acquire(store, agent, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE, reason=reason,
-                               force=force, strategy=cfg.get("reservation.conflict_strategy"))
+                               force=force, strategy=cfg.get("reservation.conflict_strategy"), reading=reading)
     opened = _takeovers(store, cfg, agent, [lease.pattern for lease in result.taken_over], mail_root)
     return Acquired(result, opened)
 
@@ -130,16 +140,18 @@ class PathReport:
         return any(blocks for _, blocks in self.entries)
 
 
-def check(store: Store | None, root: str, paths: Sequence[str], agent: str | None, now: int) -> list[PathReport]:
+def check(store: Store | None, root: str, paths: Sequence[str], agent: str | None, now: int,
+          reading: Reading = PLAIN) -> list[PathReport]:
     """Which active leases cover each path (for an existing directory: anything in it, as for
     ``acquire DIR``); another agent's exclusive lease blocks."""
     covering: dict[str, list[Lease]] = {path: [] for path in paths}
     if store is not None:
-        covering = rules.check(store, paths, now)
+        covering = rules.check(store, paths, now, reading)
         for path in paths:
             if os.path.isdir(os.path.join(root, path)):
                 seen = {lease.id for lease in covering[path]}
-                covering[path] += [lease for lease in rules.overlapping(store, path.rstrip("/") + "/", now)
+                inside = patterns.escape(path.rstrip("/")) + "/"  # a path, read as a literal pattern
+                covering[path] += [lease for lease in rules.overlapping(store, inside, now, reading)
                                    if lease.id not in seen]
     return [PathReport(path, [(lease, lease.agent != agent and lease.mode == EXCLUSIVE) for lease in covering[path]])
             for path in paths]

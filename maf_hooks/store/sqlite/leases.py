@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 _COLUMNS = (
     "t.id, l.agent_id, f.pattern, f.mode, f.reason, f.created_at, l.lease_expires_at, "
-    "t.state, f.ended_at, f.end_reason, f.regex, f.prefix"
+    "t.state, f.ended_at, f.end_reason, f.prefix"
 )  # Lease.FIELDS
 _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
 # the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
@@ -126,7 +126,7 @@ class SqliteLeaseRecords(LeaseRecords):
         self.db.execute(
             "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (lease.id, lease.pattern, lease.mode, lease.reason, lease.regex, lease.prefix, now, lease.expires_at))
+            (lease.id, lease.pattern, lease.mode, lease.reason, "", lease.prefix, now, lease.expires_at))
 
     def update(self, lease: Lease, now: int) -> None:
         # a trigger (migration 6) copies the expiry to file_leases.expires_at, the indexed copy

@@ -252,17 +252,9 @@ V6_OPEN_EXPIRY = (
        BEGIN UPDATE file_leases SET expires_at = NEW.lease_expires_at WHERE task_id = NEW.task_id; END""",
 )
 
-def _v7_file_like_regexes(conn: sqlite3.Connection) -> None:
-    """Give file-like leases (``docs/x.txt``, ``*.md``) the regex that stops at the path's end,
-    the reading their overlap test uses (``patterns.lease_regex``)."""
-    from maf_hooks import patterns  # noqa: PLC0415 - pathspec is needed once, here
-
-    rows = conn.execute("SELECT task_id, pattern, regex FROM file_leases").fetchall()
-    for task_id, pattern, regex in rows:
-        if patterns.is_file_like(pattern):
-            updated = patterns.lease_regex(pattern)
-            if updated != regex:
-                conn.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?", (updated, task_id))
+# Migration 7 once recomputed the regex column of file-like leases with the live patterns code;
+# that column is no longer read (leases are matched from their pattern), so it does nothing now.
+V7_FILE_LIKE_REGEXES = ("SELECT 1",)
 
 
 def _v8_events_outlive_tasks(conn: sqlite3.Connection) -> None:
@@ -304,7 +296,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "escalation paths, tracking and deliveries", V4_ESCALATION),
     Migration(5, "audit chain on events, audit webhook outbox", _v5_audit_chain),
     Migration(6, "index the expiry of open file leases", V6_OPEN_EXPIRY),
-    Migration(7, "file-like leases match only their own paths", _v7_file_like_regexes),
+    Migration(7, "file-like leases match only their own paths", V7_FILE_LIKE_REGEXES),
     Migration(8, "events outlive their tasks (no cascading delete)", _v8_events_outlive_tasks, True),
 ]
 

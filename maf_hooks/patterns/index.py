@@ -1,0 +1,131 @@
+"""Which active leases cover a path: an index whose cost grows with paths plus leases.
+
+The gate's rule (``patterns.match.covers``): a lease covers a path when its pattern matches the
+path or one of its parent directories. The index is built from the patterns themselves (nothing
+compiled is stored with a lease). This module is on the git hook's hot path.
+
+- A literal pattern is a dictionary key, by the path it names: a path is covered when the path
+  itself or one of its parent directories is the key (``src`` covers ``src/a/b.c``); a literal
+  ending in ``/`` and ``dir/**`` cover only what lies beneath.
+- A glob pattern sits in a bucket keyed by its literal prefix (``docs/**/*.md`` -> ``docs/``); a
+  path consults only the buckets of its own parent directories.
+
+With ``casefold`` (``core.ignorecase``) keys and paths are compared with ASCII letters folded.
+"""
+
+from __future__ import annotations
+
+from maf_hooks.patterns import GLOB_CHARS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
+_GLOB_OR_ESCAPE = frozenset(GLOB_CHARS)
+
+
+def _readers():
+    from maf_hooks.patterns import (  # the parser is not needed for literal leases
+        match,
+        syntax,
+    )
+
+    return match, syntax
+
+
+def lookup_keys(paths: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Everything :meth:`LeaseIndex.covering` consults for ``paths``, as lease keys:
+    ``(patterns, prefixes)``. A lease can cover one of ``paths`` only when its pattern is in
+    ``patterns`` (a path itself; a parent directory ``d``, ``d/`` or ``d/**``) or, for a pattern
+    with a glob character or an escape, when its literal prefix is in ``prefixes`` (``""``, a
+    parent directory ``d/``). So the leases to load for these paths can be looked up by key
+    instead of read in full (not with ``casefold``: keys are compared exactly)."""
+    patterns: set[str] = set()
+    prefixes = {""}
+    for path in paths:
+        patterns.add(path)
+        index = path.find("/")
+        while index != -1:
+            directory = path[: index + 1]  # a parent directory, with its slash
+            if directory not in prefixes:
+                prefixes.add(directory)
+                patterns.update((directory[:-1], directory, directory + "**"))
+            index = path.find("/", index + 1)
+    return patterns, prefixes
+
+
+class LeaseIndex:
+    """``LeaseIndex([(pattern, item), ...]).covering(path)`` -> the items covering the path."""
+
+    def __init__(self, leases: Iterable[tuple[str, T]], *, casefold: bool = False) -> None:
+        exact: dict[str, list[T]] = {}  # covers the path itself and everything beneath
+        beneath: dict[str, list[T]] = {}  # covers only what lies beneath
+        buckets: dict[str, list[tuple[str, T]]] = {}
+        size = 0
+        match: Any = None
+        syntax: Any = None
+        if casefold:
+            match, syntax = _readers()
+        for pattern, item in leases:
+            size += 1
+            if _GLOB_OR_ESCAPE.isdisjoint(pattern):
+                name = pattern
+            elif pattern.endswith("/**") and _GLOB_OR_ESCAPE.isdisjoint(pattern[:-3]):
+                name = pattern[:-2]
+            else:
+                if syntax is None:
+                    match, syntax = _readers()
+                if syntax.is_literal(pattern):
+                    name = syntax.unescape(pattern)
+                else:
+                    prefix = syntax.literal_prefix(pattern)
+                    buckets.setdefault(match.fold(prefix) if casefold else prefix, []).append((pattern, item))
+                    continue
+            if casefold:
+                name = match.fold(name)
+            if name.endswith("/"):
+                beneath.setdefault(name[:-1], []).append(item)
+            else:
+                exact.setdefault(name, []).append(item)
+        self._exact, self._beneath, self._buckets, self.size = exact, beneath, buckets, size
+        self._casefold, self._match = casefold, match
+        self._testers: dict[str, list] = {}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _glob(self, prefix: str, key: str) -> list:
+        """The items of the glob leases in the bucket of ``prefix`` covering the (folded) path."""
+        testers = self._testers.get(prefix)
+        if testers is None:  # made the first time a path needs them
+            compiled, casefold = self._match.compiled, self._casefold
+            testers = self._testers[prefix] = [
+                (compiled(pattern, casefold).tester(True), item) for pattern, item in self._buckets[prefix]
+            ]
+        return [item for test, item in testers if test(key)]
+
+    def covering(self, path: str) -> list:
+        """The items of the leases covering ``path`` (the path itself first, then its parents)."""
+        found: list = []
+        exact, beneath, buckets = self._exact, self._beneath, self._buckets
+        key = self._match.fold(path) if self._casefold else path
+        if key in exact:
+            found.extend(exact[key])
+        if "" in buckets:
+            found.extend(self._glob("", key))
+        index = key.find("/")
+        while index != -1:  # every proper parent directory, shortest first
+            parent = key[:index]
+            if parent in exact:
+                found.extend(exact[parent])
+            if parent in beneath:
+                found.extend(beneath[parent])
+            if buckets:
+                prefix = key[: index + 1]
+                if prefix in buckets:
+                    found.extend(self._glob(prefix, key))
+            index = key.find("/", index + 1)
+        return found
