@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 from maf_hooks.config_schema import SCHEMA, Field, ListOf, MapOf, Section, cross_checks
 from maf_hooks.errors import ConfigError
@@ -71,13 +72,15 @@ def load(
 ) -> Config:
     """Build the effective configuration; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
+    path: str | None
     if config_path:
         path = os.path.abspath(config_path)
         if not os.path.isfile(path):
             raise ConfigError(f"Configuration file {config_path!r} does not exist or is not a file.")
         data, prefix = _read_any(path), ""
     else:
-        path, prefix = find_config_file(root)
+        path, found_prefix = find_config_file(root)
+        prefix = found_prefix or ""
         data = {}
         if path:
             data = _read_toml(path)
@@ -141,10 +144,10 @@ def _may_configure_maf(pyproject: str) -> bool:
 
 
 def _read_toml(path: str) -> dict:
-    try:
-        import tomllib  # noqa: PLC0415
-    except ModuleNotFoundError:  # Python < 3.11
-        import tomli as tomllib  # noqa: PLC0415
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python < 3.11
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -166,7 +169,7 @@ def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
 
 def _read_any(path: str) -> dict:
     if path.endswith(".json"):
-        import json  # noqa: PLC0415 - only for a JSON file named by --config
+        import json  # only for a JSON file named by --config
 
         try:
             with open(path, "rb") as handle:
@@ -194,7 +197,7 @@ def _snake(name: str) -> str:
 
 
 def _suggest(key: str, known) -> str:
-    import difflib  # noqa: PLC0415
+    import difflib
 
     close = difflib.get_close_matches(key, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

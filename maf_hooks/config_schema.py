@@ -6,7 +6,7 @@ answers "which keys exist" for validation, suggestions and ``maf config show``.
 
 from __future__ import annotations
 
-from maf_hooks.config_schema_types import Field, ListOf, MapOf, Section  # noqa: F401 - re-exported
+from maf_hooks.config_schema_types import Field, ListOf, MapOf, Section
 from maf_hooks.preflight.schema import PREFLIGHT
 
 RESERVATION = Section({
@@ -38,7 +38,7 @@ MAIL = Section({
 })
 
 def _agent_key(name: str):
-    from maf_hooks.identity import is_valid_agent_id  # noqa: PLC0415
+    from maf_hooks.identity import is_valid_agent_id
 
     if name == "default" or is_valid_agent_id(name):
         return None
@@ -46,7 +46,7 @@ def _agent_key(name: str):
 
 
 def _target_key(name: str):
-    from maf_hooks.identity import is_valid_agent_id  # noqa: PLC0415
+    from maf_hooks.identity import is_valid_agent_id
 
     return None if is_valid_agent_id(name) else "a target name must be a valid agent id (it names a mailbox)"
 

@@ -80,21 +80,23 @@ class Background:
     def __init__(self, args: Sequence[str], cwd: str | None = None, *, drain: bool = False):
         self.args = list(args)
         self._error: OSError | None = None
-        self._output: tuple | None = None
+        self._output: tuple[bytes, bytes] | None = None
         self._failure: BaseException | None = None
         self._reader = None
+        self._proc: subprocess.Popen[bytes] | None = None
         try:
             self._proc = subprocess.Popen(["git", *self.args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
-            self._proc, self._error = None, exc
+            self._error = exc
             return
         if drain:
-            import threading  # noqa: PLC0415 - already loaded by subprocess
+            import threading  # already loaded by subprocess
 
             self._reader = threading.Thread(target=self._collect, daemon=True)
             self._reader.start()
 
     def _collect(self) -> None:
+        assert self._proc is not None
         try:
             self._output = self._proc.communicate()
         except BaseException as exc:  # noqa: BLE001 - re-raised by result(), in the caller's thread
@@ -112,6 +114,7 @@ class Background:
         self._wait()
         if self._failure is not None:
             raise self._failure
+        assert self._proc is not None and self._output is not None  # no error: it ran and was read
         return _finish(self.args, self._proc.returncode, *self._output, check)
 
     def cancel(self) -> None:

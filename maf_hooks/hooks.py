@@ -2,7 +2,7 @@
 
 Entry points ``maf-reservations`` (pre-commit stage) and ``maf-reservations-push`` (pre-push).
 This module runs on every commit of every agent, so it imports only what the common case needs:
-no click, no gitpython, no pathspec (lease regexes were compiled when the leases were taken).
+no click, and of the patterns package only the index (the parser and matcher for glob leases).
 The decision is :mod:`maf_hooks.services.gate`; everything that happens only on a conflict
 (records, mail, escalation) lives in :mod:`maf_hooks.services.conflicts`, imported only then.
 The hook fails closed: when it cannot decide, the change is refused unless the team chose otherwise.

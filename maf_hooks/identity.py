@@ -6,7 +6,6 @@ mail root: 1-128 characters of letters, digits and ``._@+-``, not starting with 
 
 from __future__ import annotations
 
-
 from maf_hooks.errors import UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path

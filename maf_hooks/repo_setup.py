@@ -104,12 +104,12 @@ def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None
         text = handle.read()
     if has_hooks(text):
         return None
-    meaningful = [l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    meaningful = [lease for lease in text.splitlines() if lease.strip() and not lease.lstrip().startswith("#")]
     if meaningful and meaningful[0].lstrip().startswith(("{", "[")):
         raise ValueError(f"{CONFIG_FILE} is written in JSON/flow style, which maf init cannot extend "
                          "safely; add the entry that `maf init` prints to its repos list by hand")
     lines = text.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if re.match(r"^repos:\s*(#.*)?$", l)), None)
+    start = next((i for i, line in enumerate(lines) if re.match(r"^repos:\s*(#.*)?$", line)), None)
     if start is None:
         if re.search(r"^repos:", text, re.M):
             raise ValueError(f"{CONFIG_FILE} has an inline `repos:` value; add the entry by hand")
@@ -117,7 +117,7 @@ def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None
     else:
         # the list ends at the next top-level key (a line starting with neither space, '-' nor '#')
         end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[^\s#-]", lines[i])), len(lines))
-        item = next((re.match(r"^(\s*)-", l) for l in lines[start + 1:end] if re.match(r"^\s*-", l)), None)
+        item = next((re.match(r"^(\s*)-", lease) for lease in lines[start + 1:end] if re.match(r"^\s*-", lease)), None)
         indent = item.group(1) if item else "  "
         body = lines[:end]
         if body and not body[-1].endswith("\n"):

@@ -12,8 +12,8 @@ import os
 import sqlite3
 
 import pytest
-
 from conftest import commit_file, git, make_repo
+
 from maf_hooks import git as gitmod
 from maf_hooks.hooks import run_hook
 
@@ -231,7 +231,7 @@ def test_hook_mail_dedup_within_window(repo, cli):
     assert code == 1 and "already mailed" in err
     assert len(inbox(repo, "alice")) == 1
     assert len(conflicts(repo)) == 2  # the record still counts the attempt
-    later = lambda: int(__import__("time").time() * 1000) + 11 * 60_000  # noqa: E731
+    later = lambda: int(__import__("time").time() * 1000) + 11 * 60_000
     assert hook(repo, env=ME, clock=later)[0] == 1
     assert len(inbox(repo, "alice")) == 2
 

@@ -6,8 +6,8 @@ import sqlite3
 import subprocess
 
 import pytest
-
 from conftest import db_snapshot, git
+
 from maf_hooks.cli.lease import lease_group
 
 ACTIVE_QUERY = (
@@ -40,7 +40,7 @@ def test_acquire_grants_and_lists(repo, cli):
     assert lease["created_at"].endswith("Z") and lease["expires_at"].endswith("Z")
     assert result.json["conflicts"] == []
     listing = cli(repo, "lease", "list", "--json").json["leases"]
-    assert [(l["id"], l["agent"], l["pattern"]) for l in listing] == [(lease["id"], "alice", "src/")]
+    assert [(lease["id"], lease["agent"], lease["pattern"]) for lease in listing] == [(lease["id"], "alice", "src/")]
     # the operators' documented query lists exactly this lease
     assert [(r[0], r[1]) for r in active_rows(repo)] == [(lease["id"], "alice")]
 
@@ -62,7 +62,7 @@ def test_acquire_all_or_nothing(repo, cli):
     assert cli(repo, "lease", "acquire", "docs/", "--agent", "alice").code == 0
     result = cli(repo, "lease", "acquire", "src/", "docs/x.md", "--agent", "bob", "--json")
     assert result.code == 1
-    assert [l["agent"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["alice"]
+    assert [lease["agent"] for lease in cli(repo, "lease", "list", "--json").json["leases"]] == ["alice"]
 
 
 def test_acquire_shared_semantics(repo, cli):
@@ -88,7 +88,7 @@ def test_acquire_force_takes_over_and_records_both_agents(repo, cli):
     assert result.code == 0
     assert result.json["taken_over"][0]["id"] == held["id"]
     leases = cli(repo, "lease", "list", "--json").json["leases"]
-    assert [(l["agent"], l["pattern"]) for l in leases] == [("bob", "x/y")]
+    assert [(lease["agent"], lease["pattern"]) for lease in leases] == [("bob", "x/y")]
     conn = sqlite3.connect(db_file(repo))
     kind, data, agent = conn.execute(
         "SELECT kind, data_json, agent_id FROM events WHERE task_id = ? ORDER BY id DESC LIMIT 1", (held["id"],)
@@ -142,7 +142,7 @@ def test_release_own_other_and_nothing(repo, cli):
     assert forced.code == 0 and forced.json["released"][0]["status"] == "taken_over"
     assert cli(repo, "lease", "list", "--json").json["leases"] == []
     history = cli(repo, "lease", "list", "--all", "--json").json["leases"]
-    assert sorted(l["status"] for l in history) == ["released", "taken_over"]
+    assert sorted(lease["status"] for lease in history) == ["released", "taken_over"]
 
 
 def test_release_all(repo, cli):
@@ -151,15 +151,15 @@ def test_release_all(repo, cli):
     cli(repo, "lease", "acquire", "d", "--agent", "bob")
     result = cli(repo, "lease", "release", "--all", "--agent", "alice", "--json")
     assert len(result.json["released"]) == 3
-    assert [l["agent"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["bob"]
+    assert [lease["agent"] for lease in cli(repo, "lease", "list", "--json").json["leases"]] == ["bob"]
 
 
 def test_list_filters_and_table(repo, cli):
     cli(repo, "lease", "acquire", "a", "--agent", "alice", "--reason", "why not")
     cli(repo, "lease", "acquire", "b", "--agent", "bob")
-    assert [l["pattern"] for l in cli(repo, "lease", "list", "--agent", "bob", "--json").json["leases"]] == ["b"]
+    assert [lease["pattern"] for lease in cli(repo, "lease", "list", "--agent", "bob", "--json").json["leases"]] == ["b"]
     mine = cli(repo, "lease", "list", "--mine", "--json", env={"MAF_AGENT_ID": "alice"})
-    assert [l["pattern"] for l in mine.json["leases"]] == ["a"]
+    assert [lease["pattern"] for lease in mine.json["leases"]] == ["a"]
     text = cli(repo, "lease", "list").out
     assert text.splitlines()[0].split() == ["ID", "AGENT", "MODE", "PATTERN", "EXPIRES", "REASON"]
     assert "why not" in text and "in 29m" in text
@@ -289,8 +289,8 @@ def test_release_own_shared_lease_beside_another_holder(repo, cli):
     cli(repo, "lease", "acquire", "hot/f.py", "--shared", "--agent", "alice")
     cli(repo, "lease", "acquire", "hot/f.py", "--shared", "--agent", "bob")
     released = cli(repo, "lease", "release", "hot/f.py", "--agent", "alice", "--json")
-    assert released.code == 0 and [l["agent"] for l in released.json["released"]] == ["alice"]
-    assert [l["agent"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["bob"]
+    assert released.code == 0 and [lease["agent"] for lease in released.json["released"]] == ["alice"]
+    assert [lease["agent"] for lease in cli(repo, "lease", "list", "--json").json["leases"]] == ["bob"]
 
 
 def test_release_by_pattern_of_another_agent_needs_force(repo, cli):
@@ -309,7 +309,7 @@ def test_expiry_follows_direct_sql_updates(repo, cli):
     assert conn.execute("SELECT expires_at FROM file_leases WHERE task_id = ?", (lease["id"],)).fetchone() == (1,)
     conn.close()
     assert cli(repo, "lease", "acquire", "z.txt", "--agent", "bob").code == 0  # sweeps the expired lease
-    history = {l["id"]: l["status"] for l in cli(repo, "lease", "list", "--all", "--json").json["leases"]}
+    history = {lease["id"]: lease["status"] for lease in cli(repo, "lease", "list", "--all", "--json").json["leases"]}
     assert history[lease["id"]] == "expired"
 
 
@@ -333,7 +333,7 @@ def test_release_and_renew_after_the_directory_is_gone(repo, cli):
     (repo / "mod").rmdir()
     assert cli(repo, "lease", "renew", "mod", "--agent", "alice").code == 0
     released = cli(repo, "lease", "release", "mod", "--agent", "alice", "--json")
-    assert released.code == 0 and [l["pattern"] for l in released.json["released"]] == ["mod/"]
+    assert released.code == 0 and [lease["pattern"] for lease in released.json["released"]] == ["mod/"]
 
 
 def test_check_a_directory_reports_leases_inside_it(repo, cli):

@@ -76,7 +76,7 @@ def test_file_like_lease_meets_a_lease_naming_its_match_as_a_directory(repo, cli
     assert cli(repo, "lease", "acquire", "lib.py/x", "--agent", "carol").code == 1  # names lib.py a directory
     assert cli(repo, "lease", "acquire", "lib/x.py", "--agent", "carol").code == 0  # anchored: no overlap
     checked = cli(repo, "lease", "check", "lib.py/x", "--agent", "bob", "--json").json
-    assert [l["agent"] for l in checked["paths"][0]["leases"]] == ["alice"]  # the gate is exact
+    assert [lease["agent"] for lease in checked["paths"][0]["leases"]] == ["alice"]  # the gate is exact
     assert cli(repo, "lease", "check", "x.py", "--agent", "carol").code == 1
 
 

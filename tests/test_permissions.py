@@ -12,8 +12,8 @@ import sqlite3
 import textwrap
 
 import pytest
-
 from conftest import commit_file, db_snapshot, git
+
 from maf_hooks import config, permissions
 from maf_hooks.hooks import run_hook
 

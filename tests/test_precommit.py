@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, commit_file, git, make_repo
+
 from maf_hooks import git as maf_git
 
 PROJECT = Path(__file__).resolve().parent.parent

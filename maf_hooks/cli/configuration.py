@@ -9,7 +9,6 @@ from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
 
 
-
 def _flatten(values: dict, prefix: str = "") -> list[tuple[str, object]]:
     """``{"a": {"b": 1}}`` -> ``[("a.b", 1)]``; empty tables are left out."""
     items: list[tuple[str, object]] = []

@@ -33,7 +33,7 @@ def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
         return 0
     except OSError as exc:
         return fail(prog_name, f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "), ENVIRONMENT)
-    except Exception as exc:  # noqa: BLE001 - a bug: still one paragraph, never a traceback
+    except Exception as exc:
         if os.environ.get("MAF_DEBUG"):
             raise
         return fail(prog_name, f"internal error ({type(exc).__name__}: {exc}). This is a bug in maf-hooks; "

@@ -92,8 +92,8 @@ class CliProgress:
         self._say(f"{check_id} failed; retrying in {delay:g} s (attempt {attempt} of {attempts}) ...")
 
     def done(self, result) -> None:
-        from maf_hooks.preflight.report import COLOURS, LABELS, duration_text, label  # noqa: PLC0415
-        from maf_hooks.preflight.result import FAILED, WARNING  # noqa: PLC0415
+        from maf_hooks.preflight.report import COLOURS, LABELS, duration_text, label
+        from maf_hooks.preflight.result import FAILED, WARNING
 
         self._clear()
         if not self.human:
@@ -170,7 +170,7 @@ def preflight_command(ctx: click.Context, config_path, env_name, agent_id, check
 
 
 def _validate(context: Context, as_json: bool) -> int:
-    from maf_hooks.preflight.runner import plan  # noqa: PLC0415
+    from maf_hooks.preflight.runner import plan
 
     try:
         config = context.config
@@ -191,9 +191,9 @@ def _validate(context: Context, as_json: bool) -> int:
 
 
 def _run(context: Context, *, agent_id, fix, only, skip, json_out, output_path, junit_path, from_ref, to_ref) -> int:
-    from maf_hooks.preflight import report as report_mod  # noqa: PLC0415
-    from maf_hooks.preflight import runner  # noqa: PLC0415
-    from maf_hooks.preflight.runenv import RunEnv  # noqa: PLC0415
+    from maf_hooks.preflight import report as report_mod
+    from maf_hooks.preflight import runner
+    from maf_hooks.preflight.runenv import RunEnv
 
     config = context.config  # ConfigError (exit 2) before anything runs
     agent = context.agent(agent_id, required=False)
@@ -234,8 +234,8 @@ def _run(context: Context, *, agent_id, fix, only, skip, json_out, output_path, 
 
 
 def _summary(document: dict, run) -> None:
-    from maf_hooks.preflight.report import duration_text  # noqa: PLC0415
-    from maf_hooks.preflight.result import plural  # noqa: PLC0415
+    from maf_hooks.preflight.report import duration_text
+    from maf_hooks.preflight.result import plural
 
     counts = document["summary"]
     failed = document["status"] == "failed"
@@ -260,7 +260,7 @@ def _summary(document: dict, run) -> None:
 @click.pass_obj
 def history_command(context: Context, limit, agent, status, as_json):
     """Recent preflight runs recorded in the lease database, newest first."""
-    from maf_hooks.preflight.records import history  # noqa: PLC0415
+    from maf_hooks.preflight.records import history
 
     runs = history(context.store_location, environ=context.environ, limit=limit, agent=agent, status=status)
     if as_json:

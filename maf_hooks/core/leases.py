@@ -123,7 +123,7 @@ def acquire(store: Store, agent: str, pattern_list: Sequence[str], ttl_ms: int, 
         renewed: list[Lease] = []
         for pattern in wanted:
             expires = now + ttl_ms
-            lease = own.get(pattern)  # type: ignore[assignment]
+            lease = own.get(pattern)
             if lease is None:
                 granted.append(insert_lease(store, agent, pattern, mode, reason, now, expires))
                 continue

@@ -35,7 +35,7 @@ class _Record:
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self.values() == other.values()  # type: ignore[attr-defined]
+            return self.values() == other.values()
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq=True

@@ -115,8 +115,8 @@ def fix_setup(env: RunEnv, fixes: Fixes) -> None:
 
 
 def fix_expired(env: RunEnv, fixes: Fixes) -> None:
-    from maf_hooks.core.leases import expire_due  # noqa: PLC0415
-    from maf_hooks.errors import StorageError  # noqa: PLC0415
+    from maf_hooks.core.leases import expire_due
+    from maf_hooks.errors import StorageError
 
     if not env.context.store_location.exists():
         return

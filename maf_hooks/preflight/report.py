@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from maf_hooks.preflight.result import FAILED, PASSED, SKIPPED, WARNING, Annotation, CheckResult
+
+if TYPE_CHECKING:
+    from maf_hooks.preflight.runner import Planned
 
 LABELS = {PASSED: "PASS", WARNING: "WARN", FAILED: "FAIL", SKIPPED: "SKIP"}
 COLOURS = {PASSED: "green", WARNING: "yellow", FAILED: "red", SKIPPED: "bright_black"}
@@ -36,8 +39,8 @@ def _seconds(ms) -> str:
 
 def junit_xml(report: dict, results: list[CheckResult]) -> bytes:
     """One ``testsuite`` of one ``testcase`` per check; warnings pass and say so in system-out."""
-    import socket  # noqa: PLC0415 - only for --junit
-    import xml.etree.ElementTree as ET  # noqa: PLC0415
+    import socket  # only for --junit
+    import xml.etree.ElementTree as ET
     counts = report["summary"]
     attrs = {
         "name": "maf-preflight",
@@ -115,5 +118,5 @@ def duration_text(ms: float) -> str:
     return f"{ms / 1000:.1f} s"
 
 
-def label(result: CheckResult) -> str:
+def label(result: CheckResult | Planned) -> str:
     return result.name if result.name == result.id else f"{result.name} [{result.id}]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 from maf_hooks.timeutil import now_ms
 
@@ -19,8 +19,18 @@ MIN_REDACTED_LENGTH = 4  # shorter values would match everywhere ("1", "dev")
 REDACTED = "***"
 
 
-class Progress:
-    """Told when slow work starts; the command line shows it, the library stays silent."""
+class Progress(Protocol):
+    """Told when slow work starts and when each check ends; the command line shows it."""
+
+    def start(self, check_id: str, name: str, attempt: int, attempts: int, timeout: float | None) -> None: ...
+
+    def retry(self, check_id: str, name: str, attempt: int, attempts: int, delay: float) -> None: ...
+
+    def done(self, result: Any) -> None: ...
+
+
+class Silent:
+    """The library's :class:`Progress`: it tells no one."""
 
     def start(self, check_id: str, name: str, attempt: int, attempts: int, timeout: float | None) -> None:
         pass
@@ -28,7 +38,7 @@ class Progress:
     def retry(self, check_id: str, name: str, attempt: int, attempts: int, delay: float) -> None:
         pass
 
-    def done(self, result) -> None:
+    def done(self, result: Any) -> None:
         pass
 
 
@@ -41,7 +51,7 @@ class RunEnv:
     clock: Callable[[], int] = now_ms  # epoch milliseconds (leases)
     monotonic: Callable[[], float] = time.monotonic  # durations and deadlines
     sleep: Callable[[float], None] = time.sleep  # retry back-off
-    progress: Progress = field(default_factory=Progress)
+    progress: Progress = field(default_factory=Silent)
 
     @property
     def environ(self) -> Mapping[str, str]:

@@ -17,7 +17,8 @@ from typing import Callable, Optional
 
 from maf_hooks import git
 from maf_hooks.errors import UsageError
-from maf_hooks.preflight import checks, report as report_mod
+from maf_hooks.preflight import checks
+from maf_hooks.preflight import report as report_mod
 from maf_hooks.preflight.result import FAILED, SKIPPED, CheckResult, Outcome
 from maf_hooks.preflight.runenv import RunEnv
 from maf_hooks.preflight.schema import BUILTIN_IDS, SMOKE_GROUP, smoke_settings
@@ -138,7 +139,7 @@ def run_one(item: Planned, env: RunEnv) -> CheckResult:
     attempts: list = []
     try:
         if item.spec is not None:
-            from maf_hooks.preflight import smoke  # noqa: PLC0415
+            from maf_hooks.preflight import smoke
 
             outcome, attempts = smoke.run_smoke_test(item.spec, env)
         else:
@@ -186,8 +187,8 @@ def execute(env: RunEnv, options: Options, *, on_fix: Callable[[dict], None] | N
         "from_ref": options.from_ref, "to_ref": options.to_ref,
         "ci": _ci_name(env.environ),
     }
-    from maf_hooks.preflight.records import Recorder  # noqa: PLC0415
-    from maf_hooks.store.preflight import PreflightRun  # noqa: PLC0415
+    from maf_hooks.preflight.records import Recorder
+    from maf_hooks.store.preflight import PreflightRun
 
     record = PreflightRun(secrets.token_hex(16), config_id(config), env.agent, execution_id, kind, recorder_context,
                        started_ms)
@@ -196,7 +197,7 @@ def execute(env: RunEnv, options: Options, *, on_fix: Callable[[dict], None] | N
 
     fixes = None
     if options.fix:
-        from maf_hooks.preflight import fix  # noqa: PLC0415
+        from maf_hooks.preflight import fix
 
         selected = {item.id for item in items if item.skip_reason is None and item.kind == "check"}
         fixes = fix.apply(env, selected).to_json()
@@ -236,7 +237,7 @@ def _escalate_failure(context, config, agent, execution_id: str, now: int) -> li
     """A recorded failed run counts towards `preflight_failure` escalation triggers."""
     if not config.get("escalation.paths"):
         return []  # spares opening the store
-    from maf_hooks.services.escalation import open_and_deliver  # noqa: PLC0415
+    from maf_hooks.services.escalation import open_and_deliver
 
     try:
         with context.store(clock=lambda: now) as store:

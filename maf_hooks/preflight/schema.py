@@ -50,8 +50,8 @@ def _enabled(env: str | None = None) -> Field:
 
 
 def _check_python(clean: dict, where: str) -> list[str]:
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415 - only when set
-    from packaging.version import InvalidVersion, Version  # noqa: PLC0415
+    from packaging.requirements import InvalidRequirement, Requirement  # only when set
+    from packaging.version import InvalidVersion, Version
 
     problems = []
     if "min_version" in clean:
@@ -176,7 +176,7 @@ def _check_smoke_test(clean: dict, where: str) -> list[str]:
             except re.error as exc:
                 problems.append(f"{where}{key}: not a valid regular expression ({exc})")
     if "url" in clean:
-        from urllib.parse import urlsplit  # noqa: PLC0415
+        from urllib.parse import urlsplit
 
         parts = urlsplit(clean["url"])
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -254,7 +254,7 @@ PREFLIGHT = Section({
 def smoke_settings(test: dict) -> dict:
     """One smoke test with the defaults of its keys filled in (``name`` defaults to the id)."""
     values = {key: field.default for key, field in SMOKE_TEST.fields.items()
-              if key in COMMON_KEYS or key in TYPE_KEYS.get(test.get("type"), ())}
+              if key in COMMON_KEYS or key in TYPE_KEYS.get(str(test.get("type")), ())}
     values.update(test)
     values["name"] = values.get("name") or values.get("id")
     return values

@@ -116,7 +116,7 @@ def flush_quietly(store: Store, url: str | None, now: int) -> None:
         return
     try:
         flush(store, url, now)
-    except Exception:  # noqa: BLE001, S110 - queued events stay queued
+    except Exception:  # noqa: BLE001 - queued events stay queued
         pass
 
 

@@ -13,9 +13,9 @@ import os
 from maf_hooks import git, patterns, permissions
 from maf_hooks.core import leases as rules
 from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
+from maf_hooks.core.policy import lease_ttl
 from maf_hooks.core.reading import PLAIN, Reading
 from maf_hooks.directories import ExistingDirectories
-from maf_hooks.core.policy import lease_ttl
 from maf_hooks.errors import UsageError
 from maf_hooks.services.escalation import open_and_deliver
 

@@ -40,9 +40,8 @@ class StoreLocation:
         ``migrate=False``: leave the schema (and the journal mode) as they are. ``read_only``:
         inspect only (nothing created, migrated or written; a newer schema is not refused, the
         caller reads ``store.schema()``). ``timeout``: seconds to wait for another writer."""
-        from maf_hooks.store.sqlite import open_file  # noqa: PLC0415
-
-        from maf_hooks.timeutil import now_ms  # noqa: PLC0415
+        from maf_hooks.store.sqlite import open_file
+        from maf_hooks.timeutil import now_ms
 
         return open_file(self.path, clock or now_ms, create=create, migrate=migrate, read_only=read_only, timeout=timeout,
                          audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))

@@ -14,7 +14,7 @@ from maf_hooks.preflight.runenv import RunEnv
 
 def interpreter_info(interpreter: str | None, names: list[str], timeout: float) -> dict:
     """:func:`maf_hooks.preflight.probe.probe` in this interpreter, or in ``interpreter``."""
-    from maf_hooks.preflight import probe  # noqa: PLC0415
+    from maf_hooks.preflight import probe
 
     if not interpreter:
         return probe.probe(names)
@@ -29,7 +29,7 @@ def interpreter_info(interpreter: str | None, names: list[str], timeout: float) 
 
 
 def _satisfies(specifier, version: str) -> bool:
-    from packaging.version import InvalidVersion  # noqa: PLC0415
+    from packaging.version import InvalidVersion
 
     try:
         return specifier.contains(version, prereleases=True)
@@ -38,12 +38,12 @@ def _satisfies(specifier, version: str) -> bool:
 
 
 def check_python(env: RunEnv) -> Outcome:
-    from packaging.version import InvalidVersion, Version  # noqa: PLC0415
+    from packaging.version import InvalidVersion, Version
 
     settings = env.check_settings("python")
     requirements = []
     if settings["required_packages"]:
-        from packaging.requirements import Requirement  # noqa: PLC0415 - the slower import, only when needed
+        from packaging.requirements import Requirement  # the slower import, only when needed
 
         requirements = [Requirement(text) for text in settings["required_packages"]]
     interpreter = settings.get("interpreter")

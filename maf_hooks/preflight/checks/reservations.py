@@ -4,7 +4,7 @@ as the push hook reads it) against the other agents' leases; leases about to end
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from maf_hooks import git
 from maf_hooks.errors import StorageError
@@ -12,6 +12,9 @@ from maf_hooks.preflight import gitinfo
 from maf_hooks.preflight.result import FAILED, PASSED, SKIPPED, WARNING, Annotation, Outcome, plural, summarize
 from maf_hooks.preflight.runenv import RunEnv
 from maf_hooks.timeutil import iso, relative, span
+
+if TYPE_CHECKING:
+    from maf_hooks.core.model import Lease
 
 
 def _lease_text(lease, now: int) -> str:
@@ -53,19 +56,21 @@ def _lease_state(env: RunEnv, path: str):
 
 def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open: int, heartbeats: dict,
                         now: int) -> Outcome:
-    from maf_hooks.core.decision import judge  # noqa: PLC0415 - the hooks' decision, the one rule
+    from maf_hooks.core.decision import judge  # the hooks' decision, the one rule
 
     agent = env.agent
     details: dict = {"agent": agent, "active_leases": len(leases), "expired_not_ended": expired_open}
     others = [lease for lease in leases if lease.agent != agent]
-    if env.to_ref:
+    to_ref = env.to_ref
+    if to_ref:
         details.update(source="range", from_ref=env.from_ref, to_ref=env.to_ref)
-        changed_fn: Callable[[], set] = lambda: git.range_paths(  # noqa: E731
-            env.context.paths, git.span_revs(env.context.paths, env.from_ref, env.to_ref))
+        changed_fn: Callable[[], set] = lambda: git.range_paths(
+            env.context.paths, git.span_revs(env.context.paths, env.from_ref, to_ref))
     else:
         details["source"] = "working tree"
-        changed_fn = lambda: gitinfo.working_tree_paths(env.context.paths)  # noqa: E731
-    conflicts, shared = [], []
+        changed_fn = lambda: gitinfo.working_tree_paths(env.context.paths)
+    conflicts: list[tuple[str, Lease]] = []
+    shared: list[tuple[str, Lease]] = []
     if others:  # without leases of others nothing can conflict: spare the git call
         changed = changed_fn()
         details["changed_paths"] = len(changed)

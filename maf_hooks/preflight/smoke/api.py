@@ -11,12 +11,12 @@ from maf_hooks.preflight.smoke.process import MAX_CAPTURE, TAIL_BYTES, text
 
 
 def _http(url: str, method: str, timeout: float) -> tuple[int, bytes]:
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    import urllib.error
+    import urllib.request
 
     request = urllib.request.Request(url, method=method, headers={"User-Agent": "maf-preflight"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read(MAX_CAPTURE)
     except urllib.error.HTTPError as exc:  # a status outside 2xx is still an answer
         with exc:
@@ -24,8 +24,8 @@ def _http(url: str, method: str, timeout: float) -> tuple[int, bytes]:
 
 
 def attempt_api(test: dict, env: RunEnv, timeout: float) -> Outcome:
-    import socket  # noqa: PLC0415
-    import urllib.error  # noqa: PLC0415
+    import socket
+    import urllib.error
 
     details = {"url": test["url"], "method": test["method"], "expected_status": test["expected_status"]}
     box: dict = {}

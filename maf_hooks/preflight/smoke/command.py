@@ -13,7 +13,7 @@ from maf_hooks.preflight.smoke.process import run_process, text
 def _command_text(command) -> str:
     if isinstance(command, str):
         return command
-    import shlex  # noqa: PLC0415
+    import shlex
 
     return " ".join(shlex.quote(part) for part in command)
 

@@ -10,7 +10,7 @@ from maf_hooks.preflight.runenv import RunEnv
 
 
 def attempt_database(test: dict, env: RunEnv, timeout: float) -> Outcome:
-    from maf_hooks.store.sqlite.preflight import QueryFailed, run_query  # noqa: PLC0415
+    from maf_hooks.store.sqlite.preflight import QueryFailed, run_query
 
     path = os.path.expanduser(test["sqlite"])
     if not os.path.isabs(path):

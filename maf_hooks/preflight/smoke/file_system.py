@@ -11,7 +11,7 @@ from maf_hooks.preflight.runenv import RunEnv
 def _writable(path: str) -> bool:
     """Really try (permission bits lie to root and on some mounts); nothing is left behind."""
     if os.path.isdir(path):
-        import tempfile  # noqa: PLC0415
+        import tempfile
 
         try:
             with tempfile.TemporaryFile(dir=path):

@@ -17,13 +17,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
-    from maf_hooks.store.conflicts import ConflictRecords
     from maf_hooks.store.audit import AuditTrail
+    from maf_hooks.store.conflicts import ConflictRecords
     from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
     from maf_hooks.store.events import EventLog
+    from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
-    from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.sqlite.connection import Database
 
 
@@ -70,8 +70,8 @@ class SqliteStore(Store):
         self.db.close()
 
     def schema(self, *, applied: bool = False) -> Schema:
-        from maf_hooks.store.schema import Schema  # noqa: PLC0415
-        from maf_hooks.store.sqlite import migrations  # noqa: PLC0415
+        from maf_hooks.store.schema import Schema
+        from maf_hooks.store.sqlite import migrations
 
         version = self.db.scalar("PRAGMA user_version")
         done = [tuple(row) for row in self.db.all(
@@ -79,7 +79,7 @@ class SqliteStore(Store):
         return Schema(version, migrations.latest(), done if applied else None)
 
     def health(self, *, thorough: bool = True) -> Health:
-        from maf_hooks.store.sqlite import migrations, preflight  # noqa: PLC0415
+        from maf_hooks.store.sqlite import migrations, preflight
 
         return preflight.health(self.db, migrations.latest(), thorough=thorough)
 
@@ -103,7 +103,7 @@ def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migra
     migrated or written, and a newer schema is not refused: read :meth:`SqliteStore.schema`);
     ``timeout``: seconds to wait for another writer's lock (see
     :func:`maf_hooks.store.sqlite.connection.connect`)."""
-    from maf_hooks.store.sqlite.connection import Database, connect  # noqa: PLC0415
+    from maf_hooks.store.sqlite.connection import Database, connect
 
     conn = connect(path, create=create and not read_only, migrate=migrate and not read_only, read_only=read_only,
                    timeout=timeout)

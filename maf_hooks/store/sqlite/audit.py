@@ -42,7 +42,7 @@ class SqliteAuditTrail(AuditTrail):
 
     def status_counts(self, record: str, since: int) -> list[tuple[str | None, str, int]]:
         table = _STATUS_TABLES[record]
-        return [tuple(row) for row in self.db.all(  # type: ignore[misc]
+        return [tuple(row) for row in self.db.all(
             f"SELECT agent_id, status, COUNT(*) FROM {table} WHERE created_at >= ? GROUP BY agent_id, status",
             (since,))]
 
@@ -55,10 +55,10 @@ class SqliteAuditTrail(AuditTrail):
             rows = self.db.all(
                 "SELECT file_path, COUNT(*), 1 FROM reservation_conflicts WHERE created_at >= ? AND agent_id = ? "
                 "GROUP BY file_path ORDER BY COUNT(*) DESC, file_path LIMIT ?", (since, agent, limit))
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
     def stale_lease_holders(self, now: int, heartbeat_before: int) -> list[tuple[str, int, int | None]]:
-        return [tuple(row) for row in self.db.all(  # type: ignore[misc]
+        return [tuple(row) for row in self.db.all(
             """SELECT l.agent_id, COUNT(*), a.last_heartbeat FROM tasks t JOIN leases l ON l.task_id = t.id
                LEFT JOIN agents a ON a.id = l.agent_id
                WHERE t.state = 'LEASED' AND l.lease_expires_at > ? AND COALESCE(a.last_heartbeat, 0) < ?
@@ -69,7 +69,7 @@ class SqliteAuditTrail(AuditTrail):
             "SELECT id, agent_id, data_json FROM events WHERE kind = 'override' ORDER BY id")]
 
     def due(self, now: int, limit: int = 500) -> list[tuple[int, str, int]]:
-        return [tuple(row) for row in self.db.all(  # type: ignore[misc]
+        return [tuple(row) for row in self.db.all(
             "SELECT id, payload_json, attempts FROM audit_outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? "
             "ORDER BY id LIMIT ?", (now, limit))]
 

@@ -96,7 +96,7 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
 def _connect_read_only(path: str, timeout: float) -> sqlite3.Connection:
     if not os.path.isfile(path):
         raise StorageError(f"No lease database at {path}.")
-    from urllib.parse import quote  # noqa: PLC0415 - only inspection opens by URI
+    from urllib.parse import quote  # only inspection opens by URI
 
     uri = "file:" + quote(os.path.abspath(path))
     try:

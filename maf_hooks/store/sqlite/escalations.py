@@ -176,7 +176,7 @@ class SqliteDeliveries(DeliveryOutbox):
         waiting = self.db.scalar(
             "SELECT COUNT(*) FROM escalation_deliveries WHERE escalation_id = ? AND status IN ('pending','sending')",
             (escalation_id,))
-        return (tuple(failed) if failed else None), int(waiting)  # type: ignore[return-value]
+        return (tuple(failed) if failed else None), int(waiting)
 
     def requested_targets(self, escalation_id: str) -> list[str]:
         return [row[0] for row in self.db.all(

@@ -93,7 +93,7 @@ class SqlitePreflightRecords(PreflightRecords):
 def health(db: Database, latest: int, *, thorough: bool = True) -> Health:
     """:meth:`maf_hooks.store.base.Store.health` for SQLite: ``PRAGMA`` integrity_check,
     foreign_key_check and journal_mode."""
-    from maf_hooks.store.schema import Schema  # noqa: PLC0415
+    from maf_hooks.store.schema import Schema
 
     schema = Schema(db.scalar("PRAGMA user_version"), latest, None)
     integrity = tables = None
@@ -117,7 +117,7 @@ def run_query(path: str, query: str, deadline: float, *,
               monotonic: Callable[[], float] = time.monotonic) -> int:
     """Run ``query`` on the SQLite file at ``path``, read-only, and count the rows it returns;
     interrupted once ``monotonic()`` passes ``deadline``. Raises :class:`QueryFailed`."""
-    from maf_hooks.store.sqlite.connection import connect  # noqa: PLC0415
+    from maf_hooks.store.sqlite.connection import connect
 
     try:
         conn = connect(path, read_only=True, timeout=max(deadline - monotonic(), 0.0))
