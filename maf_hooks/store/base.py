@@ -78,6 +78,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def preflight(self) -> PreflightRecords:
         """The preflight run history (:mod:`maf_hooks.store.preflight`)."""
+
+    @property
+    @abc.abstractmethod
     def leases(self) -> LeaseRecords:
         """File leases and agents (:mod:`maf_hooks.store.leases`)."""
 
@@ -85,6 +88,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def conflicts(self) -> ConflictRecords:
         """Conflict records and the conflict mail log (:mod:`maf_hooks.store.conflicts`)."""
+
+    @property
+    @abc.abstractmethod
     def audit(self) -> AuditTrail:
         """The audit trail's reads and the audit webhook's outbox (:mod:`maf_hooks.store.audit`)."""
 
