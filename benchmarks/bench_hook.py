@@ -169,26 +169,23 @@ def build_case_b(parent, name):
 POPULATE = """
 import json, sys, time
 from maf_hooks.context import Context
-from maf_hooks.leases import LeaseBook
-from maf_hooks.store.sqlite import connection as db
+from maf_hooks.core import leases
 
 repo, holder, ttl, patterns = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.load(sys.stdin)
 ctx = Context(cwd=repo, environ={})
-conn = db.connect(ctx.db_path)
-book = LeaseBook(conn)
-started = time.perf_counter()
-result = book.acquire(holder, patterns, ttl)
-elapsed = time.perf_counter() - started
-if result.conflicts or len(result.granted) != len(patterns):
-    sys.exit("populate: not every lease was granted")
-active = len(book.active(book.clock()))
-conn.close()
+with ctx.store() as store:
+    started = time.perf_counter()
+    result = leases.acquire(store, holder, patterns, ttl)
+    elapsed = time.perf_counter() - started
+    if result.conflicts or len(result.granted) != len(patterns):
+        sys.exit("populate: not every lease was granted")
+    active = len(store.leases.active(store.now()))
 print(json.dumps({"db_path": ctx.db_path, "active": active, "seconds": round(elapsed, 3)}))
 """
 
 
 def populate(python, repo, patterns):
-    """Take every lease for HOLDER in one ``LeaseBook.acquire`` call, in the virtualenv's Python."""
+    """Take every lease for HOLDER in one ``core.leases.acquire`` call, in the virtualenv's Python."""
     out = subprocess.run([python, "-c", POPULATE, repo, HOLDER, str(LEASE_TTL_MS)], cwd=repo,
                          input=json.dumps(patterns).encode(), stdout=subprocess.PIPE, check=True,
                          env=clean_env()).stdout

@@ -11,7 +11,7 @@ For each background size (1,000 and 10,000 active leases held by other agents) t
 fresh temporary git repository (``git init``) whose lease database sits at the default place
 (``maf/runtime.db`` in the git common directory), fills it, and measures:
 
-1. in-process ``LeaseBook.acquire`` / ``LeaseBook.release`` latency for a fresh agent taking new,
+1. in-process ``core.leases.acquire`` / ``core.leases.release`` latency for a fresh agent taking new,
    non-conflicting patterns, and separately the latency of conflicting acquires (refused);
 2. the wall time of ``maf-lease acquire ... --json`` and ``maf-lease release ...`` subprocesses,
    next to a floor measured interleaved in the same run (``python -c pass`` and a minimal
@@ -44,10 +44,11 @@ import time
 import traceback
 
 from maf_hooks.context import Context
+from maf_hooks.core import leases as rules
+from maf_hooks.core.model import EXCLUSIVE, SHARED
 from maf_hooks.errors import Refused
-from maf_hooks.leases import EXCLUSIVE, SHARED, LeaseBook
-from maf_hooks.store.sqlite import connection as db
-from maf_hooks.store.sqlite.connection import immediate
+from maf_hooks.store.sqlite import open_file
+from maf_hooks.timeutil import now_ms
 
 SIZES = (1_000, 10_000)
 PATTERNS_PER_AGENT = 10
@@ -125,25 +126,23 @@ def background_patterns(i, with_root_glob):
 def populate(path, total):
     """``total`` active leases, PATTERNS_PER_AGENT per agent, written in one transaction.
 
-    The background patterns are disjoint by construction, so they are written with the lease
-    book's own row writer (``LeaseBook._insert``: the same task, lease, file-lease and event rows
+    The background patterns are disjoint by construction, so they are written with the rules'
+    own row writer (``core.leases.insert_lease``: the same task, lease, file-lease and event rows
     as a granted acquire) and no conflict search: populating through ``acquire`` costs one
     candidate search per pattern against everything already there, i.e. quadratic time. The
     refused acquires measured later confirm that the rows are seen as live leases.
     """
     agents = total // PATTERNS_PER_AGENT
     globbers = root_glob_agents(agents)
-    conn = db.connect(path)
-    book = LeaseBook(conn)
+    store = open_file(path, now_ms)
     started = time.perf_counter()
-    with immediate(conn):
-        now = book.clock()
+    with store.write() as now:
         for i in range(agents):
             for pattern in background_patterns(i, i in globbers):
-                book._insert(f"agent{i:05d}", pattern, EXCLUSIVE, "", now, now + BACKGROUND_TTL_MS)
+                rules.insert_lease(store, f"agent{i:05d}", pattern, EXCLUSIVE, "", now, now + BACKGROUND_TTL_MS)
     elapsed = time.perf_counter() - started
-    active = len(book.active(book.clock()))
-    conn.close()
+    active = len(store.leases.active(store.now()))
+    store.close()
     if active != total:
         raise RuntimeError(f"expected {total} active leases, found {active}")
     return elapsed, agents, sorted(globbers)
@@ -171,38 +170,37 @@ def conflicting_pattern(k, agents, globbers):
 
 
 def bench_inprocess(path, counts, agents, globbers, profile=False):
-    conn = db.connect(path)
-    book = LeaseBook(conn)
+    store = open_file(path, now_ms)
     acquire_ms, release_ms, conflict_ms = [], [], []
     refused = 0
     for k in range(counts["pairs"]):
         pattern = bench_pattern(k)
         t0 = time.perf_counter()
-        result = book.acquire("bench", [pattern], BENCH_TTL_MS)
+        result = rules.acquire(store, "bench", [pattern], BENCH_TTL_MS)
         t1 = time.perf_counter()
         if result.conflicts or not result.granted:
             raise RuntimeError(f"unexpected conflict for {pattern}: {result.conflicts[:1]}")
-        book.release("bench", pattern_list=[pattern])
+        rules.release(store, "bench", pattern_list=[pattern])
         t2 = time.perf_counter()
         acquire_ms.append((t1 - t0) * 1000)
         release_ms.append((t2 - t1) * 1000)
     for k in range(counts["conflicts"]):
         pattern = conflicting_pattern(k, agents, globbers)
         t0 = time.perf_counter()
-        result = book.acquire("bench", [pattern], BENCH_TTL_MS)
+        result = rules.acquire(store, "bench", [pattern], BENCH_TTL_MS)
         conflict_ms.append((time.perf_counter() - t0) * 1000)
         if result.conflicts and not result.granted:
             refused += 1
         else:
-            book.release("bench", pattern_list=[pattern])
+            rules.release(store, "bench", pattern_list=[pattern])
     profilers = {}
     if profile:  # a separate pass, so the profiler's overhead stays out of the timings above
         profilers = {"acquire": cProfile.Profile(), "release": cProfile.Profile()}
         for k in range(counts["pairs"]):
             pattern = "prof/" + bench_pattern(k)
-            profilers["acquire"].runcall(book.acquire, "bench", [pattern], BENCH_TTL_MS)
-            profilers["release"].runcall(book.release, "bench", pattern_list=[pattern])
-    conn.close()
+            profilers["acquire"].runcall(rules.acquire, store, "bench", [pattern], BENCH_TTL_MS)
+            profilers["release"].runcall(rules.release, store, "bench", pattern_list=[pattern])
+    store.close()
     out = {
         "acquire_ms": summary(acquire_ms),
         "release_ms": summary(release_ms),
@@ -214,7 +212,7 @@ def bench_inprocess(path, counts, agents, globbers, profile=False):
 
 
 def profile_report(profiler, calls, label, top=15):
-    """Where one LeaseBook method spends its time: the biggest functions by own and cumulative time.
+    """Where one lease rule (``core.leases``) spends its time: the biggest functions by own and cumulative time.
 
     The rows of a query are stepped while Python iterates the cursor, so SQLite's own work shows
     up as the own time of the list comprehension that consumes the cursor, and as ``execute``.
@@ -231,7 +229,7 @@ def profile_report(profiler, calls, label, top=15):
     by_own = sorted(rows, key=lambda r: -r["own_pct"])[:top]
     by_cum = sorted(rows, key=lambda r: -r["cum_pct"])[:top]
     text = io.StringIO()
-    print(f"cProfile of {calls} LeaseBook.{label} calls: {total * 1000 / calls:.2f} ms each under the profiler",
+    print(f"cProfile of {calls} core.leases.{label} calls: {total * 1000 / calls:.2f} ms each under the profiler",
           file=text)
     for title, ordered, first, second in (("own", by_own, "own_pct", "cum_pct"), ("cumulative", by_cum, "cum_pct", "own_pct")):
         print(f"  by {title} time:", file=text)
@@ -351,7 +349,7 @@ def concurrency_worker(path, worker, operations, seed, barrier, results):
     agent = f"worker{worker}"
     stats = {"worker": worker, "ops": 0, "refused": 0, "granted": 0, "errors": [], "latency_ms": []}
     held = []
-    conn = None
+    store = None
 
     def error(op, pattern, exc):
         text = str(exc)
@@ -370,7 +368,7 @@ def concurrency_worker(path, worker, operations, seed, barrier, results):
             if op == "acquire":
                 return None
             error(op, pattern, exc)  # renew/release of a lease we hold: unexpected
-        except Exception as exc:  # noqa: BLE001 - every unexpected failure is counted
+        except Exception as exc:
             error(op, pattern, exc)
         finally:
             stats["latency_ms"].append((time.perf_counter() - t0) * 1000)
@@ -378,14 +376,14 @@ def concurrency_worker(path, worker, operations, seed, barrier, results):
         return None
 
     try:
-        conn = db.connect(path)
-        book = LeaseBook(conn)
+        store = open_file(path, now_ms)
         barrier.wait(timeout=120)
         stats["start"] = time.time()
         while stats["ops"] < operations:
             pattern = rng.choice(pool)
             mode = SHARED if rng.random() < 0.25 else EXCLUSIVE
-            result = timed("acquire", pattern, lambda: book.acquire(agent, [pattern], WORKER_TTL_MS, mode=mode))
+            result = timed("acquire", pattern, lambda pattern=pattern, mode=mode: rules.acquire(
+                store, agent, [pattern], WORKER_TTL_MS, mode=mode))
             if result is None or result.conflicts or not result.granted:
                 stats["refused"] += 1
             else:
@@ -394,19 +392,19 @@ def concurrency_worker(path, worker, operations, seed, barrier, results):
                     held.append(pattern)
             if held:
                 mine = rng.choice(held)
-                timed("renew", mine, lambda: book.renew(agent, [mine], WORKER_TTL_MS))
+                timed("renew", mine, lambda mine=mine: rules.renew(store, agent, [mine], WORKER_TTL_MS))
             if len(held) > 2:
                 oldest = held.pop(0)
-                timed("release", oldest, lambda: book.release(agent, pattern_list=[oldest]))
+                timed("release", oldest, lambda oldest=oldest: rules.release(store, agent, pattern_list=[oldest]))
         while held:
             oldest = held.pop(0)
-            timed("release", oldest, lambda: book.release(agent, pattern_list=[oldest]))
+            timed("release", oldest, lambda oldest=oldest: rules.release(store, agent, pattern_list=[oldest]))
         stats["end"] = time.time()
-    except Exception:  # noqa: BLE001 - reported to the parent
+    except Exception:
         stats["errors"].append(["worker crashed", traceback.format_exc()])
     finally:
-        if conn is not None:
-            conn.close()
+        if store is not None:
+            store.close()
         results.put(stats)
 
 
@@ -434,7 +432,7 @@ def bench_concurrency(path, operations):
     for _ in procs:
         try:
             outcomes.append(results.get(timeout=900))
-        except Exception:  # noqa: BLE001 - a worker that never reported is an error
+        except Exception:
             outcomes.append({"ops": 0, "refused": 0, "granted": 0, "latency_ms": [],
                              "errors": [["worker did not report", "a worker did not report within 900 s"]]})
             break

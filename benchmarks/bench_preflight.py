@@ -36,11 +36,9 @@ import tempfile
 import time
 
 from maf_hooks.context import Context
-from maf_hooks.leases import LeaseBook
+from maf_hooks.core import leases as rules
 from maf_hooks.preflight import runner
 from maf_hooks.preflight.runenv import RunEnv
-from maf_hooks.store.sqlite import connection as db
-from maf_hooks.store.sqlite.connection import immediate
 
 TARGET_MS = 1000.0
 LEASES = 1_000
@@ -130,14 +128,11 @@ def fill_busy(repo):
     for name in ("codex.json", "cursor.json", "gemini.json"):
         with open(os.path.join(repo, name), "w") as handle:
             json.dump({"mcpServers": {"fs": {"command": "npx"}, "git": {"command": "uvx"}}}, handle)
-    conn = db.connect(Context(cwd=repo, environ=clean_env()).db_path)
-    book = LeaseBook(conn)
-    with immediate(conn):
-        now = book.clock()
+    with Context(cwd=repo, environ=clean_env()).store() as store, store.write() as now:
         for index in range(LEASES):  # disjoint patterns: written directly, as bench_leases does
-            book._insert(f"agent{index % 100:03d}", f"pkg{index}/**", "exclusive", "", now, now + 6 * 3600_000)
-        book.heartbeat("agent000")
-    conn.close()
+            rules.insert_lease(store, f"agent{index % 100:03d}", f"pkg{index}/**", "exclusive", "", now,
+                               now + 6 * 3600_000)
+        rules.heartbeat(store, "agent000")
 
 
 def preflight_command():

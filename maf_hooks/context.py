@@ -67,41 +67,21 @@ class Context:
             yield store
         finally:
             try:
-                from maf_hooks.services import audit  # noqa: PLC0415
+                from maf_hooks.services import audit
 
                 audit.flush_quietly(store, self.environ.get("AUDIT_WEBHOOK_URL"), store.now())
             finally:
                 store.close()
 
-    def connect(self, *, create: bool = True):
-        from maf_hooks.store.sqlite import connection as db  # noqa: PLC0415
-
-        return db.connect(self.db_path, create=create)
-
     @contextlib.contextmanager
-    def database(self, *, create: bool = True):
-        """An open connection to the lease database, closed afterwards."""
-        conn = self.connect(create=create)
-        try:
-            yield conn
-        finally:
-            try:
-                self.flush_audit(conn)
-            finally:
-                conn.close()
-
-    def flush_audit(self, conn) -> None:
-        """Transitional (for ``database()``): send queued audit events to ``AUDIT_WEBHOOK_URL``,
-        for at most a second (see docs/audit.md); ``store()`` calls the service itself."""
-        url = self.environ.get("AUDIT_WEBHOOK_URL")
-        if not url:
+    def store_if_exists(self, *, clock: Callable[[], int] | None = None) -> Iterator[Store | None]:
+        """The store when it exists (as :meth:`store`), else None: for commands that only read
+        and must not create a database by asking."""
+        if not self.store_location.exists():
+            yield None
             return
-        from maf_hooks.services import audit  # noqa: PLC0415
-        from maf_hooks.store.sqlite.legacy import store_for  # noqa: PLC0415
-        from maf_hooks.timeutil import now_ms  # noqa: PLC0415
-
-        now = now_ms()
-        audit.flush_quietly(store_for(conn, now), url, now)
+        with self.store(clock=clock) as store:
+            yield store
 
     def agent(self, flag: str | None = None, *, required: bool = True) -> str | None:
         return identity.resolve_agent(

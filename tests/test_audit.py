@@ -1,6 +1,6 @@
 """The audit trail: the event hash chain, `maf audit validate/report/guard/flush`, the webhook outbox.
 
-Time-dependent behaviour runs on injected clocks (``LeaseBook(conn, clock=...)``, ``now=`` and
+Time-dependent behaviour runs on injected clocks (``open_store(repo, clock)``, ``now=`` and
 ``clock=`` arguments, a patched ``now_ms``), never on sleeps. The webhook tests use a real HTTP
 server on 127.0.0.1 started by the test.
 """
@@ -18,14 +18,17 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import git
-from maf_hooks import audit, config, escalation
+
+from maf_hooks import config
+from maf_hooks.core import escalation as escalation_rules
+from maf_hooks.core import leases
 from maf_hooks.core.chain import chain_hash
 from maf_hooks.errors import StorageError
 from maf_hooks.hooks import run_hook
-from maf_hooks.leases import LeaseBook
-from maf_hooks.store.sqlite import connection as db, events, migrations
+from maf_hooks.services import audit, escalation
+from maf_hooks.store.sqlite import connection as db
+from maf_hooks.store.sqlite import migrations, open_file
 from maf_hooks.store.sqlite.migrations import MIGRATIONS, SYSTEM_TASK
 from maf_hooks.timeutil import iso, now_ms
 
@@ -40,7 +43,20 @@ def db_file(repo) -> Path:
 
 
 def open_db(repo):
+    """A connection as maf-hooks opens one (migrated, foreign keys on), for raw SQL."""
     return db.connect(str(db_file(repo)))
+
+
+def open_store(repo, clock=now_ms, **options):
+    """The repository's store on ``clock`` (``migrate=False``: as the file is)."""
+    return open_file(str(db_file(repo)), clock, **options)
+
+
+def append_events(store, rows):
+    """Append ``(task_id, kind, agent, data, ts)`` events through the store's event log."""
+    with store.write():
+        for task_id, kind, agent, data, ts in rows:
+            store.events.append(task_id, kind, agent, data, ts)
 
 
 def raw(repo):
@@ -248,19 +264,16 @@ def test_validate_rehashed_forgery_is_not_detected(mixed, cli):
     """The documented limit: the chain has no secret, so a row appended with a correctly computed
     hash by someone with write access to the file is indistinguishable from a real one."""
     repo = mixed
-    conn = db.connect(str(db_file(repo)))
-    with db.immediate(conn):
-        events.append(conn, SYSTEM_TASK, "release", "mallory", {"forged": True}, now_ms())
+    with open_store(repo) as store:
+        append_events(store, [(SYSTEM_TASK, "release", "mallory", {"forged": True}, now_ms())])
     assert ok(cli(repo, "audit", "validate", "--json")).json["valid"] is True
 
 
 def test_validate_from_date_starts_at_its_anchor(repo, cli):
     old = now_ms() - 10 * DAY
-    conn = open_db(repo)
-    book = LeaseBook(conn, clock=lambda: old)
-    book.acquire("alice", ["old/"], 30 * MINUTE)
-    book.release("alice", pattern_list=["old/"])
-    conn.close()
+    with open_store(repo, lambda: old) as store:
+        leases.acquire(store, "alice", ["old/"], 30 * MINUTE)
+        leases.release(store, "alice", pattern_list=["old/"])
     ok(cli(repo, "lease", "acquire", "new/", "--agent", "bob"))
     ok(cli(repo, "lease", "release", "new/", "--agent", "bob"))
     assert event_count(repo) == 4
@@ -314,7 +327,8 @@ def test_migration5_backfills_chain_of_version4_database(repo, cli):
                              "ORDER BY id").fetchall()
     assert [row[1:6] for row in chain] == old  # the rows themselves are untouched
     assert chain[0][6] == "" and all(chain[i][6] == chain[i - 1][7] for i in range(1, len(chain)))
-    assert audit.validate_chain(upgraded) == {"valid": True, "checked": 4, "first_invalid_id": None, "problem": None}
+    with open_store(repo, migrate=False) as store:
+        assert audit.validate(store) == {"valid": True, "checked": 4, "first_invalid_id": None, "problem": None}
     assert upgraded.execute("SELECT COUNT(*) FROM audit_outbox").fetchone()[0] == 0
     upgraded.close()
     # new events continue the backfilled chain
@@ -341,8 +355,9 @@ def report_scenario(repo, cli) -> None:
     dave: conflicts blocked/overridden/warned on held/x.txt, an override, escalations pending and resolved;
     erin: 2 blocked conflicts (held/x.txt, held/y.txt)."""
     now = now_ms()
+    with open_store(repo, lambda: now - 3 * DAY) as store:
+        leases.acquire(store, "alice", ["old/"], 30 * MINUTE)
     conn = open_db(repo)
-    LeaseBook(conn, clock=lambda: now - 3 * DAY).acquire("alice", ["old/"], 30 * MINUTE)
     for index, (agent, status) in enumerate([("alice", "passed"), ("alice", "passed"), ("alice", "failed"),
                                              ("dave", "failed")]):
         conn.execute(
@@ -474,18 +489,18 @@ def test_guard_requires_bead_id(repo, cli):
 def test_guard_stale_lease_holder(repo, cli):
     now = now_ms()
     old = now - 2 * HOUR
-    conn = open_db(repo)
-    book = LeaseBook(conn, clock=lambda: old)
-    book.heartbeat("zed")
-    book.acquire("zed", ["z/"], 3 * HOUR)  # still active, but zed's last heartbeat is 2 hours old
-    LeaseBook(conn, clock=lambda: old).acquire("quiet", ["q/"], 3 * HOUR)  # never sent a heartbeat
-    LeaseBook(conn).heartbeat("alice")
-    LeaseBook(conn).acquire("alice", ["a/"], 30 * MINUTE)
-    # with the clock 59 minutes after zed's heartbeat it is not stale yet
-    early = audit.guard(conn, bead_id="bd-7", mail_root=str(repo / ".agent-mail"), max_kb=5, now=old + 59 * MINUTE)
+    with open_store(repo, lambda: old) as store:
+        leases.heartbeat(store, "zed")
+        leases.acquire(store, "zed", ["z/"], 3 * HOUR)  # still active, but zed's last heartbeat is 2 hours old
+        leases.acquire(store, "quiet", ["q/"], 3 * HOUR)  # never sent a heartbeat
+    with open_store(repo) as store:
+        leases.heartbeat(store, "alice")
+        leases.acquire(store, "alice", ["a/"], 30 * MINUTE)
+        # with the clock 59 minutes after zed's heartbeat it is not stale yet
+        early = audit.guard(store, bead_id="bd-7", mail_root=str(repo / ".agent-mail"), max_kb=5,
+                            now=old + 59 * MINUTE)
     assert [f["message"] for f in early["findings"]] == [
         "quiet holds 1 active lease(s) with no heartbeat in 60 minutes (never sent one)"]
-    conn.close()
     document = guard(cli, repo)
     assert kinds(document) == [("stale_lease_holder", "medium"), ("stale_lease_holder", "medium")]
     assert [f["message"] for f in document["findings"]] == [
@@ -502,18 +517,18 @@ def test_guard_escalation_past_path_timeout(repo, cli):
     shutil.copy(FIXTURE, repo / "maf.toml")
     cfg = config.load(str(repo), environ={})
     opened_at = now_ms() - 61 * MINUTE  # the fixture path's timeout is 60 minutes
-    conn = open_db(repo)
-    escalation.sync_paths(conn, cfg, opened_at)
-    record = escalation.new_record(path_id="critical-system-escalation", agent="bob", condition=escalation.MANUAL,
-                                   reason="stuck", context={}, priority="high", target="on-call-engineer",
-                                   now=opened_at)
-    escalation.open_manual(conn, cfg, record, opened_at)
+    store = open_store(repo, lambda: opened_at)
+    escalation.sync_paths(store, cfg)
+    record = escalation_rules.new_record(
+        path_id="critical-system-escalation", agent="bob", condition=escalation_rules.MANUAL, reason="stuck",
+        context={}, priority="high", target="on-call-engineer", now=opened_at)
+    escalation.open_manual(store, cfg, record)
     mail_root = str(repo / ".agent-mail")
-    before = audit.guard(conn, bead_id="bd-7", mail_root=mail_root, max_kb=5, now=opened_at + 59 * MINUTE)
+    before = audit.guard(store, bead_id="bd-7", mail_root=mail_root, max_kb=5, now=opened_at + 59 * MINUTE)
     assert before["findings"] == []
-    at = audit.guard(conn, bead_id="bd-7", mail_root=mail_root, max_kb=5, now=opened_at + 60 * MINUTE)
+    at = audit.guard(store, bead_id="bd-7", mail_root=mail_root, max_kb=5, now=opened_at + 60 * MINUTE)
     assert kinds(at) == [("escalation_past_timeout", "high")]
-    conn.close()
+    store.close()
     document = guard(cli, repo)
     assert kinds(document) == [("escalation_past_timeout", "high")] and document["status"] == "passed"
     message = document["findings"][0]["message"]
@@ -602,7 +617,7 @@ def test_guard_mail_budget_without_database(repo, cli):
 # --- the webhook outbox ------------------------------------------------------------------------------------
 
 class _Receiver(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         status = self.server.statuses.pop(0) if self.server.statuses else 200
         self.server.requests.append({"path": self.path, "type": self.headers["Content-Type"], "status": status,
@@ -718,15 +733,15 @@ def test_webhook_hook_unreachable_still_decides_and_keeps_events_queued(repo, cl
     assert all(row[4] is None for row in outbox(repo))  # still queued for a later flush
 
 
-def queue_rows(conn, count, now):
+def queue_rows(store, count, now):
     for index in range(count):
-        conn.execute("INSERT INTO audit_outbox (event_id, payload_json, next_attempt_at) VALUES (?, ?, ?)",
+        store.db.execute("INSERT INTO audit_outbox (event_id, payload_json, next_attempt_at) VALUES (?, ?, ?)",
                      (index + 1, json.dumps({"id": index + 1}), now))
 
 
 def test_flush_outbox_stops_when_time_budget_spent(repo):
-    conn = open_db(repo)
-    queue_rows(conn, 10, 1_000)
+    store = open_store(repo)
+    queue_rows(store, 10, 1_000)
     clock = [100.0]
     sent = []
 
@@ -734,33 +749,33 @@ def test_flush_outbox_stops_when_time_budget_spent(repo):
         sent.append((json.loads(body)["id"], timeout))
         clock[0] += 0.4  # every POST takes 0.4 s of the injected clock
 
-    result = audit.flush_outbox(conn, "http://example.invalid/", 1_000, budget_seconds=1.0, post=post,
-                                clock=lambda: clock[0])
+    result = audit.flush(store, "http://example.invalid/", 1_000, budget_seconds=1.0, post=post,
+                          clock=lambda: clock[0])
     assert result == {"sent": 3, "failed": 0, "pending": 7}
     assert [item[0] for item in sent] == [1, 2, 3]
     assert [round(item[1], 3) for item in sent] == [1.0, 0.6, 0.2]  # no POST may outlast the budget
     assert clock[0] == pytest.approx(101.2)
-    again = audit.flush_outbox(conn, "http://example.invalid/", 1_000, budget_seconds=100, post=post,
-                               clock=lambda: clock[0])
+    again = audit.flush(store, "http://example.invalid/", 1_000, budget_seconds=100, post=post,
+                         clock=lambda: clock[0])
     assert again == {"sent": 7, "failed": 0, "pending": 0}
     assert [item[0] for item in sent] == list(range(1, 11))
 
 
 def test_flush_outbox_default_budget_is_one_second(repo):
-    conn = open_db(repo)
-    queue_rows(conn, 5, 0)
+    store = open_store(repo)
+    queue_rows(store, 5, 0)
     clock = [0.0]
 
     def slow(url, body, timeout):
         assert timeout <= audit.WEBHOOK_BUDGET_SECONDS == 1.0
         clock[0] += 0.3
 
-    assert audit.flush_outbox(conn, "http://x/", 0, post=slow, clock=lambda: clock[0])["sent"] == 4
+    assert audit.flush(store, "http://x/", 0, post=slow, clock=lambda: clock[0])["sent"] == 4
 
 
 def test_flush_outbox_backoff_doubles(repo):
-    conn = open_db(repo)
-    queue_rows(conn, 1, 0)
+    store = open_store(repo)
+    queue_rows(store, 1, 0)
 
     def refuse(url, body, timeout):
         raise ConnectionRefusedError("nobody home")
@@ -768,20 +783,20 @@ def test_flush_outbox_backoff_doubles(repo):
     now = 1_000_000
     expected_next = []
     for attempt in range(4):
-        result = audit.flush_outbox(conn, "http://x/", now, post=refuse, clock=lambda: 0.0)
+        result = audit.flush(store, "http://x/", now, post=refuse, clock=lambda: 0.0)
         assert result == {"sent": 0, "failed": 1, "pending": 1}
-        attempts, next_attempt, error = conn.execute(
-            "SELECT attempts, next_attempt_at, last_error FROM audit_outbox").fetchone()
+        attempts, next_attempt, error = store.db.one(
+            "SELECT attempts, next_attempt_at, last_error FROM audit_outbox")
         assert attempts == attempt + 1 and error == "ConnectionRefusedError: nobody home"
         assert next_attempt == now + audit.RETRY_BASE_MS * 2 ** attempt
         expected_next.append(next_attempt - now)
         # not due yet: nothing is tried
-        assert audit.flush_outbox(conn, "http://x/", next_attempt - 1, post=refuse, clock=lambda: 0.0)["failed"] == 0
+        assert audit.flush(store, "http://x/", next_attempt - 1, post=refuse, clock=lambda: 0.0)["failed"] == 0
         now = next_attempt
     assert expected_next == [5_000, 10_000, 20_000, 40_000]
-    assert audit.flush_outbox(conn, "http://x/", now, post=lambda *a: None, clock=lambda: 0.0) == {
+    assert audit.flush(store, "http://x/", now, post=lambda *a: None, clock=lambda: 0.0) == {
         "sent": 1, "failed": 0, "pending": 0}
-    assert conn.execute("SELECT attempts, delivered_at FROM audit_outbox").fetchone() == (5, now)
+    assert store.db.one("SELECT attempts, delivered_at FROM audit_outbox") == (5, now)
 
 
 # --- migration 8: events outlive their tasks ---------------------------------------------------------
@@ -805,11 +820,12 @@ def test_migration8_keeps_an_old_database_chain_and_counter(repo, cli):
     path = db_file(repo)
     conn = db.connect(str(path), migrate=False)
     assert migrations.upgrade(conn, MIGRATIONS[:7]) == [1, 2, 3, 4, 5, 6, 7]
-    for index in range(4):
-        events.append(conn, SYSTEM_TASK, "acquire", "alice", {"n": index}, 1_700_000_000_000 + index)
-    conn.execute("DELETE FROM events WHERE id = 4")  # the newest removed: only the counter shows it
-    old_rows = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
     conn.close()
+    with open_store(repo, migrate=False) as store:
+        append_events(store, [(SYSTEM_TASK, "acquire", "alice", {"n": index}, 1_700_000_000_000 + index)
+                              for index in range(4)])
+        store.db.execute("DELETE FROM events WHERE id = 4")  # the newest removed: only the counter shows it
+        old_rows = store.db.all("SELECT * FROM events ORDER BY id")
 
     upgraded = db.connect(str(path))
     assert migrations.current_version(upgraded) == 8
@@ -831,9 +847,9 @@ def test_migration8_keeps_an_old_database_chain_and_counter(repo, cli):
 def test_migration8_on_a_valid_old_chain_stays_valid(repo, cli):
     conn = db.connect(str(db_file(repo)), migrate=False)
     migrations.upgrade(conn, MIGRATIONS[:7])
-    for index in range(3):
-        events.append(conn, SYSTEM_TASK, "release", None, {"n": index}, 1_700_000_000_000)
     conn.close()
+    with open_store(repo, migrate=False) as store:
+        append_events(store, [(SYSTEM_TASK, "release", None, {"n": index}, 1_700_000_000_000) for index in range(3)])
     assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 3 event(s) checked"
 
 

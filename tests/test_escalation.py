@@ -14,19 +14,20 @@ import shutil
 import signal
 import socketserver
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, git
-from maf_hooks import config, delivery, escalation
+
+from maf_hooks import config
+from maf_hooks.core import escalation as rules
 from maf_hooks.errors import ConfigError
 from maf_hooks.hooks import run_hook
-from maf_hooks.store.sqlite import connection as db
+from maf_hooks.services import delivery, escalation
+from maf_hooks.store.sqlite import open_file
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "escalation" / "maf.toml"
 T0 = 1_800_000_000_000
@@ -55,8 +56,25 @@ def json_part(message):
     return None
 
 
-def open_db(repo):
-    return db.connect(str(repo / ".git" / "maf" / "runtime.db"))
+class Clock:
+    """A clock the test sets by hand (``at(store, now)``)."""
+
+    def __init__(self, now: int = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def open_store(repo, now=T0):
+    """The repository's store, on a clock the test sets."""
+    return open_file(str(repo / ".git" / "maf" / "runtime.db"), Clock(now))
+
+
+def at(store, now):
+    """``store``, its clock set to ``now`` (the time of the next call's write sections)."""
+    store.clock.now = now
+    return store
 
 
 def conflict_commit(repo, cli, env=None):
@@ -74,13 +92,13 @@ def conflict_commit(repo, cli, env=None):
 
 def test_fixture_config_is_valid_and_mirrored(esc_repo, cli):
     cfg = load(esc_repo)
-    path = escalation.paths(cfg)["critical-system-escalation"]
+    path = rules.paths(cfg)["critical-system-escalation"]
     assert [s["target"] for s in path["steps"]] == ["on-call-engineer", "engineering-lead", "vp-engineering"]
     assert [s["timeout_minutes"] for s in path["steps"]] == [5, 15, 30]
     assert set(cfg.get("escalation.targets")) >= {"minimax-debug-1", "codex-senior"}
-    conn = open_db(esc_repo)
-    escalation.sync_paths(conn, cfg, T0)
-    row = conn.execute("SELECT name, max_escalation_level, is_active, escalation_steps FROM escalation_paths").fetchone()
+    store = open_store(esc_repo)
+    escalation.sync_paths(store, cfg)
+    row = store.db.one("SELECT name, max_escalation_level, is_active, escalation_steps FROM escalation_paths")
     assert row[:3] == ("Critical System Escalation Path", 3, 1) and "vp-engineering" in row[3]
 
 
@@ -153,70 +171,71 @@ def test_forced_takeover_opens_an_escalation(esc_repo, cli):
 
 def test_preflight_failures_meet_threshold(esc_repo):
     cfg = load(esc_repo)
-    conn = open_db(esc_repo)
+    store = open_store(esc_repo)
     for index in range(3):
-        conn.execute(
+        store.db.execute(
             "INSERT INTO preflight_executions (id, config_id, agent_id, execution_id, check_type, status, created_at) "
             "VALUES (?, 'default', 'carol', ?, 'full', 'failed', ?)", (f"p{index}", f"e{index}", T0 + index))
-        opened = escalation.on_condition(conn, cfg, "carol", "preflight_failure", T0 + index)
+        opened = escalation.on_condition(at(store, T0 + index), cfg, "carol", "preflight_failure")
         assert bool(opened) is (index == 2)
     old = T0 + 2 * 60 * MINUTE  # outside the 60 minute window: the count starts over
-    assert escalation.on_condition(conn, cfg, "dave", "preflight_failure", old) == []
+    assert escalation.on_condition(at(store, old), cfg, "dave", "preflight_failure") == []
 
 
 # --- the lifecycle ------------------------------------------------------------------------------
 
 def opened(repo, agent="bob"):
     cfg = load(repo)
-    conn = open_db(repo)
-    escalation.sync_paths(conn, cfg, T0)
-    conn.execute("INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, lease_id, "
+    store = open_store(repo)
+    escalation.sync_paths(store, cfg)
+    store.db.execute("INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, lease_id, "
                  "lease_expires_at, attempted_operation, status, created_at) VALUES "
                  "('c1', ?, 'a', 'high', 'alice', 'l', 0, 'commit', 'blocked', ?), "
                  "('c2', ?, 'a', 'high', 'alice', 'l', 0, 'commit', 'blocked', ?)", (agent, T0 - 1000, agent, T0))
-    ids = escalation.on_condition(conn, cfg, agent, "reservation_conflict", T0)
+    ids = escalation.on_condition(store, cfg, agent, "reservation_conflict")
     assert len(ids) == 1
-    return cfg, conn, ids[0]
+    return cfg, store, ids[0]
 
 
-def deliver(repo, cfg, conn, now):
-    return delivery.deliver_pending(conn, cfg, str(repo / ".agent-mail"), now, sleep=lambda _: None)
+def deliver(repo, cfg, store, now):
+    return delivery.deliver_pending(at(store, now), cfg, str(repo / ".agent-mail"), environ={}, sleep=lambda _: None)
 
 
 def test_tick_moves_up_each_level_then_times_out_telling_everyone(esc_repo):
-    cfg, conn, esc_id = opened(esc_repo)
-    deliver(esc_repo, cfg, conn, T0)
-    assert escalation.tick(conn, cfg, T0 + 4 * MINUTE) == []
-    changes = escalation.tick(conn, cfg, T0 + 5 * MINUTE)
+    cfg, store, esc_id = opened(esc_repo)
+    deliver(esc_repo, cfg, store, T0)
+    assert escalation.tick(at(store, T0 + 4 * MINUTE), cfg) == []
+    changes = escalation.tick(at(store, T0 + 5 * MINUTE), cfg)
     assert changes == [{"escalation_id": esc_id, "status": "escalated", "level": 2, "target": "engineering-lead"}]
-    deliver(esc_repo, cfg, conn, T0 + 5 * MINUTE)
+    deliver(esc_repo, cfg, store, T0 + 5 * MINUTE)
     assert json_part(messages(esc_repo, "engineering-lead")[0])["level"] == 2
-    assert escalation.tick(conn, cfg, T0 + 19 * MINUTE) == []
-    assert escalation.tick(conn, cfg, T0 + 20 * MINUTE)[0]["target"] == "vp-engineering"
-    final = escalation.tick(conn, cfg, T0 + 50 * MINUTE)
+    assert escalation.tick(at(store, T0 + 19 * MINUTE), cfg) == []
+    assert escalation.tick(at(store, T0 + 20 * MINUTE), cfg)[0]["target"] == "vp-engineering"
+    final = escalation.tick(at(store, T0 + 50 * MINUTE), cfg)
     assert final[0]["status"] == "timeout"
     assert final[0]["told"] == ["on-call-engineer", "engineering-lead", "vp-engineering"]
-    deliver(esc_repo, cfg, conn, T0 + 50 * MINUTE)
+    deliver(esc_repo, cfg, store, T0 + 50 * MINUTE)
     for target in ("on-call-engineer", "engineering-lead", "vp-engineering"):
         assert any(m["X-MAF-Type"] == "ESCALATION_TIMEOUT" for m in messages(esc_repo, target))
-    assert escalation.get(conn, esc_id)["status"] == "timeout"
-    assert escalation.tick(conn, cfg, T0 + 90 * MINUTE) == []
+    assert escalation.get(store, esc_id)["status"] == "timeout"
+    assert escalation.tick(at(store, T0 + 90 * MINUTE), cfg) == []
 
 
 def test_path_timeout_closes_an_escalation(esc_repo):
-    cfg, conn, esc_id = opened(esc_repo)
-    conn.execute("UPDATE escalation_tracking SET level_started_at = ? WHERE escalation_id = ?", (T0 + 59 * MINUTE, esc_id))
-    assert escalation.tick(conn, cfg, T0 + 60 * MINUTE)[0]["status"] == "timeout"
+    cfg, store, esc_id = opened(esc_repo)
+    store.db.execute("UPDATE escalation_tracking SET level_started_at = ? WHERE escalation_id = ?",
+                     (T0 + 59 * MINUTE, esc_id))
+    assert escalation.tick(at(store, T0 + 60 * MINUTE), cfg)[0]["status"] == "timeout"
 
 
 def test_ack_stops_advancing_and_answers_the_agent(esc_repo, cli):
-    cfg, conn, esc_id = opened(esc_repo)
-    record = escalation.respond(conn, cfg, esc_id, "acknowledged", "lead", "looking", T0 + MINUTE)
+    cfg, store, esc_id = opened(esc_repo)
+    record = escalation.respond(at(store, T0 + MINUTE), esc_id, "acknowledged", "lead", "looking")
     assert record["status"] == "acknowledged" and record["note"] == "looking"
-    deliver(esc_repo, cfg, conn, T0 + MINUTE)
+    deliver(esc_repo, cfg, store, T0 + MINUTE)
     [answer] = [m for m in messages(esc_repo, "bob") if m["X-MAF-Type"] == "ESCALATION_RESPONSE"]
     assert json_part(answer)["status"] == "acknowledged" and json_part(answer)["note"] == "looking"
-    assert escalation.tick(conn, cfg, T0 + 30 * MINUTE) == []
+    assert escalation.tick(at(store, T0 + 30 * MINUTE), cfg) == []
     resolved = cli(esc_repo, "escalate", "resolve", esc_id, "--note", "fixed", "--agent", "lead", "--json")
     assert resolved.code == 0 and resolved.json["status"] == "resolved" and resolved.json["resolved_at"]
     again = cli(esc_repo, "escalate", "ack", esc_id)
@@ -226,14 +245,14 @@ def test_ack_stops_advancing_and_answers_the_agent(esc_repo, cli):
 
 def _tick_process(path, fixture_root, now, barrier, results):
     cfg = config.load(fixture_root, environ={})
-    conn = db.connect(path)
+    store = open_file(path, lambda: now)
     barrier.wait(timeout=30)
-    results.put(escalation.tick(conn, cfg, now))
-    conn.close()
+    results.put(escalation.tick(store, cfg))
+    store.close()
 
 
 def test_concurrent_ticks_advance_each_escalation_once(esc_repo):
-    cfg, conn, esc_id = opened(esc_repo)
+    cfg, store, esc_id = opened(esc_repo)
     ctx = multiprocessing.get_context("fork")
     workers = 6
     barrier, results = ctx.Barrier(workers), ctx.Queue()
@@ -245,9 +264,9 @@ def test_concurrent_ticks_advance_each_escalation_once(esc_repo):
     for proc in procs:
         proc.join(timeout=30)
     assert changes == [{"escalation_id": esc_id, "status": "escalated", "level": 2, "target": "engineering-lead"}]
-    rows = conn.execute("SELECT COUNT(*) FROM escalation_deliveries WHERE escalation_id = ? AND level = 2",
-                        (esc_id,)).fetchone()[0]
-    assert rows == 1 and escalation.get(conn, esc_id)["current_level"] == 2
+    rows = store.db.scalar("SELECT COUNT(*) FROM escalation_deliveries WHERE escalation_id = ? AND level = 2",
+                           (esc_id,))
+    assert rows == 1 and escalation.get(store, esc_id)["current_level"] == 2
 
 
 # --- deliveries: a real SMTP server and a real HTTP server on 127.0.0.1 ---------------------------
@@ -300,7 +319,7 @@ def smtp_server():
 
 
 class _Hook(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.bodies.append(json.loads(body))
         status = self.server.statuses.pop(0) if self.server.statuses else 200
@@ -329,18 +348,19 @@ def test_email_and_webhook_delivery_with_retries(esc_repo, smtp_server, http_ser
                         f"webhook = \"http://127.0.0.1:{http_server.server_address[1]}/hook\"\nmax_retries = 1\n")
     (esc_repo / "maf.toml").write_text(text)
     http_server.statuses = [500, 500]  # the first delivery fails twice (1 retry), the next tick succeeds
-    cfg, conn, esc_id = opened(esc_repo)
+    cfg, store, esc_id = opened(esc_repo)
     sleeps = []
-    results = delivery.deliver_pending(conn, cfg, str(esc_repo / ".agent-mail"), T0, sleep=sleeps.append)
+    results = delivery.deliver_pending(at(store, T0), cfg, str(esc_repo / ".agent-mail"), environ={},
+                                       sleep=sleeps.append)
     by_channel = {r["channel"]: r for r in results}
     assert by_channel["mailbox"]["status"] == "sent" and by_channel["email"]["status"] == "sent"
     assert by_channel["webhook"]["status"] == "failed" and by_channel["webhook"]["attempts"] == 2
     assert sleeps == [delivery.BACKOFF_SECONDS]
-    record = escalation.get(conn, esc_id)
+    record = escalation.get(store, esc_id)
     assert record["delivery_status"] == "failed" and "500" in record["delivery_error"]
     mail = smtp_server.received[0]
     assert "oncall@example.com" in " ".join(mail["rcpt"]) and "ESCALATION_REQUEST" in mail["data"]
-    conn.close()
+    store.close()
     ticked = cli(esc_repo, "escalate", "tick", "--json")
     assert ticked.code == 0 and [d["channel"] for d in ticked.json["deliveries"]] == ["webhook"]
     assert http_server.bodies[-1]["escalationId"] == esc_id and http_server.bodies[-1]["type"] == "ESCALATION_REQUEST"
@@ -410,9 +430,9 @@ def test_manual_with_path_follows_its_later_levels(esc_repo, cli):
                  "--target", "minimax-debug-1", "--path", "critical-system-escalation", "--json")
     esc_id = result.json["escalationId"]
     cfg = load(esc_repo)
-    conn = open_db(esc_repo)
-    created = escalation.get(conn, esc_id)["created_at"]
-    assert escalation.tick(conn, cfg, created + 5 * MINUTE)[0]["target"] == "engineering-lead"
+    store = open_store(esc_repo)
+    created = escalation.get(store, esc_id)["created_at"]
+    assert escalation.tick(at(store, created + 5 * MINUTE), cfg)[0]["target"] == "engineering-lead"
 
 
 def test_monitor_stops_cleanly_on_ctrl_c(esc_repo, cli):
@@ -458,12 +478,6 @@ def test_one_attempt_touching_two_leased_paths_counts_once(esc_repo, cli):
 
 # --- open_and_deliver: the one way front ends open escalations ------------------------------------------
 
-def _store(repo, now=T0):
-    from maf_hooks.store.sqlite import open_file
-
-    return open_file(str(repo / ".git" / "maf" / "runtime.db"), lambda: now)
-
-
 def _conflicts(store, agent, times):
     for index, when in enumerate(times):
         store.db.execute(
@@ -480,7 +494,7 @@ def test_open_and_deliver_mails_now_and_leaves_email_for_tick(esc_repo):
     (esc_repo / "maf.toml").write_text(text)
     cfg = load(esc_repo)
     mail_root = str(esc_repo / ".agent-mail")
-    with _store(esc_repo) as store:
+    with open_store(esc_repo) as store:
         _conflicts(store, "bob", [T0 - 2000])
         assert service.open_and_deliver(store, cfg, "bob", "reservation_conflict", {"x": 1}, mail_root) == []
         _conflicts(store, "bob", [T0 - 1000, T0 - 1000])  # one attempt touching two paths: counts once
@@ -499,7 +513,7 @@ def test_open_and_deliver_without_paths_opens_nothing(repo):
     from maf_hooks.services import escalation as service
 
     cfg = config.load(str(repo), environ={})
-    with _store(repo) as store:
+    with open_store(repo) as store:
         _conflicts(store, "bob", [T0 - 3, T0 - 2, T0 - 1])
         assert service.open_and_deliver(store, cfg, "bob", "reservation_conflict", {}, str(repo / "mail")) == []
         assert service.listing(store) == []

@@ -548,7 +548,7 @@ def test_mail_cli_uses_git_identity_and_env_root(repo, mcli, tmp_path):
 # --- the one HTTP POST -------------------------------------------------------------------------------
 
 class _Answer(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.append((self.path, self.headers["Content-Type"], self.headers["User-Agent"], body))
         if self.server.delay:
@@ -600,3 +600,19 @@ def test_post_unreachable_and_slow_and_bad_urls_are_clear(answering):
         http.post(answering.url, b"{}", 0.2)
     with pytest.raises(http.PostFailed, match="only http:// and https://"):
         http.post("file:///etc/passwd", b"{}", 1.0)
+
+
+def test_mail_service_send_inbox_read_marks_seen(tmp_path):
+    """The use cases every front end shares: what ``send`` returns is what ``inbox`` lists, and
+    ``read`` marks it read."""
+    from maf_hooks.services import mail as service
+
+    root = str(tmp_path / "mail")
+    sent = service.send(root, sender="alice", recipient="bob", subject="hi", text="hello")
+    assert {key: sent[key] for key in ("from", "to", "subject", "type")} == {
+        "from": "alice", "to": "bob", "subject": "hi", "type": "MESSAGE"}
+    box = service.inbox(root, "bob", unread_only=True)
+    assert box["agent"] == "bob" and [m["id"] for m in box["messages"]] == [sent["id"]]
+    assert service.read(root, "bob", sent["id"])["text"].strip() == "hello"
+    assert service.inbox(root, "bob", unread_only=True)["messages"] == []
+    assert [m["seen"] for m in service.inbox(root, "bob")["messages"]] == [True]

@@ -15,13 +15,15 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-
 from conftest import commit_file, db_snapshot, git, make_repo
+
 from maf_hooks import git as maf_git
 from maf_hooks.cli.preflight import preflight_command
 from maf_hooks.context import Context
-from maf_hooks.leases import SHARED, LeaseBook
-from maf_hooks.store.sqlite import connection as db, migrations
+from maf_hooks.core import leases
+from maf_hooks.core.model import SHARED
+from maf_hooks.store.sqlite import connection as db
+from maf_hooks.store.sqlite import migrations, open_file
 from maf_hooks.timeutil import now_ms
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -71,18 +73,15 @@ def db_path(repo) -> str:
     return Context(cwd=str(repo)).db_path
 
 
-def lease_book(repo, clock=now_ms):
-    return LeaseBook(db.connect(db_path(repo)), clock)
+def open_store(repo, clock=now_ms):
+    return open_file(db_path(repo), clock)
 
 
 def acquire(repo, agent, pattern, ttl_ms=30 * MINUTE, *, mode="exclusive", clock=now_ms):
-    book = lease_book(repo, clock)
-    try:
-        result = book.acquire(agent, [pattern], ttl_ms, mode=mode)
-        assert result.granted, result.conflicts
-        return result.granted[0]
-    finally:
-        book.conn.close()
+    with open_store(repo, clock) as store:
+        result = leases.acquire(store, agent, [pattern], ttl_ms, mode=mode)
+    assert result.granted, result.conflicts
+    return result.granted[0]
 
 
 def lease_tables(path) -> list:
@@ -675,12 +674,10 @@ def test_reservations_expiring_and_stale_leases_warn(repo, cli):
     acquire(repo, "quiet", "old.py", ttl_ms=60 * MINUTE, clock=lambda: now - 50 * MINUTE)  # no heartbeat, lease 50m old
     acquire(repo, "ghost", "abandoned.py", ttl_ms=120 * MINUTE, clock=lambda: now - 90 * MINUTE)
     acquire(repo, "alive", "busy.py", ttl_ms=120 * MINUTE, clock=lambda: now - 90 * MINUTE)
-    old = lease_book(repo, clock=lambda: now - 70 * MINUTE)
-    old.heartbeat("ghost")
-    old.conn.close()
-    book = lease_book(repo)
-    book.heartbeat("alive")
-    book.conn.close()
+    with open_store(repo, clock=lambda: now - 70 * MINUTE) as old:
+        leases.heartbeat(old, "ghost")
+    with open_store(repo) as store:
+        leases.heartbeat(store, "alive")
     code, document = report(cli, repo, "--only", "reservations", env=ME)
     check = document["checks"][0]
     assert code == 0 and check["status"] == "warning"
@@ -895,7 +892,7 @@ def test_fix_repairs_then_checks_decide(repo, cli):
     assert any(c.startswith("fixed: installed the pre-commit, pre-merge-commit and pre-push hooks in .git/hooks")
                for c in changes)
     assert any(c.startswith(f"fixed: ended 1 expired lease: {old.id} ('gone.py' of alice)") for c in changes)
-    assert lines.index(changes[-1]) < next(i for i, l in enumerate(lines) if l.startswith("PASS"))
+    assert lines.index(changes[-1]) < next(i for i, line in enumerate(lines) if line.startswith("PASS"))
     assert all((repo / ".git" / "hooks" / name).exists() for name in ("pre-commit", "pre-merge-commit", "pre-push"))
     assert (repo / ".agent-mail").is_dir()
     assert "preflight passed: 6 passed, 0 warnings" in result.out

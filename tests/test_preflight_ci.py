@@ -19,11 +19,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, commit_file, git, make_repo
+
 from maf_hooks.context import Context
-from maf_hooks.leases import LeaseBook
-from maf_hooks.store.sqlite import connection as db
+from maf_hooks.core import leases
 
 yaml = pytest.importorskip("yaml")  # PyYAML comes with pre-commit
 
@@ -57,9 +56,8 @@ def ci_repo(tmp_path):
     commit_file(repo, "src/app.py", "v2\n", "touch the leased file")
     shas["touching"] = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
     git("checkout", "-q", shas["clean"], cwd=repo)
-    conn = db.connect(Context(cwd=str(repo)).db_path)
-    LeaseBook(conn).acquire("alice", ["src/app.py"], 60 * 60_000)
-    conn.close()
+    with Context(cwd=str(repo)).store() as store:
+        leases.acquire(store, "alice", ["src/app.py"], 60 * 60_000)
     shims = tmp_path / "shims"
     shims.mkdir()
     for name, body in (

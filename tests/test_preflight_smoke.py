@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import db_snapshot
+
 from maf_hooks.cli.preflight import preflight_command
 from maf_hooks.context import Context
 from maf_hooks.preflight.runenv import RunEnv
@@ -226,7 +226,7 @@ def test_the_fixture_seed_example_works(tmp_path, cli, api_server, monkeypatch):
 
 def test_command_smoke_tests(repo, cli):
     (repo / "sub").mkdir()
-    config = f"""
+    config = """
 [[preflight.smoke_tests]]
 id = "echo"
 type = "command"

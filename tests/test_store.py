@@ -7,10 +7,11 @@ import sqlite3
 import subprocess
 
 import pytest
+from conftest import git
 
-from conftest import commit_file, git
 from maf_hooks.errors import StorageError
-from maf_hooks.store.sqlite import connection as db, migrations
+from maf_hooks.store.sqlite import connection as db
+from maf_hooks.store.sqlite import migrations
 
 
 def test_db_path_default_in_git_common_dir(repo, cli):
@@ -32,7 +33,7 @@ def test_db_survives_git_clean_and_is_not_tracked(repo, cli):
     cli(repo, "lease", "acquire", "a", "--agent", "alice")
     git("clean", "-fdx", cwd=repo)
     assert git("status", "--porcelain", "--ignored", cwd=repo).stdout == ""
-    assert [l["pattern"] for l in cli(repo, "lease", "list", "--json").json["leases"]] == ["a"]
+    assert [lease["pattern"] for lease in cli(repo, "lease", "list", "--json").json["leases"]] == ["a"]
 
 
 def test_db_path_overrides(repo, cli):

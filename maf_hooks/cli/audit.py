@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from maf_hooks import audit
 from maf_hooks.cli.options import config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
+from maf_hooks.services import audit
 from maf_hooks.timeutil import now_ms, parse_iso_ms
-
 
 
 @click.group("audit")
@@ -29,10 +26,8 @@ def audit_group(ctx, config_path, env_name):
 def validate(context: Context, from_date, as_json):
     """Recompute the event hash chain; exit 1 naming the first row changed, removed or inserted."""
     since = parse_iso_ms(from_date) if from_date else None
-    result = {"valid": True, "checked": 0, "first_invalid_id": None, "problem": None}
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            result = audit.validate_chain(conn, since)
+    with context.store_if_exists() as store:
+        result = audit.validate(store, since)
     if as_json:
         emit_json(result)
     elif result["valid"]:
@@ -51,11 +46,8 @@ def validate(context: Context, from_date, as_json):
 def report(context: Context, days, agent, as_json):
     """Per agent and in total: leases, conflicts, overrides, escalations, preflight runs, hot paths."""
     since = now_ms() - days * 86_400_000
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            result = audit.report(conn, since_ms=since, agent=agent)
-    else:
-        result = {"since_ms": since, "agents": {}, "total": {}, "most_contested_paths": []}
+    with context.store_if_exists() as store:
+        result = audit.report(store, since_ms=since, agent=agent)
     if as_json:
         emit_json(dict(result, days=days))
         return 0
@@ -93,18 +85,8 @@ def _counts(counter: dict) -> str:
 def guard(context: Context, bead_id, max_kb, as_json):
     """The audit guard: exit 1 if any finding is critical or more than two are high."""
     now = now_ms()
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            result = audit.guard(conn, bead_id=bead_id, mail_root=context.mail_root(), max_kb=max_kb, now=now)
-    else:
-        size, messages = audit.mail_mentioning(context.mail_root(), bead_id)
-        result = {"type": "AUDIT_GUARD_RESULT", "beadId": bead_id, "status": "passed",
-                  "mail": {"bytes": size, "messages": messages, "budget_kb": max_kb}, "findings": [],
-                  "summary": {"totalFindings": 0, "criticalCount": 0, "highCount": 0, "mediumCount": 0, "lowCount": 0}}
-        if size > max_kb * 1024:
-            result["findings"].append({"id": "mail_budget", "severity": "high",
-                                       "message": f"mail mentioning {bead_id} is over the {max_kb:g} KB budget"})
-            result["summary"].update(totalFindings=1, highCount=1)
+    with context.store_if_exists() as store:
+        result = audit.guard(store, bead_id=bead_id, mail_root=context.mail_root(), max_kb=max_kb, now=now)
     if as_json:
         emit_json(result)
     else:
@@ -124,14 +106,10 @@ def guard(context: Context, bead_id, max_kb, as_json):
 @pass_context
 def flush(context: Context, as_json):
     """Send queued audit events to AUDIT_WEBHOOK_URL now (commands also do this, briefly)."""
-    url = os.environ.get("AUDIT_WEBHOOK_URL")
-    result = {"sent": 0, "failed": 0, "pending": 0}
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            if url:
-                result = audit.flush_outbox(conn, url, now_ms(), budget_seconds=30.0)
-            else:
-                result["pending"] = audit.pending(conn)
+    url = context.environ.get("AUDIT_WEBHOOK_URL")
+    now = now_ms()
+    with context.store_if_exists() as store:
+        result = audit.flush_now(store, url, now)
     if as_json:
         emit_json(dict(result, configured=bool(url)))
     else:

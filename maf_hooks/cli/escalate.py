@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
 import click
 
-from maf_hooks import delivery, escalation, identity, permissions
 from maf_hooks.cli.options import config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
-from maf_hooks.errors import UsageError
+from maf_hooks.core.escalation import OPEN, PRIORITIES
+from maf_hooks.errors import Refused, UsageError
+from maf_hooks.services import escalation, manual_escalation
+from maf_hooks.store.base import Store
 from maf_hooks.timeutil import iso, now_ms, relative
 
 
+def _deliver(context: Context, store: Store, escalation_id: str | None = None) -> list[dict]:
+    return _warn_failed(escalation.deliver(store, context.config, context.mail_root(), context.environ, escalation_id))
 
-def _deliver(context: Context, conn, now: int, escalation_id: str | None = None) -> list[dict]:
-    results = delivery.deliver_pending(conn, context.config, context.mail_root(), now, escalation_id=escalation_id)
+
+def _warn_failed(results: list[dict]) -> list[dict]:
     for result in results:
         if result["status"] == "failed":
             warn(f"maf: delivery of {result['type']} {result['escalation_id']} to {result['target']} by "
@@ -34,7 +37,7 @@ def _deliver(context: Context, conn, now: int, escalation_id: str | None = None)
 @click.option("--error-context", metavar="TEXT", help="What went wrong (the escalation's reason).")
 @click.option("--bead-id", metavar="ID", help="The work item (bead) this is about.")
 @click.option("--target", metavar="T", help="Who receives the level-1 request.")
-@click.option("--priority", type=click.Choice(escalation.PRIORITIES), default=None,
+@click.option("--priority", type=click.Choice(PRIORITIES), default=None,
               help="Default: escalation.default_priority (medium).")
 @click.option("--context", "context_json", metavar="JSON", help="Extra context, a JSON object.")
 @click.option("--path", "path_id", metavar="PATH_ID", help="Follow this configured path's later levels.")
@@ -56,9 +59,6 @@ def escalate_group(ctx, config_path, env_name, agent_id, error_context, bead_id,
     if missing:
         raise UsageError(f"Missing {', '.join(missing)}: opening an escalation needs --agent-id, --error-context, "
                          "--bead-id and --target (or use a subcommand: tick, monitor, ack, resolve, list, show).")
-    identity.validate_agent_id(agent_id, source="--agent-id value")
-    cfg = context.config
-    escalation.check_target(cfg, target)
     extra: dict = {}
     if context_json:
         try:
@@ -67,35 +67,24 @@ def escalate_group(ctx, config_path, env_name, agent_id, error_context, bead_id,
             raise UsageError(f"--context is not valid JSON ({exc.msg} at position {exc.pos}).") from None
         if not isinstance(extra, dict):
             raise UsageError("--context must be a JSON object, such as '{\"attempts\": 3}'.")
-    if path_id and path_id not in escalation.paths(cfg):
-        known = ", ".join(sorted(escalation.paths(cfg))) or "none configured"
-        raise UsageError(f"Unknown escalation path {path_id!r} (configured: {known}).")
-    rules = permissions.for_agent(cfg, agent_id)
-    rules.require("can_escalate", "escalate")
-    rules.require_target(target)
+    cfg = context.config
     now = now_ms()
-    record = escalation.new_record(
-        path_id=path_id or escalation.MANUAL, agent=agent_id, condition=escalation.MANUAL, reason=error_context,
-        context=dict(extra, errorContext=error_context, beadId=bead_id),
-        priority=priority or cfg.get("escalation.default_priority") or "medium",
-        target=target, now=now, bead_id=bead_id,
-    )
+    record = manual_escalation.request(cfg, agent=agent_id, reason=error_context, bead_id=bead_id, target=target,
+                                       priority=priority, context=extra, path_id=path_id, now=now)
     if dry_run:
-        message = delivery.build("ESCALATION_REQUEST", escalation.request_payload(record), target)
+        preview = manual_escalation.Preview(cfg, record)
         if as_json:
             emit_json({"success": True, "dryRun": True, "escalationId": record["escalation_id"], "agentId": agent_id,
-                       "target": target, "beadId": bead_id, "timestamp": iso(now),
-                       "channels": delivery.channels_for(cfg, target),
-                       "message": escalation.request_payload(record)})
+                       "target": target, "beadId": bead_id, "timestamp": iso(now), "channels": preview.channels,
+                       "message": preview.payload})
         else:
             click.echo(f"dry run: nothing was written. Would send to {target} by "
-                       f"{', '.join(delivery.channels_for(cfg, target)) or 'no channel (target disabled)'}:\n")
-            click.echo(message.as_string())
+                       f"{', '.join(preview.channels) or 'no channel (target disabled)'}:\n")
+            click.echo(preview.message.as_string())
         return 0
-    with context.database() as conn:
-        escalation.sync_paths(conn, cfg, now)
-        escalation.open_manual(conn, cfg, record, now)
-        results = _deliver(context, conn, now, record["escalation_id"])
+    with context.store() as store:
+        results = _warn_failed(manual_escalation.open_and_send(store, cfg, record, context.mail_root(),
+                                                               context.environ))
     delivered = bool(results) and all(r["status"] == "sent" for r in results)
     if as_json:
         emit_json({"success": True, "escalationId": record["escalation_id"], "agentId": agent_id, "target": target,
@@ -129,14 +118,13 @@ def _json(record: dict) -> dict:
 @pass_context
 def tick(context: Context, as_json):
     """Move every escalation not acknowledged in time up a level (safe to run from cron or CI)."""
-    now = now_ms()
-    if not os.path.exists(context.db_path):
-        changes, results = [], []
-    else:
-        with context.database() as conn:
-            escalation.sync_paths(conn, context.config, now)
-            changes = escalation.tick(conn, context.config, now)
-            results = _deliver(context, conn, now)
+    changes: list[dict] = []
+    results: list[dict] = []
+    with context.store_if_exists() as store:
+        if store is not None:
+            escalation.sync_paths(store, context.config)
+            changes = escalation.tick(store, context.config)
+            results = _deliver(context, store)
     if as_json:
         emit_json({"changes": changes, "deliveries": results})
     else:
@@ -162,12 +150,12 @@ def monitor(context: Context, interval, count):
     done = 0
     try:
         while True:
-            now = now_ms()
-            with context.database() as conn:
-                escalation.sync_paths(conn, context.config, now)
-                changes = escalation.tick(conn, context.config, now)
-                _deliver(context, conn, now)
-                records = [r for r in escalation.listing(conn) if r["status"] in escalation.OPEN]
+            with context.store() as store:
+                now = store.now()
+                escalation.sync_paths(store, context.config)
+                changes = escalation.tick(store, context.config)
+                _deliver(context, store)
+                records = [r for r in escalation.listing(store) if r["status"] in OPEN]
             if sys.stdout.isatty():
                 click.clear()
             click.echo(f"maf escalate monitor — {iso(now)} — {len(records)} open, {len(changes)} changed this tick")
@@ -186,10 +174,9 @@ def monitor(context: Context, interval, count):
 
 def _respond(context: Context, escalation_id: str, status: str, note: str, agent: str | None, as_json: bool) -> int:
     responder = context.agent(agent, required=False)
-    now = now_ms()
-    with context.database() as conn:
-        record = escalation.respond(conn, context.config, escalation_id, status, responder, note or "", now)
-        _deliver(context, conn, now, escalation_id)
+    with context.store() as store:
+        record = escalation.respond(store, escalation_id, status, responder, note or "")
+        _deliver(context, store, escalation_id)
     if as_json:
         emit_json(_json(record))
     else:
@@ -226,10 +213,8 @@ def resolve(context: Context, escalation_id, note, agent, as_json):
 def list_escalations(context: Context, status, as_json):
     """Escalations, newest last."""
     now = now_ms()
-    records = []
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            records = escalation.listing(conn, status)
+    with context.store_if_exists() as store:
+        records = escalation.listing(store, status) if store is not None else []
     if as_json:
         emit_json({"escalations": [_json(r) for r in records]})
     elif records:
@@ -245,17 +230,11 @@ def list_escalations(context: Context, status, as_json):
 @pass_context
 def show(context: Context, escalation_id, as_json):
     """One escalation with its deliveries."""
-    from maf_hooks.errors import Refused  # noqa: PLC0415
-
-    record = None
-    deliveries: list = []
-    if os.path.exists(context.db_path):
-        with context.database() as conn:
-            record = escalation.get(conn, escalation_id)
-            deliveries = [dict(zip(("level", "target", "channel", "type", "status", "attempts", "error"), row))
-                          for row in conn.execute(
-                              "SELECT level, target, channel, maf_type, status, attempts, last_error "
-                              "FROM escalation_deliveries WHERE escalation_id = ? ORDER BY id", (escalation_id,))]
+    record: dict | None = None
+    deliveries: list[dict] = []
+    with context.store_if_exists() as store:
+        if store is not None:
+            record, deliveries = escalation.show(store, escalation_id)
     if record is None:
         raise Refused(f"No escalation {escalation_id!r}; see `maf escalate list`.")
     if as_json:

@@ -10,14 +10,14 @@ from maf_hooks.cli.options import agent_option, config_options, json_option, mak
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
-
+from maf_hooks.services import mail as service
 
 UNREAD_MARK = "*"
 
 
 def _mail():
     # imported on use: `maf` commands that do not touch mail never load mailbox/email
-    from maf_hooks import mail  # noqa: PLC0415
+    from maf_hooks import mail
 
     return mail
 
@@ -52,18 +52,18 @@ def list_mail(context: Context, agent, unread, as_json):
       maf mail list
       maf mail list --unread --json
     """
-    mail = _mail()
     who = context.agent(agent)
-    root = context.mail_root()
-    messages = mail.list_messages(root, who, unread_only=unread)
+    assert who is not None  # required
+    box = service.inbox(context.mail_root(), who, unread_only=unread)
     if as_json:
-        emit_json({"agent": who, "mailbox": mail.mailbox_path(root, who), "messages": messages})
+        emit_json(box)
         return 0
+    messages = box["messages"]
     if not messages:
         click.echo(f"No unread messages for {who}." if unread else f"No messages for {who}.")
         return 0
     table(["", "ID", "DATE", "FROM", "TYPE", "SUBJECT"], [
-        ["" if m["seen"] else UNREAD_MARK, m["id"], _when(m["date"]), mail.agent_of(m["from"]),
+        ["" if m["seen"] else UNREAD_MARK, m["id"], _when(m["date"]), _mail().agent_of(m["from"]),
          m["type"] or "", m["subject"] or ""]
         for m in messages
     ])
@@ -82,9 +82,9 @@ def read_mail(context: Context, key, agent, as_json):
     Example:
       maf mail read 1700000000.M123456P4242Q1.host
     """
-    mail = _mail()
     who = context.agent(agent)
-    message = mail.read_message(context.mail_root(), who, key)
+    assert who is not None  # required
+    message = service.read(context.mail_root(), who, key)
     if as_json:
         emit_json(message)
         return 0
@@ -96,7 +96,7 @@ def read_mail(context: Context, key, agent, as_json):
     text = message["text"]
     click.echo(text, nl=not text.endswith("\n"))
     if message["json"] is not None:
-        click.echo(f"\n[{mail.JSON_FILENAME} attached: `maf mail read {key} --json` shows it]")
+        click.echo(f"\n[{_mail().JSON_FILENAME} attached: `maf mail read {key} --json` shows it]")
     return 0
 
 
@@ -121,13 +121,13 @@ def send_mail(context: Context, recipient, subject, body, body_file, agent, as_j
     if (body is None) == (body_file is None):
         raise UsageError("Give the message text with exactly one of --body TEXT or --body-file FILE.")
     text = body if body is not None else _read_body(body_file)
-    mail = _mail()
     who = context.agent(agent)
-    key = mail.send(context.mail_root(), sender=who, recipient=recipient, subject=subject, text=text)
+    assert who is not None  # required
+    sent = service.send(context.mail_root(), sender=who, recipient=recipient, subject=subject, text=text)
     if as_json:
-        emit_json({"id": key, "from": who, "to": recipient, "subject": subject, "type": mail.MESSAGE})
+        emit_json(sent)
     else:
-        click.echo(f"sent {key} to {recipient}")
+        click.echo(f"sent {sent['id']} to {recipient}")
     return 0
 
 

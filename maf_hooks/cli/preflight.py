@@ -194,6 +194,7 @@ def _run(context: Context, *, agent_id, fix, only, skip, json_out, output_path, 
     from maf_hooks.preflight import report as report_mod
     from maf_hooks.preflight import runner
     from maf_hooks.preflight.runenv import RunEnv
+    from maf_hooks.preflight.runner import execute as run_checks
 
     config = context.config  # ConfigError (exit 2) before anything runs
     agent = context.agent(agent_id, required=False)
@@ -212,8 +213,8 @@ def _run(context: Context, *, agent_id, fix, only, skip, json_out, output_path, 
         if not fixes["changes"] and not fixes["failures"]:
             click.echo("fixed: nothing needed fixing")
 
-    run = runner.execute(env, runner.Options(only=only, skip=skip, fix=fix, from_ref=from_ref, to_ref=to_ref),
-                         on_fix=show_fixes)
+    run = run_checks(env, runner.Options(only=only, skip=skip, fix=fix, from_ref=from_ref, to_ref=to_ref),
+                     on_fix=show_fixes)
     document = run.report
     if output_path:
         _write(output_path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))

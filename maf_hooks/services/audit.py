@@ -15,12 +15,15 @@ if TYPE_CHECKING:
     from maf_hooks.store.base import Store
 
 WEBHOOK_BUDGET_SECONDS = 1.0  # the most a command or hook waits on AUDIT_WEBHOOK_URL
+FLUSH_NOW_BUDGET_SECONDS = 30.0  # `maf audit flush`, run by hand, may wait longer
 RETRY_BASE_MS = rules.RETRY_BASE_MS
 
 
-def validate(store: Store, since_ms: int | None = None) -> dict[str, Any]:
+def validate(store: Store | None, since_ms: int | None = None) -> dict[str, Any]:
     """Recompute the chain (from the first event at or after ``since_ms`` when given); the
-    result names the first row that was changed, removed or inserted."""
+    result names the first row that was changed, removed or inserted. No store: nothing to check."""
+    if store is None:
+        return rules.valid()
     trail = store.audit
     if since_ms is None:
         return rules.validate(trail.chain_rows(), anchored=False, highest_issued=trail.highest_issued_id())
@@ -30,8 +33,11 @@ def validate(store: Store, since_ms: int | None = None) -> dict[str, Any]:
     return rules.validate(trail.chain_rows(anchor), anchored=True, highest_issued=trail.highest_issued_id())
 
 
-def report(store: Store, *, since_ms: int, agent: str | None = None) -> dict[str, Any]:
-    """Per agent and in total: leases, conflicts, overrides, escalations, preflight runs, hot paths."""
+def report(store: Store | None, *, since_ms: int, agent: str | None = None) -> dict[str, Any]:
+    """Per agent and in total: leases, conflicts, overrides, escalations, preflight runs, hot paths
+    (no store: an empty report)."""
+    if store is None:
+        return rules.report(since_ms=since_ms, agent=agent, activity=(), counts={}, contested=())
     trail = store.audit
     return rules.report(
         since_ms=since_ms, agent=agent, activity=trail.activity_since(since_ms),
@@ -85,7 +91,7 @@ def flush(store: Store, url: str, now: int, *, budget_seconds: float = WEBHOOK_B
     ``clock``, monotonic seconds) are spent; no POST may outlast the budget. A failed POST is
     retried later with exponential backoff. Returns how many were sent, failed, still queued."""
     if post is None:
-        from maf_hooks.mail.http import post as http_post
+        from maf_hooks.mail.http import post as http_post  # only a flush needs HTTP
 
         post = http_post
     clock = clock or time.monotonic
@@ -109,6 +115,15 @@ def flush(store: Store, url: str, now: int, *, budget_seconds: float = WEBHOOK_B
     return {"sent": sent, "failed": failed, "pending": store.audit.pending()}
 
 
+def flush_now(store: Store | None, url: str | None, now: int, *,
+              budget_seconds: float = FLUSH_NOW_BUDGET_SECONDS) -> dict[str, int]:
+    """``maf audit flush``: send what is queued, for up to ``budget_seconds``; without ``url``
+    (or a store) nothing is sent and the result only counts what waits."""
+    if store is None or not url:
+        return {"sent": 0, "failed": 0, "pending": pending(store)}
+    return flush(store, url, now, budget_seconds=budget_seconds)
+
+
 def flush_quietly(store: Store, url: str | None, now: int) -> None:
     """After a command or a hook: send queued events for at most about a second; a failure
     leaves them queued (the command's work is done either way)."""
@@ -120,5 +135,6 @@ def flush_quietly(store: Store, url: str | None, now: int) -> None:
         pass
 
 
-def pending(store: Store) -> int:
-    return store.audit.pending()
+def pending(store: Store | None) -> int:
+    """How many events wait for the audit webhook."""
+    return store.audit.pending() if store is not None else 0

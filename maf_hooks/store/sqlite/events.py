@@ -44,9 +44,3 @@ class SqliteEventLog(EventLog):
             )
         return event_id
 
-
-def append(conn: Any, task_id: str, kind: str, agent: str | None, data: dict[str, Any], ts: int) -> int:
-    """Transitional, for callers that still hold a raw connection; goes once they use ``store.events``."""
-    from maf_hooks.store.sqlite.legacy import store_for
-
-    return store_for(conn, ts).events.append(task_id, kind, agent, data, ts)
