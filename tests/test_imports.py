@@ -67,7 +67,6 @@ def test_core_and_services_know_neither_click_nor_sqlite():
     assert proc.stdout.strip() == ""
 
 
-@pytest.mark.xfail(strict=True, reason="being split up (issue 8); strict: remove this mark once it passes")
 def test_no_module_is_over_about_300_lines():
     import pathlib
 
@@ -75,6 +74,6 @@ def test_no_module_is_over_about_300_lines():
     too_long = []
     for path in sorted(package.rglob("*.py")):
         lines = len(path.read_text(encoding="utf-8").splitlines())
-        if lines > 330:
+        if lines > 320:  # about 300: a docstring more is no reason to split
             too_long.append(f"{path.relative_to(package)}: {lines} lines")
     assert not too_long, too_long
