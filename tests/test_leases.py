@@ -157,3 +157,22 @@ def test_casefold_treats_case_variants_as_one_file(tmp_path):
     covering = rules.check(store, ["SRC/a.PY"], store.now(), folded)["SRC/a.PY"]
     assert sorted(lease.pattern for lease in covering) == ["Src/A.py", "src/a.py"]  # same ms: any order
     store.close()
+
+
+def test_migration_9_empties_the_stored_regex_text(tmp_path):
+    from maf_hooks.store.sqlite import migrations
+
+    path = str(tmp_path / "old.db")
+    conn = db.connect(path, migrate=False)
+    migrations.upgrade(conn, migrations.MIGRATIONS[:8])
+    conn.close()
+    store = open_file(path, now_ms, migrate=False)
+    with store.write() as now:
+        lease = rules.insert_lease(store, "alice", "docs/*.txt", EXCLUSIVE, "", now, now + 60_000)
+        store.db.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?", ("^docs/[^/]*\\.txt$", lease.id))
+    store.close()
+    store = open_file(path, now_ms)  # migrates
+    assert store.schema().version >= 9
+    assert store.db.all("SELECT regex FROM file_leases") == [("",)]
+    assert [held.pattern for held in store.leases.active(store.now())] == ["docs/*.txt"]  # still a lease
+    store.close()

@@ -116,6 +116,13 @@ def _v8_events_outlive_tasks(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (highest,))
 
 
+# A lease row means the same on every machine and version: its pattern, read by the one parser
+# (maf_hooks.patterns). The regex column once held another library's regex text; it is emptied
+# and kept (empty) rather than dropped: DROP COLUMN needs SQLite 3.35, and an older maf-hooks
+# still selects it.
+V9_NO_STORED_REGEX = ("UPDATE file_leases SET regex = '' WHERE regex != ''",)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "canonical tables, file leases, agents", _v1),
     Migration(2, "reservation conflicts and mail log", V2_CONFLICTS),
@@ -125,6 +132,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "index the expiry of open file leases", V6_OPEN_EXPIRY),
     Migration(7, "file-like leases match only their own paths", V7_FILE_LIKE_REGEXES),
     Migration(8, "events outlive their tasks (no cascading delete)", _v8_events_outlive_tasks, True),
+    Migration(9, "leases are read from their pattern: no stored regex text", V9_NO_STORED_REGEX),
 ]
 
 
