@@ -37,8 +37,9 @@ def run_hook(
         from maf_hooks.timeutil import now_ms
 
         clock = now_ms
-    env_mode = environ.get("MAF_RESERVATION_HOOK_MODE", "").strip().lower()
-    if env_mode == "off":
+    from maf_hooks.core import policy
+
+    if policy.hook_mode(None, environ) == "off":  # before anything loads
         return 0
     settings: dict[str, Any] = {"environ": environ}
     try:
@@ -56,12 +57,12 @@ def run_hook(
         return conflicts.handle(decision, settings["store"], settings["cfg"], settings["paths"],
                                 environ=environ, stream=stream)
     except (MafError, OSError, UnicodeError) as exc:
-        return fail(exc, settings, env_mode, stream)
+        return fail(exc, settings, stream)
     except Exception as exc:
         if environ.get("MAF_DEBUG"):
             raise
         return fail(RuntimeError(f"internal error ({type(exc).__name__}: {exc}); this is a bug in maf-hooks."),
-                    settings, env_mode, stream)
+                    settings, stream)
     finally:
         store = settings.get("store")
         if store is not None:
@@ -94,14 +95,14 @@ def _agent(settings: dict[str, Any]) -> str | None:
         return None
 
 
-def fail(exc: BaseException, settings: dict[str, Any], env_mode: str, stream: TextIO) -> int:
+def fail(exc: BaseException, settings: dict[str, Any], stream: TextIO) -> int:
     """The hook could not decide: fail closed unless the team chose otherwise, or THE override
     rule (:func:`maf_hooks.core.policy.override`) lets the change through unchecked."""
     from maf_hooks.core import policy
 
     cfg = settings.get("cfg")
     environ = settings.get("environ") or {}
-    mode = env_mode or (cfg.get("reservation.hook_mode") if cfg else "strict")
+    mode = policy.hook_mode(cfg, environ)
     on_error = cfg.get("reservation.on_error") if cfg else "block"
     cause = str(exc) or type(exc).__name__
     if policy.override_requested(environ):
@@ -126,12 +127,11 @@ def fail(exc: BaseException, settings: dict[str, Any], env_mode: str, stream: Te
 
 
 def _read_stdin() -> str:
-    try:
-        if sys.stdin is None or sys.stdin.isatty():
-            return ""
-        return sys.stdin.read()
-    except (OSError, ValueError):
+    """git's ref lines, as bytes: a ref name need not be UTF-8 (kept by surrogateescape, so that
+    no line is lost; an unreadable stdin raises, and the hook fails closed)."""
+    if sys.stdin is None or sys.stdin.isatty():
         return ""
+    return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
 
 
 def commit_main(argv: object = None) -> int:
@@ -146,4 +146,10 @@ def push_main(argv: object = None) -> int:
     framework = (environ.get("PRE_COMMIT_FROM_REF") and environ.get("PRE_COMMIT_TO_REF")) \
         or environ.get("PRE_COMMIT_LOCAL_BRANCH")
     plain = not framework
-    return run_hook("push", stdin_text=_read_stdin() if plain else None)
+    try:
+        stdin_text = _read_stdin() if plain else None
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"maf: RESERVATION CHECK FAILED, so this push is refused (the check fails closed): "
+                         f"cannot read the refs git is pushing ({exc}).\n")
+        return 1
+    return run_hook("push", stdin_text=stdin_text)

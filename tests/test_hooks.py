@@ -526,3 +526,36 @@ def test_hook_with_ignorecase_folds_case(repo, cli):
     git("config", "core.ignorecase", "false", cwd=repo)
     code, err = hook(repo, env=ME)
     assert code == 0
+
+
+def test_hook_empty_database_file_fails_closed(repo, cli):
+    """A truncated database is damage, not "no leases": the commit is refused, the file untouched."""
+    lease(cli, repo, "x.txt", "--agent", "alice")
+    database = repo / ".git" / "maf" / "runtime.db"
+    for suffix in ("-wal", "-shm"):
+        (repo / ".git" / "maf" / f"runtime.db{suffix}").unlink(missing_ok=True)
+    database.write_bytes(b"")
+    stage(repo, "x.txt")
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "holds no schema" in err and "RESERVATION CHECK FAILED" in err
+    assert database.stat().st_size == 0
+
+
+def test_hook_override_reason_that_is_no_utf8_is_recorded(repo, cli):
+    """An override reason with undecodable bytes is recorded escaped: the override is never let
+    through unrecorded."""
+    lease(cli, repo, "o.txt", "--agent", "alice")
+    stage(repo, "o.txt")
+    reason = os.fsdecode(b"urgent \xff")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": reason})
+    assert code == 0 and "OVERRIDDEN" in err
+    assert conflicts(repo)[0][4:] == ("overridden", "critical", "urgent \\xff")
+
+
+def test_hook_invalid_configuration_refuses_the_override(repo, cli):
+    """With a configuration that does not load, its override rules are unknown: fail closed."""
+    lease(cli, repo, "o.txt", "--agent", "alice")
+    (repo / "maf.toml").write_text("[reservation]\nrequire_override_reason = true\nbogus_key = 1\n")
+    stage(repo, "o.txt")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1"})
+    assert code == 1 and "configuration could not be read" in err and "WITHOUT a check" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 
@@ -343,3 +344,10 @@ def test_check_a_directory_reports_leases_inside_it(repo, cli):
     assert result.code == 1 and result.json["paths"][0]["leases"][0]["pattern"] == "pkg/sub/*.py"
     assert cli(repo, "lease", "check", "pkg", "--agent", "alice").code == 0
     assert cli(repo, "lease", "check", "pkg/other.txt", "--agent", "bob").code == 0  # not a directory
+
+
+def test_text_that_is_no_utf8_is_a_usage_error(repo, cli):
+    reason = os.fsdecode(b"why \xff")
+    result = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--reason", reason)
+    assert result.code == 2 and "not valid UTF-8" in result.err and "internal error" not in result.err
+    assert cli(repo, "lease", "list", "--json").json["leases"] == []  # nothing half-written

@@ -346,3 +346,23 @@ def test_maf_init_entries_declare_the_stages_of_the_hook_table(tmp_path, cli):
     assert listed == maf_git.GIT_HOOKS
     remote = cli(repo, "init", "--repo", "https://example.invalid/maf-hooks", "--rev", "v1")
     assert [line.split("id: ")[1] for line in remote.out.splitlines() if "- id: " in line] == list(maf_git.GIT_HOOKS)
+
+
+def test_plain_push_of_a_branch_name_that_is_no_utf8_is_still_checked(tmp_path):
+    """git's ref lines are read as bytes: a strict text stdin once read a non-UTF-8 branch name
+    as "no ref lines" and let the push through unchecked."""
+    repo = make_repo(tmp_path / "plain", email="bob@example.com")
+    commit_file(repo, "held.txt")
+    remote = tmp_path / "r.git"
+    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    git("push", "-q", "-u", "origin", "main", cwd=repo)
+    install_plain_hooks(repo)
+    write(repo, "held.txt", "edited\n")
+    git("commit", "-q", "-a", "-m", "edit", cwd=repo)
+    maf_lease(repo, "acquire", "held.txt", "--agent", "alice")
+    branch = os.fsdecode(b"caf\xe9")
+    git("branch", branch, cwd=repo)
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    pushed = git("push", "origin", branch, cwd=repo, check=False, env=env)
+    assert pushed.returncode == 1 and "held.txt" in pushed.stderr

@@ -47,8 +47,8 @@ class Outcome:
 
 
 def outcome(hook_mode: str, verdict: Override) -> Outcome:
-    """Blocked (strict) or warned (warn), unless THE override rule's ``verdict`` lets it through."""
-    fallback = "blocked" if hook_mode.strip().lower() == "strict" else "warned"
+    """Warned (hook mode warn) or else blocked, unless THE override rule's ``verdict`` lets it through."""
+    fallback = "warned" if hook_mode == "warn" else "blocked"
     if not verdict.asked:
         return Outcome(fallback)
     if not verdict.allowed:

@@ -27,6 +27,12 @@ class Decision:
         self.shared = shared
 
 
+def refuses(lease: Lease, agent: str | None) -> bool:
+    """THE conflict rule for a change: another agent's exclusive lease covers the path (another
+    agent's shared lease is a note; an agent's own leases never count)."""
+    return lease.agent != agent and lease.mode == EXCLUSIVE
+
+
 def lease_index(rows: Iterable[tuple], *, casefold: bool = False) -> LeaseIndex:
     """THE way a :class:`LeaseIndex` is built: over lease rows (``Lease.FIELDS`` order), each
     row its own item, matched from its pattern (``casefold``: ``core.ignorecase``)."""
@@ -51,5 +57,5 @@ def judge(changed: Iterable[str], rows: Iterable[tuple], agent: str | None, *, c
             lease = made.get(row[0])
             if lease is None:
                 lease = made[row[0]] = Lease(*row)
-            (conflicts if lease.mode == EXCLUSIVE else shared).append((path, lease))
+            (conflicts if refuses(lease, agent) else shared).append((path, lease))
     return conflicts, shared

@@ -23,6 +23,19 @@ OVERRIDE_HOW = (
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 
+HOOK_MODES = ("strict", "warn", "off")
+
+
+def hook_mode(cfg: Any, environ: Mapping[str, str]) -> str:
+    """THE hook mode: the configuration's ``reservation.hook_mode`` (which
+    ``MAF_RESERVATION_HOOK_MODE`` overrides, validated); with no configuration (not loaded yet, or
+    it failed to load) the variable alone. Anything else reads as strict: the hook fails closed."""
+    if cfg is not None:
+        return str(cfg.get("reservation.hook_mode"))
+    value = environ.get("MAF_RESERVATION_HOOK_MODE", "").strip().lower()
+    return value if value in HOOK_MODES else "strict"
+
+
 def override_requested(environ: Mapping[str, str] | None) -> bool:
     return bool(environ) and environ.get("MAF_RESERVATION_OVERRIDE", "").strip().lower() in TRUTHY  # type: ignore[union-attr]
 
@@ -38,33 +51,31 @@ class Override:
         self.refusal = refusal
 
 
-def _setting(cfg: Any, key: str) -> Any:
-    if cfg is not None:
-        return cfg.get(key)
-    from maf_hooks.config_schema import RESERVATION  # only when no configuration loaded
-
-    return RESERVATION.fields[key.split(".", 1)[1]].default
-
-
 def override(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Override:
     """Whether ``MAF_RESERVATION_OVERRIDE`` lets ``agent``'s change through: asked for, allowed
     by ``reservation.allow_override``, with ``MAF_OVERRIDE_REASON`` when
     ``reservation.require_override_reason`` says so, and by the agent's ``can_override`` rule.
-    ``cfg`` None (the configuration did not load) applies the defaults and no ``[agents]`` rule."""
-    reason = environ.get("MAF_OVERRIDE_REASON", "").strip()
+    ``cfg`` None (the configuration did not load): the team's rules are unknown, so the override
+    is not honoured (fail closed; the committer can fix the configuration)."""
+    from maf_hooks.core.conflicts import storable
+
+    reason = storable(environ.get("MAF_OVERRIDE_REASON", "").strip())  # recorded: valid text
     if not override_requested(environ):
         return Override(False, False, reason)
-    if not _setting(cfg, "reservation.allow_override"):
+    if cfg is None:
+        return Override(True, False, reason, "MAF_RESERVATION_OVERRIDE is set, but the configuration could not be "
+                                             "read, so its override rules are unknown: fix the configuration "
+                                             "(`maf config validate`) and commit again.")
+    if not cfg.get("reservation.allow_override"):
         return Override(True, False, reason, "MAF_RESERVATION_OVERRIDE is set, but overrides are disabled here "
                                              "(reservation.allow_override = false).")
-    if _setting(cfg, "reservation.require_override_reason") and not reason:
+    if cfg.get("reservation.require_override_reason") and not reason:
         return Override(True, False, reason, "MAF_RESERVATION_OVERRIDE is set, but this repository requires a "
                                              "reason (reservation.require_override_reason = true): "
                                              "set MAF_OVERRIDE_REASON.")
-    if cfg is not None:
-        refusal = permissions.for_agent(cfg, agent).refusal("can_override", "use MAF_RESERVATION_OVERRIDE")
-        if refusal:
-            return Override(True, False, reason, refusal)
+    refusal = permissions.for_agent(cfg, agent).refusal("can_override", "use MAF_RESERVATION_OVERRIDE")
+    if refusal:
+        return Override(True, False, reason, refusal)
     return Override(True, True, reason)
 
 

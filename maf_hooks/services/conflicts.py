@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 
 def decide(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Outcome:
     """Blocked, warned or overridden: the hook mode, and THE override rule."""
-    mode = environ.get("MAF_RESERVATION_HOOK_MODE") or cfg.get("reservation.hook_mode")
-    return rules.outcome(mode, policy.override(cfg, environ, agent))
+    return rules.outcome(policy.hook_mode(cfg, environ), policy.override(cfg, environ, agent))
 
 
 def record(store: Store, decision: Decision, outcome: Outcome) -> list[dict[str, Any]]:

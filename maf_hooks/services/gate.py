@@ -11,6 +11,7 @@ stopped). This module is imported by the git hook: it imports only what that pat
 from __future__ import annotations
 
 from maf_hooks import git
+from maf_hooks.core import policy
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     cfg = config.load(paths.root, environ=environ)
     settings = into if into is not None else {}
     settings.update(cfg=cfg, paths=paths)
-    if cfg.get("reservation.hook_mode") == "off":
+    if policy.hook_mode(cfg, environ) == "off":
         return settings, None
     location = store_open.locate(paths.root, paths.common_dir, cfg)
     settings["db_path"] = location.path

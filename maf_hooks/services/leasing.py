@@ -12,6 +12,7 @@ import os
 
 from maf_hooks import git, patterns, permissions
 from maf_hooks.core import leases as rules
+from maf_hooks.core.decision import refuses
 from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
 from maf_hooks.core.policy import lease_ttl
 from maf_hooks.core.reading import PLAIN, Reading
@@ -153,7 +154,7 @@ def check(store: Store | None, root: str, paths: Sequence[str], agent: str | Non
                 inside = patterns.escape(path.rstrip("/")) + "/"  # a path, read as a literal pattern
                 covering[path] += [lease for lease in rules.overlapping(store, inside, now, reading)
                                    if lease.id not in seen]
-    return [PathReport(path, [(lease, lease.agent != agent and lease.mode == EXCLUSIVE) for lease in covering[path]])
+    return [PathReport(path, [(lease, refuses(lease, agent)) for lease in covering[path]])
             for path in paths]
 
 

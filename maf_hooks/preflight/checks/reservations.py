@@ -74,7 +74,7 @@ def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open:
     if others:  # without leases of others nothing can conflict: spare the git call
         changed = changed_fn()
         details["changed_paths"] = len(changed)
-        conflicts, shared = judge(changed, [lease.values() for lease in others], agent,
+        conflicts, shared = judge(changed, [lease.values() for lease in leases], agent,
                                   casefold=env.context.path_settings.ignorecase)
 
     def entry(lease, **extra) -> dict:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 
-from maf_hooks.errors import StorageError
+from maf_hooks.errors import MafError, StorageError, UsageError
 from maf_hooks.store.sqlite import migrations
 from maf_hooks.store.sqlite.transaction import immediate
 
@@ -81,6 +81,12 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         migrations.refuse_newer(conn, path)
+        if not create and migrate and migrations.current_version(conn) == 0:
+            # the file exists but holds no schema (truncated, or not made by maf-hooks): reading
+            # it as "no leases" would let every change through
+            raise StorageError(f"The lease database {path} holds no schema: it is empty or damaged. "
+                               "Restore it from a backup, or move it aside (the next `maf-lease` "
+                               "command creates a fresh, empty one).")
         if migrate:
             _ensure_wal(conn, wait)
             migrations.upgrade(conn)
@@ -135,33 +141,36 @@ class Database:
         self.conn = conn
         self.path = path
 
-    def _error(self, exc: sqlite3.Error) -> StorageError:
-        error = StorageError(describe(exc, self.path or "the lease database"))
+    def _error(self, exc: Exception) -> MafError:
+        if isinstance(exc, UnicodeEncodeError):  # a value that is no valid text reached the driver
+            return UsageError("A value to store is not valid UTF-8 text (an argument or variable with "
+                              "undecodable bytes?); give it as text.")
+        error = StorageError(describe(exc, self.path or "the lease database"))  # type: ignore[arg-type]
         error.__cause__ = exc
         return error
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self.conn.execute(sql, args)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise self._error(exc) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             self.conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise self._error(exc) from None
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         try:
             return self.conn.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise self._error(exc) from None
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         try:
             return self.conn.execute(sql, args).fetchone()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise self._error(exc) from None
 
     def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
@@ -174,7 +183,7 @@ class Database:
         try:
             with immediate(self.conn):
                 yield
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise self._error(exc) from None
 
     def close(self) -> None:
