@@ -59,7 +59,7 @@ def escalate_group(ctx, config_path, env_name, agent_id, error_context, bead_id,
     if missing:
         raise UsageError(f"Missing {', '.join(missing)}: opening an escalation needs --agent-id, --error-context, "
                          "--bead-id and --target (or use a subcommand: tick, monitor, ack, resolve, list, show).")
-    extra: dict = {}
+    extra = {}  # the --context document
     if context_json:
         try:
             extra = json.loads(context_json)

@@ -27,7 +27,7 @@ from maf_hooks.preflight.runenv import RunEnv
 
 
 class Fixes:
-    def __init__(self):
+    def __init__(self) -> None:
         self.changes: list[str] = []
         self.failures: list[str] = []
 
