@@ -24,7 +24,7 @@ _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_
 # the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
 _OPEN = "file_leases f CROSS JOIN tasks t ON t.id = f.task_id CROSS JOIN leases l ON l.task_id = f.task_id"
 _LIVE = "t.state = 'LEASED' AND l.lease_expires_at > ?"
-# a pattern with a glob character or an escape (not ``matcher._plain``); cheaper than a GLOB test
+# a pattern with a glob character or an escape (``patterns.is_literal`` is false); cheaper than GLOB
 _IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
 
 
