@@ -15,6 +15,14 @@ MODULES = sorted(
 )
 
 
+def assert_prints_nothing(code: str) -> None:
+    """Run ``code`` in a fresh interpreter: it must succeed and print nothing (what it prints is
+    what failed)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
 def test_every_module_imports_on_its_own():
     code = (
         "import importlib, sys\n"
@@ -28,18 +36,14 @@ def test_every_module_imports_on_its_own():
         "        failed.append(f'{name}: {exc!r}')\n"
         "print('\\n'.join(failed))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == ""
+    assert_prints_nothing(code)
 
 
 @pytest.mark.parametrize("entry", ["maf_hooks.hooks"])
 def test_hook_import_path_is_lean(entry):
     heavy = ("click", "git", "pathspec", "email", "mailbox", "tomllib", "tomli", "packaging", "urllib.request")
     code = f"import sys, {entry}; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == ""
+    assert_prints_nothing(code)
 
 
 CORE = [name for name in MODULES if name.split(".")[1] in ("core", "services")]
@@ -62,9 +66,7 @@ def test_core_and_services_know_neither_click_nor_sqlite():
         "        failed.append(f'{name}: {exc}')\n"
         "print('\\n'.join(failed))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == ""
+    assert_prints_nothing(code)
 
 
 def test_no_module_is_over_about_300_lines():

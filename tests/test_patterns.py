@@ -949,3 +949,15 @@ def test_matching_is_linear_in_path_and_pattern():
     assert not matches(pattern, path)
     assert not covers(pattern, path)
     assert time.perf_counter() - started < 1.0
+
+
+def test_normalize_refuses_more_stars_than_overlap_can_afford(tmp_path):
+    """Overlap is a product search decided while the store's write lock is held: a pattern of
+    thousands of stars would stall every other agent's acquire for seconds."""
+    from maf_hooks.patterns.normal import MAX_STARS
+
+    assert patterns.normalize("*a" * MAX_STARS, str(tmp_path))
+    with pytest.raises(UsageError, match=f"at most {MAX_STARS}"):
+        patterns.normalize("*a" * (MAX_STARS + 1), str(tmp_path))
+    with pytest.raises(UsageError, match="wildcards"):
+        patterns.normalize("/".join(["**"] * (MAX_STARS + 1)) + "/x", str(tmp_path))

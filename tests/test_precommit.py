@@ -184,7 +184,8 @@ def install_plain_hooks(repo):
         script.chmod(0o755)
 
 
-def test_plain_hooks_commit_a_and_push(tmp_path):
+def pushed_repo_with_plain_hooks(tmp_path):
+    """bob's clone with held.txt committed and pushed to a bare remote, the plain hooks installed."""
     repo = make_repo(tmp_path / "plain", email="bob@example.com")
     commit_file(repo, "held.txt")
     remote = tmp_path / "r.git"
@@ -192,6 +193,11 @@ def test_plain_hooks_commit_a_and_push(tmp_path):
     git("remote", "add", "origin", str(remote), cwd=repo)
     git("push", "-q", "-u", "origin", "main", cwd=repo)
     install_plain_hooks(repo)
+    return repo
+
+
+def test_plain_hooks_commit_a_and_push(tmp_path):
+    repo = pushed_repo_with_plain_hooks(tmp_path)
     maf_lease(repo, "acquire", "held.txt", "--agent", "alice")
     write(repo, "held.txt", "edited\n")
     refused = git("commit", "-a", "-m", "all", cwd=repo, check=False)  # the temporary index of commit -a
@@ -351,13 +357,7 @@ def test_maf_init_entries_declare_the_stages_of_the_hook_table(tmp_path, cli):
 def test_plain_push_of_a_branch_name_that_is_no_utf8_is_still_checked(tmp_path):
     """git's ref lines are read as bytes: a strict text stdin once read a non-UTF-8 branch name
     as "no ref lines" and let the push through unchecked."""
-    repo = make_repo(tmp_path / "plain", email="bob@example.com")
-    commit_file(repo, "held.txt")
-    remote = tmp_path / "r.git"
-    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
-    git("remote", "add", "origin", str(remote), cwd=repo)
-    git("push", "-q", "-u", "origin", "main", cwd=repo)
-    install_plain_hooks(repo)
+    repo = pushed_repo_with_plain_hooks(tmp_path)
     write(repo, "held.txt", "edited\n")
     git("commit", "-q", "-a", "-m", "edit", cwd=repo)
     maf_lease(repo, "acquire", "held.txt", "--agent", "alice")

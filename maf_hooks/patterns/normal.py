@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 MAX_PATTERN_LENGTH = 4096
+# Deciding whether two patterns overlap is a product search, which grows with the product of
+# their stars; a lease request is decided inside the store's write section, so a pattern with
+# thousands of stars would hold every other agent's lease request up for seconds.
+MAX_STARS = 64
 _ROOT_HINT = "to lease every file in the repository use '**'"
 _ACCEPTED = (
     "A pattern is a path relative to the current directory (or ':/' and a path from the "
@@ -126,6 +130,12 @@ def _nfc(text: str, precompose: bool) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def _stars(parsed: syntax.Parsed) -> int:
+    """The star runs of a parsed pattern: ``**`` segments and ``*`` tokens."""
+    return sum(1 if segment is syntax.DSTAR else sum(token is syntax.STAR for token in segment)
+               for segment in parsed.segments)
+
+
 def normalize(
     raw: str,
     repo_root: str,
@@ -163,6 +173,10 @@ def normalize(
             "characters on either side of '/' instead (e.g. '[+-.0-9]' rather than '[+-9]'), "
             "or use '**' to match across directories.",
         )
+    stars = _stars(syntax.parse(raw))
+    if stars > MAX_STARS:
+        raise _refuse(raw, f"it has {stars} wildcards '*' or '**'",
+                      f"A pattern has at most {MAX_STARS}; a few are enough to name any set of files.")
     is_dir = raw.endswith("/")
     pattern = "/".join(_segments(raw, repo_root, cwd, "pattern")) + ("/" if is_dir else "")
     if not pattern.endswith("\\ ") and pattern.rstrip() != pattern:
