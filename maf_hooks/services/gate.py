@@ -1,8 +1,9 @@
 """Deciding a commit or push: the changed paths against the active leases.
 
 The hot path (the no-conflict commit) in order: ``git rev-parse`` runs while the modules load;
-once an active lease exists, the ``git diff`` of the staged paths and, without MAF_AGENT_ID, the
-``git config`` for the identity run side by side; then only the leases that can cover a changed
+once an active lease exists, the ``git diff`` of the staged paths, the ``git config`` of how the
+repository compares paths (``core.ignorecase``) and, without MAF_AGENT_ID, the ``git config``
+for the identity run side by side; then only the leases that can cover a changed
 path are read (:func:`rows_for`) and :func:`maf_hooks.core.decision.judge` decides. Git is
 called only when a lease is active (a diff started beside an identity that proves invalid is
 stopped). This module is imported by the git hook: it imports only what that path needs.
