@@ -351,3 +351,18 @@ def test_text_that_is_no_utf8_is_a_usage_error(repo, cli):
     result = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--reason", reason)
     assert result.code == 2 and "not valid UTF-8" in result.err and "internal error" not in result.err
     assert cli(repo, "lease", "list", "--json").json["leases"] == []  # nothing half-written
+
+
+def test_check_takes_any_file_name_git_can_hold(repo, cli):
+    """A PATH is a path: bytes that are no UTF-8 and a length beyond the patterns' limit are
+    checked, as the hook checks them, and shown escaped."""
+    assert cli(repo, "lease", "acquire", "bad*", "deep/**", "--agent", "alice").code == 0
+    name = os.fsdecode(b"bad\xff.txt")
+    checked = cli(repo, "lease", "check", name, "--agent", "bob", "--json")
+    assert checked.code == 1 and checked.json["paths"][0]["path"] == "bad\\xff.txt"
+    assert [lease["pattern"] for lease in checked.json["paths"][0]["leases"]] == ["bad*"]
+    text = cli(repo, "lease", "check", name, "--agent", "bob")
+    assert text.code == 1 and "bad\\xff.txt: BLOCKED" in text.out
+    long_path = "deep/" + "abcdefghi/" * 500 + "f"
+    assert cli(repo, "lease", "check", long_path, "--agent", "bob").code == 1
+    assert cli(repo, "lease", "check", "free/" + "x" * 5000, "--agent", "bob").code == 0

@@ -11,6 +11,7 @@ import click
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
+from maf_hooks.core.conflicts import shown, storable
 from maf_hooks.errors import UsageError
 from maf_hooks.services import leasing
 from maf_hooks.store.base import Store
@@ -219,16 +220,16 @@ def check(context: Context, path_args, agent, as_json):
     for item in checked:
         path, entries = item.path, item.entries
         report.append({
-            "path": path,
+            "path": storable(path),
             "blocked": item.blocked,
             "leases": [dict(lease.to_json(now), blocks_you=b, yours=lease.agent == who) for lease, b in entries],
         })
         if not as_json:
             if not entries:
-                click.echo(f"{path}: free")
+                click.echo(f"{shown(path)}: free")
             for lease, is_block in entries:
                 tag = "BLOCKED" if is_block else ("yours" if lease.agent == who else "shared")
-                click.echo(f"{path}: {tag} — {_lease_line(lease, now)}")
+                click.echo(f"{shown(path)}: {tag} — {_lease_line(lease, now)}")
     if as_json:
         emit_json({"agent": who, "blocked": blocked, "paths": report})
     return 1 if blocked else 0

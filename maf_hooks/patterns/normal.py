@@ -88,6 +88,8 @@ def _relative_to_root(raw: str, repo_root: str, what: str) -> list[str]:
 def _check_text(raw: object, what: str) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise _refuse(str(raw), "it is empty", _ACCEPTED, what)
+    if what == "path":  # any file name: bytes that are no UTF-8 (kept as surrogates), any length
+        return raw
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:
@@ -196,8 +198,9 @@ def normalize(
 
 
 def normalize_path(raw: str, repo_root: str, *, cwd: str | None = None, precompose: bool = False) -> str:
-    """A user-given path (not a pattern: '[', '*' and '\\' are ordinary characters) as a
-    repository-relative path without a trailing '/'; relative to ``cwd`` when given."""
+    """A user-given path (not a pattern: '[', '*' and '\\' are ordinary characters; any file
+    name git can hold, of any length, its undecodable bytes kept as surrogates as git's output is
+    read) as a repository-relative path without a trailing '/'; relative to ``cwd`` when given."""
     raw = _check_text(raw, "path")
     if "\0" in raw:
         raise _refuse(raw, "it contains a NUL character", "No file name holds one.", "path")
