@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 
+from maf_hooks.config_read import check_depth, may_configure_maf, read_any, read_toml
 from maf_hooks.config_schema import SCHEMA, Field, ListOf, MapOf, Section, cross_checks
 from maf_hooks.errors import ConfigError
 
@@ -55,8 +55,8 @@ def find_config_file(root: str | None) -> tuple[str | None, str | None]:
     if os.path.isfile(candidate):
         return candidate, ""
     pyproject = os.path.join(root, "pyproject.toml")
-    if os.path.isfile(pyproject) and _may_configure_maf(pyproject):
-        data = _read_toml(pyproject)
+    if os.path.isfile(pyproject) and may_configure_maf(pyproject):
+        data = read_toml(pyproject)
         if isinstance(data.get("tool"), dict) and "maf" in data["tool"]:
             return pyproject, "tool.maf"
     return None, None
@@ -77,18 +77,19 @@ def load(
         path = os.path.abspath(config_path)
         if not os.path.isfile(path):
             raise ConfigError(f"Configuration file {config_path!r} does not exist or is not a file.")
-        data, prefix = _read_any(path), ""
+        data, prefix = read_any(path), ""
     else:
         path, found_prefix = find_config_file(root)
         prefix = found_prefix or ""
         data = {}
         if path:
-            data = _read_toml(path)
+            data = read_toml(path)
             for part in filter(None, prefix.split(".")):
                 data = data.get(part, {})
     label = os.path.basename(path) if path else "configuration"
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: {prefix or 'the top level'} must be a table.")
+    check_depth(data, path or label, prefix)
     camel = bool(path and path.endswith(".json"))
 
     problems: list[str] = []
@@ -126,64 +127,6 @@ def load(
         where = path or "the environment"
         raise ConfigError(f"Invalid configuration ({where}):", problems)
     return Config(values, sources, path=path, env_name=env_name, root=root)
-
-
-# --- reading ------------------------------------------------------------------------------
-
-def _may_configure_maf(pyproject: str) -> bool:
-    """False only when ``pyproject`` certainly has no ``[tool.maf]``: the key ``maf`` appears
-    neither as such nor possibly spelled with a ``\\u`` escape in a quoted key. The git hook loads
-    the configuration on every commit, and most pyproject.toml files are about something else:
-    this spares it the TOML parser (a file that cannot be read is left to :func:`_read_toml`)."""
-    try:
-        with open(pyproject, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return True
-    return b"maf" in data or b"\\u" in data or b"\\U" in data
-
-
-def _read_toml(path: str) -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python < 3.11
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except UnicodeDecodeError as exc:
-        raise ConfigError(_not_utf8(path, exc)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
-    except OSError as exc:
-        raise ConfigError(f"Cannot read configuration file {path}: {exc.strerror or exc}.") from None
-
-
-def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
-    data = exc.object if isinstance(exc.object, bytes) else b""
-    line = data[:exc.start].count(b"\n") + 1
-    byte = data[exc.start:exc.start + 1].hex() or "?"
-    return (f"{path} is not valid UTF-8 (byte 0x{byte} on line {line}): a configuration file must be "
-            "saved as UTF-8 text.")
-
-
-def _read_any(path: str) -> dict:
-    if path.endswith(".json"):
-        import json  # only for a JSON file named by --config
-
-        try:
-            with open(path, "rb") as handle:
-                return json.loads(handle.read().decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigError(_not_utf8(path, exc)) from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path} is not valid JSON: {exc}.") from None
-        except OSError as exc:
-            raise ConfigError(f"Cannot read configuration file {path}: {exc.strerror or exc}.") from None
-    data = _read_toml(path)
-    if os.path.basename(path) == "pyproject.toml":
-        data = data.get("tool", {}).get("maf", {})
-    return data
 
 
 # --- validation ---------------------------------------------------------------------------

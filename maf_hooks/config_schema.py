@@ -6,13 +6,15 @@ answers "which keys exist" for validation, suggestions and ``maf config show``.
 
 from __future__ import annotations
 
-from maf_hooks.config_schema_types import Field, ListOf, MapOf, Section
+from maf_hooks.config_schema_types import MAX_MINUTES, MAX_RETRIES, MAX_SECONDS, Field, ListOf, MapOf, Section
 from maf_hooks.preflight.schema import PREFLIGHT
 
 RESERVATION = Section({
     "default_timeout_minutes": Field("int", 30, env="MAF_RESERVATION_DEFAULT_TIMEOUT", minimum=1,
+                                     maximum=MAX_MINUTES,
                                      help="lease length when no --ttl/--timeout is given"),
     "max_timeout_minutes": Field("int", 120, env="MAF_RESERVATION_MAX_TIMEOUT", minimum=1,
+                                 maximum=MAX_MINUTES,
                                  help="longest lease anyone may ask for"),
     "conflict_strategy": Field("str", "block", choices=("block", "warn"),
                                env="MAF_RESERVATION_CONFLICT_STRATEGY",
@@ -25,15 +27,36 @@ RESERVATION = Section({
     "require_override_reason": Field("bool", False, help="refuse an override without MAF_OVERRIDE_REASON"),
 })
 
+def _file_mode(clean: dict, where: str) -> list[str]:
+    text = clean.get("file_mode")
+    if text is None or file_mode(text) is not None:
+        return []
+    return [f"{where}file_mode: expected an octal mode of three or four digits that lets the owner "
+            f"read and write, such as \"0600\" or \"0660\" (no setuid, setgid or sticky bit), got {text!r}"]
+
+
+def file_mode(text: str) -> int | None:
+    """The permission bits of a ``storage.file_mode`` string (``"0660"`` -> 0o660), or None when
+    it is not an octal mode giving the owner read and write and no setuid/setgid/sticky bit."""
+    import re
+
+    if not re.match(r"^0?[0-7]{3}\Z", text):
+        return None
+    mode = int(text, 8)
+    return mode if mode & 0o600 == 0o600 else None
+
+
 STORAGE = Section({
     "db_path": Field("str", None, env="MAF_DB_PATH",
                      help="lease database path, relative to the repository root"),
-})
+    "file_mode": Field("str", "0600", help="permissions of a lease database file when it is created "
+                                           "(octal; \"0660\" to share it with a group)"),
+}, validate=_file_mode)
 
 MAIL = Section({
     "root": Field("str", None, env="MAF_AGENT_MAIL_ROOT",
                   help="mail root, relative to the main worktree (default .agent-mail)"),
-    "dedup_minutes": Field("int", 10, minimum=0,
+    "dedup_minutes": Field("int", 10, minimum=0, maximum=MAX_MINUTES,
                            help="the same conflict mail is not sent twice within this many minutes"),
 })
 
@@ -59,36 +82,38 @@ def _url(value, where, schemes=("http", "https")):
 
 SMTP = Section({
     "host": Field("str", None, help="SMTP server for targets with an email address"),
-    "port": Field("int", 25, minimum=1),
+    "port": Field("int", 25, minimum=1, maximum=65535),
     "starttls": Field("bool", False),
     "username": Field("str", None),
     "password_env": Field("str", None, help="name of the environment variable holding the password"),
     "from_address": Field("str", "maf-hooks@localhost"),
-    "timeout_seconds": Field("float", 10.0, minimum=0.001),
+    "timeout_seconds": Field("float", 10.0, minimum=0.001, maximum=MAX_SECONDS),
 })
 
 TARGET = Section({
     "enabled": Field("bool", True),
     "email": Field("str", None, help="also deliver by SMTP to this address"),
     "webhook": Field("str", None, help="also POST the request as JSON to this http(s) URL"),
-    "max_retries": Field("int", 3, minimum=0),
-    "timeout_seconds": Field("float", 30.0, minimum=0.001),
+    "max_retries": Field("int", 3, minimum=0, maximum=MAX_RETRIES),
+    "timeout_seconds": Field("float", 30.0, minimum=0.001, maximum=MAX_SECONDS),
 }, validate=lambda clean, where: _url(clean.get("webhook"), where + "webhook"))
+
+MAX_LEVELS = 100  # escalation levels of one path
 
 CONDITIONS = ("reservation_conflict", "preflight_failure", "override_used", "lease_takeover")
 
 TRIGGER = Section({
     "condition": Field("str", None, choices=CONDITIONS),
-    "threshold": Field("int", 1, minimum=0),
-    "window_minutes": Field("int", 60, minimum=1),
+    "threshold": Field("int", 1, minimum=0, maximum=1_000_000),
+    "window_minutes": Field("int", 60, minimum=1, maximum=MAX_MINUTES),
     "operator": Field("str", "gte", choices=("gte", "gt", "eq")),
 }, validate=lambda clean, where: [] if "condition" in clean else [f"{where.rstrip('.')}: a trigger needs a condition"])
 
 STEP = Section({
-    "level": Field("int", None, minimum=1),
+    "level": Field("int", None, minimum=1, maximum=MAX_LEVELS),
     "action": Field("str", "notify", choices=("notify", "escalate")),
     "target": Field("str", None),
-    "timeout_minutes": Field("int", 15, minimum=1),
+    "timeout_minutes": Field("int", 15, minimum=1, maximum=MAX_MINUTES),
 }, validate=lambda clean, where: [f"{where}{key}: required" for key in ("level", "target") if key not in clean])
 
 PATH = Section({
@@ -97,8 +122,8 @@ PATH = Section({
     "description": Field("str", ""),
     "trigger_conditions": ListOf(TRIGGER),
     "steps": ListOf(STEP),
-    "timeout_minutes": Field("int", 60, minimum=1),
-    "max_escalation_level": Field("int", None, minimum=1),
+    "timeout_minutes": Field("int", 60, minimum=1, maximum=MAX_MINUTES),
+    "max_escalation_level": Field("int", None, minimum=1, maximum=MAX_LEVELS),
     "active": Field("bool", True),
 })
 
@@ -115,7 +140,7 @@ PERMISSIONS = Section({
     "can_force": Field("bool", None, help="take over or release another agent's lease"),
     "can_override": Field("bool", None, help="use MAF_RESERVATION_OVERRIDE"),
     "can_escalate": Field("bool", None),
-    "max_lease_timeout_minutes": Field("int", None, minimum=1),
+    "max_lease_timeout_minutes": Field("int", None, minimum=1, maximum=MAX_MINUTES),
     "allowed_targets": Field("list[str]", None, help="escalation targets this agent may use (all when unset)"),
 })
 

@@ -182,3 +182,107 @@ def test_load_refuses_non_finite_numbers(tmp_path):
     (tmp_path / "maf.toml").write_text("[escalation.smtp]\ntimeout_seconds = nan\n")
     with pytest.raises(ConfigError, match=r"escalation\.smtp\.timeout_seconds: expected a finite number"):
         config.load(str(tmp_path), environ={})
+
+
+# --- limits: nesting, ranges, huge numbers (exit 2 naming the key, never an internal error) ----
+
+def _lease_list(cli, repo, env=None):
+    from maf_hooks.cli.lease import lease_group
+
+    return cli(repo, "list", env=env, command=lease_group, prog="maf-lease")
+
+
+def _refused(result, *expected):
+    assert result.code == 2, (result.code, result.err)
+    assert "internal error" not in result.err and "Traceback" not in result.err
+    for text in expected:
+        assert text in result.err, result.err
+
+
+@pytest.mark.parametrize("text, expected", [
+    # too deep for the TOML parser itself: the file is named
+    ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply to read"),
+    ("[reservation]\nx = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply to read"),
+    # parsed, but past the limit of 32: the key path is named
+    ("[reservation]\nmax_timeout_minutes = " + "[" * 40 + "]" * 40 + "\n",
+     "reservation.max_timeout_minutes[0][0][0]"),
+    ("[preflight]\n" + "".join(f"a{i}." for i in range(50)) + "z = 1\n", "preflight.a0.a1.a2"),
+])
+def test_deep_toml_nesting_exit_2(repo, cli, text, expected):
+    (repo / "maf.toml").write_text(text)
+    for result in (cli(repo, "config", "validate"), _lease_list(cli, repo)):
+        _refused(result, expected, "maf.toml")
+        assert "32" in result.err
+
+
+def test_deep_json_nesting_exit_2(repo, cli):
+    deep = repo / "deep.json"
+    deep.write_text("{" + '"a": {' * 5000 + "}" * 5001)
+    _refused(cli(repo, "--config", str(deep), "config", "validate"), "deep.json", "nested too deeply to read")
+    run: list = ["x"]
+    for _ in range(40):
+        run = [run]
+    deep.write_text(json.dumps({"preflight": {"smokeTests": [{"run": run}]}}))
+    result = cli(repo, "--config", str(deep), "config", "validate")
+    _refused(result, "preflight.smokeTests[0].run[0][0]", "nested more than 32 levels")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[reservation]\nmax_timeout_minutes = 9223372036854775807\n",
+     "reservation.max_timeout_minutes: expected at most 52560000, got 9223372036854775807"),
+    ("[reservation]\nmax_timeout_minutes = 9223372036854775807\ndefault_timeout_minutes = 9223372036854775807\n",
+     "reservation.default_timeout_minutes: expected at most 52560000"),
+    ("[reservation]\nmax_timeout_minutes = " + "9" * 5000 + "\n", "maf.toml is not valid TOML"),
+    ("[preflight]\ntimeout_seconds = 1e300\n", "preflight.timeout_seconds: expected at most 86400, got 1e+300"),
+    ("[preflight]\nretry_count = -1\n", "preflight.retry_count: expected at least 0, got -1"),
+    ("[preflight]\nretry_count = 1000000\n", "preflight.retry_count: expected at most 100"),
+    ("[mail]\ndedup_minutes = -5\n", "mail.dedup_minutes: expected at least 0, got -5"),
+    ("[[preflight.smoke_tests]]\nid = 'x'\ntype = 'database'\nsqlite = 'a.db'\nquery = 'select 1'\n"
+     "expected_rows = -1\n", "preflight.smoke_tests[0].expected_rows: expected at least 0, got -1"),
+    ("[escalation.smtp]\nport = 70000\n", "escalation.smtp.port: expected at most 65535"),
+    ("[agents.bob]\nmax_lease_timeout_minutes = 99999999999999999\n",
+     "agents.bob.max_lease_timeout_minutes: expected at most 52560000"),
+    ("[reservation]\nmax_timeout_minutes = '" + "x" * 10000 + "'\n", "(10002 characters)"),
+])
+def test_numbers_out_of_range_exit_2(repo, cli, text, expected):
+    (repo / "maf.toml").write_text(text)
+    for result in (cli(repo, "config", "validate"), _lease_list(cli, repo)):
+        _refused(result, expected)
+    assert len(_lease_list(cli, repo).err) < 1000
+
+
+def test_env_variable_out_of_range_exit_2(repo, cli):
+    huge = {"MAF_RESERVATION_MAX_TIMEOUT": "99999999999999999999"}
+    expected = ("MAF_RESERVATION_MAX_TIMEOUT (for reservation.max_timeout_minutes): expected at most 52560000, "
+                "got 99999999999999999999")
+    _refused(cli(repo, "config", "validate", env=huge), expected)
+    _refused(_lease_list(cli, repo, env=huge), expected)
+    acquire = cli(repo, "lease", "acquire", "x", "--agent", "a", env={**huge, "MAF_RESERVATION_DEFAULT_TIMEOUT": huge[
+        "MAF_RESERVATION_MAX_TIMEOUT"]})
+    _refused(acquire, "MAF_RESERVATION_DEFAULT_TIMEOUT (for reservation.default_timeout_minutes)")
+    _refused(_lease_list(cli, repo, env={"MAF_PREFLIGHT_RETRY_COUNT": "-3"}), "MAF_PREFLIGHT_RETRY_COUNT", "at least 0")
+    _refused(_lease_list(cli, repo, env={"MAF_RESERVATION_MAX_TIMEOUT": "9" * 5000}),
+             "MAF_RESERVATION_MAX_TIMEOUT", "expected a whole number", "characters)")
+
+
+def test_json_layout_goes_through_the_same_limits(repo, cli):
+    path = repo / "maf.json"
+    path.write_text(json.dumps({"reservation": {"maxTimeoutMinutes": 2**63 - 1},
+                                "preflight": {"retryCount": -1, "timeoutSeconds": 10**6}}))
+    result = cli(repo, "--config", str(path), "config", "validate")
+    _refused(result, "reservation.maxTimeoutMinutes: expected at most 52560000",
+             "preflight.retryCount: expected at least 0", "preflight.timeoutSeconds: expected at most 86400")
+    path.write_text('{"reservation": {"maxTimeoutMinutes": ' + "9" * 5000 + "}}")
+    _refused(cli(repo, "--config", str(path), "config", "validate"), "maf.json is not valid JSON")
+
+
+@pytest.mark.parametrize("value", ['"0400"', '"0200"', '"4660"', '"rw-rw----"', '"0o660"', "660", '"06600"'])
+def test_storage_file_mode_validated(repo, cli, value):
+    (repo / "maf.toml").write_text(f"[storage]\nfile_mode = {value}\n")
+    _refused(cli(repo, "config", "validate"), "storage.file_mode")
+
+
+def test_storage_file_mode_accepted(repo, cli):
+    (repo / "maf.toml").write_text('[storage]\nfile_mode = "0640"\n')
+    assert cli(repo, "config", "validate").code == 0
+    assert cli(repo, "config", "show", "--json").json["values"]["storage"]["file_mode"] == "0640"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import subprocess
 
 import pytest
@@ -298,3 +299,55 @@ def test_migrations_import_without_the_connection_module():
             "import inspect; assert 'store.sqlite.connection' not in inspect.getsource(m)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def _modes(directory) -> dict:
+    return {name: stat.S_IMODE(os.stat(directory / name).st_mode) for name in os.listdir(directory)}
+
+
+def _write_keeping_wal(path) -> None:
+    """Write through a second connection left open, so that the -wal and -shm files exist."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE IF NOT EXISTS probe (x)")
+    conn.execute("INSERT INTO probe VALUES (1)")
+    conn.commit()
+    return conn
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_db_created_0600_whatever_the_umask(repo, cli, umask):
+    old = os.umask(umask)
+    try:
+        assert cli(repo, "lease", "acquire", "a", "--agent", "alice").code == 0
+    finally:
+        os.umask(old)
+    directory = repo / ".git" / "maf"
+    assert _modes(directory) == {"runtime.db": 0o600}
+    conn = _write_keeping_wal(directory / "runtime.db")
+    try:
+        assert _modes(directory) == {"runtime.db": 0o600, "runtime.db-wal": 0o600, "runtime.db-shm": 0o600}
+    finally:
+        conn.close()
+
+
+def test_db_created_with_storage_file_mode(repo, cli):
+    (repo / "maf.toml").write_text('[storage]\nfile_mode = "0660"\ndb_path = "var/leases.db"\n')
+    old = os.umask(0o077)
+    try:
+        assert cli(repo, "lease", "acquire", "a", "--agent", "alice").code == 0
+        conn = _write_keeping_wal(repo / "var" / "leases.db")
+    finally:
+        os.umask(old)
+    try:
+        assert _modes(repo / "var") == {"leases.db": 0o660, "leases.db-wal": 0o660, "leases.db-shm": 0o660}
+    finally:
+        conn.close()
+
+
+def test_existing_db_keeps_its_mode(repo, cli):
+    assert cli(repo, "lease", "acquire", "a", "--agent", "alice").code == 0
+    path = repo / ".git" / "maf" / "runtime.db"
+    path.chmod(0o640)
+    (repo / "maf.toml").write_text('[storage]\nfile_mode = "0660"\n')
+    assert cli(repo, "lease", "list").code == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

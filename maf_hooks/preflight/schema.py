@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from maf_hooks.config_schema_types import Field, ListOf, Section
+from maf_hooks.config_schema_types import MAX_MINUTES, MAX_RETRIES, MAX_SECONDS, Field, ListOf, Section
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the git hook loads this module
 if TYPE_CHECKING:
@@ -117,9 +117,9 @@ CHECKS = Section({
     }),
     "reservations": Section({
         "enabled": _enabled(),
-        "expiry_warning_minutes": Field("int", 10, minimum=0,
+        "expiry_warning_minutes": Field("int", 10, minimum=0, maximum=MAX_MINUTES,
                                         help="warn about your own leases ending within this many minutes"),
-        "stale_after_minutes": Field("int", 60, minimum=1,
+        "stale_after_minutes": Field("int", 60, minimum=1, maximum=MAX_MINUTES,
                                      help="warn about leases whose holder sent no heartbeat for this long"),
     }),
 })
@@ -181,9 +181,6 @@ def _check_smoke_test(clean: dict, where: str) -> list[str]:
         parts = urlsplit(clean["url"])
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(f"{where}url: expected an http:// or https:// URL, got {clean['url']!r}")
-    status = clean.get("expected_status")
-    if status is not None and not 100 <= status <= 599:
-        problems.append(f"{where}expected_status: expected an HTTP status from 100 to 599, got {status!r}")
     if "query" in clean and not clean["query"].strip():
         problems.append(f"{where}query: expected an SQL query, got an empty string")
     for key in ("exists", "writable"):
@@ -198,23 +195,23 @@ SMOKE_TEST = Section({
     "name": Field("str", None, help="shown in reports (default: the id)"),
     "type": Field("str", None, help="what kind of test: " + ", ".join(SMOKE_TYPES)),
     "enabled": Field("bool", True, help="false: reported as skipped"),
-    "timeout_seconds": Field("float", None, minimum=0.001, help="default: preflight.timeout_seconds"),
-    "retry_count": Field("int", None, minimum=0, help="default: preflight.retry_count"),
+    "timeout_seconds": Field("float", None, minimum=0.001, maximum=MAX_SECONDS, help="default: preflight.timeout_seconds"),
+    "retry_count": Field("int", None, minimum=0, maximum=MAX_RETRIES, help="default: preflight.retry_count"),
     # command, integration, performance
     "run": CommandField(help="a shell command line, or a list: the program and its arguments"),
     "cwd": Field("str", None, help="working directory, relative to the repository root"),
-    "expect_exit": Field("int", 0, help="expected exit status"),
+    "expect_exit": Field("int", 0, minimum=0, maximum=255, help="expected exit status"),
     "expect_stdout": Field("str", None, help="a regular expression the standard output must match"),
-    "max_duration_ms": Field("int", None, minimum=1, help="performance: slowest acceptable run"),
+    "max_duration_ms": Field("int", None, minimum=1, maximum=int(MAX_SECONDS) * 1000, help="performance: slowest acceptable run"),
     # api
     "url": Field("str", None, help="http:// or https:// URL"),
     "method": Field("str", "GET", choices=HTTP_METHODS, help="HTTP method"),
-    "expected_status": Field("int", 200, help="expected HTTP status"),
+    "expected_status": Field("int", 200, minimum=100, maximum=599, help="expected HTTP status"),
     "expect_body": Field("str", None, help="a regular expression the response body must match"),
     # database
     "sqlite": Field("str", None, help="SQLite file, relative to the repository root (opened read-only)"),
     "query": Field("str", None, help="SQL query to run"),
-    "expected_rows": Field("int", None, minimum=0, help="number of rows the query must return"),
+    "expected_rows": Field("int", None, minimum=0, maximum=2**63 - 1, help="number of rows the query must return"),
     # file_system
     "exists": Field("list[str]", [], help="paths that must exist"),
     "writable": Field("list[str]", [], help="paths that must exist and be writable"),
@@ -241,10 +238,12 @@ def _check_preflight(clean: dict, where: str) -> list[str]:
 
 PREFLIGHT = Section({
     "timeout_seconds": Field("float", 30.0, env="MAF_PREFLIGHT_TIMEOUT", minimum=0.001,
+                             maximum=MAX_SECONDS,
                                     help="default timeout of a check or smoke test"),
     "retry_count": Field("int", 3, env="MAF_PREFLIGHT_RETRY_COUNT", minimum=0,
+                         maximum=MAX_RETRIES,
                          help="default number of retries of a failed smoke test"),
-    "retry_backoff_seconds": Field("float", 0.5, minimum=0,
+    "retry_backoff_seconds": Field("float", 0.5, minimum=0, maximum=3600,
                                           help="wait before the first retry; doubled before each next one"),
     "checks": CHECKS,
     "smoke_tests": ListOf(SMOKE_TEST),

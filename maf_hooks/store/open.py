@@ -24,6 +24,7 @@ class StoreLocation:
 
     def __init__(self, root: str, common_dir: str, cfg: Any) -> None:
         self.path = location.db_path(root, common_dir, cfg.get("storage.db_path"))
+        self.file_mode = cfg.get("storage.file_mode")  # validated: an octal string such as "0600"
 
     def __str__(self) -> str:
         return self.path
@@ -39,12 +40,14 @@ class StoreLocation:
 
         ``migrate=False``: leave the schema (and the journal mode) as they are. ``read_only``:
         inspect only (nothing created, migrated or written; a newer schema is not refused, the
-        caller reads ``store.schema()``). ``timeout``: seconds to wait for another writer."""
+        caller reads ``store.schema()``). ``timeout``: seconds to wait for another writer. A
+        database file made here gets ``storage.file_mode`` (default 0600), whatever the umask."""
         from maf_hooks.store.sqlite import open_file
         from maf_hooks.timeutil import now_ms
 
+        mode = int(self.file_mode, 8) if isinstance(self.file_mode, str) else None
         return open_file(self.path, clock or now_ms, create=create, migrate=migrate, read_only=read_only, timeout=timeout,
-                         audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
+                         audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")), file_mode=mode)
 
 
 def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation:

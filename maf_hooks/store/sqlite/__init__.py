@@ -97,14 +97,16 @@ class SqliteStore(Store):
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
-              read_only: bool = False, timeout: float | None = None, audit_webhook: bool = False) -> SqliteStore:
+              read_only: bool = False, timeout: float | None = None, audit_webhook: bool = False,
+              file_mode: int | None = None) -> SqliteStore:
     """Open the database file at ``path``: by default create and migrate it (and switch it to
     WAL). ``migrate=False`` leaves the file as it is; ``read_only`` inspects it (nothing created,
     migrated or written, and a newer schema is not refused: read :meth:`SqliteStore.schema`);
     ``timeout``: seconds to wait for another writer's lock (see
-    :func:`maf_hooks.store.sqlite.connection.connect`)."""
-    from maf_hooks.store.sqlite.connection import Database, connect
+    :func:`maf_hooks.store.sqlite.connection.connect`; ``file_mode``: the permissions of a file
+    created here, default 0600)."""
+    from maf_hooks.store.sqlite.connection import FILE_MODE, Database, connect
 
     conn = connect(path, create=create and not read_only, migrate=migrate and not read_only, read_only=read_only,
-                   timeout=timeout)
+                   timeout=timeout, file_mode=FILE_MODE if file_mode is None else file_mode)
     return SqliteStore(Database(conn, path), clock, audit_webhook=audit_webhook)

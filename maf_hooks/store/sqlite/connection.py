@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["BUSY_TIMEOUT_SECONDS", "Database", "connect", "describe", "immediate"]
 
 BUSY_TIMEOUT_SECONDS = 15.0
+FILE_MODE = 0o600  # a new database file: its owner only, unless storage.file_mode says otherwise
 
 
 def _check_writable(path: str) -> None:
@@ -44,6 +45,21 @@ def _check_writable(path: str) -> None:
         )
 
 
+def _create(path: str, mode: int) -> None:
+    """Make the missing database file with exactly ``mode`` (the umask does not narrow or widen
+    it): SQLite then gives its -wal and -shm files the same permissions as the database."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    except FileExistsError:  # another process made it first: its mode stands
+        return
+    except OSError as exc:
+        raise StorageError(f"Cannot create the lease database {path}: {exc.strerror or exc}.") from None
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
 def describe(exc: sqlite3.Error, path: str) -> str:
     text = str(exc)
     if "not a database" in text or "malformed" in text:
@@ -55,7 +71,7 @@ def describe(exc: sqlite3.Error, path: str) -> str:
 
 
 def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: bool = False,
-            timeout: float | None = None) -> sqlite3.Connection:
+            timeout: float | None = None, file_mode: int = FILE_MODE) -> sqlite3.Connection:
     """Open the database at ``path``.
 
     ``create``: make the file when it is missing (else StorageError). ``migrate``: bring the
@@ -64,13 +80,16 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
     only: nothing is created, migrated or switched, writes are refused (``query_only``; opened
     ``mode=ro`` only when the file is not writable, as such a connection cannot clean up the WAL
     files it leaves), and the caller judges the schema version. ``timeout``: the busy timeout
-    in seconds (default :data:`BUSY_TIMEOUT_SECONDS`).
+    in seconds (default :data:`BUSY_TIMEOUT_SECONDS`). ``file_mode``: the permissions of a file
+    created here (default :data:`FILE_MODE`, 0600); an existing file keeps its own.
     """
     wait = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
     if read_only:
         return _connect_read_only(path, wait)
     if create:
         _check_writable(path)
+        if not os.path.exists(path):
+            _create(path, file_mode)
     elif not os.path.exists(path):
         raise StorageError(f"No lease database at {path}.")
     try:
