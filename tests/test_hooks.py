@@ -559,3 +559,65 @@ def test_hook_invalid_configuration_refuses_the_override(repo, cli):
     stage(repo, "o.txt")
     code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1"})
     assert code == 1 and "configuration could not be read" in err and "WITHOUT a check" not in err
+
+
+# --- others' text in the refusal, the holder's mail and `maf lease conflicts` -------------------
+
+ESC = "\x1b[2J\x1b]0;pwned\x07"
+ESC_SHOWN = "\\x1b[2J\\x1b]0;pwned\\x07"
+NAME_ESC = "\x1bc\x1b]0;pwned\x07"  # in a file name or pattern: no '[' (a glob's bracket)
+NAME_SHOWN = "\\x1bc\\x1b]0;pwned\\x07"
+
+
+def store_lease(repo, agent, pattern, reason):
+    """A lease written through the store API (the CLI refuses such a reason; old rows may hold it)."""
+    from maf_hooks.core import leases
+    from maf_hooks.store.sqlite import open_file
+    from maf_hooks.timeutil import now_ms
+
+    (repo / ".git" / "maf").mkdir(exist_ok=True)
+    store = open_file(str(repo / ".git" / "maf" / "runtime.db"), now_ms)
+    try:
+        assert leases.acquire(store, agent, [pattern], 30 * 60_000, reason=reason).granted
+    finally:
+        store.close()
+
+
+def test_hook_refusal_mail_and_conflicts_show_others_text_escaped(repo, cli):
+    store_lease(repo, "alice", f"src/{NAME_ESC}*", f"mine {ESC}")
+    name = f"src/{NAME_ESC}evil.txt"
+    stage(repo, name)
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "\x1b" not in err and "\x07" not in err
+    assert f"  src/{NAME_SHOWN}evil.txt\n" in err and f"(pattern 'src/{NAME_SHOWN}*'" in err
+    assert f"reason: mine {ESC_SHOWN}" in err
+    (message,) = inbox(repo, "alice")
+    body = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "\x1b" not in body and f"src/{NAME_SHOWN}evil.txt" in body and f"'src/{NAME_SHOWN}*'" in body
+    table = cli(repo, "lease", "conflicts")
+    assert table.code == 0 and "\x1b" not in table.out and f"src/{NAME_SHOWN}evil.txt" in table.out
+    (record,) = cli(repo, "lease", "conflicts", "--json").json["conflicts"]
+    assert record["path"] == name
+
+
+@pytest.mark.parametrize("reason", [f"urgent {ESC}", "urgent\rforged line", "u" * 1001])
+def test_hook_override_reason_with_control_characters_or_too_long_is_not_honoured(repo, cli, reason):
+    lease(cli, repo, "o.txt", "--agent", "alice")
+    stage(repo, "o.txt")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": reason})
+    assert code == 1 and "OVERRIDDEN" not in err and "not honoured" in err and "MAF_OVERRIDE_REASON" in err
+    assert "\x1b" not in err and "\r" not in err
+    assert conflicts(repo)[0][4:] == ("blocked", "high", None)
+    # the error path (the hook cannot decide) takes the same rule
+    (repo / ".git" / "maf" / "runtime.db").write_bytes(b"not a database")
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": reason})
+    assert code == 1 and "not honoured" in err and "\x1b" not in err
+
+
+def test_hook_override_reason_with_a_tab_of_1000_characters_is_honoured(repo, cli):
+    lease(cli, repo, "o.txt", "--agent", "alice")
+    stage(repo, "o.txt")
+    reason = "a\t" + "b" * 998
+    code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": reason})
+    assert code == 0 and "OVERRIDDEN" in err and "a\\tbbb" in err
+    assert conflicts(repo)[0][6] == reason

@@ -366,3 +366,77 @@ def test_check_takes_any_file_name_git_can_hold(repo, cli):
     long_path = "deep/" + "abcdefghi/" * 500 + "f"
     assert cli(repo, "lease", "check", long_path, "--agent", "bob").code == 1
     assert cli(repo, "lease", "check", "free/" + "x" * 5000, "--agent", "bob").code == 0
+
+
+# --- others' text is shown escaped; free text is one plain line --------------------------------
+
+ESC = "\x1b[2J\x1b]0;pwned\x07"
+ESC_SHOWN = "\\x1b[2J\\x1b]0;pwned\\x07"
+PESC = "\x1bc\x1b]0;pwned\x07"  # in a pattern or file name: no '[' (a glob's bracket)
+PESC_SHOWN = "\\x1bc\\x1b]0;pwned\\x07"
+
+
+def store_lease(repo, agent, pattern, reason):
+    """A lease written through the store API, as an old row (or another tool) may hold it: the
+    CLI itself refuses such a reason now."""
+    from maf_hooks.core import leases
+    from maf_hooks.store.sqlite import open_file
+    from maf_hooks.timeutil import now_ms
+
+    db_file(repo).parent.mkdir(parents=True, exist_ok=True)
+    store = open_file(str(db_file(repo)), now_ms)
+    try:
+        result = leases.acquire(store, agent, [pattern], 30 * 60_000, reason=reason)
+        assert result.granted
+        store.leases.heartbeat(agent, f"busy {ESC}", store.now())
+    finally:
+        store.close()
+
+
+def test_others_text_is_shown_escaped_and_kept_exact_in_json(repo, cli):
+    pattern = f"src/{PESC}*"
+    store_lease(repo, "alice", pattern, f"refactor {ESC}")
+    outputs = {
+        "list": cli(repo, "lease", "list"),
+        "list --all": cli(repo, "lease", "list", "--all"),
+        "agents": cli(repo, "lease", "agents"),
+        "check": cli(repo, "lease", "check", f"src/{PESC}x", "--agent", "bob"),
+        "acquire": cli(repo, "lease", "acquire", "src/", "--agent", "bob"),
+    }
+    assert outputs["check"].code == 1 and outputs["acquire"].code == 1
+    for name, result in outputs.items():
+        text = result.out + result.err
+        assert "\x1b" not in text and "\x07" not in text, name
+        assert ESC_SHOWN in text or PESC_SHOWN in text, name
+    assert f"refactor {ESC_SHOWN}" in outputs["list"].out and f"src/{PESC_SHOWN}*" in outputs["list"].out
+    assert f"busy {ESC_SHOWN}" in outputs["agents"].out
+    assert f"src/{PESC_SHOWN}x: BLOCKED — alice holds 'src/{PESC_SHOWN}*'" in outputs["check"].out
+    assert f"refactor {ESC_SHOWN}" in outputs["check"].out and f"refactor {ESC_SHOWN}" in outputs["acquire"].err
+    assert f"conflict: 'src/' overlaps — alice holds 'src/{PESC_SHOWN}*'" in outputs["acquire"].err
+    (row,) = cli(repo, "lease", "list", "--json").json["leases"]
+    assert row["reason"] == f"refactor {ESC}" and row["pattern"] == pattern
+    checked = cli(repo, "lease", "check", f"src/{PESC}x", "--agent", "bob", "--json").json
+    assert checked["paths"][0]["path"] == f"src/{PESC}x" and checked["paths"][0]["leases"][0]["reason"] == f"refactor {ESC}"
+    conflict = cli(repo, "lease", "acquire", "src/", "--agent", "bob", "--json").json
+    assert conflict["conflicts"][0]["lease"]["reason"] == f"refactor {ESC}"
+    assert conflict["conflicts"][0]["lease"]["pattern"] == pattern
+    assert cli(repo, "lease", "agents", "--json").json["agents"][0]["status"] == f"busy {ESC}"
+
+
+@pytest.mark.parametrize("reason", ["a\rb", "a\nb", f"x {ESC}", "x\u202ey", "x\x85y", "r" * 1001])
+def test_reason_with_control_characters_or_too_long_is_a_usage_error(repo, cli, reason):
+    result = cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--reason", reason)
+    assert result.code == 2 and "--reason" in result.err and "internal error" not in result.err
+    assert "\x1b" not in result.err and "\r" not in result.err
+    assert cli(repo, "lease", "list", "--json").json["leases"] == []
+    status = cli(repo, "lease", "heartbeat", "--agent", "alice", "--status", reason)
+    assert status.code == 2 and "--status" in status.err
+
+
+def test_reason_with_a_tab_or_of_1000_characters_is_accepted(repo, cli):
+    assert cli(repo, "lease", "acquire", "a.txt", "--agent", "alice", "--reason", "a\tb").code == 0
+    assert cli(repo, "lease", "acquire", "b.txt", "--agent", "alice", "--reason", "r" * 1000).code == 0
+    assert cli(repo, "lease", "heartbeat", "--agent", "alice", "--status", "s" * 1000).code == 0
+    reasons = sorted(row["reason"] for row in cli(repo, "lease", "list", "--json").json["leases"])
+    assert reasons == ["a\tb", "r" * 1000]
+    assert "a\\tb" in cli(repo, "lease", "list").out

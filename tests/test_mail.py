@@ -616,3 +616,24 @@ def test_mail_service_send_inbox_read_marks_seen(tmp_path):
     assert service.read(root, "bob", sent["id"])["text"].strip() == "hello"
     assert service.inbox(root, "bob", unread_only=True)["messages"] == []
     assert [m["seen"] for m in service.inbox(root, "bob")["messages"]] == [True]
+
+
+def test_mail_cli_read_and_list_show_others_text_escaped(repo, mcli):
+    """Mail another tool (or agent) wrote: its subject and body reach the terminal with their
+    control characters escaped (newlines and tabs of the body kept); --json keeps them exact."""
+    root = repo / ".agent-mail"
+    root.mkdir()
+    box = mailbox.Maildir(str(root / "bob"), create=True)
+    key = box.add(b"From: mallory <m@example.com>\nSubject: =?utf-8?q?hi_=1B[2J=1B]0;pwned=07?=\n"
+                  b"Content-Type: text/plain; charset=utf-8\n\n"
+                  b"line one\x1b[31m red\n\tindented\xc2\x9b2J\n")
+    read = mcli(repo, "read", key, "--agent", "bob")
+    assert read.code == 0, read.err
+    assert "\x1b" not in read.out and "\x07" not in read.out and "\x9b" not in read.out
+    assert "Subject: hi \\x1b[2J\\x1b]0;pwned\\x07\n" in read.out
+    assert "line one\\x1b[31m red\n\tindented\\x9b2J\n" in read.out
+    listed = mcli(repo, "list", "--agent", "bob")
+    assert listed.code == 0 and "\x1b" not in listed.out and "hi \\x1b[2J" in listed.out
+    exact = mcli(repo, "read", key, "--agent", "bob", "--json").json
+    assert exact["subject"] == "hi \x1b[2J\x1b]0;pwned\x07"
+    assert exact["text"] == "line one\x1b[31m red\n\tindented\x9b2J\n"

@@ -12,6 +12,7 @@ from maf_hooks.cli.options import config_options, json_option, make_context, pas
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.escalation import OPEN, PRIORITIES
+from maf_hooks.core.text import shown
 from maf_hooks.errors import Refused, UsageError
 from maf_hooks.services import escalation, manual_escalation
 from maf_hooks.store.base import Store
@@ -241,7 +242,7 @@ def show(context: Context, escalation_id, as_json):
         emit_json(dict(_json(record), deliveries=deliveries))
         return 0
     for key, value in _json(record).items():
-        click.echo(f"{key:18} {json.dumps(value) if isinstance(value, dict) else value}")
+        click.echo(f"{key:18} {json.dumps(value) if isinstance(value, dict) else shown(str(value))}")
     click.echo("deliveries:")
     table(["LEVEL", "TARGET", "CHANNEL", "TYPE", "STATUS", "ATTEMPTS", "ERROR"],
           [[d["level"], d["target"], d["channel"], d["type"], d["status"], d["attempts"], d["error"] or ""]

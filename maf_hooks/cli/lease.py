@@ -11,7 +11,7 @@ import click
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
-from maf_hooks.core.conflicts import shown, storable
+from maf_hooks.core.text import quoted, shown, storable
 from maf_hooks.errors import UsageError
 from maf_hooks.services import leasing
 from maf_hooks.store.base import Store
@@ -56,9 +56,10 @@ def _escalations(opened: list[str]) -> None:
 
 
 def _lease_line(lease, now: int) -> str:
-    reason = f" — {lease.reason}" if lease.reason else ""
+    """One lease for a person: the holder, pattern and reason (others' text) :func:`shown`."""
+    reason = f" — {shown(lease.reason)}" if lease.reason else ""
     return (
-        f"{lease.agent} holds {lease.pattern!r} ({lease.mode}, {lease.id}) until "
+        f"{shown(lease.agent)} holds {quoted(lease.pattern)} ({lease.mode}, {lease.id}) until "
         f"{iso(lease.expires_at)} ({relative(lease.expires_at, now)}){reason}"
     )
 
@@ -102,10 +103,10 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
         for lease in result.taken_over:
             warn(f"took over: {_lease_line(lease, now)}")
         for conflict in result.conflicts:
-            warn(f"conflict: {conflict.pattern!r} overlaps — {_lease_line(conflict.lease, now)}")
+            warn(f"conflict: {quoted(conflict.pattern)} overlaps — {_lease_line(conflict.lease, now)}")
         for lease in result.granted:
             verb = "renewed" if lease in result.renewed else "granted"
-            click.echo(f"{verb} {lease.id} {lease.pattern!r} ({lease.mode}) for {who} until "
+            click.echo(f"{verb} {lease.id} {quoted(lease.pattern)} ({lease.mode}) for {shown(who)} until "
                        f"{iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
     if result.conflicts and not result.granted:
         if not as_json:
@@ -136,7 +137,7 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
         emit_json({"renewed": [lease.to_json(now) for lease in renewed]})
     else:
         for lease in renewed:
-            click.echo(f"renewed {lease.id} {lease.pattern!r} until {iso(lease.expires_at)} "
+            click.echo(f"renewed {lease.id} {quoted(lease.pattern)} until {iso(lease.expires_at)} "
                        f"({relative(lease.expires_at, now)})")
     return 0
 
@@ -167,8 +168,8 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
         emit_json({"released": [lease.to_json(now) for lease in released]})
     else:
         for lease in released:
-            how = "released" if lease.end_reason == "released" else f"released (taken from {lease.agent})"
-            click.echo(f"{how} {lease.id} {lease.pattern!r}")
+            how = "released" if lease.end_reason == "released" else f"released (taken from {shown(lease.agent)})"
+            click.echo(f"{how} {lease.id} {quoted(lease.pattern)}")
     return 0
 
 
@@ -248,7 +249,7 @@ def heartbeat(context: Context, agent, status, as_json):
     if as_json:
         emit_json({"agent": who, "status": status, "last_heartbeat": iso(when)})
     else:
-        click.echo(f"heartbeat recorded for {who} at {iso(when)}")
+        click.echo(f"heartbeat recorded for {shown(who)} at {iso(when)}")
     return 0
 
 

@@ -9,6 +9,7 @@ import click
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
+from maf_hooks.core.text import shown
 from maf_hooks.errors import UsageError
 from maf_hooks.services import mail as service
 
@@ -60,7 +61,7 @@ def list_mail(context: Context, agent, unread, as_json):
         return 0
     messages = box["messages"]
     if not messages:
-        click.echo(f"No unread messages for {who}." if unread else f"No messages for {who}.")
+        click.echo(f"No unread messages for {shown(who)}." if unread else f"No messages for {shown(who)}.")
         return 0
     table(["", "ID", "DATE", "FROM", "TYPE", "SUBJECT"], [
         ["" if m["seen"] else UNREAD_MARK, m["id"], _when(m["date"]), _mail().agent_of(m["from"]),
@@ -91,12 +92,12 @@ def read_mail(context: Context, key, agent, as_json):
     for label, field in (("From", "from"), ("To", "to"), ("Date", "date"), ("Subject", "subject"),
                          ("Type", "type"), ("Id", "id")):
         if message.get(field) is not None:
-            click.echo(f"{label + ':':<9}{message[field]}")
+            click.echo(f"{label + ':':<9}{shown(str(message[field]))}")
     click.echo("")
-    text = message["text"]
+    text = shown(message["text"], lines=True)  # another agent's text: no raw escape sequence
     click.echo(text, nl=not text.endswith("\n"))
     if message["json"] is not None:
-        click.echo(f"\n[{_mail().JSON_FILENAME} attached: `maf mail read {key} --json` shows it]")
+        click.echo(f"\n[{_mail().JSON_FILENAME} attached: `maf mail read {shown(key)} --json` shows it]")
     return 0
 
 
@@ -127,7 +128,7 @@ def send_mail(context: Context, recipient, subject, body, body_file, agent, as_j
     if as_json:
         emit_json(sent)
     else:
-        click.echo(f"sent {sent['id']} to {recipient}")
+        click.echo(f"sent {sent['id']} to {shown(recipient)}")
     return 0
 
 

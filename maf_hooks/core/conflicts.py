@@ -8,6 +8,7 @@ import hashlib
 import json
 
 from maf_hooks.core.policy import OVERRIDE_HOW, Override
+from maf_hooks.core.text import quoted, shown
 from maf_hooks.identity import HOW_TO_SET
 from maf_hooks.timeutil import iso, relative
 
@@ -18,25 +19,6 @@ if TYPE_CHECKING:
     from maf_hooks.core.decision import Decision
 
 SEVERITY = {"blocked": "high", "warned": "medium", "overridden": "critical"}
-
-
-def shown(path: str) -> str:
-    """A path for a terminal or a mail body: control characters (a newline in a name) escaped, so
-    that a file name cannot forge lines of the report."""
-    text = storable(path)
-    if all(" " <= char != "\x7f" for char in text):
-        return text
-    return "".join(char if " " <= char != "\x7f" else repr(char)[1:-1] for char in text)
-
-
-def storable(path: str) -> str:
-    """A path as text that SQLite, JSON and mail accept: git's bytes that are not UTF-8 (kept as
-    surrogates when read) become backslash escapes, ``bad\\xff.txt``."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class Outcome:
@@ -64,7 +46,7 @@ def dedup_key(decision: Decision, outcome: Outcome, holder: str, paths: list[str
 
 
 def _who(agent: str | None) -> str:
-    return agent or "an agent with no identity"
+    return shown(agent) if agent else "an agent with no identity"
 
 
 def subject(decision: Decision, outcome: Outcome, holder: str, count: int) -> str:
@@ -80,7 +62,7 @@ def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[d
     if outcome.status == "overridden":
         lines.append(
             f"{_who(decision.agent)} used the emergency override (MAF_RESERVATION_OVERRIDE) to {decision.operation} "
-            f"changes to paths you hold a lease on. Their reason: {outcome.reason}"
+            f"changes to paths you hold a lease on. Their reason: {shown(outcome.reason)}"
         )
     elif outcome.status == "blocked":
         lines.append(f"{_who(decision.agent)} tried to {decision.operation} changes to paths you hold a lease on. "
@@ -92,10 +74,10 @@ def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[d
     for row in items:
         lease = row["lease"]
         lines.append(f"  {shown(row['path'])}")
-        lines.append(f"      your lease {lease.id} on {lease.pattern!r} ends {iso(lease.expires_at)} "
+        lines.append(f"      your lease {lease.id} on {quoted(lease.pattern)} ends {iso(lease.expires_at)} "
                      f"({relative(lease.expires_at, now)})")
     lines += ["", ("Please reply to them (maf mail send --to "
-                   f"{decision.agent or 'AGENT'} --subject ... --body ...) or release the lease when you are done "
+                   f"{_who(decision.agent) if decision.agent else 'AGENT'} --subject ... --body ...) or release the lease when you are done "
                    "(maf-lease release PATTERN)."), "", "-- maf-hooks"]
     return "\n".join(lines) + "\n"
 
@@ -110,19 +92,19 @@ def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: li
                   f"{count} path(s) leased by another agent.",
         "overridden": f"RESERVATION_CONFLICT OVERRIDDEN: MAF_RESERVATION_OVERRIDE lets this {decision.operation} "
                       f"through although it changes {count} path(s) leased by another agent. "
-                      f"Reason recorded: {outcome.reason}. The holders are being told.",
+                      f"Reason recorded: {shown(outcome.reason)}. The holders are being told.",
     }[outcome.status]
     lines = [head, ""]
     for path, lease in decision.conflicts:
         lines.append(f"  {shown(path)}")
-        lines.append(f"      held by {lease.agent} (pattern {lease.pattern!r}, lease {lease.id})")
+        lines.append(f"      held by {shown(lease.agent)} (pattern {quoted(lease.pattern)}, lease {lease.id})")
         lines.append(f"      until {iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
-        lines.append(f"      reason: {lease.reason or '(none given)'}")
+        lines.append(f"      reason: {shown(lease.reason) if lease.reason else '(none given)'}")
     lines.append("")
     if outcome.note:
         lines += [outcome.note, ""]
     if outcome.status != "overridden":
-        holders = ", ".join(sorted({lease.agent for _, lease in decision.conflicts}))
+        holders = ", ".join(sorted({shown(lease.agent) for _, lease in decision.conflicts}))
         told = (f"mail was sent to {', '.join(mailed)}" if mailed
                 else "they were already mailed about this same attempt recently")
         lines += [
@@ -138,5 +120,5 @@ def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: li
     if decision.agent is None:
         lines += ["", "You have no agent identity, so every lease counts as another agent's. " + HOW_TO_SET]
     else:
-        lines += ["", f"(checked as agent {decision.agent})"]
+        lines += ["", f"(checked as agent {shown(decision.agent)})"]
     return "\n".join(lines) + "\n"

@@ -56,12 +56,17 @@ def override(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Overrid
     by ``reservation.allow_override``, with ``MAF_OVERRIDE_REASON`` when
     ``reservation.require_override_reason`` says so, and by the agent's ``can_override`` rule.
     ``cfg`` None (the configuration did not load): the team's rules are unknown, so the override
-    is not honoured (fail closed; the committer can fix the configuration)."""
-    from maf_hooks.core.conflicts import storable
+    is not honoured (fail closed; the committer can fix the configuration). A reason that is not
+    plain text (:func:`maf_hooks.core.text.problem`: a control character, more than 1,000
+    characters) is not honoured either."""
+    from maf_hooks.core.text import problem, storable
 
     reason = storable(environ.get("MAF_OVERRIDE_REASON", "").strip())  # recorded: valid text
     if not override_requested(environ):
         return Override(False, False, reason)
+    wrong = problem(reason, "MAF_OVERRIDE_REASON")
+    if wrong:
+        return Override(True, False, reason, f"MAF_RESERVATION_OVERRIDE is set, but it is not honoured: {wrong}")
     if cfg is None:
         return Override(True, False, reason, "MAF_RESERVATION_OVERRIDE is set, but the configuration could not be "
                                              "read, so its override rules are unknown: fix the configuration "

@@ -12,7 +12,8 @@ from collections import OrderedDict
 
 from maf_hooks.core import conflicts as rules
 from maf_hooks.core import policy
-from maf_hooks.core.conflicts import SEVERITY, Outcome, storable
+from maf_hooks.core.conflicts import SEVERITY, Outcome
+from maf_hooks.core.text import storable
 from maf_hooks.services.escalation import open_and_deliver
 
 TYPE_CHECKING = False

@@ -16,6 +16,7 @@ from maf_hooks.core.decision import refuses
 from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
 from maf_hooks.core.policy import lease_ttl
 from maf_hooks.core.reading import PLAIN, Reading
+from maf_hooks.core.text import problem
 from maf_hooks.directories import ExistingDirectories
 from maf_hooks.errors import UsageError
 from maf_hooks.services.escalation import open_and_deliver
@@ -77,8 +78,7 @@ def acquire(store: Store, cfg: Any, agent: str, wanted: Sequence[str], ttl_ms: i
             reason: str = "", force: bool = False, mail_root: Callable[[], str], reading: Reading = PLAIN) -> Acquired:
     """Lease ``wanted`` (normalized patterns) for ``agent``, all or nothing (see
     :func:`maf_hooks.core.leases.acquire`); ``force`` takes the conflicting leases over."""
-    if "\n" in reason or "\0" in reason:
-        raise UsageError("--reason must be one line of text.")
+    reason = free_text(reason, "--reason")
     rules_for = permissions.for_agent(cfg, agent)
     rules_for.require("can_acquire_lease", "acquire leases")
     rules_for.require_lease_minutes(ttl_ms / 60_000)
@@ -159,8 +159,18 @@ def check(store: Store | None, root: str, paths: Sequence[str], agent: str | Non
 
 
 def heartbeat(store: Store, agent: str, status: str | None = None) -> int:
-    """Record that ``agent`` is alive; returns when."""
-    return rules.heartbeat(store, agent, status)
+    """Record that ``agent`` is alive; returns when. ``status`` is free text (:func:`free_text`)."""
+    return rules.heartbeat(store, agent, None if status is None else free_text(status, "--status"))
+
+
+def free_text(text: str, what: str) -> str:
+    """``text``, or a UsageError (exit 2) when :func:`maf_hooks.core.text.problem` refuses it: a
+    control character other than tab, or more than 1,000 characters. Others read it on their
+    terminals. (Text that is not UTF-8 is refused where it is stored.)"""
+    wrong = problem(text, what)
+    if wrong:
+        raise UsageError(wrong)
+    return text
 
 
 def agents(store: Store | None, now: int) -> list[AgentState]:
