@@ -94,7 +94,16 @@ class Context:
 
 def mail_root_for(paths: git.RepoPaths, config: config_mod.Config) -> str:
     """``MAF_AGENT_MAIL_ROOT``, else ``mail.root``, else ``.agent-mail`` at the top of the main
-    worktree (one mailbox tree for every worktree); relative values start there too."""
+    worktree (one mailbox tree for every worktree); relative values start there too.
+
+    The result is a :class:`~maf_hooks.mail.confinement.MailRoot`: inside the main worktree, no
+    component below its top may be a symbolic link; a root configured elsewhere on purpose is
+    trusted down to its parent, never the root itself."""
+    from maf_hooks.mail.confinement import MailRoot
+
     base = git.main_worktree_root(paths)
     configured = config.get("mail.root") or ".agent-mail"
-    return os.path.normpath(os.path.join(base, os.path.expanduser(configured)))
+    root = os.path.normpath(os.path.join(base, os.path.expanduser(configured)))
+    relative = os.path.relpath(root, base)
+    inside = relative != ".." and not relative.startswith(".." + os.sep)
+    return MailRoot(root, base if inside else os.path.dirname(root))

@@ -9,6 +9,7 @@ import os
 import re
 
 from maf_hooks import git
+from maf_hooks.errors import GitError
 
 HOOK_IDS = tuple(git.GIT_HOOKS)  # the hook ids the entry lists: those git runs (git.HOOK_STAGES)
 INSTALL = git.install_command()
@@ -61,10 +62,42 @@ def ensure_excluded(common_dir: str, worktree_root: str, mail_root: str) -> str 
 
 
 def ensure_mail_root(mail_root: str) -> str | None:
-    if os.path.isdir(mail_root):
+    """Create the mail root when missing, never through a symbolic link (a linked mail root is
+    refused: :class:`~maf_hooks.mail.confinement.MailPathRefused`)."""
+    from maf_hooks.mail import confinement
+
+    if confinement.check_root(mail_root, create=False):
         return None
-    os.makedirs(mail_root, exist_ok=True)
+    confinement.check_root(mail_root, create=True)
     return f"created the mail root {mail_root}"
+
+
+def mail_root_problems(main_root: str, mail_root: str) -> list[str]:
+    """What makes the mail root unsafe: a symbolic link on the way to it or to a Maildir in it,
+    and anything under it that git tracks (mail must never be committed; a tracked link is how a
+    commit could send everyone's mail elsewhere)."""
+    from maf_hooks.mail import confinement
+
+    problems = []
+    linked = confinement.linked_component(mail_root)
+    if linked is not None:
+        problems.append(f"the mail root path {linked} is a symbolic link (to {os.readlink(linked)}): "
+                        "mail would be refused; remove the link or set mail.root / MAF_AGENT_MAIL_ROOT "
+                        "to a real directory")
+    elif os.path.isdir(mail_root):
+        problems += [f"{path} is a symbolic link: mail to that agent is refused; remove the link"
+                     for path in confinement.links_below(mail_root)]
+    relative = os.path.relpath(mail_root, main_root)
+    if relative not in (".", "..") and not relative.startswith(".." + os.sep):
+        try:
+            tracked = git.zsplit(git.run(["ls-files", "-z", "--", relative], cwd=main_root)[1])
+        except GitError:
+            tracked = []
+        if tracked:
+            shown = ", ".join(tracked[:3]) + (f" and {len(tracked) - 3} more" if len(tracked) > 3 else "")
+            problems.append(f"git tracks {len(tracked)} path(s) under the mail root {relative} ({shown}): "
+                            f"mail must never be committed; run `git rm -r --cached -- {relative}` and commit")
+    return problems
 
 
 def listed_hook_ids(config_text: str, hook_ids: tuple[str, ...] = HOOK_IDS) -> set[str]:

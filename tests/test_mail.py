@@ -193,7 +193,7 @@ def test_deliver_crash_between_tmp_and_new_shows_no_message(root, monkeypatch):
         """The process dying after the file is written in tmp/ and before it moves to new/."""
 
     def crash(src, dst, *args, **kwargs):
-        assert os.path.getsize(src) > 0  # the whole message is in tmp/ already
+        assert os.stat(src, dir_fd=kwargs["src_dir_fd"]).st_size > 0  # the whole message is in tmp/ already
         raise Crash()
 
     with monkeypatch.context() as patch:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import click
 
-from maf_hooks import repo_setup
+from maf_hooks import git, repo_setup
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
-from maf_hooks.errors import UsageError
+from maf_hooks.errors import REFUSED, UsageError
+from maf_hooks.mail.confinement import MailPathRefused
 
 HELP = f"""Create the lease database and the mail root, keep mail out of git, and show (or --write)
 the .pre-commit-config.yaml entry. Safe to run again: it changes only what is missing.
+A mail root that is a symbolic link, or that git tracks files under, is reported (exit 1) and
+never created through the link.
 
 \b
 Then: {repo_setup.INSTALL}
@@ -35,10 +38,12 @@ def init(context: Context, write: bool, repo_url: str | None, rev: str | None, a
     if not existed:
         changes.append(f"created the lease database {context.db_path}")
     mail_root = context.mail_root()
-    for change in (
-        repo_setup.ensure_mail_root(mail_root),
-        repo_setup.ensure_excluded(context.paths.common_dir, context.root, mail_root),
-    ):
+    problems = repo_setup.mail_root_problems(git.main_worktree_root(context.paths), mail_root)
+    try:
+        created = repo_setup.ensure_mail_root(mail_root)
+    except MailPathRefused:
+        created = None  # reported in problems; never created through the link
+    for change in (created, repo_setup.ensure_excluded(context.paths.common_dir, context.root, mail_root)):
         if change:
             changes.append(change)
     entry = repo_setup.precommit_entry(repo_url, rev)
@@ -50,14 +55,17 @@ def init(context: Context, write: bool, repo_url: str | None, rev: str | None, a
         if change:
             changes.append(change)
     if as_json:
-        emit_json({"changes": changes, "db_path": context.db_path, "mail_root": mail_root, "entry": entry})
-        return 0
+        emit_json({"changes": changes, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
+                   "problems": problems})
+        return REFUSED if problems else 0
     for change in changes:
         click.echo(change)
-    if not changes:
+    if not changes and not problems:
         click.echo("already set up: nothing to change")
+    for problem in problems:
+        click.echo(f"maf init: problem: {problem}", err=True)
     if not write:
         click.echo("\nAdd this to the `repos:` list of .pre-commit-config.yaml (or run `maf init --write`):\n")
         click.echo(entry)
     click.echo(f"Then install the git hooks: {repo_setup.INSTALL}")
-    return 0
+    return REFUSED if problems else 0

@@ -2,18 +2,18 @@
 
 Each agent's mailbox is ``<root>/<agent id>/`` with ``tmp/``, ``new/`` and ``cur/``, so Python's
 :class:`mailbox.Maildir`, mutt and any other Maildir tool can read it. Delivery is the Maildir way
-(:meth:`mailbox.Maildir.add`: write the file in ``tmp/``, then link or rename it into ``new/``), so a
-reader never sees half a message in ``new/``.
+(write the file in ``tmp/``, then link or rename it into ``new/``), so a reader never sees half a
+message in ``new/``. No symbolic link on the way is followed (:mod:`maf_hooks.mail.confinement`):
+a linked mail root, agent directory, ``tmp/``, ``new/`` or ``cur/`` is refused and nothing written.
 """
 
 from __future__ import annotations
 
 import email.errors
-import mailbox
-import os
 from email.message import EmailMessage
 
 from maf_hooks.errors import StorageError, UsageError
+from maf_hooks.mail import confinement
 from maf_hooks.mail.addresses import mailbox_path
 from maf_hooks.mail.message import MESSAGE, POLICY, build_message
 
@@ -22,7 +22,8 @@ def deliver(root: str, recipient: str, message: EmailMessage) -> str:
     """Add ``message`` to the Maildir of agent ``recipient``; return its key (id in the box).
 
     The root and the Maildir are created as needed. The message is written in ``tmp/`` and
-    moved into ``new/`` in one step, so ``new/`` never holds half a message.
+    moved into ``new/`` in one step, so ``new/`` never holds half a message. A symbolic link on
+    the way is refused (:class:`~maf_hooks.mail.confinement.MailPathRefused`).
     """
     path = mailbox_path(root, recipient)
     try:
@@ -31,12 +32,8 @@ def deliver(root: str, recipient: str, message: EmailMessage) -> str:
     except (email.errors.MessageError, ValueError) as exc:
         raise UsageError(f"This message cannot be written: {exc}") from None
     try:
-        os.makedirs(os.path.abspath(root), exist_ok=True)
-        box = mailbox.Maildir(path, factory=None, create=True)
-        for sub in ("tmp", "new", "cur"):  # an existing but incomplete Maildir
-            os.makedirs(os.path.join(path, sub), mode=0o700, exist_ok=True)
-        return box.add(data)
-    except (OSError, mailbox.Error) as exc:
+        return confinement.write_message(root, recipient, data)
+    except OSError as exc:
         raise StorageError(f"Could not deliver mail to {path}: {failure_reason(exc)}") from exc
 
 

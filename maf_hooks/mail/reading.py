@@ -6,11 +6,11 @@ import datetime as _dt
 import email
 import json
 import mailbox
-import os
 import re
 from email.message import EmailMessage
 
 from maf_hooks.errors import Refused, StorageError
+from maf_hooks.mail import confinement
 from maf_hooks.mail.addresses import mailbox_path
 from maf_hooks.mail.maildir import failure_reason
 from maf_hooks.mail.message import POLICY
@@ -30,7 +30,7 @@ def list_messages(root: str, agent_id: str, *, unread_only: bool = False) -> lis
     is set, ``folder`` ``"new"`` or ``"cur"``. With ``unread_only``, only those not seen.
     """
     path = mailbox_path(root, agent_id)
-    box = _open(path)
+    box = _open(root, agent_id, path)
     if box is None:
         return []
     entries = []
@@ -58,7 +58,7 @@ def read_message(root: str, agent_id: str, key: str, *, mark_seen: bool = True) 
     An unknown key is refused (:class:`~maf_hooks.errors.Refused`).
     """
     path = mailbox_path(root, agent_id)
-    box = _open(path)
+    box = _open(root, agent_id, path)
     if box is None:
         raise Refused(f"No message {key!r} for {agent_id}: there is no mailbox at {path}.")
     try:
@@ -94,9 +94,16 @@ def read_message(root: str, agent_id: str, key: str, *, mark_seen: bool = True) 
     return summary
 
 
-def _open(path: str) -> mailbox.Maildir | None:
-    if not os.path.isdir(path):
+def _open(root: str, agent_id: str, path: str) -> mailbox.Maildir | None:
+    """The Maildir, or None when there is none; a symbolic link on the way is refused (reading
+    marks messages seen, which moves files)."""
+    try:
+        checked = confinement.open_maildir(root, agent_id, create=False)
+    except OSError as exc:
+        raise StorageError(f"Could not read the mailbox {path}: {failure_reason(exc)}") from exc
+    if checked is None:
         return None
+    checked.close()
     return mailbox.Maildir(path, factory=None, create=False)
 
 
