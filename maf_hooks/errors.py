@@ -48,3 +48,9 @@ class GitError(MafError):
     """A git command failed or the directory is not inside a git repository."""
 
     exit_code = ENVIRONMENT
+
+
+class ClockSkew(MafError):
+    """A clock disagrees with the store's record (a renew earlier than the lease's last change)."""
+
+    exit_code = ENVIRONMENT

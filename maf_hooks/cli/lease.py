@@ -187,8 +187,9 @@ def list_leases(context: Context, agent, mine, show_all, as_json):
     now = now_ms()
     with existing_store(context) as store:
         leases = leasing.list_leases(store, agent=who, show_all=show_all, now=now)
+    skewed = leasing.clock_skewed(context.config, leases, now)
     if as_json:
-        emit_json({"leases": [lease.to_json(now) for lease in leases]})
+        emit_json({"leases": [dict(lease.to_json(now), clock_skew=lease.id in skewed) for lease in leases]})
         return 0
     if not leases:
         click.echo("No active leases." if not show_all else "No leases.")
@@ -197,8 +198,13 @@ def list_leases(context: Context, agent, mine, show_all, as_json):
     for lease in leases:
         status = lease.status(now)
         expires = relative(lease.expires_at, now) if status == "active" else f"{status} {relative(lease.ended_at or lease.expires_at, now)}"
+        if lease.id in skewed:
+            expires += " (clock skew)"
         rows.append([lease.id, lease.agent, lease.mode, lease.pattern, expires, lease.reason])
     table(["ID", "AGENT", "MODE", "PATTERN", "EXPIRES", "REASON"], rows)
+    if skewed:
+        click.echo("(clock skew): taken with a clock ahead of this one; it ends at most its length after the "
+                   "next lease command sees it (see docs/leases.md).")
     return 0
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 
 from maf_hooks import patterns
-from maf_hooks.core.model import EXCLUSIVE, MODES, AcquireResult, Conflict, Lease, blocks
+from maf_hooks.core.model import CLOCK_SKEW_TOLERANCE_MS, EXCLUSIVE, MODES, AcquireResult, Conflict, Lease, blocks
 from maf_hooks.core.reading import PLAIN, Reading
-from maf_hooks.errors import Refused, UsageError
+from maf_hooks.errors import ClockSkew, Refused, UsageError
+from maf_hooks.timeutil import iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,15 +62,37 @@ def conflicts_for(store: Store, agent: str, pattern: str, mode: str, now: int,
     ]
 
 
-def expire_due(store: Store) -> list[Lease]:
-    """End every lease whose time is up (an ``expire`` event each)."""
+def expire_due(store: Store, max_ms: int | None = None) -> list[Lease]:
+    """End every lease whose time is up (an ``expire`` event each); with ``max_ms`` (the longest
+    lease, ``reservation.max_timeout_minutes``), first bound the clock-skew leases
+    (:func:`correct_skew`)."""
     with store.write() as now:
+        if max_ms is not None:
+            correct_skew(store, now, max_ms)
         due = store.leases.due(now)
         for lease in due:
             _end(store, lease, "expired", now)
             store.events.append(lease.id, "expire", lease.agent,
                                 {"pattern": lease.pattern, "expired_at": lease.expires_at}, now)
         return due
+
+
+def correct_skew(store: Store, now: int, max_ms: int) -> list[Lease]:
+    """A lease taken with a clock ahead (:meth:`Lease.clock_skew`) ends at most its length after
+    ``now``, the first write that sees it with this clock: its expiry becomes now + min(its
+    length, ``max_ms``) (its length: expiry minus creation), never later than it was, with a
+    ``clock_skew`` event naming both times. Once per lease (the event marks it). Call inside a
+    write section."""
+    corrected = store.leases.skewed(now, now + CLOCK_SKEW_TOLERANCE_MS, now + max_ms)
+    for lease in corrected:
+        before = lease.expires_at
+        length = min(max(lease.expires_at - lease.created_at, 0), max_ms)
+        lease.expires_at = min(before, now + length)
+        store.leases.update(lease, now)
+        store.events.append(lease.id, "clock_skew", lease.agent, {
+            "pattern": lease.pattern, "created_at": lease.created_at, "expires_at_before": before,
+            "seen_at": now, "expires_at": lease.expires_at}, now)
+    return corrected
 
 
 def _end(store: Store, lease: Lease, reason: str, now: int) -> None:
@@ -95,17 +118,19 @@ def insert_lease(store: Store, agent: str, pattern: str, mode: str, reason: str,
 
 
 def acquire(store: Store, agent: str, pattern_list: Sequence[str], ttl_ms: int, *, mode: str = EXCLUSIVE,
-            reason: str = "", force: bool = False, strategy: str = "block", reading: Reading = PLAIN) -> AcquireResult:
+            reason: str = "", force: bool = False, strategy: str = "block", reading: Reading = PLAIN,
+            max_ms: int | None = None) -> AcquireResult:
     """All or nothing: either every pattern is granted (or renewed) or none is.
 
     A conflict refuses the whole request (``strategy`` "block"), or is taken over (``force``: the
     other lease ends as ``taken_over``), or is granted beside it with the conflict reported
-    (``strategy`` "warn"). A pattern the agent holds already is renewed (its expiry never shrinks)."""
+    (``strategy`` "warn"). A pattern the agent holds already is renewed (its expiry never shrinks).
+    ``max_ms``: see :func:`expire_due`."""
     if mode not in MODES:
         raise UsageError(f"Invalid lease mode {mode!r}: expected exclusive or shared.")
     wanted = list(dict.fromkeys(pattern_list))  # keep order, drop repeats
     with store.write() as now:
-        expire_due(store)
+        expire_due(store, max_ms)
         conflicts = [c for pattern in wanted for c in conflicts_for(store, agent, pattern, mode, now, reading)]
         if conflicts and not force and strategy == "block":
             return AcquireResult([], conflicts, [], [])
@@ -137,10 +162,14 @@ def acquire(store: Store, agent: str, pattern_list: Sequence[str], ttl_ms: int, 
         return AcquireResult(granted, conflicts, renewed, taken_over)
 
 
-def renew(store: Store, agent: str, pattern_list: Sequence[str] | None, ttl_ms: int) -> list[Lease]:
-    """New expiry = now + ttl for the agent's active leases on ``pattern_list`` (all when None)."""
+def renew(store: Store, agent: str, pattern_list: Sequence[str] | None, ttl_ms: int, *,
+          max_ms: int | None = None) -> list[Lease]:
+    """New expiry = now + ttl for the agent's active leases on ``pattern_list`` (all when None).
+    A renew whose ``now`` is earlier than a chosen lease's last recorded change (its latest event
+    or update) is refused as clock skew (:class:`ClockSkew`, nothing renewed): this clock is
+    behind the one that wrote the lease, and its expiry could move into the past."""
     with store.write() as now:
-        expire_due(store)
+        expire_due(store, max_ms)
         if pattern_list is None:
             chosen = store.leases.active(now, agent=agent)
         else:
@@ -148,6 +177,15 @@ def renew(store: Store, agent: str, pattern_list: Sequence[str] | None, ttl_ms: 
         if not chosen:
             what = "any active lease" if pattern_list is None else "an active lease on " + ", ".join(pattern_list)
             raise Refused(f"Nothing to renew: {agent} does not hold {what}. See `maf-lease list --mine`.")
+        changed = store.leases.last_changes([lease.id for lease in chosen])
+        behind = [lease for lease in chosen if changed.get(lease.id, 0) > now]
+        if behind:
+            listed = "; ".join(f"{lease.id} ({lease.pattern}) last changed {iso(changed[lease.id])}"
+                               for lease in behind)
+            raise ClockSkew(f"Renew refused as clock skew: this clock says {iso(now)}, earlier than the "
+                            f"last recorded change of {listed}. A clock is wrong (this one behind, or the "
+                            "one that wrote the lease ahead): fix it, or release the lease and acquire it "
+                            "again. Nothing was renewed.")
         for lease in chosen:
             lease.expires_at = now + ttl_ms
             store.leases.update(lease, now)
@@ -162,11 +200,12 @@ def _name(lease: Lease) -> str:
 
 
 def release(store: Store, agent: str, *, pattern_list: Sequence[str] = (), ids: Sequence[str] = (),
-            everything: bool = False, force: bool = False) -> list[Lease]:
+            everything: bool = False, force: bool = False, max_ms: int | None = None) -> list[Lease]:
     """End leases: the agent's own by pattern, by id, or all of them. Another agent's lease (named
-    by id, or by a pattern the agent does not hold itself) is ended only with ``force``, as a takeover."""
+    by id, or by a pattern the agent does not hold itself) is ended only with ``force``, as a takeover.
+    ``max_ms``: see :func:`expire_due`."""
     with store.write() as now:
-        expire_due(store)
+        expire_due(store, max_ms)
         if everything:
             chosen = store.leases.active(now, agent=agent)
         else:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 EXCLUSIVE = "exclusive"
 SHARED = "shared"
 MODES = (EXCLUSIVE, SHARED)
+# How far in the future a lease's ``created_at`` may lie before it counts as taken with a clock
+# ahead (clocks of one machine agree; of several, NTP keeps them well within this).
+CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000
 
 
 def blocks(requested_mode: str, held_mode: str) -> bool:
@@ -72,6 +75,14 @@ class Lease(_Record):
         if self.end_reason:
             return self.end_reason
         return "active" if self.state == "LEASED" and self.expires_at > now else "expired"
+
+    def clock_skew(self, now: int, max_ms: int) -> bool:
+        """Taken or renewed with a clock ahead of ``now``: created more than
+        :data:`CLOCK_SKEW_TOLERANCE_MS` in the future, or ending more than ``max_ms`` (the longest
+        lease, ``reservation.max_timeout_minutes``) from now. Only an active lease is judged."""
+        if self.end_reason or self.state != "LEASED":
+            return False
+        return self.created_at > now + CLOCK_SKEW_TOLERANCE_MS or self.expires_at > now + max_ms
 
     def end(self, reason: str, now: int) -> None:
         """Released (task ``DONE``), or expired / taken over (task ``DEAD``)."""

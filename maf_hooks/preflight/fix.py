@@ -124,7 +124,7 @@ def fix_expired(env: RunEnv, fixes: Fixes) -> None:
         with env.open_store(read_only=False) as store:
             if store.schema().version < 1:
                 return
-            ended = expire_due(store)
+            ended = expire_due(store, env.context.config.get("reservation.max_timeout_minutes") * 60_000)
     except StorageError as exc:
         fixes.failures.append(f"could not end the expired leases: {env.storage_message(exc)}")
         return

@@ -58,6 +58,18 @@ def reading_for(root: str, settings: git.PathSettings, *, directories: bool = Fa
     return Reading(casefold=settings.ignorecase, directories=ExistingDirectories(root) if directories else None)
 
 
+def longest_ms(cfg: Any) -> int:
+    """The longest lease (``reservation.max_timeout_minutes``) in ms: the bound of a clock-skew
+    lease (:func:`maf_hooks.core.leases.correct_skew`)."""
+    return int(cfg.get("reservation.max_timeout_minutes")) * 60_000
+
+
+def clock_skewed(cfg: Any, leases: Sequence[Lease], now: int) -> set[str]:
+    """The ids of the leases among ``leases`` taken with a clock ahead (:meth:`Lease.clock_skew`)."""
+    longest = longest_ms(cfg)
+    return {lease.id for lease in leases if lease.clock_skew(now, longest)}
+
+
 def resolve_ttl(cfg: Any, agent: str, ttl: str | None, timeout_minutes: int | None) -> int:
     """The lease length in ms (:func:`maf_hooks.core.policy.lease_ttl`), within the agent's
     ``max_lease_timeout_minutes``."""
@@ -86,7 +98,8 @@ def acquire(store: Store, cfg: Any, agent: str, wanted: Sequence[str], ttl_ms: i
         rules_for.require("can_force", "take over another agent's lease (--force)")
     with store.write():
         result = rules.acquire(store, agent, wanted, ttl_ms, mode=SHARED if shared else EXCLUSIVE, reason=reason,
-                               force=force, strategy=cfg.get("reservation.conflict_strategy"), reading=reading)
+                               force=force, strategy=cfg.get("reservation.conflict_strategy"), reading=reading,
+                               max_ms=longest_ms(cfg))
     opened = _takeovers(store, cfg, agent, [lease.pattern for lease in result.taken_over], mail_root)
     return Acquired(result, opened)
 
@@ -101,7 +114,8 @@ def _takeovers(store: Store, cfg: Any, agent: str, taken: list[str], mail_root: 
 def renew(store: Store, cfg: Any, agent: str, wanted: Sequence[str] | None, ttl_ms: int) -> list[Lease]:
     """New expiry = now + ttl for the agent's leases on ``wanted`` (all of them when None)."""
     permissions.for_agent(cfg, agent).require_lease_minutes(ttl_ms / 60_000)
-    return rules.renew(store, agent, wanted, ttl_ms)
+    rules.expire_due(store, longest_ms(cfg))  # its own section: kept even when the renew is refused
+    return rules.renew(store, agent, wanted, ttl_ms, max_ms=longest_ms(cfg))
 
 
 class Released:
@@ -115,7 +129,8 @@ def release(store: Store, cfg: Any, agent: str, *, wanted: Sequence[str] = (), i
     """Give leases back; another agent's only with ``force`` (its ``can_force`` rule), as a takeover."""
     if force:
         permissions.for_agent(cfg, agent).require("can_force", "release another agent's lease (--force)")
-    released = rules.release(store, agent, pattern_list=wanted, ids=ids, everything=everything, force=force)
+    released = rules.release(store, agent, pattern_list=wanted, ids=ids, everything=everything, force=force,
+                             max_ms=longest_ms(cfg))
     taken = [lease.pattern for lease in released if lease.agent != agent]
     return Released(released, _takeovers(store, cfg, agent, taken, mail_root))
 

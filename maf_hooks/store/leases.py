@@ -68,6 +68,16 @@ class LeaseRecords(abc.ABC):
     def count_due(self, now: int) -> int:
         """How many leases :meth:`due` would return."""
 
+    @abc.abstractmethod
+    def skewed(self, now: int, created_after: int, expires_after: int) -> list[Lease]:
+        """Leases not ended, created after ``created_after`` or expiring after ``expires_after``,
+        that have no ``clock_skew`` event yet (:func:`maf_hooks.core.leases.correct_skew`)."""
+
+    @abc.abstractmethod
+    def last_changes(self, ids: Sequence[str]) -> dict[str, int]:
+        """``{lease id: the latest time recorded for it}``: its task's ``updated_at`` or its latest
+        event's time, whichever is later."""
+
     # --- writes ----------------------------------------------------------------------------
 
     @abc.abstractmethod

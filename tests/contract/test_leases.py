@@ -10,7 +10,7 @@ import pytest
 from maf_hooks import patterns
 from maf_hooks.core import leases as rules
 from maf_hooks.core.model import EXCLUSIVE, SHARED
-from maf_hooks.errors import Refused, UsageError
+from maf_hooks.errors import ClockSkew, Refused, UsageError
 from tests.contract.conftest import Clock, open_backend
 
 MINUTE = 60_000
@@ -132,6 +132,30 @@ def test_expire_due_ends_only_what_is_due(store, clock):
     clock.advance(2 * MINUTE)
     assert [lease.pattern for lease in rules.expire_due(store)] == ["a"]
     assert [lease.pattern for lease in store.leases.active(clock.now)] == ["b"]
+
+
+def test_a_lease_from_a_clock_ahead_is_bounded_once(store, clock):
+    held = rules.acquire(store, "alice", ["src/"], 30 * MINUTE).granted[0]
+    rules.acquire(store, "alice", ["ok/"], 30 * MINUTE)
+    clock.advance(-365 * 24 * 60 * MINUTE)  # the clock that wrote it was a year ahead
+    found = store.leases.skewed(clock.now, clock.now + 5 * MINUTE, clock.now + 120 * MINUTE)
+    assert {lease.id for lease in found} == {lease.id for lease in store.leases.all()}
+    with store.write() as now:
+        corrected = rules.correct_skew(store, now, 120 * MINUTE)
+    assert len(corrected) == 2 and all(lease.expires_at == now + 30 * MINUTE for lease in corrected)
+    assert store.leases.skewed(now, now + 5 * MINUTE, now + 120 * MINUTE) == []  # recorded: not again
+    assert store.leases.last_changes([held.id]) == {held.id: held.created_at}  # its acquire, a year ahead
+    with pytest.raises(ClockSkew, match="clock skew"):
+        rules.renew(store, "alice", ["src/"], 10 * MINUTE)
+    assert store.leases.active(now)[0].expires_at == now + 30 * MINUTE  # the refused renew changed nothing
+
+
+def test_the_skew_bound_is_the_longest_lease(store, clock):
+    with store.write() as now:
+        rules.insert_lease(store, "alice", "src/", EXCLUSIVE, "", now, now + 1000 * MINUTE)
+    rules.expire_due(store, 120 * MINUTE)
+    assert store.leases.active(clock.now)[0].expires_at == clock.now + 120 * MINUTE
+    assert rules.expire_due(store) == []  # without a bound: nothing judged
 
 
 def test_a_failed_section_leaves_no_lease(store, clock):

@@ -95,6 +95,9 @@ def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open:
             stale.append((lease, beat))
     details["stale"] = [entry(lease, last_heartbeat=iso(beat), silent_for=span(now - (beat or lease.created_at)))
                         for lease, beat in stale]
+    longest = env.context.config.get("reservation.max_timeout_minutes") * 60_000
+    skewed = [lease for lease in leases if lease.clock_skew(now, longest)]
+    details["clock_skew"] = [entry(lease, created_at=iso(lease.created_at), seen_at=iso(now)) for lease in skewed]
 
     findings, warnings, annotations, recommendations = [], [], [], []
     if env.to_ref:
@@ -112,6 +115,9 @@ def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open:
         silent = f"no heartbeat for {span(now - beat)}" if beat is not None else \
             f"no heartbeat ever, lease taken {span(now - lease.created_at)} ago"
         warnings.append(f"{lease.agent} holds {lease.pattern!r} ({lease.id}) but sent {silent}")
+    for lease in skewed:
+        warnings.append(f"clock skew: {lease.agent}'s lease {lease.pattern!r} ({lease.id}) was taken "
+                        f"{iso(lease.created_at)} and ends {iso(lease.expires_at)}, but this clock says {iso(now)}")
     annotations += [Annotation("warning", text) for text in warnings]
     if conflicts:
         holders = sorted({lease.agent for _, lease in conflicts})
@@ -124,6 +130,10 @@ def _judge_reservations(env: RunEnv, settings: dict, leases: list, expired_open:
     if stale:
         recommendations.append("A lease of a silent agent may be abandoned: ask its holder, or take it over "
                                "with `maf-lease acquire --force` once you are sure.")
+    if skewed:
+        recommendations.append("A lease taken with a clock ahead ends at most its length (never more than "
+                               "reservation.max_timeout_minutes) after the next lease write sees it: "
+                               "any lease command or `maf-preflight --fix` records that. Check the clocks of the machines involved.")
     if expired_open:
         recommendations.append(f"{plural(expired_open, 'expired lease is', 'expired leases are')} not ended yet: "
                                "`maf-preflight --fix` ends them.")

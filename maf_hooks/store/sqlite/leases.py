@@ -112,6 +112,23 @@ class SqliteLeaseRecords(LeaseRecords):
             "SELECT COUNT(*) FROM file_leases f CROSS JOIN tasks t ON t.id = f.task_id "
             "WHERE f.ended_at IS NULL AND f.expires_at <= ? AND +t.state = 'LEASED'", (now,)))
 
+    def skewed(self, now: int, created_after: int, expires_after: int) -> list[Lease]:
+        # an uncorrected lease created in the future ends after it was created: the partial index
+        # on open leases' expiry narrows the scan to those ending after min(created_after, expires_after)
+        return [Lease(*row) for row in self.db.all(
+            f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.ended_at IS NULL AND f.expires_at > ? "
+            "AND (f.created_at > ? OR f.expires_at > ?) AND +t.state = 'LEASED' "
+            "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.task_id = f.task_id AND e.kind = 'clock_skew') "
+            "ORDER BY f.created_at, t.id", (min(created_after, expires_after), created_after, expires_after))]
+
+    def last_changes(self, ids: Sequence[str]) -> dict[str, int]:
+        if not ids:
+            return {}
+        rows = self.db.all(
+            "SELECT t.id, MAX(t.updated_at, COALESCE((SELECT MAX(e.ts) FROM events e WHERE e.task_id = t.id), 0)) "
+            f"FROM tasks t WHERE t.id IN ({_marks(ids)})", tuple(ids))
+        return {row[0]: int(row[1]) for row in rows}
+
     # --- writes ------------------------------------------------------------------------------
 
     def insert(self, lease: Lease, payload: dict) -> None:
