@@ -1,4 +1,4 @@
-"""The commit and push hooks: changed paths -> conflicts -> records -> mail -> exit code.
+"""The commit and push hooks: changed paths -> conflicts -> records (+ queued mail) -> mail -> exit code.
 
 Entry points ``maf-reservations`` (pre-commit stage) and ``maf-reservations-push`` (pre-push).
 This module runs on every commit of every agent, so it imports only what the common case needs:
@@ -55,7 +55,7 @@ def run_hook(
         from maf_hooks.services import conflicts
 
         return conflicts.handle(decision, settings["store"], settings["cfg"], settings["paths"],
-                                environ=environ, stream=stream)
+                                environ=environ, stream=stream, tried=settings.setdefault("mail_tried", []))
     except (MafError, OSError, UnicodeError) as exc:
         return fail(exc, settings, stream)
     except Exception as exc:
@@ -66,6 +66,7 @@ def run_hook(
     finally:
         store = settings.get("store")
         if store is not None:
+            _flush_mail(store, settings)
             _flush_audit(store, environ, clock)
             store.close()
 
@@ -78,6 +79,28 @@ def _flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int
         from maf_hooks.services.audit import flush_quietly
 
         flush_quietly(store, url, clock())
+
+
+MAIL_BUDGET_MS = 1000  # the hook retries queued conflict mail for at most about this long
+
+
+def _flush_mail(store: Any, settings: dict[str, Any]) -> None:
+    """Retry queued conflict mail after the decision (never the rows this run just tried), for at
+    most about a second; a failure changes nothing (the rows stay queued for `maf mail flush`,
+    `maf escalate tick` and later hook runs)."""
+    cfg, paths = settings.get("cfg"), settings.get("paths")
+    if cfg is None or paths is None:
+        return
+    try:
+        if not store.conflicts.pending_mail(limit=1, exclude=tuple(settings.get("mail_tried", ()))):
+            return
+        from maf_hooks.context import mail_root_for
+        from maf_hooks.services.mail import deliver_outbox
+
+        deliver_outbox(store, mail_root_for(paths, cfg), exclude=tuple(settings.get("mail_tried", ())), limit=50,
+                       budget_ms=MAIL_BUDGET_MS)
+    except Exception:  # noqa: BLE001 - the decision is made; mail stays queued
+        pass
 
 
 def _agent(settings: dict[str, Any]) -> str | None:

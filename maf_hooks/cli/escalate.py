@@ -15,6 +15,7 @@ from maf_hooks.core.escalation import OPEN, PRIORITIES
 from maf_hooks.core.text import shown
 from maf_hooks.errors import Refused, UsageError
 from maf_hooks.services import escalation, manual_escalation
+from maf_hooks.services import mail as mail_service
 from maf_hooks.store.base import Store
 from maf_hooks.timeutil import iso, now_ms, relative
 
@@ -118,16 +119,22 @@ def _json(record: dict) -> dict:
 @json_option
 @pass_context
 def tick(context: Context, as_json):
-    """Move every escalation not acknowledged in time up a level (safe to run from cron or CI)."""
+    """Move every escalation not acknowledged in time up a level, and deliver queued conflict mail
+    (safe to run from cron or CI)."""
     changes: list[dict] = []
     results: list[dict] = []
+    mail: dict = {"delivered": [], "failed": [], "pending": 0}
     with context.store_if_exists() as store:
         if store is not None:
             escalation.sync_paths(store, context.config)
             changes = escalation.tick(store, context.config)
             results = _deliver(context, store)
+            mail = mail_service.flush(store, context.mail_root())
+    for failure in mail["failed"]:
+        warn(f"maf: could not deliver queued conflict mail {failure['id']} to {shown(failure['recipient'])}: "
+             f"{shown(failure['error'] or '')} (kept; `maf mail flush` or the next tick retries it)")
     if as_json:
-        emit_json({"changes": changes, "deliveries": results})
+        emit_json({"changes": changes, "deliveries": results, "mail": mail})
     else:
         for change in changes:
             if change["status"] == "escalated":
@@ -137,7 +144,9 @@ def tick(context: Context, as_json):
                            f"{', '.join(change['told'])}")
         if not changes:
             click.echo("nothing to escalate")
-    return 1 if any(r["status"] == "failed" for r in results) else 0
+        if mail["delivered"]:
+            click.echo(f"delivered {len(mail['delivered'])} queued conflict message(s)")
+    return 1 if any(r["status"] == "failed" for r in results) or mail["failed"] else 0
 
 
 @escalate_group.command("monitor")

@@ -1,4 +1,5 @@
-"""`maf mail`: list, read and send agent mail (one Maildir per agent under the mail root)."""
+"""`maf mail`: list, read and send agent mail (one Maildir per agent under the mail root), and
+flush the queued conflict mail."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import click
 
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
-from maf_hooks.cli.output import emit_json, table
+from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.text import shown
 from maf_hooks.errors import UsageError
@@ -130,6 +131,35 @@ def send_mail(context: Context, recipient, subject, body, body_file, agent, as_j
     else:
         click.echo(f"sent {sent['id']} to {shown(recipient)}")
     return 0
+
+
+@mail_group.command("flush")
+@json_option
+@pass_context
+def flush_mail(context: Context, as_json):
+    """Deliver the queued conflict mail (RESERVATION_CONFLICT messages to lease holders).
+
+    The git hook queues each holder's message together with the conflict record and delivers it
+    after its decision; what could not be delivered then stays queued. This delivers every queued
+    message exactly once (safe to run from cron or CI, or twice in a row). Exit 1 when a delivery
+    failed (the message stays queued).
+
+    \b
+    Example:
+      maf mail flush
+    """
+    result: dict = {"delivered": [], "failed": [], "pending": 0}
+    with context.store_if_exists() as store:
+        if store is not None:
+            result = service.flush(store, context.mail_root())
+    for failure in result["failed"]:
+        warn(f"maf: could not deliver queued mail {failure['id']} to {shown(failure['recipient'])}: "
+             f"{shown(failure['error'] or '')} (attempt {failure['attempts']}; kept queued)")
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"delivered {len(result['delivered'])} queued message(s); {result['pending']} still queued")
+    return 1 if result["failed"] else 0
 
 
 def _read_body(path: str) -> str:

@@ -14,6 +14,7 @@ from maf_hooks.timeutil import iso, relative
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from maf_hooks.core.decision import Decision
@@ -82,7 +83,25 @@ def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[d
     return "\n".join(lines) + "\n"
 
 
-def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: list[str], now: int) -> str:
+def told(mailed: list[str], queued: list[str], suppressed: Mapping[str, str]) -> str:
+    """What the holders were told, truthfully: mailed, queued (delivery failed or not yet done),
+    or already mailed / already queued about this same attempt (the dedup rule)."""
+    parts = []
+    if mailed:
+        parts.append(f"mail was sent to {', '.join(shown(h) for h in mailed)}")
+    if queued:
+        parts.append(f"mail to {', '.join(shown(h) for h in queued)} is queued (not delivered yet)")
+    before = [shown(h) for h, status in suppressed.items() if status == "delivered"]
+    waiting = [shown(h) for h, status in suppressed.items() if status != "delivered"]
+    if before:
+        parts.append(f"{', '.join(before)} already mailed about this same attempt recently")
+    if waiting:
+        parts.append(f"mail to {', '.join(waiting)} about this same attempt is already queued (not delivered yet)")
+    return "; ".join(parts) if parts else "no mail could be written to them"
+
+
+def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: list[str], now: int, *,
+           queued: list[str] | None = None, suppressed: Mapping[str, str] | None = None) -> str:
     """The message the committer reads on stderr."""
     count = len({path for path, _ in decision.conflicts})
     head = {
@@ -105,12 +124,10 @@ def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: li
         lines += [outcome.note, ""]
     if outcome.status != "overridden":
         holders = ", ".join(sorted({shown(lease.agent) for _, lease in decision.conflicts}))
-        told = (f"mail was sent to {', '.join(mailed)}" if mailed
-                else "they were already mailed about this same attempt recently")
         lines += [
             "What to do:",
             "  - wait until the lease ends;",
-            f"  - ask the holder ({holders}): {told}; write with `maf mail send --to {holders.split(', ')[0]} ...`;",
+            f"  - ask the holder ({holders}): {told(mailed, queued or [], suppressed or {})}; write with `maf mail send --to {holders.split(', ')[0]} ...`;",
             "  - see who holds what: `maf-lease check PATH...`;",
         ]
         if not outcome.note:  # when an override was refused, the note says why instead

@@ -23,7 +23,8 @@ _WHERE = {
     "UNKNOWN_SENDER": "addresses",
     "build_message": "message", "JSON_FILENAME": "message", "MESSAGE": "message", "MESSAGE_ID_DOMAIN": "message",
     "POLICY": "message",
-    "deliver": "maildir", "send": "maildir",
+    "deliver": "maildir", "send": "maildir", "deliver_once": "maildir", "outbox_key": "maildir",
+    "as_bytes": "maildir",
     "list_messages": "reading", "read_message": "reading",
 }
 

@@ -192,14 +192,21 @@ def unique_name() -> str:
             f"R{secrets.token_hex(4)}.{host}")
 
 
-def write_message(root: str, agent_id: str, data: bytes) -> str:
+def write_message(root: str, agent_id: str, data: bytes, key: str | None = None) -> str:
     """Deliver ``data`` to the Maildir of ``agent_id`` the Maildir way (write in ``tmp/``, link into
-    ``new/``), every directory opened without following links; return the message key."""
+    ``new/``), every directory opened without following links; return the message key.
+
+    With ``key`` (a fixed file name), a message already in ``new/`` or ``cur/`` under that key
+    (readers append ``:2,S`` and the like) is not written again: delivery is exactly once."""
     box = open_maildir(root, agent_id, create=True)
     assert box is not None
     try:
         tmp, new = box.fds["tmp"], box.fds["new"]
-        key = unique_name()
+        if key is not None:
+            if _present(box, key):
+                return key
+            _unlink_quietly(key, tmp)  # left by a delivery killed half way
+        key = key or unique_name()
         fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=tmp)
         try:
             try:
@@ -211,6 +218,8 @@ def write_message(root: str, agent_id: str, data: bytes) -> str:
                 os.close(fd)
             try:
                 os.link(key, key, src_dir_fd=tmp, dst_dir_fd=new)
+            except FileExistsError:
+                pass  # a concurrent delivery of the same fixed key won
             except OSError as exc:
                 if not isinstance(exc, PermissionError) and exc.errno not in _NO_LINK_ERRNOS:
                     raise
@@ -223,6 +232,16 @@ def write_message(root: str, agent_id: str, data: bytes) -> str:
         return key
     finally:
         box.close()
+
+
+def _present(box: Maildir, key: str) -> bool:
+    """Whether a message with this key is in ``new/`` or ``cur/`` (with any ``:2,...`` info)."""
+    prefix = key + ":"
+    for sub in ("new", "cur"):
+        for name in os.listdir(box.fds[sub]):
+            if name == key or name.startswith(prefix):
+                return True
+    return False
 
 
 def _unlink_quietly(name: str, dir_fd: int) -> None:

@@ -37,6 +37,30 @@ def deliver(root: str, recipient: str, message: EmailMessage) -> str:
         raise StorageError(f"Could not deliver mail to {path}: {failure_reason(exc)}") from exc
 
 
+def outbox_key(outbox_id: int, created_ms: int, token: str) -> str:
+    """The fixed Maildir file name of an outbox message: ``<seconds>.M<microseconds>P0Q<outbox
+    id>.maf-<token>`` (the token is random per row, so keys from two repositories never meet)."""
+    return f"{created_ms // 1000}.M{created_ms % 1000 * 1000}P0Q{int(outbox_id)}.maf-{token}"
+
+
+def deliver_once(root: str, recipient: str, data: bytes, key: str) -> str:
+    """Deliver the message bytes ``data`` under the fixed ``key``, unless a message with that key
+    is already in ``new/`` or ``cur/``; return the key."""
+    path = mailbox_path(root, recipient)
+    try:
+        return confinement.write_message(root, recipient, data, key)
+    except OSError as exc:
+        raise StorageError(f"Could not deliver mail to {path}: {failure_reason(exc)}") from exc
+
+
+def as_bytes(message: EmailMessage) -> bytes:
+    """The message as it is stored in a Maildir file (long header lines folded)."""
+    try:
+        return message.as_bytes(policy=POLICY)
+    except (email.errors.MessageError, ValueError) as exc:
+        raise UsageError(f"This message cannot be written: {exc}") from None
+
+
 def send(root: str, *, sender: str, recipient: str, subject: str, text: str) -> str:
     """Send a plain agent-to-agent message (X-MAF-Type: MESSAGE); return its key."""
     message = build_message(sender=sender, recipient=recipient, subject=subject, text=text,

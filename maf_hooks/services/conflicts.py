@@ -1,6 +1,7 @@
 """What happens when a commit or push touches another agent's lease: THE override rule decides
-the outcome, ``RESERVATION_CONFLICT`` records and events are written, each holder is mailed once
-(deduplicated), escalation triggers fire, and the committer reads the report.
+the outcome, ``RESERVATION_CONFLICT`` records and events are written together with one outbox row
+per holder (deduplicated), the mail is delivered after the decision (and retried until it is),
+escalation triggers fire, and the committer reads the report.
 
 Imported by the git hook only when there is a conflict.
 """
@@ -31,11 +32,16 @@ def decide(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Outcome:
     return rules.outcome(policy.hook_mode(cfg, environ), policy.override(cfg, environ, agent))
 
 
-def record(store: Store, decision: Decision, outcome: Outcome) -> list[dict[str, Any]]:
+def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: int = 0) -> dict[str, Any]:
     """One conflict record and one event per conflicting (path, lease); an ``override`` event per
-    lease when overridden. Returns what the holders' mail needs."""
-    rows = []
+    lease when overridden; and, in the SAME write section, one outbox row per holder (the built
+    message, delivered after the decision), unless the dedup rule suppresses it.
+
+    Returns ``{"rows", "queued" (outbox ids), "holders" ({holder: outbox id}), "suppressed"
+    ({holder: "delivered" | "pending"}), "failures" (messages that could not be built)}``."""
+    rows: list[dict[str, Any]] = []
     severity = SEVERITY[outcome.status]
+    plan: dict[str, Any] = {"rows": rows, "queued": [], "holders": {}, "suppressed": {}, "failures": []}
     with store.write() as now:
         for raw_path, lease in decision.conflicts:
             path = storable(raw_path)
@@ -70,7 +76,44 @@ def record(store: Store, decision: Decision, outcome: Outcome) -> list[dict[str,
                     "reason": outcome.reason, "holder": lease.agent, "paths": paths,
                     "operation": decision.operation,
                 }, now)
-    return rows
+        _queue_mail(store, decision, outcome, plan, dedup_minutes, now)
+    return plan
+
+
+def _queue_mail(store: Store, decision: Decision, outcome: Outcome, plan: dict[str, Any], dedup_minutes: int,
+                now: int) -> None:
+    """One outbox row per holder listing all of that holder's paths (inside the records' section)."""
+    from maf_hooks import mail
+
+    by_holder: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    for row in plan["rows"]:
+        by_holder.setdefault(row["lease"].agent, []).append(row)
+    for holder, items in by_holder.items():
+        paths = sorted(row["path"] for row in items)
+        key = rules.dedup_key(decision, outcome, holder, paths)
+        if dedup_minutes:
+            earlier = store.conflicts.recent_mail(key, now - dedup_minutes * 60_000)
+            if earlier is not None:
+                plan["suppressed"][holder] = earlier
+                continue
+        try:
+            data = mail.as_bytes(mail.build_message(
+                sender=decision.agent,
+                recipient=holder,
+                subject=rules.subject(decision, outcome, holder, len(paths)),
+                text=rules.holder_text(decision, outcome, holder, items, now),
+                maf_type="RESERVATION_CONFLICT",
+                json_payload=[row["envelope"] for row in items],
+                date_ms=now,
+            ))
+        except Exception as exc:  # noqa: BLE001 - a mail failure must not hide the decision
+            plan["failures"].append(f"{holder}: {exc}")
+            continue
+        outbox_id = store.conflicts.queue_mail({"dedup_key": key, "recipient": holder,
+                                                "maf_type": "RESERVATION_CONFLICT", "message": data,
+                                                "token": secrets.token_hex(6), "created_at": now})
+        plan["queued"].append(outbox_id)
+        plan["holders"][holder] = outbox_id
 
 
 def _unique_leases(pairs: list[tuple[str, Lease]]) -> OrderedDict[str, Lease]:
@@ -80,53 +123,42 @@ def _unique_leases(pairs: list[tuple[str, Lease]]) -> OrderedDict[str, Lease]:
     return unique
 
 
-def mail_holders(store: Store, decision: Decision, outcome: Outcome, rows: list[dict[str, Any]], mail_root: str,
-                 dedup_minutes: int, now: int) -> tuple[list[str], list[str]]:
-    """One message per holder listing all of that holder's paths; returns (mailed, failures)."""
-    from maf_hooks import mail
+def mail_holders(store: Store, plan: dict[str, Any], mail_root: str) -> dict[str, Any]:
+    """Deliver the outbox rows :func:`record` queued; ``{"mailed", "queued", "failures"}``: the
+    holders whose mail was delivered, and those whose mail stays queued (with why)."""
+    from maf_hooks.services.mail import deliver_outbox
 
-    by_holder: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-    for row in rows:
-        by_holder.setdefault(row["lease"].agent, []).append(row)
-    mailed, failures = [], []
-    for holder, items in by_holder.items():
-        paths = sorted(row["path"] for row in items)
-        key = rules.dedup_key(decision, outcome, holder, paths)
-        if dedup_minutes and store.conflicts.mailed_since(key, now - dedup_minutes * 60_000):
-            continue
-        try:
-            message = mail.build_message(
-                sender=decision.agent,
-                recipient=holder,
-                subject=rules.subject(decision, outcome, holder, len(paths)),
-                text=rules.holder_text(decision, outcome, holder, items, now),
-                maf_type="RESERVATION_CONFLICT",
-                json_payload=[row["envelope"] for row in items],
-                date_ms=now,
-            )
-            message_key = mail.deliver(mail_root, holder, message)
-        except Exception as exc:  # noqa: BLE001 - a mail failure must not hide the decision
-            failures.append(f"{holder}: {exc}")
-            continue
-        with store.write():
-            store.conflicts.log_mail(key, holder, "RESERVATION_CONFLICT", message_key, now)
-        mailed.append(holder)
-    return mailed, failures
+    results = {result["id"]: result for result in deliver_outbox(store, mail_root, ids=plan["queued"])}
+    mailed, queued, failures = [], [], list(plan["failures"])
+    for holder, outbox_id in plan["holders"].items():
+        result = results.get(outbox_id)
+        if result is not None and result["status"] == "delivered":
+            mailed.append(holder)
+        else:
+            queued.append(holder)
+            error = result["error"] if result is not None else "not tried"
+            failures.append(f"{holder}: {error}; the message stays queued (the next hook run, `maf mail flush` "
+                            "and `maf escalate tick` retry it)")
+    return {"mailed": mailed, "queued": queued, "failures": failures}
 
 
 def handle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: Mapping[str, str],
-           stream: TextIO) -> int:
-    """Decide, record, mail, escalate and report one conflicting commit or push; the exit code."""
+           stream: TextIO, tried: list[int] | None = None) -> int:
+    """Decide, record (with the holders' mail queued), mail, escalate and report one conflicting
+    commit or push; the exit code. ``tried`` receives the outbox ids delivered or tried here."""
     from maf_hooks.context import mail_root_for
 
     now = store.now()
     outcome = decide(cfg, environ, decision.agent)
-    rows = record(store, decision, outcome)
+    plan = record(store, decision, outcome, cfg.get("mail.dedup_minutes"))
+    if tried is not None:
+        tried.extend(plan["queued"])
     mail_root = mail_root_for(paths, cfg)
     _keep_mail_out_of_git(paths, mail_root)
-    mailed, failures = mail_holders(store, decision, outcome, rows, mail_root, cfg.get("mail.dedup_minutes"), now)
+    told = mail_holders(store, plan, mail_root)
     escalated = escalate(store, cfg, decision, outcome, mail_root)
-    stream.write(rules.report(decision, outcome, mailed, failures, now))
+    stream.write(rules.report(decision, outcome, told["mailed"], told["failures"], now, queued=told["queued"],
+                              suppressed=plan["suppressed"]))
     stream.writelines(f"maf: escalation {escalation_id} opened (repeated conflicts); "
                      f"see `maf escalate show {escalation_id}`.\n" for escalation_id in escalated)
     return 1 if outcome.status == "blocked" else 0

@@ -30,3 +30,33 @@ class ConflictRecords(abc.ABC):
     @abc.abstractmethod
     def log_mail(self, dedup_key: str, recipient: str, maf_type: str, message_key: str, now: int) -> None:
         """Remember a delivered message, for :meth:`mailed_since`."""
+
+    # The conflict mail outbox: one row per holder message, written in the same write section
+    # as the conflict records; ``status`` is ``pending`` until delivered, then ``delivered``.
+
+    @abc.abstractmethod
+    def recent_mail(self, dedup_key: str, start: int) -> str | None:
+        """``"delivered"`` when mail with this key was delivered (or logged) after ``start``,
+        else ``"pending"`` when such mail is queued, else None (the dedup rule)."""
+
+    @abc.abstractmethod
+    def queue_mail(self, row: dict[str, Any]) -> int:
+        """Add a pending outbox row (``dedup_key, recipient, maf_type, message`` (bytes), ``token``,
+        ``created_at``); return its id."""
+
+    @abc.abstractmethod
+    def pending_mail(self, *, limit: int = 100, exclude: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        """Pending outbox rows, oldest first: ``id, dedup_key, recipient, maf_type, message, token,
+        attempts, created_at``."""
+
+    @abc.abstractmethod
+    def outbox(self, ids: list[int]) -> list[dict[str, Any]]:
+        """The outbox rows with these ids (as :meth:`pending_mail`, with ``status``)."""
+
+    @abc.abstractmethod
+    def mail_delivered(self, outbox_id: int, message_key: str, now: int) -> bool:
+        """Mark a pending row delivered and log it (:meth:`log_mail`); False if it was not pending."""
+
+    @abc.abstractmethod
+    def mail_failed(self, outbox_id: int, error: str, now: int) -> None:
+        """Count a failed attempt; the row stays pending."""

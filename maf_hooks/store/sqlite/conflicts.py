@@ -1,4 +1,4 @@
-"""The SQLite conflict records: ``reservation_conflicts`` and ``mail_log``."""
+"""The SQLite conflict records: ``reservation_conflicts``, ``mail_log`` and ``mail_outbox``."""
 
 from __future__ import annotations
 
@@ -36,3 +36,48 @@ class SqliteConflictRecords(ConflictRecords):
     def log_mail(self, dedup_key: str, recipient: str, maf_type: str, message_key: str, now: int) -> None:
         self.db.execute("INSERT INTO mail_log (dedup_key, recipient, maf_type, message_key, sent_at) "
                         "VALUES (?, ?, ?, ?, ?)", (dedup_key, recipient, maf_type, message_key, now))
+
+    def recent_mail(self, dedup_key: str, start: int) -> str | None:
+        if self.mailed_since(dedup_key, start):
+            return "delivered"
+        row = self.db.one("SELECT 1 FROM mail_outbox WHERE dedup_key = ? AND created_at > ? AND status = 'pending'",
+                          (dedup_key, start))
+        return "pending" if row is not None else None
+
+    def queue_mail(self, row: dict[str, Any]) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO mail_outbox (dedup_key, recipient, maf_type, message, token, status, created_at) "
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+            (row["dedup_key"], row["recipient"], row["maf_type"], row["message"], row["token"], row["created_at"]))
+        return int(cursor.lastrowid or 0)
+
+    def pending_mail(self, *, limit: int = 100, exclude: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        rows = self.db.all(f"SELECT {_OUTBOX} FROM mail_outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
+                           (limit + len(exclude),))
+        return [row for row in (dict(zip(_OUTBOX_FIELDS, values)) for values in rows) if row["id"] not in exclude][:limit]
+
+    def outbox(self, ids: list[int]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        rows = self.db.all(f"SELECT {_OUTBOX} FROM mail_outbox WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id",
+                           tuple(ids))
+        return [dict(zip(_OUTBOX_FIELDS, values)) for values in rows]
+
+    def mail_delivered(self, outbox_id: int, message_key: str, now: int) -> bool:
+        row = self.db.one("SELECT dedup_key, recipient, maf_type FROM mail_outbox WHERE id = ? AND status = 'pending'",
+                          (outbox_id,))
+        if row is None:
+            return False
+        self.db.execute("UPDATE mail_outbox SET status = 'delivered', message_key = ?, delivered_at = ?, "
+                        "attempts = attempts + 1, last_error = NULL WHERE id = ?", (message_key, now, outbox_id))
+        self.log_mail(row[0], row[1], row[2], message_key, now)
+        return True
+
+    def mail_failed(self, outbox_id: int, error: str, now: int) -> None:
+        self.db.execute("UPDATE mail_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ? "
+                        "AND status = 'pending'", (error[:2000], outbox_id))
+
+
+_OUTBOX_FIELDS = ("id", "dedup_key", "recipient", "maf_type", "message", "token", "status", "attempts", "last_error",
+                  "created_at")
+_OUTBOX = ", ".join(_OUTBOX_FIELDS)

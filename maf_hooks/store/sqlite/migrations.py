@@ -123,6 +123,29 @@ def _v8_events_outlive_tasks(conn: sqlite3.Connection) -> None:
 V9_NO_STORED_REGEX = ("UPDATE file_leases SET regex = '' WHERE regex != ''",)
 
 
+# The conflict mail outbox: a conflict record and its holders' mail are written in one write
+# section; delivery follows the decision and is retried until it succeeds. ``message`` is the
+# built message (bytes); its Maildir file name derives from ``id``, ``created_at`` and ``token``.
+V10_MAIL_OUTBOX = (
+    """CREATE TABLE mail_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dedup_key TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        maf_type TEXT NOT NULL,
+        message BLOB NOT NULL,
+        token TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        message_key TEXT,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+    )""",
+    "CREATE INDEX idx_mail_outbox_pending ON mail_outbox(id) WHERE status = 'pending'",
+    "CREATE INDEX idx_mail_outbox_key ON mail_outbox(dedup_key, created_at)",
+)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "canonical tables, file leases, agents", _v1),
     Migration(2, "reservation conflicts and mail log", V2_CONFLICTS),
@@ -133,6 +156,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, "file-like leases match only their own paths", V7_FILE_LIKE_REGEXES),
     Migration(8, "events outlive their tasks (no cascading delete)", _v8_events_outlive_tasks, True),
     Migration(9, "leases are read from their pattern: no stored regex text", V9_NO_STORED_REGEX),
+    Migration(10, "conflict mail outbox", V10_MAIL_OUTBOX),
 ]
 
 
