@@ -189,3 +189,33 @@ def test_counts_table_damaged_to_claim_a_lease_refuses(repo, cli):
     code, err = hook(repo, env=ME)
     assert code == 1 and "is damaged" in err
 
+
+
+def test_migration_11_counts_the_leases_already_open(repo, cli):
+    """A database from before migration 11, with open and ended leases: the first command fills
+    the counts from them, and the hook then finds the open lease with no false alarm."""
+    lease(cli, repo, LEASED, "--agent", "alice")
+    lease(cli, repo, GLOB_DIR + "*.py", "--agent", "alice")
+    lease(cli, repo, "ended.txt", "--agent", "alice")
+    assert cli(repo, "lease", "release", "ended.txt", "--agent", "alice").code == 0
+    db = repo / ".git" / "maf" / "runtime.db"
+    conn = sqlite3.connect(db)
+    try:  # back to version 9: no counts table, no triggers
+        conn.execute("DROP TABLE lease_key_counts")
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                    "AND name LIKE 'lease_key_counts%'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 10")
+        conn.execute("PRAGMA user_version = 9")
+        conn.commit()
+    finally:
+        conn.close()
+    stage(repo, GLOB_DIR + "two.py")
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "RESERVATION_CONFLICT" in err and "is damaged" not in err
+    conn = sqlite3.connect(db)
+    try:
+        assert sorted(conn.execute("SELECT kind, key, n FROM lease_key_counts")) == [
+            ("g", GLOB_DIR, 1), ("p", GLOB_DIR + "*.py", 1), ("p", LEASED, 1), ("t", "", 2)]
+    finally:
+        conn.close()
