@@ -111,7 +111,9 @@ def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casef
     its cost follows its own paths and not the number of active leases; a large one (or a path
     that is no valid UTF-8, which no lease key can equal, or any commit with ``casefold``: keys
     compare exactly) reads every active lease. Either way the index finds the same leases: the
-    lookup loads every lease that the index could find for these paths."""
+    lookup loads every lease that the index could find for these paths. Both reads check what
+    they found against the store's own counts and raise StorageError on a damaged database, so
+    that damage refuses the change instead of hiding a lease."""
     from maf_hooks.patterns.index import lookup_keys
 
     if not changed:
@@ -120,7 +122,7 @@ def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casef
         patterns, prefixes = lookup_keys(changed)
         if len(patterns) + len(prefixes) <= MAX_LOOKUP_KEYS and _all_utf8(patterns):
             return records.active_rows_near(now, sorted(patterns), sorted(prefixes))
-    return records.active_rows(now)
+    return records.checked_rows(now)
 
 
 def _all_utf8(keys: Iterable[str]) -> bool:

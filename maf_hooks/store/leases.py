@@ -36,7 +36,13 @@ class LeaseRecords(abc.ABC):
         """The rows of :meth:`active_rows` whose pattern is one of ``patterns``, or whose pattern is
         a glob (``*?[`` or an escape) with its literal prefix among ``prefixes``: with the keys of
         ``matcher.lookup_keys``, every lease that can cover one of those paths. Cost follows the
-        keys and the leases found, not every active lease."""
+        keys and the leases found, not every active lease. The rows found are checked against
+        what the store knows of its own leases: StorageError when they prove damaged."""
+
+    def checked_rows(self, now: int) -> list[tuple]:
+        """Every active lease, as rows, for the hook: read so that a damaged index cannot hide
+        one (StorageError when the store finds itself damaged). By default :meth:`active_rows`."""
+        return self.active_rows(now)
 
     # --- reads for the rules ---------------------------------------------------------------
 

@@ -99,6 +99,7 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cell_size_check = ON")  # a damaged page is an error, not read as it is
         migrations.refuse_newer(conn, path)
         if not create and migrate and migrations.current_version(conn) == 0:
             # the file exists but holds no schema (truncated, or not made by maf-hooks): reading
@@ -130,6 +131,7 @@ def _connect_read_only(path: str, timeout: float) -> sqlite3.Connection:
         except sqlite3.OperationalError:
             conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=timeout, isolation_level=None)
         conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA cell_size_check = ON")
     except sqlite3.Error as exc:
         raise StorageError(describe(exc, path)) from None
     return conn

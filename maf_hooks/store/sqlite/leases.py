@@ -7,6 +7,7 @@ The git hook reads leases here on every commit, so this module imports only what
 from __future__ import annotations
 
 from maf_hooks.core.model import AgentState, Lease
+from maf_hooks.errors import StorageError
 from maf_hooks.store.leases import LeaseRecords
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
@@ -28,6 +29,30 @@ _LIVE = "t.state = 'LEASED' AND l.lease_expires_at > ?"
 _IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
 
 
+def _is_glob(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern or "[" in pattern or "\\" in pattern  # as _IS_GLOB
+
+
+def _live(row: tuple, now: int) -> bool:
+    return row[7] == "LEASED" and row[6] is not None and row[6] > now  # as _LIVE
+
+
+def _key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dict[tuple[str, str], int]:
+    """How many of ``rows`` (open leases) have each lookup key of ``patterns`` and ``prefixes``,
+    as ``{("p", pattern) or ("g", prefix): n}``: the counts migration 11 keeps."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        pattern = row[2]
+        if pattern in patterns:
+            counts["p", pattern] = counts.get(("p", pattern), 0) + 1
+        if _is_glob(pattern) and row[10] in prefixes:
+            counts["g", row[10]] = counts.get(("g", row[10]), 0) + 1
+    return counts
+
+
+_CHUNK = 900  # bound parameters of one query (old SQLite builds allow 999)
+
+
 def _marks(values: Collection[Any]) -> str:
     return ",".join("?" * len(values))
 
@@ -45,7 +70,16 @@ class SqliteLeaseRecords(LeaseRecords):
     # --- the hook's reads --------------------------------------------------------------------
 
     def has_active(self, now: int) -> bool:
-        return self.db.scalar(f"SELECT EXISTS (SELECT 1 FROM {_FROM} WHERE {_LIVE})", (now,)) == 1
+        live, total = self.db.one(
+            f"SELECT EXISTS (SELECT 1 FROM {_FROM} WHERE {_LIVE}), "
+            "(SELECT n FROM lease_key_counts WHERE kind = 't' AND key = '')", (now,))
+        if live == 1:
+            return True
+        if not total:
+            return False
+        # the counts say some lease is open, yet none was found live: expired leases not yet
+        # ended, or an index that misses one; a read without the indexes tells them apart
+        return bool(self.checked_rows(now))
 
     def active_rows(self, now: int, *, agent: str | None = None) -> list[tuple]:
         sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE {_LIVE}"
@@ -56,16 +90,77 @@ class SqliteLeaseRecords(LeaseRecords):
         return self.db.all(sql + " ORDER BY f.created_at, t.id", args)
 
     def active_rows_near(self, now: int, patterns: Collection[str], prefixes: Collection[str]) -> list[tuple]:
-        # Both halves are index lookups (file_leases by pattern; open file leases by prefix).
-        # ``f.ended_at IS NULL`` (which the prefix index needs) changes nothing: ending a lease sets
-        # ended_at and moves its task out of LEASED in one write section (see end()).
+        # Both halves are index lookups (file_leases by pattern; open file leases by prefix) of the
+        # open leases (ended_at IS NULL: ending a lease sets ended_at and moves its task out of
+        # LEASED in one write section, see end()). The rows found are checked against the counts
+        # that triggers keep per key (migration 11): a damaged index or row shows as a difference.
         sql = (
-            f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.pattern IN ({_marks(patterns)}) AND {_LIVE} "
+            f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.pattern IN ({_marks(patterns)}) AND f.ended_at IS NULL "
             f"UNION SELECT {_COLUMNS} FROM {_OPEN} WHERE f.prefix IN ({_marks(prefixes)}) "
-            f"AND f.ended_at IS NULL AND {_IS_GLOB} AND {_LIVE} "
+            f"AND f.ended_at IS NULL AND {_IS_GLOB} "
             "ORDER BY 6, 1"  # f.created_at, t.id
         )
-        return self.db.all(sql, (*patterns, now, *prefixes, now))
+        rows = self.db.all(sql, (*patterns, *prefixes))
+        # the patterns of the rows found count too: a glob found by its prefix whose pattern text
+        # was damaged is then a pattern without a count, not a lease that silently covers nothing
+        pattern_set, prefix_set = set(patterns), set(prefixes)
+        keys = pattern_set.union(row[2] for row in rows)
+        if _key_counts(rows, keys, prefix_set) != self._counts(keys, prefix_set):
+            # an index missed a lease, or a row does not say what its index entry says: read every
+            # open lease without the indexes, and judge from that if it agrees with every count
+            rows = [row for row in self._verified(now)
+                    if row[2] in pattern_set or (_is_glob(row[2]) and row[10] in prefix_set)]
+        return [row for row in rows if _live(row, now)]
+
+    def checked_rows(self, now: int) -> list[tuple]:
+        return [row for row in self._verified(now) if _live(row, now)]
+
+    def _verified(self, now: int) -> list[tuple]:
+        """Every open file lease (:meth:`_scanned`), checked against every count kept per key."""
+        from collections import Counter  # C-counted: the full read of a large commit
+
+        rows = self._scanned(now)
+        kept: dict[str, dict[str, int]] = {"p": {}, "g": {}}
+        for kind, key, n in self.db.all("SELECT kind, key, n FROM lease_key_counts WHERE kind != 't'"):
+            kept.setdefault(kind, {})[key] = n
+        if (Counter([row[2] for row in rows]) != kept["p"] or len(kept) != 2
+                or Counter([row[10] for row in rows if _is_glob(row[2])]) != kept["g"]):
+            raise self._damaged("the open leases do not match the counts kept for their keys")
+        return rows
+
+    def _counts(self, patterns: Collection[str], prefixes: Collection[str]) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for kind, keys in (("p", sorted(patterns)), ("g", sorted(prefixes))):
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start:start + _CHUNK]
+                for key, n in self.db.all(
+                        f"SELECT key, n FROM lease_key_counts WHERE kind = ? AND key IN ({_marks(chunk)})",
+                        (kind, *chunk)):
+                    counts[kind, key] = n
+        return counts
+
+    def _scanned(self, now: int) -> list[tuple]:
+        """Every open file lease, read by scanning the table (no index of file_leases), in
+        ``created_at, id`` order; StorageError when their number differs from the count kept, or
+        a lease's task or lease row is missing."""
+        columns = "f.task_id" + _COLUMNS[len("t.id"):]
+        rows = self.db.all(
+            f"SELECT {columns}, t.id IS NULL OR l.task_id IS NULL FROM file_leases f NOT INDEXED "
+            "LEFT JOIN tasks t ON t.id = f.task_id LEFT JOIN leases l ON l.task_id = f.task_id "
+            "WHERE f.ended_at IS NULL ORDER BY f.created_at, f.task_id")
+        total = self.db.scalar("SELECT n FROM lease_key_counts WHERE kind = 't' AND key = ''") or 0
+        if len(rows) != total:
+            raise self._damaged(f"{len(rows)} open leases are stored, the count kept says {total}")
+        if any(row[-1] for row in rows):
+            raise self._damaged("an open file lease has no task or lease row")
+        return [row[:-1] for row in rows]
+
+    def _damaged(self, what: str) -> StorageError:
+        return StorageError(
+            f"The lease database {self.db.path} is damaged: {what}. The hook cannot tell which leases "
+            "are active, so it does not let the change through. Inspect it with `maf-preflight --only "
+            "database` (SQLite's integrity check), then restore it from a backup or repair it (an index "
+            "alone: `REINDEX`).")
 
     # --- reads for the rules -----------------------------------------------------------------
 

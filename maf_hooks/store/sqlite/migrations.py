@@ -146,6 +146,45 @@ V10_MAIL_OUTBOX = (
 )
 
 
+# Counts of open file leases (ended_at IS NULL) per lookup key, kept by triggers in the same
+# transaction as every write to file_leases (whoever writes: maf-hooks or an operator's SQL):
+# kind 't' key '' the total; 'p' per pattern; 'g' per literal prefix of a glob pattern (the two
+# keys the hook looks leases up by). The hook compares them with the rows an index lookup found,
+# so that a damaged index or row is noticed instead of read as "no lease" (docs/storage.md).
+_GLOB = "(instr({0}.pattern, '*') OR instr({0}.pattern, '?') OR instr({0}.pattern, '[') OR instr({0}.pattern, '\\'))"
+
+
+def _count_steps(row: str, delta: str) -> str:
+    keys = (("'t'", "''", "1"), ("'p'", f"{row}.pattern", "1"), ("'g'", f"{row}.prefix", _GLOB.format(row)))
+    steps = []
+    for kind, key, when in keys:
+        steps.append(f"INSERT OR IGNORE INTO lease_key_counts (kind, key, n) SELECT {kind}, {key}, 0 WHERE {when};")
+        steps.append(f"UPDATE lease_key_counts SET n = n {delta} 1 WHERE kind = {kind} AND key = {key} AND {when};")
+        steps.append(f"DELETE FROM lease_key_counts WHERE kind = {kind} AND key = {key} AND n = 0;")
+    return " ".join(steps)
+
+
+V11_LEASE_KEY_COUNTS = (
+    "CREATE TABLE lease_key_counts (kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, "
+    "PRIMARY KEY (kind, key)) WITHOUT ROWID",
+    "INSERT INTO lease_key_counts (kind, key, n) SELECT 't', '', COUNT(*) FROM file_leases "
+    "WHERE ended_at IS NULL HAVING COUNT(*) > 0",
+    "INSERT INTO lease_key_counts (kind, key, n) SELECT 'p', pattern, COUNT(*) FROM file_leases "
+    "WHERE ended_at IS NULL GROUP BY pattern",
+    "INSERT INTO lease_key_counts (kind, key, n) SELECT 'g', prefix, COUNT(*) FROM file_leases f "
+    f"WHERE ended_at IS NULL AND {_GLOB.format('f')} GROUP BY prefix",
+    "CREATE TRIGGER lease_key_counts_insert AFTER INSERT ON file_leases WHEN NEW.ended_at IS NULL "
+    f"BEGIN {_count_steps('NEW', '+')} END",
+    "CREATE TRIGGER lease_key_counts_delete AFTER DELETE ON file_leases WHEN OLD.ended_at IS NULL "
+    f"BEGIN {_count_steps('OLD', '-')} END",
+    # an update of a key or of ended_at: the old keys of an open lease out, the new ones in
+    "CREATE TRIGGER lease_key_counts_update_out AFTER UPDATE OF pattern, prefix, ended_at ON file_leases "
+    f"WHEN OLD.ended_at IS NULL BEGIN {_count_steps('OLD', '-')} END",
+    "CREATE TRIGGER lease_key_counts_update_in AFTER UPDATE OF pattern, prefix, ended_at ON file_leases "
+    f"WHEN NEW.ended_at IS NULL BEGIN {_count_steps('NEW', '+')} END",
+)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "canonical tables, file leases, agents", _v1),
     Migration(2, "reservation conflicts and mail log", V2_CONFLICTS),
@@ -157,6 +196,7 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "events outlive their tasks (no cascading delete)", _v8_events_outlive_tasks, True),
     Migration(9, "leases are read from their pattern: no stored regex text", V9_NO_STORED_REGEX),
     Migration(10, "conflict mail outbox", V10_MAIL_OUTBOX),
+    Migration(11, "counts of open file leases per lookup key, kept by triggers", V11_LEASE_KEY_COUNTS),
 ]
 
 
