@@ -68,6 +68,8 @@ class Field:
             return False, f"expected a string, got {_shown(value)}"
         if kind == "list[str]" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             return False, f"expected a list of strings, got {_shown(value)}"
+        if kind in ("str", "list[str]") and "\0" in (value if kind == "str" else "".join(value)):
+            return False, f"expected text without a NUL character, got {_shown(value)}"  # no path or name holds one
         if self.choices and value not in self.choices:
             return False, f"expected one of {', '.join(self.choices)}, got {_shown(value)}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -286,3 +286,14 @@ def test_storage_file_mode_accepted(repo, cli):
     (repo / "maf.toml").write_text('[storage]\nfile_mode = "0640"\n')
     assert cli(repo, "config", "validate").code == 0
     assert cli(repo, "config", "show", "--json").json["values"]["storage"]["file_mode"] == "0640"
+
+
+def test_a_nul_character_in_a_text_setting_is_refused(repo, cli):
+    """A NUL cannot be in a path: once it made the hook look for a database that cannot exist
+    (and so let every change through)."""
+    (repo / "maf.toml").write_text('[storage]\ndb_path = ".git/maf/runtime.db\\u0000x"\n')
+    result = cli(repo, "config", "validate")
+    assert result.code == 2 and "storage.db_path" in result.err and "NUL" in result.err
+    (repo / "maf.toml").write_text('[mail]\nroot = "a\\u0000b"\n')
+    result = cli(repo, "config", "validate")
+    assert result.code == 2 and "mail.root" in result.err

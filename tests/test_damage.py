@@ -219,3 +219,20 @@ def test_migration_11_counts_the_leases_already_open(repo, cli):
             ("g", GLOB_DIR, 1), ("p", GLOB_DIR + "*.py", 1), ("p", LEASED, 1), ("t", "", 2)]
     finally:
         conn.close()
+
+
+def test_a_mode_that_is_neither_exclusive_nor_shared_is_damage(repo, cli):
+    """One flipped character in the mode column must not turn an exclusive lease into a shared
+    note: the hook fails closed naming the damage."""
+    lease(cli, repo, LEASED, "--agent", "alice")
+    db = repo / ".git" / "maf" / "runtime.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA ignore_check_constraints = ON")  # as damage would: past the CHECK
+        conn.execute("UPDATE file_leases SET mode = 'dxclusive'")
+        conn.commit()
+    finally:
+        conn.close()
+    stage(repo, LEASED)
+    code, err = hook(repo, env=ME)
+    assert code == 1 and "is damaged" in err and "dxclusive" in err and "maf-preflight --only database" in err

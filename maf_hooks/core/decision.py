@@ -7,7 +7,9 @@ note. The git hook calls this on every commit, so it imports only the matcher.
 
 from __future__ import annotations
 
-from maf_hooks.core.model import EXCLUSIVE, Lease
+from maf_hooks.core.model import EXCLUSIVE, MODES, Lease
+from maf_hooks.core.text import shown
+from maf_hooks.errors import StorageError
 from maf_hooks.patterns.index import LeaseIndex
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
@@ -29,7 +31,12 @@ class Decision:
 
 def refuses(lease: Lease, agent: str | None) -> bool:
     """THE conflict rule for a change: another agent's exclusive lease covers the path (another
-    agent's shared lease is a note; an agent's own leases never count)."""
+    agent's shared lease is a note; an agent's own leases never count). A mode that is neither is
+    damage, never read as shared: the caller fails closed."""
+    if lease.mode not in MODES:
+        raise StorageError(f"The lease database is damaged: lease {shown(str(lease.id))} has the mode "
+                           f"{shown(repr(lease.mode))}, neither exclusive nor shared. Run `maf-preflight "
+                           "--only database` to inspect it, and restore it from a backup.")
     return lease.agent != agent and lease.mode == EXCLUSIVE
 
 
