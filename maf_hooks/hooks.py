@@ -48,8 +48,12 @@ def run_hook(
         _, decision = gate.evaluate(operation, environ, stdin_text, cwd=cwd, clock=clock, into=settings)
         if decision is None:
             return 0
-        for path, lease in decision.shared:
-            stream.write(f"maf: note: {path} is under a shared lease of {lease.agent} ({lease.pattern!r}).\n")
+        if decision.shared:
+            from maf_hooks.core.text import quoted, shown
+
+            for path, lease in decision.shared:
+                stream.write(f"maf: note: {shown(path)} is under a shared lease of {shown(lease.agent)} "
+                             f"({quoted(lease.pattern)}).\n")
         if not decision.conflicts:
             return 0
         from maf_hooks.services import conflicts

@@ -621,3 +621,12 @@ def test_hook_override_reason_with_a_tab_of_1000_characters_is_honoured(repo, cl
     code, err = hook(repo, env={**ME, "MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": reason})
     assert code == 0 and "OVERRIDDEN" in err and "a\\tbbb" in err
     assert conflicts(repo)[0][6] == reason
+
+
+def test_hook_shared_lease_note_escapes_the_file_name(repo, cli):
+    """The note about another agent's shared lease shows an agent-chosen file name escaped."""
+    lease(cli, repo, "common/", "--shared", "--agent", "alice")
+    stage(repo, "common/\x1b[2Jx.txt")
+    code, err = hook(repo, env=ME)
+    assert code == 0 and "shared lease of alice" in err
+    assert "\x1b" not in err and "\\x1b[2Jx.txt" in err

@@ -967,3 +967,15 @@ def test_hooks_check_ignores_commented_hook_ids(repo, cli):
     result = cli(repo, "preflight", "--only", "hooks", "--json")
     check = result.json["checks"][0]
     assert check["status"] != "passed" and "listed and installed" not in check["message"]
+
+
+def test_reservations_text_output_escapes_what_other_agents_wrote(repo, cli):
+    """A file name or pattern with terminal escapes reaches the person reading preflight escaped;
+    the JSON report keeps the exact value."""
+    acquire(repo, "alice", "src/**")
+    (repo / "src").mkdir()
+    (repo / "src" / "\x1b[2Jx.py").write_text("new\n")
+    result = pf(cli, repo, "--only", "reservations", env=ME)
+    assert result.code == 1 and "\x1b" not in result.out and "\\x1b[2Jx.py" in result.out
+    _, document = report(cli, repo, "--only", "reservations", env=ME)
+    assert document["checks"][0]["details"]["conflicts"][0]["path"] == "src/\x1b[2Jx.py"

@@ -17,6 +17,7 @@ from maf_hooks.cli.errors import entry
 from maf_hooks.cli.options import config_options, json_option
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
+from maf_hooks.core.text import shown
 from maf_hooks.errors import ConfigError, UsageError
 
 EXAMPLES = """
@@ -99,10 +100,10 @@ class CliProgress:
         if not self.human:
             return
         status = click.style(LABELS[result.status], fg=COLOURS[result.status], bold=result.status == FAILED)
-        click.echo(f"{status}  {label(result):<{self.width}}  {duration_text(result.duration_ms):>7}  {result.message}")
+        click.echo(f"{status}  {label(result):<{self.width}}  {duration_text(result.duration_ms):>7}  {shown(result.message)}")
         if result.status in (FAILED, WARNING) and len(result.findings) > 1:
             for finding in result.findings:
-                click.echo(f"      - {finding}")
+                click.echo(f"      - {shown(finding)}")
         if result.status == FAILED:
             tail = result.details.get("stderr_tail") or result.details.get("stdout_tail") or ""
             for line in tail.rstrip("\n").splitlines()[-OUTPUT_LINES:]:
@@ -247,7 +248,7 @@ def _summary(document: dict, run) -> None:
     if document["recommendations"]:
         click.echo("recommendations:")
         for text in document["recommendations"]:
-            click.echo(f"  - {text}")
+            click.echo(f"  - {shown(text)}")
     if run.record_note and "no lease database" not in run.record_note:
         click.echo(click.style(run.record_note, dim=True))
 
