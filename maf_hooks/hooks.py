@@ -70,12 +70,12 @@ def run_hook(
     finally:
         store = settings.get("store")
         if store is not None:
-            _flush_mail(store, settings)
-            _flush_audit(store, environ, clock)
+            flush_mail(store, settings)
+            flush_audit(store, environ, clock)
             store.close()
 
 
-def _flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int]) -> None:
+def flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int]) -> None:
     """Send queued audit events to AUDIT_WEBHOOK_URL after the decision, for at most about a second
     (``audit.WEBHOOK_BUDGET_SECONDS``); what is left stays queued for later commands."""
     url = environ.get("AUDIT_WEBHOOK_URL")
@@ -88,7 +88,7 @@ def _flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int
 MAIL_BUDGET_MS = 1000  # the hook retries queued conflict mail for at most about this long
 
 
-def _flush_mail(store: Any, settings: dict[str, Any]) -> None:
+def flush_mail(store: Any, settings: dict[str, Any]) -> None:
     """Retry queued conflict mail after the decision (never the rows this run just tried), for at
     most about a second; a failure changes nothing (the rows stay queued for `maf mail flush`,
     `maf escalate tick` and later hook runs)."""
