@@ -38,7 +38,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_hook import clean_env, git, install, log, median, populate, spread, venv_bin, write_files  # noqa: E402
+from bench_hook import clean_env, git, install, log, median, populate, spread, venv_bin, write_files
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = 1.5
@@ -117,7 +117,7 @@ def run(args, workdir):
              allowed),
         ]
     times = {label: [] for label, *_ in commands}
-    for label, _, argv, cwd, data, check in commands:  # warm-up: caches, byte-code, first records
+    for _label, _, argv, cwd, data, check in commands:  # warm-up: caches, byte-code, first records
         timed(argv, cwd, env, data, check)
     for _ in range(args.runs):
         for label, _, argv, cwd, data, check in commands:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import commit_file, git
+from conftest import git
 
 from maf_hooks import git as mgit
+from maf_hooks import gitfiles
 from maf_hooks.errors import NotARepository
 
 
@@ -20,14 +21,14 @@ def same(found, expected):
 def test_a_plain_repository_and_a_subdirectory(repo):
     (repo / "a" / "b").mkdir(parents=True)
     for where in (repo, repo / "a" / "b"):
-        same(mgit.discover(str(where)), mgit.repo_paths(str(where)))
+        same(gitfiles.repo_paths(str(where), os.environ), mgit.repo_paths(str(where)))
 
 
 def test_a_linked_worktree_shares_the_common_directory(repo, tmp_path):
     linked = tmp_path / "linked"
     git("worktree", "add", "-q", str(linked), "-b", "side", cwd=repo)
     (linked / "sub").mkdir()
-    found = mgit.discover(str(linked / "sub"))
+    found = gitfiles.repo_paths(str(linked / "sub"), os.environ)
     same(found, mgit.repo_paths(str(linked / "sub")))
     assert os.path.realpath(found.common_dir) == os.path.realpath(repo / ".git")
 
@@ -36,30 +37,46 @@ def test_a_submodule_style_git_file(repo, tmp_path):
     inner = tmp_path / "outer"
     inner.mkdir()
     git("init", "-q", "--separate-git-dir", str(tmp_path / "store.git"), str(inner), cwd=tmp_path)
-    same(mgit.discover(str(inner)), mgit.repo_paths(str(inner)))
+    same(gitfiles.repo_paths(str(inner), os.environ), mgit.repo_paths(str(inner)))
 
 
 def test_no_repository_and_git_variables(tmp_path, monkeypatch):
     with pytest.raises(NotARepository):
-        mgit.discover(str(tmp_path))
-    monkeypatch.setenv("GIT_DIR", str(tmp_path))
-    assert mgit.discover(str(tmp_path)) is None  # git decides
+        gitfiles.repo_paths(str(tmp_path), os.environ)
+    assert gitfiles.repo_paths(str(tmp_path), {"GIT_DIR": str(tmp_path)}) is None  # git decides
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("true", True), ("yes", True), ("On", True), ("1", True), ("false", False), ("0", False), ("off", False),
-])
-def test_one_config_call_reads_booleans_and_the_identity_as_git_does(repo, value, expected):
-    git("config", "core.ignorecase", value, cwd=repo)
-    git("config", "maf.agentId", "zoe", cwd=repo)
-    agent_id, email, settings = mgit.settings_later(str(repo))()
-    assert (agent_id, email, settings.ignorecase) == ("zoe", "dev@example.com", expected)
-    assert settings.ignorecase == mgit.path_settings(str(repo)).ignorecase
-
-
-def test_a_key_without_a_value_is_true(repo):
+def local(repo, lines):
+    """Append ``lines`` to the repository's own config file."""
     with open(repo / ".git" / "config", "a") as config:
-        config.write("[core]\n\tprecomposeunicode\n")
-    commit_file(repo, "x.txt")
-    assert mgit.settings_later(str(repo))()[2].precompose is True
-    assert mgit.path_settings(str(repo)).precompose is True
+        config.write(lines)
+
+
+@pytest.mark.parametrize("lines", [
+    "[core]\n\tignorecase = true\n", "[core]\n\tignorecase = yes\n", "[CORE]\n\tIgnoreCase = On\n",
+    "[core]\n\tignorecase = false\n", "[core]\n\tignorecase = 1 # a comment\n", "[core]\n\tprecomposeunicode\n",
+    "[core]\n\tignorecase = true\n[core]\n\tignorecase = false\n", "[user]\n\tignorecase = true\n",
+])
+def test_the_repositorys_own_settings_read_as_git_reads_them(repo, lines):
+    local(repo, lines)
+    paths = mgit.repo_paths(str(repo))
+    assert gitfiles.path_settings(paths.git_dir, paths.common_dir, os.environ) == mgit.path_settings(str(repo))
+
+
+@pytest.mark.parametrize("lines", [
+    "[include]\n\tpath = other\n", '[includeIf "gitdir:/x/"]\n\tpath = other\n', '[core]\n\tignorecase = "true"\n',
+    "[core]\n\tignorecase = 2\n", '[core "sub"]\n\tignorecase = true\n', "[extensions]\n\tworktreeConfig = true\n",
+])
+def test_anything_beyond_the_plain_forms_is_left_to_git(repo, lines):
+    local(repo, lines)
+    paths = mgit.repo_paths(str(repo))
+    assert gitfiles.path_settings(paths.git_dir, paths.common_dir, os.environ) is None
+
+
+def test_a_global_file_naming_either_setting_is_left_to_git(repo):
+    paths = mgit.repo_paths(str(repo))
+    assert gitfiles.path_settings(paths.git_dir, paths.common_dir, os.environ) is not None
+    with open(os.path.join(os.environ["HOME"], ".gitconfig"), "w") as config:
+        config.write("[core]\n\tignorecase = true\n")
+    assert gitfiles.path_settings(paths.git_dir, paths.common_dir, os.environ) is None
+    assert gitfiles.path_settings(paths.git_dir, paths.common_dir, {"GIT_CONFIG_GLOBAL": "/dev/null"}) is None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from maf_hooks import git, identity
+from maf_hooks import gitfiles, identity
 from maf_hooks.core import policy
 from maf_hooks.errors import NotARepository
 
@@ -41,29 +41,31 @@ def inside(raw: str, cwd: str, root: str) -> str | None:
 
 
 class Start:
-    """What one tool call needs of git, asked side by side: the repository (found without git in
-    the plain layouts) and, in one ``git config`` call, the identity and how paths compare."""
+    """What one tool call needs of git: the repository, how it compares paths, and (only when a
+    lease is in question) the identity. Read from the git files where they are plain
+    (:mod:`maf_hooks.gitfiles`), else asked of git."""
 
-    def __init__(self, cwd: str) -> None:
-        self.cwd = cwd
-        self.config_later = git.settings_later(cwd)
-        found = None
-        try:
-            found = git.discover(cwd)
-        except NotARepository:
-            self.config_later.cancel()
-            raise
-        self.paths_later = (lambda: found) if found is not None else git.repo_paths_later(cwd)
+    def __init__(self, cwd: str, environ: Mapping[str, str]) -> None:
+        self.cwd, self.environ = cwd, environ
+        found = gitfiles.repo_paths(cwd, environ)
+        if found is None:
+            from maf_hooks import git
+
+            found = git.repo_paths(cwd)
+        self.paths = found
+
+    def settings(self) -> gitfiles.PathSettings:
+        found = gitfiles.path_settings(self.paths.git_dir, self.paths.common_dir, self.environ)
+        if found is None:
+            from maf_hooks import git
+
+            found = git.path_settings(self.paths.root)
+        return found
 
     def identity(self) -> tuple[str | None, str | None]:
-        agent_id, email, _ = self.config_later()
-        return agent_id, email
+        from maf_hooks import git
 
-    def settings(self) -> git.PathSettings:
-        return self.config_later()[2]
-
-    def cancel(self) -> None:
-        self.config_later.cancel()
+        return git.identity(self.paths.root)
 
 
 def agent_for(client: str, call: ToolCall, environ: Mapping[str, str],
@@ -81,47 +83,51 @@ def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Cal
     from maf_hooks import config
 
     try:
-        start = Start(call.cwd or os.getcwd())
-        paths = state["paths"] = start.paths_later()
+        start = Start(call.cwd or os.getcwd(), environ)
     except NotARepository:
         return None  # no repository: nothing of ours to judge
-    try:
-        targets = [path for path in (inside(raw, start.cwd, paths.root) for raw in call.paths) if path]
-        if not targets:
-            return None
-        cfg = state["cfg"] = config.load(paths.root, environ=environ)
-        if policy.hook_mode(cfg, environ) == "off":
-            return None
-        auto = bool(cfg.get("agent_hooks.auto_claim.enabled"))
-        from maf_hooks.store import open as store_open
+    paths = state["paths"] = start.paths
+    targets = [path for path in (inside(raw, start.cwd, paths.root) for raw in call.paths) if path]
+    if not targets:
+        return None
+    cfg = state["cfg"] = config.load(paths.root, environ=environ)
+    if policy.hook_mode(cfg, environ) == "off":
+        return None
+    auto = bool(cfg.get("agent_hooks.auto_claim.enabled"))
+    from maf_hooks.store import open as store_open
 
-        location = store_open.locate(paths.root, paths.common_dir, cfg)
-        if not location.exists() and not auto:
-            return None  # nobody has leased anything
-        settings = start.settings()
-        from maf_hooks.patterns.normal import normalize_path
+    location = store_open.locate(paths.root, paths.common_dir, cfg)
+    if not location.exists() and not auto:
+        return None  # nobody has leased anything
+    settings = start.settings()
+    from maf_hooks.patterns.normal import normalize_path
 
-        changed = [normalize_path(path, paths.root, precompose=settings.precompose) for path in targets]
-        agent = state["agent"] = agent_for(client, call, environ, start.identity)
-        store = state["store"] = location.open(environ=environ, clock=clock, create=auto)
-        reason = _judge(store, cfg, paths, changed, agent, settings.ignorecase, environ, state)
-        if reason is None and auto and agent is not None:
+    changed = [normalize_path(path, paths.root, precompose=settings.precompose) for path in targets]
+    store = state["store"] = location.open(environ=environ, clock=clock, create=auto)
+    reason = _judge(store, cfg, paths, changed, lambda: agent_for(client, call, environ, start.identity),
+                    settings.ignorecase, environ, state)
+    if reason is None and auto:
+        agent = state["agent"] if "agent" in state else agent_for(client, call, environ, start.identity)
+        if agent is not None:
             _claim(store, cfg, paths.root, settings, agent, session_key(client, call), changed)
-        return reason
-    finally:
-        start.cancel()
+    return reason
 
 
-def _judge(store: Any, cfg: Any, paths: Any, changed: Sequence[str], agent: str | None, casefold: bool,
-           environ: Mapping[str, str], state: dict[str, Any]) -> str | None:
+def _judge(store: Any, cfg: Any, paths: Any, changed: Sequence[str], resolve: Callable[[], str | None],
+           casefold: bool, environ: Mapping[str, str], state: dict[str, Any]) -> str | None:
+    """The deny reason for ``changed``, or None. The agent is resolved (``resolve``, which may ask
+    git) only when a lease covers a changed path at all: whose it is decides then."""
     from maf_hooks.core.decision import Decision, judge
     from maf_hooks.services.gate import rows_for
 
     now = store.now()
     if not store.leases.has_active(now):
         return None
-    conflicts, shared = judge(changed, rows_for(store.leases, now, changed, casefold=casefold), agent,
-                              casefold=casefold)
+    rows = rows_for(store.leases, now, changed, casefold=casefold)
+    if not rows or judge(changed, rows, None, casefold=casefold) == ([], []):
+        return None  # no lease, of anyone, covers a changed path
+    agent = state["agent"] = resolve()
+    conflicts, shared = judge(changed, rows, agent, casefold=casefold)
     if not conflicts:
         return None
     from maf_hooks.core import conflicts as rules
@@ -150,6 +156,8 @@ def session_started(client: str, call: ToolCall, environ: Mapping[str, str]) -> 
     who they are."""
     if environ.get("MAF_AGENT_ID"):
         return None
+    from maf_hooks import git
+
     agent_id, _ = git.identity(call.cwd or os.getcwd())
     if agent_id:
         return None
@@ -164,19 +172,16 @@ def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, cl
     from maf_hooks.store import open as store_open
 
     try:
-        start = Start(call.cwd or os.getcwd())
-        paths = state["paths"] = start.paths_later()
+        start = Start(call.cwd or os.getcwd(), environ)
     except NotARepository:
         return 0
-    try:
-        cfg = state["cfg"] = config.load(paths.root, environ=environ)
-        location = store_open.locate(paths.root, paths.common_dir, cfg)
-        if not location.exists():
-            return 0
-        agent = state["agent"] = agent_for(client, call, environ, start.identity)
-        if agent is None:
-            return 0
-        store = state["store"] = location.open(environ=environ, clock=clock, create=False)
-        return len(claims.release_session(store, agent, session_key(client, call)))
-    finally:
-        start.cancel()
+    paths = state["paths"] = start.paths
+    cfg = state["cfg"] = config.load(paths.root, environ=environ)
+    location = store_open.locate(paths.root, paths.common_dir, cfg)
+    if not location.exists():
+        return 0
+    agent = state["agent"] = agent_for(client, call, environ, start.identity)
+    if agent is None:
+        return 0
+    store = state["store"] = location.open(environ=environ, clock=clock, create=False)
+    return len(claims.release_session(store, agent, session_key(client, call)))

@@ -1,0 +1,167 @@
+"""What a repository's git files say, read without running git: where the repository is, and
+how it compares paths (``core.ignorecase``, ``core.precomposeunicode``).
+
+For the edit-time hook, which runs on every edit of every agent: starting git (and importing
+``subprocess`` to do it) costs more than the rest of an allowed edit. Each reader handles only the
+plain cases and answers None whenever git itself must be asked (a ``GIT_*`` variable that changes
+discovery or configuration, an include, a per-worktree configuration, any line it does not fully
+understand, either setting named in a global or system file); :mod:`maf_hooks.git` asks git then.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import namedtuple
+
+from maf_hooks.errors import NotARepository
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class RepoPaths(namedtuple("RepoPaths", "root git_dir common_dir")):
+    """``root``: top of the current worktree; ``git_dir``: this worktree's git directory;
+    ``common_dir``: shared by every linked worktree of the repository. (A plain namedtuple: a
+    ``typing.NamedTuple`` costs the hook typing's import and a compile per annotation.)"""
+
+    __slots__ = ()
+
+
+class PathSettings(namedtuple("PathSettings", "ignorecase precompose")):
+    """How the repository compares paths: ``core.ignorecase`` (names differing only in the case
+    of ASCII letters are one file) and ``core.precomposeunicode`` (names are stored in NFC)."""
+
+    __slots__ = ()
+
+_DISCOVERY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+                        "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+_CONFIG_VARIABLES = ("GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_COUNT",
+                     "GIT_CONFIG_PARAMETERS")
+_KEYS = ("ignorecase", "precomposeunicode")
+
+
+def _first_line(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().rstrip("\n")
+    except (OSError, UnicodeError):
+        return None
+
+
+def discover(cwd: str, environ: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """``(root, git_dir, common_dir)`` as ``git rev-parse`` gives them, for the plain layouts (a
+    ``.git`` directory, or a ``.git`` file naming the git directory, as linked worktrees and
+    submodules have, whose ``commondir`` names the shared one); None when git must be asked.
+    Raises NotARepository when no directory up to the root holds a ``.git``."""
+    if any(environ.get(name) for name in _DISCOVERY_VARIABLES):
+        return None
+    here = os.path.abspath(cwd)
+    while True:
+        dot_git = os.path.join(here, ".git")
+        if os.path.isdir(dot_git):
+            git_dir = dot_git
+        elif os.path.isfile(dot_git):
+            line = _first_line(dot_git)
+            if not line or not line.startswith("gitdir: "):
+                return None
+            git_dir = os.path.normpath(os.path.join(here, line[len("gitdir: "):]))
+        else:
+            parent = os.path.dirname(here)
+            if parent == here:
+                raise NotARepository(f"Not inside a git repository ({os.path.abspath(cwd)}).")
+            here = parent
+            continue
+        if not os.path.isfile(os.path.join(git_dir, "HEAD")):
+            return None
+        common = _first_line(os.path.join(git_dir, "commondir"))
+        return here, git_dir, os.path.normpath(os.path.join(git_dir, common)) if common else git_dir
+
+
+def _read(path: str) -> str | None:
+    """The file's text; '' when it does not exist; None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeError):
+        return None
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0", "")
+
+
+def _core_settings(text: str) -> dict[str, bool] | None:
+    """``core.ignorecase`` and ``core.precomposeunicode`` of one config file's text (the last one
+    wins, as in git); None for anything beyond plain ``[section]`` headers and ``key = value``
+    lines (an include, a quoted or continued value, a subsection of core)."""
+    found: dict[str, bool] = {}
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[":
+            header = line[1:line.find("]")] if "]" in line else None
+            if header is None or line[line.find("]") + 1:].strip()[:1] not in ("", "#", ";"):
+                return None
+            section = header.strip().lower()
+            if section.startswith(("include", "core ", 'core"')):
+                return None
+            continue
+        if section != "core":
+            continue
+        key, equals, value = line.partition("=")
+        key = key.strip().lower()
+        if key not in _KEYS:
+            continue
+        value = value.split("#", 1)[0].split(";", 1)[0].strip().lower()
+        if '"' in value or "\\" in value:
+            return None
+        if not equals:
+            found[key] = True  # a key with no value is true
+        elif value in _TRUE:
+            found[key] = True
+        elif value in _FALSE:
+            found[key] = False
+        else:
+            return None  # a number or anything else git reads its own way
+    return found
+
+
+def _mentions_settings(text: str) -> bool:
+    lowered = text.lower()
+    return "include" in lowered or any(key in lowered for key in _KEYS)
+
+
+def path_settings(git_dir: str, common_dir: str, environ: Mapping[str, str]) -> PathSettings | None:
+    """How the repository compares paths, from its own config file; None when git must be asked
+    (see the module docstring)."""
+    if any(environ.get(name) for name in _CONFIG_VARIABLES):
+        return None
+    home = environ.get("HOME") or os.path.expanduser("~")
+    xdg = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    others = [os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")]
+    if not environ.get("GIT_CONFIG_NOSYSTEM"):
+        others.append("/etc/gitconfig")
+    for path in others:
+        text = _read(path)
+        if text is None or _mentions_settings(text):
+            return None
+    local = _read(os.path.join(common_dir, "config"))
+    if local is None or "worktreeconfig" in local.lower():
+        return None
+    found = _core_settings(local)
+    if found is None:
+        return None
+    return PathSettings(found.get("ignorecase", False), found.get("precomposeunicode", False))
+
+
+def repo_paths(cwd: str, environ: Mapping[str, str]) -> RepoPaths | None:
+    """:func:`discover` as a :class:`maf_hooks.git.repo.RepoPaths` (None: ask git)."""
+    found = discover(cwd, environ)
+    if found is None:
+        return None
+    return RepoPaths(*found)
