@@ -109,6 +109,16 @@ def test_cursor_cwd_falls_back_to_the_project_dir():
     assert cursor.parse(doc, {"CURSOR_PROJECT_DIR": "/p"}).cwd == "/q"
 
 
+def test_cursor_write_without_a_tool_name_and_str_replace():
+    # seen from some Cursor builds: the Write hook's payload lacks tool_name
+    doc = {"hook_event_name": "preToolUse", "tool_input": {"file_path": "a.py", "content": "x"}, "cwd": "/p"}
+    call = cursor.parse(doc, {})
+    assert (call.kind, call.paths, call.tool) == (WRITE, ("a.py",), None)
+    doc = {"hook_event_name": "preToolUse", "tool_name": "StrReplace", "cwd": "/p",
+           "tool_input": {"path": "b.py", "old_string": "x", "new_string": "y"}}
+    assert cursor.parse(doc, {}).paths == ("b.py",)
+
+
 def test_cursor_other_tools_and_sessions():
     call = cursor.parse(fixture("cursor", "non_write"), {})
     assert (call.kind, call.tool) == (OTHER, "Shell")
@@ -124,7 +134,7 @@ def test_cursor_other_tools_and_sessions():
     {"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {"content": "x"}},
     {"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {"file_path": ""}},
     {"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {"file_path": ["a"]}},
-    {"hook_event_name": "preToolUse", "tool_input": {"file_path": "a"}},
+    {"hook_event_name": "preToolUse", "tool_input": {"content": "x"}},
     {"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {"file_path": "a"}, "conversation_id": 9},
     {"hook_event_name": "stop", "status": "completed"},  # a turn's end is no event maf answers
     {"tool_name": "Write", "tool_input": {"file_path": "a"}},

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 # "Write" is Cursor's documented tool type for file writes; the others appear in real matchers
+# (StrReplace names its file in "path")
 WRITE_TOOLS = ("Write", "Edit", "StrReplace", "MultiEdit", "Delete")
 EVENTS = {"preToolUse": None, "sessionStart": SESSION_START, "sessionEnd": SESSION_END}
 
@@ -52,8 +53,10 @@ def parse(document: object, environ: Mapping[str, str]) -> ToolCall:
     kind = EVENTS[event]
     if kind is not None:
         return ToolCall(kind, session=session, cwd=cwd, event=event)
-    tool = text_field(document, "tool_name", required=True)
-    if tool not in WRITE_TOOLS:
+    # some Cursor builds send a Write without its tool_name; maf's hook entry matches only "Write",
+    # so a call without one is taken for a write (and refused if it names no file)
+    tool = text_field(document, "tool_name")
+    if tool is not None and tool not in WRITE_TOOLS:
         return ToolCall(OTHER, session=session, cwd=cwd, tool=tool, event=event)
     tool_input = document.get("tool_input")
     if not isinstance(tool_input, dict):

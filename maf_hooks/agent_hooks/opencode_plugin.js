@@ -50,7 +50,8 @@ export const MafHooks = async ({ directory }) => ({
   },
   event: async ({ event }) => {
     if (event.type !== "session.deleted") return
-    const sessionID = event.properties?.info?.id
+    const sessionID = event.properties?.sessionID ?? event.properties?.info?.id
+    if (!sessionID) return
     try {
       ask(directory, { event: "session.deleted", sessionID, directory })
     } catch {
