@@ -54,6 +54,15 @@ def test_copilot_tool_args_as_an_object_and_str_replace_editor():
     assert copilot.parse(doc, {}).kind == OTHER
 
 
+def test_copilot_apply_patch_is_the_raw_patch():
+    patch = "*** Begin Patch\n*** Add File: /w/r/new.md\n+x\n*** Update File: src/held.py\n@@\n-a\n+b\n*** End Patch\n"
+    call = copilot.parse({"cwd": REPO, "toolName": "apply_patch", "toolArgs": patch}, {})
+    assert (call.kind, call.paths, call.tool) == (WRITE, ("/w/r/new.md", "src/held.py"), "apply_patch")
+    for bad in ("*** Begin Patch\n*** End Patch\n", {"input": patch}, None):
+        with pytest.raises(BadHookInput):
+            copilot.parse({"cwd": REPO, "toolName": "apply_patch", "toolArgs": bad}, {})
+
+
 def test_copilot_other_tools_and_sessions():
     call = copilot.parse(fixture("copilot", "non_write"), {})
     assert (call.kind, call.paths, call.tool) == (OTHER, (), "bash")

@@ -2,7 +2,8 @@
 
 preToolUse input: ``{sessionId, timestamp, cwd, toolName, toolArgs}``; ``toolArgs`` is a JSON string
 holding the tool's arguments (newer versions may pass the object itself; both are read). The tools
-``create`` and ``edit`` (and ``str_replace_editor``) name their file in ``path``. sessionStart carries
+``create`` and ``edit`` (and ``str_replace_editor``) name their file in ``path``; ``apply_patch`` is
+freeform: its ``toolArgs`` is the patch envelope itself. sessionStart carries
 ``source``, sessionEnd ``reason``; neither has an event-name field. A deny is printed JSON with exit 0.
 """
 
@@ -25,7 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-WRITE_TOOLS = ("create", "edit", "str_replace_editor")
+WRITE_TOOLS = ("create", "edit", "str_replace_editor", "apply_patch")
 
 
 def _arguments(raw: object) -> dict:
@@ -39,6 +40,18 @@ def _arguments(raw: object) -> dict:
     return raw
 
 
+def _patch_paths(raw: object) -> tuple[str, ...]:
+    # apply_patch is freeform: its toolArgs is the raw patch text, not JSON
+    from maf_hooks.agent_hooks.opencode import patch_paths
+
+    if not isinstance(raw, str):
+        raise BadHookInput("the hook input's 'toolArgs' for apply_patch is not the patch text.")
+    paths = patch_paths(raw)
+    if not paths:
+        raise BadHookInput("the apply_patch patch names no file.")
+    return paths
+
+
 def parse(document: object, environ: Mapping[str, str]) -> ToolCall:
     session = text_field(document, "sessionId")
     cwd = text_field(document, "cwd")
@@ -47,6 +60,9 @@ def parse(document: object, environ: Mapping[str, str]) -> ToolCall:
         tool = text_field(document, "toolName", required=True)
         if tool not in WRITE_TOOLS:
             return ToolCall(OTHER, session=session, cwd=cwd, tool=tool, event="preToolUse")
+        if tool == "apply_patch":
+            return ToolCall(WRITE, _patch_paths(document.get("toolArgs")), session=session, cwd=cwd, tool=tool,
+                            event="preToolUse")
         args = _arguments(document.get("toolArgs"))
         if tool == "str_replace_editor" and args.get("command") == "view":
             return ToolCall(OTHER, session=session, cwd=cwd, tool=tool, event="preToolUse")
