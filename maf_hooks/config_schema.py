@@ -134,6 +134,29 @@ ESCALATION = Section({
     "default_priority": Field("str", "medium", choices=("low", "medium", "high", "critical")),
 })
 
+def _clients(clean: dict, where: str) -> list[str]:
+    from maf_hooks.agent_hooks import CLIENTS
+
+    problems = []
+    for index, name in enumerate(clean.get("clients", ())):
+        if name not in CLIENTS:
+            problems.append(f"{where}clients[{index}]: unknown client {name!r} "
+                            f"(expected one of {', '.join(CLIENTS)})")
+    return problems
+
+
+AUTO_CLAIM_MAX_MINUTES = 1440  # an auto-claim is renewed by every write; a day is far beyond an edit session
+
+AGENT_HOOKS = Section({
+    "clients": Field("list[str]", [], help="the agent clients this repository uses "
+                                           "(preflight's agents check looks for their hooks)"),
+    "auto_claim": Section({
+        "enabled": Field("bool", False, help="an agent's first allowed write of a file takes a lease on it"),
+        "ttl_minutes": Field("int", 15, minimum=1, maximum=AUTO_CLAIM_MAX_MINUTES,
+                             help="length of an auto-claim; each later write renews it"),
+    }),
+}, validate=_clients)
+
 # permission defaults are None (unset): [agents.<id>] falls back to [agents.default], then to allowed
 PERMISSIONS = Section({
     "can_acquire_lease": Field("bool", None),
@@ -150,6 +173,7 @@ SCHEMA = Section({
     "mail": MAIL,
     "preflight": PREFLIGHT,
     "escalation": ESCALATION,
+    "agent_hooks": AGENT_HOOKS,
     "agents": MapOf(PERMISSIONS, key_check=_agent_key),
 })
 

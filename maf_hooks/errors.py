@@ -50,6 +50,10 @@ class GitError(MafError):
     exit_code = ENVIRONMENT
 
 
+class NotARepository(GitError):
+    """The directory is not inside a git repository."""
+
+
 class ClockSkew(MafError):
     """A clock disagrees with the store's record (a renew earlier than the lease's last change)."""
 

@@ -70,12 +70,12 @@ def run_hook(
     finally:
         store = settings.get("store")
         if store is not None:
-            _flush_mail(store, settings)
-            _flush_audit(store, environ, clock)
+            flush_mail(store, settings)
+            flush_audit(store, environ, clock)
             store.close()
 
 
-def _flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int]) -> None:
+def flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int]) -> None:
     """Send queued audit events to AUDIT_WEBHOOK_URL after the decision, for at most about a second
     (``audit.WEBHOOK_BUDGET_SECONDS``); what is left stays queued for later commands."""
     url = environ.get("AUDIT_WEBHOOK_URL")
@@ -88,7 +88,7 @@ def _flush_audit(store: Any, environ: Mapping[str, str], clock: Callable[[], int
 MAIL_BUDGET_MS = 1000  # the hook retries queued conflict mail for at most about this long
 
 
-def _flush_mail(store: Any, settings: dict[str, Any]) -> None:
+def flush_mail(store: Any, settings: dict[str, Any]) -> None:
     """Retry queued conflict mail after the decision (never the rows this run just tried), for at
     most about a second; a failure changes nothing (the rows stay queued for `maf mail flush`,
     `maf escalate tick` and later hook runs)."""
@@ -123,34 +123,16 @@ def _agent(settings: dict[str, Any]) -> str | None:
 
 
 def fail(exc: BaseException, settings: dict[str, Any], stream: TextIO) -> int:
-    """The hook could not decide: fail closed unless the team chose otherwise, or THE override
-    rule (:func:`maf_hooks.core.policy.override`) lets the change through unchecked."""
+    """The hook could not decide: THE rule for an unchecked change
+    (:func:`maf_hooks.core.policy.unchecked`) says whether it goes through."""
     from maf_hooks.core import policy
 
-    cfg = settings.get("cfg")
-    environ = settings.get("environ") or {}
-    mode = policy.hook_mode(cfg, environ)
-    on_error = cfg.get("reservation.on_error") if cfg else "block"
     cause = str(exc) or type(exc).__name__
-    if policy.override_requested(environ):
-        verdict = policy.override(cfg, environ, _agent(settings))
-        if verdict.allowed:
-            stream.write(
-                f"maf: WARNING: MAF_RESERVATION_OVERRIDE is set and the reservation check could not run "
-                f"({cause}). Let through WITHOUT a check; nothing could be recorded.\n"
-            )
-            return 0
-        stream.write(f"maf: {verdict.refusal}\n")
-    if mode == "warn" or on_error == "allow":
-        why = "hook mode is warn" if mode == "warn" else 'reservation.on_error = "allow"'
-        stream.write(f"maf: warning: the reservation check could not run ({cause}). Let through because {why}.\n")
-        return 0
-    stream.write(
-        f"maf: RESERVATION CHECK FAILED, so this change is refused (the check fails closed): {cause} "
-        f"Fix the cause, or if you must proceed now: {policy.OVERRIDE_HOW} "
-        '(a team can choose fail-open with reservation.on_error = "allow").\n'
-    )
-    return 1
+    environ = settings.get("environ") or {}
+    agent = _agent(settings) if policy.override_requested(environ) else None
+    allowed, messages = policy.unchecked(settings.get("cfg"), environ, agent, cause)
+    stream.writelines(f"maf: {message}\n" for message in messages)
+    return 0 if allowed else 1
 
 
 def _read_stdin() -> str:

@@ -37,14 +37,27 @@ def validate_agent_id(value: str, *, source: str = "agent id") -> str:
     return value
 
 
+def session_agent(client: str, session: str | None) -> str | None:
+    """The agent id of an agent client's session: ``<client>-<first 8 characters of the session
+    id>`` (of the characters an agent id may hold), so that two sessions of one client are two
+    agents; None without a usable session id."""
+    if not session:
+        return None
+    kept = "".join(char for char in session if char in _REST)[:8]
+    return f"{client}-{kept}" if kept else None
+
+
 def resolve_agent(
     flag: str | None,
     env: Mapping[str, str],
     git_identity: Callable[[], tuple[str | None, str | None]],
     *,
     required: bool = True,
+    session: str | None = None,
 ) -> str | None:
-    """``--agent``, else ``MAF_AGENT_ID``, else git ``maf.agentId``, else git ``user.email``.
+    """``--agent``, else ``MAF_AGENT_ID``, else git ``maf.agentId``, else ``session`` (an agent
+    client session's id, :func:`session_agent`; only the edit-time hooks know one), else git
+    ``user.email``.
 
     ``git_identity`` returns ``(maf.agentId, user.email)`` and is only called when needed.
     With none of them, raise a UsageError that says how to set one (or return None when not
@@ -58,6 +71,8 @@ def resolve_agent(
     agent_id, email = git_identity()
     if agent_id:
         return validate_agent_id(agent_id, source="git config maf.agentId value")
+    if session:
+        return validate_agent_id(session, source="agent session id")
     if email:
         return validate_agent_id(email, source="git config user.email value")
     if required:

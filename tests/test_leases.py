@@ -80,6 +80,19 @@ def test_file_like_lease_meets_a_lease_naming_its_match_as_a_directory(repo, cli
     assert cli(repo, "lease", "check", "x.py", "--agent", "carol").code == 1
 
 
+def _old_lease(conn, pattern, regex):
+    """An open lease written as a maf-hooks of schema version 6 to 11 wrote it (the code of today
+    writes columns an old schema lacks)."""
+    now = now_ms()
+    with conn:
+        conn.execute("INSERT INTO tasks (id, state, payload_json, created_at, updated_at, attempts) "
+                     "VALUES ('lease-old', 'LEASED', '{}', ?, ?, 1)", (now, now))
+        conn.execute("INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES ('lease-old', 'alice', ?, 1)",
+                     (now + 60_000,))
+        conn.execute("INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at) "
+                     "VALUES ('lease-old', ?, 'exclusive', '', ?, 'docs/', ?, ?)", (pattern, regex, now, now + 60_000))
+
+
 def test_migration_7_no_longer_touches_the_regex_column(tmp_path):
     from maf_hooks.store.sqlite import migrations
 
@@ -87,12 +100,8 @@ def test_migration_7_no_longer_touches_the_regex_column(tmp_path):
     conn = db.connect(path, migrate=False)
     migrations.upgrade(conn, migrations.MIGRATIONS[:6])
     conn.close()
-    store = open_file(path, now_ms, migrate=False)
-    with store.write() as now:
-        lease = rules.insert_lease(store, "alice", "docs/x.txt", EXCLUSIVE, "", now, now + 60_000)
-        store.db.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?", ("^old$", lease.id))
-    store.close()
     conn = db.connect(path, migrate=False)
+    _old_lease(conn, "docs/x.txt", "^old$")
     migrations.upgrade(conn, migrations.MIGRATIONS[:7])
     assert migrations.current_version(conn) == 7
     assert conn.execute("SELECT regex FROM file_leases").fetchone()[0] == "^old$"
@@ -166,11 +175,9 @@ def test_migration_9_empties_the_stored_regex_text(tmp_path):
     conn = db.connect(path, migrate=False)
     migrations.upgrade(conn, migrations.MIGRATIONS[:8])
     conn.close()
-    store = open_file(path, now_ms, migrate=False)
-    with store.write() as now:
-        lease = rules.insert_lease(store, "alice", "docs/*.txt", EXCLUSIVE, "", now, now + 60_000)
-        store.db.execute("UPDATE file_leases SET regex = ? WHERE task_id = ?", ("^docs/[^/]*\\.txt$", lease.id))
-    store.close()
+    conn = db.connect(path, migrate=False)
+    _old_lease(conn, "docs/*.txt", "^docs/[^/]*\\.txt$")
+    conn.close()
     store = open_file(path, now_ms)  # migrates
     assert store.schema().version >= 9
     assert store.db.all("SELECT regex FROM file_leases") == [("",)]

@@ -200,7 +200,8 @@ def list_leases(context: Context, agent, mine, show_all, as_json):
         expires = relative(lease.expires_at, now) if status == "active" else f"{status} {relative(lease.ended_at or lease.expires_at, now)}"
         if lease.id in skewed:
             expires += " (clock skew)"
-        rows.append([lease.id, lease.agent, lease.mode, lease.pattern, expires, lease.reason])
+        mode = lease.mode if lease.claim is None else f"{lease.mode} (auto-claim)"
+        rows.append([lease.id, lease.agent, mode, lease.pattern, expires, lease.reason])
     table(["ID", "AGENT", "MODE", "PATTERN", "EXPIRES", "REASON"], rows)
     if skewed:
         click.echo("(clock skew): taken with a clock ahead of this one; it ends at most its length after the "

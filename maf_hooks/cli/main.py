@@ -15,6 +15,7 @@ from maf_hooks.cli.errors import entry
 from maf_hooks.cli.options import config_options, make_context
 
 COMMANDS = {
+    "agent-hook": "maf_hooks.cli.agent_hook:agent_hook",
     "audit": "maf_hooks.cli.audit:audit_group",
     "config": "maf_hooks.cli.configuration:config_group",
     "db": "maf_hooks.cli.db:db_group",

@@ -58,18 +58,24 @@ def subject(decision: Decision, outcome: Outcome, holder: str, count: int) -> st
     return f"[MAF] RESERVATION_CONFLICT: a {decision.operation} by {_who(decision.agent)} touching {what} {verb}"
 
 
+def _act(operation: str) -> str:
+    """What the agent did to the paths: 'commit changes to', 'push changes to', 'edit'."""
+    return "edit" if operation == "edit" else f"{operation} changes to"
+
+
 def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[dict[str, Any]], now: int) -> str:
     lines = [f"Hello {holder},", ""]
     if outcome.status == "overridden":
         lines.append(
-            f"{_who(decision.agent)} used the emergency override (MAF_RESERVATION_OVERRIDE) to {decision.operation} "
-            f"changes to paths you hold a lease on. Their reason: {shown(outcome.reason)}"
+            f"{_who(decision.agent)} used the emergency override (MAF_RESERVATION_OVERRIDE) to {_act(decision.operation)} "
+            f"paths you hold a lease on. Their reason: {shown(outcome.reason)}"
         )
     elif outcome.status == "blocked":
-        lines.append(f"{_who(decision.agent)} tried to {decision.operation} changes to paths you hold a lease on. "
+        lines.append(f"{_who(decision.agent)} tried to {_act(decision.operation)} paths you hold a lease on. "
                      "The attempt was refused.")
     else:
-        lines.append(f"{_who(decision.agent)} made a {decision.operation} that changes paths you hold a lease on. "
+        lines.append(f"{_who(decision.agent)} made a{'n' if decision.operation == 'edit' else ''} "
+                     f"{decision.operation} that changes paths you hold a lease on. "
                      "The hook is in warn mode, so it went through.")
     lines.append("")
     for row in items:
@@ -139,3 +145,25 @@ def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: li
     else:
         lines += ["", f"(checked as agent {shown(decision.agent)})"]
     return "\n".join(lines) + "\n"
+
+
+EDIT_OVERRIDE_HOW = ("Emergency override (audited, the holder is told): start the agent client with "
+                     "MAF_RESERVATION_OVERRIDE=1 MAF_OVERRIDE_REASON='why' in its environment.")
+
+
+def edit_reason(decision: Decision, outcome: Outcome, told_text: str, now: int) -> str:
+    """Why an agent's edit is refused, as one paragraph the agent can act on: each path, its
+    holder, the holder's pattern, when the lease ends and its reason; then what to do."""
+    held = []
+    for path, lease in decision.conflicts:
+        why = f"reason: {shown(lease.reason)}" if lease.reason else "no reason given"
+        held.append(f"{shown(path)} is leased exclusively by {shown(lease.agent)} (pattern {quoted(lease.pattern)}, "
+                    f"lease {lease.id}, until {iso(lease.expires_at)}, {relative(lease.expires_at, now)}; {why})")
+    holder = sorted({lease.agent for _, lease in decision.conflicts})[0]
+    who = f"You are agent {shown(decision.agent)}." if decision.agent else \
+        "You have no agent identity, so every lease counts as another agent's. " + HOW_TO_SET
+    note = f" {outcome.note}" if outcome.note else ""
+    return (f"RESERVATION_CONFLICT: maf refused this edit: {'; '.join(held)}. Do not edit "
+            f"{'these files' if len(held) > 1 else 'this file'} now. Work on something else and try again after "
+            f"the lease ends, ask the holder to release it (`maf mail send --to {shown(holder)} --subject ... --body ...`;"
+            f" {told_text}), or see who holds what with `maf-lease check PATH`.{note} {who}")

@@ -106,14 +106,18 @@ def _take_over(store: Store, lease: Lease, agent: str, now: int, **why: object) 
                         {"pattern": lease.pattern, "holder": lease.agent, "taken_by": agent, **why}, now)
 
 
-def insert_lease(store: Store, agent: str, pattern: str, mode: str, reason: str, now: int, expires: int) -> Lease:
+def insert_lease(store: Store, agent: str, pattern: str, mode: str, reason: str, now: int, expires: int, *,
+                 claim: str | None = None) -> Lease:
     """Write one new lease and its ``acquire`` event, checking nothing: the rules above check first
-    (a test or a benchmark may fill a store with it). Call inside a write section."""
+    (a test or a benchmark may fill a store with it). ``claim``: the session auto-claiming it
+    (:mod:`maf_hooks.core.claims`). Call inside a write section."""
     lease = Lease("lease-" + os.urandom(6).hex(), agent, pattern, mode, reason, now, expires,
-                  prefix=patterns.literal_prefix(pattern))
+                  prefix=patterns.literal_prefix(pattern), claim=claim)
     store.leases.insert(lease, {"kind": "file_lease", "pattern": pattern, "mode": mode})
-    store.events.append(lease.id, "acquire", agent,
-                        {"pattern": pattern, "mode": mode, "expires_at": expires, "reason": reason}, now)
+    data = {"pattern": pattern, "mode": mode, "expires_at": expires, "reason": reason}
+    if claim is not None:
+        data["auto_claim"] = claim
+    store.events.append(lease.id, "acquire", agent, data, now)
     return lease
 
 
@@ -154,6 +158,7 @@ def acquire(store: Store, agent: str, pattern_list: Sequence[str], ttl_ms: int, 
                 continue
             lease.expires_at = max(lease.expires_at, expires)
             lease.mode, lease.reason = mode, reason or lease.reason
+            lease.claim = None  # asked for by hand: no session's end releases it now
             store.leases.update(lease, now)
             store.events.append(lease.id, "renew", agent,
                                 {"pattern": pattern, "expires_at": lease.expires_at, "mode": mode}, now)

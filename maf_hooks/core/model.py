@@ -50,11 +50,11 @@ class _Record:
 
 class Lease(_Record):
     FIELDS = ("id", "agent", "pattern", "mode", "reason", "created_at", "expires_at", "state", "ended_at",
-              "end_reason", "prefix")
+              "end_reason", "prefix", "claim")
 
     def __init__(self, id: str, agent: str, pattern: str, mode: str, reason: str, created_at: int,
                  expires_at: int, state: str = "LEASED", ended_at: int | None = None,
-                 end_reason: str | None = None, prefix: str = "") -> None:
+                 end_reason: str | None = None, prefix: str = "", claim: str | None = None) -> None:
         self.id = id
         self.agent = agent
         self.pattern = pattern
@@ -66,6 +66,7 @@ class Lease(_Record):
         self.ended_at = ended_at
         self.end_reason = end_reason
         self.prefix = prefix  # the pattern's literal directory prefix (``patterns.literal_prefix``)
+        self.claim = claim  # the agent session that auto-claimed it (None: taken by hand)
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Lease:
@@ -101,6 +102,7 @@ class Lease(_Record):
             "expires_at_ms": self.expires_at,
             "status": self.status(now),
             "ended_at": iso(self.ended_at),
+            "auto_claim": self.claim is not None,
         }
 
 

@@ -106,3 +106,28 @@ def lease_ttl(reservation: Mapping[str, Any], ttl: str | None, timeout_minutes: 
             "(reservation.max_timeout_minutes, env MAF_RESERVATION_MAX_TIMEOUT). Ask for less and renew it."
         )
     return value
+
+
+def unchecked(cfg: Any, environ: Mapping[str, str], agent: str | None, cause: str, *,
+              what: str = "change", how: str = OVERRIDE_HOW) -> tuple[bool, list[str]]:
+    """THE rule for a check that could not run (a broken database, bad input, a bug): refused (it
+    fails closed) unless THE override rule lets it through unchecked, the hook mode is warn, or
+    the team chose ``reservation.on_error = "allow"``. ``(allowed, messages)``; ``what`` names
+    the thing let through or refused ("change", "edit"), ``how`` how to override it."""
+    messages: list[str] = []
+    if override_requested(environ):
+        verdict = override(cfg, environ, agent)
+        if verdict.allowed:
+            return True, [f"WARNING: MAF_RESERVATION_OVERRIDE is set and the reservation check could not run "
+                          f"({cause}). Let through WITHOUT a check; nothing could be recorded."]
+        messages.append(str(verdict.refusal))
+    mode = hook_mode(cfg, environ)
+    on_error = cfg.get("reservation.on_error") if cfg else "block"
+    if mode == "warn" or on_error == "allow":
+        why = "hook mode is warn" if mode == "warn" else 'reservation.on_error = "allow"'
+        return True, [*messages, f"warning: the reservation check could not run ({cause}). Let through because {why}."]
+    messages.append(
+        f"RESERVATION CHECK FAILED, so this {what} is refused (the check fails closed): {cause} "
+        f"Fix the cause, or if you must proceed now: {how} "
+        '(a team can choose fail-open with reservation.on_error = "allow").')
+    return False, messages

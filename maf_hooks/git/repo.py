@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections import namedtuple
 
-from maf_hooks.errors import GitError
+from maf_hooks.errors import GitError, NotARepository
 from maf_hooks.git.command import Background, Later, output, zsplit
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this module is on the hook's path
@@ -38,7 +38,7 @@ def repo_paths_later(cwd: str | None = None) -> Callable[[], RepoPaths]:
         if rc != 0:
             message = err.decode("utf-8", "replace").strip()
             if "not a git repository" in message:
-                raise GitError(
+                raise NotARepository(
                     f"Not inside a git repository ({base}): run this from a clone or worktree, "
                     "or `git init` one first."
                 )

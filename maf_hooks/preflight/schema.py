@@ -115,6 +115,11 @@ CHECKS = Section({
         "enabled": _enabled(),
         "required": Field("bool", False, help="missing hooks fail the check instead of warning"),
     }),
+    "agents": Section({
+        "enabled": _enabled(),
+        "required": Field("bool", False, help="a client of [agent_hooks] clients without its edit hook or "
+                                              "MCP entry fails the check instead of warning"),
+    }),
     "reservations": Section({
         "enabled": _enabled(),
         "expiry_warning_minutes": Field("int", 10, minimum=0, maximum=MAX_MINUTES,

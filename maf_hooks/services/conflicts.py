@@ -142,10 +142,19 @@ def mail_holders(store: Store, plan: dict[str, Any], mail_root: str) -> dict[str
     return {"mailed": mailed, "queued": queued, "failures": failures}
 
 
-def handle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: Mapping[str, str],
-           stream: TextIO, tried: list[int] | None = None) -> int:
-    """Decide, record (with the holders' mail queued), mail, escalate and report one conflicting
-    commit or push; the exit code. ``tried`` receives the outbox ids delivered or tried here."""
+class Settled:
+    """What :func:`settle` did: the ``outcome``, the record ``plan``, what the holders were ``told``
+    (``mailed``, ``queued``, ``failures``), the escalations ``opened`` and the section's ``now``."""
+
+    def __init__(self, outcome: Outcome, plan: dict[str, Any], told: dict[str, Any], opened: list[str],
+                 now: int) -> None:
+        self.outcome, self.plan, self.told, self.opened, self.now = outcome, plan, told, opened, now
+
+
+def settle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: Mapping[str, str],
+           tried: list[int] | None = None) -> Settled:
+    """Decide (THE override rule), record (with the holders' mail queued), mail and escalate one
+    conflicting commit, push or edit. ``tried`` receives the outbox ids delivered or tried here."""
     from maf_hooks.context import mail_root_for
 
     now = store.now()
@@ -156,12 +165,20 @@ def handle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: M
     mail_root = mail_root_for(paths, cfg)
     _keep_mail_out_of_git(paths, mail_root)
     told = mail_holders(store, plan, mail_root)
-    escalated = escalate(store, cfg, decision, outcome, mail_root)
-    stream.write(rules.report(decision, outcome, told["mailed"], told["failures"], now, queued=told["queued"],
-                              suppressed=plan["suppressed"]))
+    opened = escalate(store, cfg, decision, outcome, mail_root)
+    return Settled(outcome, plan, told, opened, now)
+
+
+def handle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: Mapping[str, str],
+           stream: TextIO, tried: list[int] | None = None) -> int:
+    """Settle one conflicting commit or push and report it to the committer; the exit code."""
+    done = settle(decision, store, cfg, paths, environ=environ, tried=tried)
+    told = done.told
+    stream.write(rules.report(decision, done.outcome, told["mailed"], told["failures"], done.now,
+                              queued=told["queued"], suppressed=done.plan["suppressed"]))
     stream.writelines(f"maf: escalation {escalation_id} opened (repeated conflicts); "
-                     f"see `maf escalate show {escalation_id}`.\n" for escalation_id in escalated)
-    return 1 if outcome.status == "blocked" else 0
+                      f"see `maf escalate show {escalation_id}`.\n" for escalation_id in done.opened)
+    return 1 if done.outcome.status == "blocked" else 0
 
 
 def _keep_mail_out_of_git(paths: Any, mail_root: str) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 _COLUMNS = (
     "t.id, l.agent_id, f.pattern, f.mode, f.reason, f.created_at, l.lease_expires_at, "
-    "t.state, f.ended_at, f.end_reason, f.prefix"
+    "t.state, f.ended_at, f.end_reason, f.prefix, f.claim_session"
 )  # Lease.FIELDS
 _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
 # the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
@@ -236,15 +236,15 @@ class SqliteLeaseRecords(LeaseRecords):
         self.db.execute("INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES (?, ?, ?, 1)",
                         (lease.id, lease.agent, lease.expires_at))
         self.db.execute(
-            "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (lease.id, lease.pattern, lease.mode, lease.reason, "", lease.prefix, now, lease.expires_at))
+            "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at, "
+            "claim_session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (lease.id, lease.pattern, lease.mode, lease.reason, "", lease.prefix, now, lease.expires_at, lease.claim))
 
     def update(self, lease: Lease, now: int) -> None:
         # a trigger (migration 6) copies the expiry to file_leases.expires_at, the indexed copy
         self.db.execute("UPDATE leases SET lease_expires_at = ? WHERE task_id = ?", (lease.expires_at, lease.id))
-        self.db.execute("UPDATE file_leases SET mode = ?, reason = ? WHERE task_id = ?",
-                        (lease.mode, lease.reason, lease.id))
+        self.db.execute("UPDATE file_leases SET mode = ?, reason = ?, claim_session = ? WHERE task_id = ?",
+                        (lease.mode, lease.reason, lease.claim, lease.id))
         self.db.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now, lease.id))
 
     def end(self, lease: Lease) -> None:

@@ -12,6 +12,7 @@ from collections import namedtuple
 
 from maf_hooks.errors import StorageError
 from maf_hooks.store.sqlite.schema_v1_v4 import V1_CANONICAL, V2_CONFLICTS, V3_PREFLIGHT, V4_ESCALATION
+from maf_hooks.store.sqlite.schema_v12 import V12_EDIT_HOOKS
 from maf_hooks.store.sqlite.transaction import immediate
 from maf_hooks.timeutil import now_ms
 
@@ -197,6 +198,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "leases are read from their pattern: no stored regex text", V9_NO_STORED_REGEX),
     Migration(10, "conflict mail outbox", V10_MAIL_OUTBOX),
     Migration(11, "counts of open file leases per lookup key, kept by triggers", V11_LEASE_KEY_COUNTS),
+    Migration(12, "edit-time hooks: conflicts of an edit, auto-claimed leases", V12_EDIT_HOOKS),
 ]
 
 

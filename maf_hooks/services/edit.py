@@ -1,0 +1,172 @@
+"""Deciding an agent's tool call at the moment it is tried: the files a write would change
+against the active leases, with the same rule the git hooks use (:func:`maf_hooks.core.decision.judge`),
+the same records, mail, escalation and override (:func:`maf_hooks.services.conflicts.settle`);
+and the session's start and end (identity, auto-claim).
+
+On the path of every edit of every agent: the repository, the identity and how git compares
+paths are asked of git side by side, and the database is opened only when the call writes a
+file inside the repository and a lease database exists.
+"""
+
+from __future__ import annotations
+
+import os
+
+from maf_hooks import git, identity
+from maf_hooks.core import policy
+from maf_hooks.errors import NotARepository
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Callable
+
+    from maf_hooks.agent_hooks.call import ToolCall
+
+
+def session_key(client: str, call: ToolCall) -> str:
+    """What marks a session's auto-claims: the client and its session id."""
+    return f"{client}:{call.session or ''}"
+
+
+def inside(raw: str, cwd: str, root: str) -> str | None:
+    """``raw`` (absolute, or relative to ``cwd``) as an absolute path inside the worktree ``root``,
+    or None when it lies outside (not ours to judge). Compared as written and with symbolic links
+    resolved, so that a path through a link into the repository counts as inside."""
+    target = os.path.normpath(os.path.join(cwd, raw))
+    for base, path in ((os.path.normpath(root), target), (os.path.realpath(root), os.path.realpath(target))):
+        if path.startswith(base.rstrip("/") + "/"):
+            return path if base == os.path.normpath(root) else os.path.join(root, path[len(base) + 1:])
+    return None
+
+
+class Start:
+    """The git answers one tool call needs, asked side by side: the repository, and (once it is
+    known to matter) the identity and how paths compare."""
+
+    def __init__(self, cwd: str, environ: Mapping[str, str]) -> None:
+        self.cwd = cwd
+        self.paths_later = git.repo_paths_later(cwd)
+        self.identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(cwd)
+        self.settings_later = git.path_settings_later(cwd)
+
+    def cancel(self) -> None:
+        for later in (self.identity_later, self.settings_later):
+            if later is not None:
+                later.cancel()
+
+
+def agent_for(client: str, call: ToolCall, environ: Mapping[str, str],
+              identity_later: Callable[[], tuple[str | None, str | None]] | None) -> str | None:
+    """THE identity rule with this session's id (``<client>-<first 8 of the session id>``)."""
+    return identity.resolve_agent(None, environ, identity_later or (lambda: (None, None)),
+                                  required=False, session=identity.session_agent(client, call.session))
+
+
+def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Callable[[], int],
+          state: dict[str, Any]) -> str | None:
+    """Decide a write; the deny reason, or None to allow. ``state`` is filled as it goes (``cfg``,
+    ``paths``, ``store``, ``agent``) so that a failure can be judged by THE rule for a check that
+    could not run, and the caller closes the store."""
+    from maf_hooks import config
+
+    start = Start(call.cwd or os.getcwd(), environ)
+    try:
+        try:
+            paths = state["paths"] = start.paths_later()
+        except NotARepository:
+            return None  # no repository: nothing of ours to judge
+        targets = [path for path in (inside(raw, start.cwd, paths.root) for raw in call.paths) if path]
+        if not targets:
+            return None
+        cfg = state["cfg"] = config.load(paths.root, environ=environ)
+        if policy.hook_mode(cfg, environ) == "off":
+            return None
+        auto = bool(cfg.get("agent_hooks.auto_claim.enabled"))
+        from maf_hooks.store import open as store_open
+
+        location = store_open.locate(paths.root, paths.common_dir, cfg)
+        if not location.exists() and not auto:
+            return None  # nobody has leased anything
+        settings = start.settings_later()
+        from maf_hooks.services.leasing import normalize_path
+
+        changed = [normalize_path(path, paths.root, precompose=settings.precompose) for path in targets]
+        agent = state["agent"] = agent_for(client, call, environ, start.identity_later)
+        store = state["store"] = location.open(environ=environ, clock=clock, create=auto)
+        reason = _judge(store, cfg, paths, changed, agent, settings.ignorecase, environ, state)
+        if reason is None and auto and agent is not None:
+            _claim(store, cfg, paths.root, settings, agent, session_key(client, call), changed)
+        return reason
+    finally:
+        start.cancel()
+
+
+def _judge(store: Any, cfg: Any, paths: Any, changed: Sequence[str], agent: str | None, casefold: bool,
+           environ: Mapping[str, str], state: dict[str, Any]) -> str | None:
+    from maf_hooks.core.decision import Decision, judge
+    from maf_hooks.services.gate import rows_for
+
+    now = store.now()
+    if not store.leases.has_active(now):
+        return None
+    conflicts, shared = judge(changed, rows_for(store.leases, now, changed, casefold=casefold), agent,
+                              casefold=casefold)
+    if not conflicts:
+        return None
+    from maf_hooks.core import conflicts as rules
+    from maf_hooks.services.conflicts import settle
+
+    decision = Decision("edit", agent, changed, conflicts, shared)
+    done = settle(decision, store, cfg, paths, environ=environ, tried=state.setdefault("mail_tried", []))
+    if done.outcome.status != "blocked":
+        return None  # warned (recorded, mailed) or overridden (audited): the edit goes ahead
+    told = rules.told(done.told["mailed"], done.told["queued"], done.plan["suppressed"])
+    return rules.edit_reason(decision, done.outcome, told, done.now)
+
+
+def _claim(store: Any, cfg: Any, root: str, settings: Any, agent: str, session: str, changed: Sequence[str]) -> None:
+    from maf_hooks.core import claims
+    from maf_hooks.services.leasing import longest_ms, reading_for
+
+    ttl_ms = int(cfg.get("agent_hooks.auto_claim.ttl_minutes")) * 60_000
+    claims.claim(store, agent, session, changed, ttl_ms, reading=reading_for(root, settings, directories=True),
+                 max_ms=longest_ms(cfg))
+
+
+def session_started(client: str, call: ToolCall, environ: Mapping[str, str]) -> str | None:
+    """The agent id a new session's shell commands must carry, when it is derived from the
+    session (no ``MAF_AGENT_ID``, no ``maf.agentId``); None when what they inherit already says
+    who they are."""
+    if environ.get("MAF_AGENT_ID"):
+        return None
+    agent_id, _ = git.identity(call.cwd or os.getcwd())
+    if agent_id:
+        return None
+    return identity.session_agent(client, call.session)
+
+
+def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Callable[[], int],
+                  state: dict[str, Any]) -> int:
+    """Release the auto-claims of the session that ended; how many."""
+    from maf_hooks import config
+    from maf_hooks.core import claims
+    from maf_hooks.store import open as store_open
+
+    start = Start(call.cwd or os.getcwd(), environ)
+    try:
+        try:
+            paths = state["paths"] = start.paths_later()
+        except NotARepository:
+            return 0
+        cfg = state["cfg"] = config.load(paths.root, environ=environ)
+        location = store_open.locate(paths.root, paths.common_dir, cfg)
+        if not location.exists():
+            return 0
+        agent = state["agent"] = agent_for(client, call, environ, start.identity_later)
+        if agent is None:
+            return 0
+        store = state["store"] = location.open(environ=environ, clock=clock, create=False)
+        return len(claims.release_session(store, agent, session_key(client, call)))
+    finally:
+        start.cancel()

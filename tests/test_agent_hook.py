@@ -1,0 +1,302 @@
+"""`maf agent-hook`: the decision, the records, the mail, the override, failing closed, identity
+across one agent session, and auto-claim; through the real command in real processes, against a
+real repository and database (the clients' own protocols are tested in test_agent_clients_*)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+
+import pytest
+from conftest import BIN, commit_file, git
+
+MAF = str(BIN / "maf")
+SESSION_A = "aaaaaaaa-1111-2222-3333-444444444444"
+SESSION_B = "bbbbbbbb-5555-6666-7777-888888888888"
+AGENT_A = "claude-aaaaaaaa"
+AGENT_B = "claude-bbbbbbbb"
+
+
+def claude(repo, event="PreToolUse", *, session=SESSION_A, tool="Edit", path="src/app.py", env=None, raw=None):
+    """Run `maf agent-hook claude` as Claude Code would; (exit code, parsed stdout or None, stderr)."""
+    document = {"session_id": session, "transcript_path": "/tmp/t.jsonl", "cwd": str(repo),
+                "permission_mode": "default", "hook_event_name": event}
+    if event == "PreToolUse":
+        target = path if os.path.isabs(path) else str(repo / path)
+        document.update(tool_name=tool, tool_input={"file_path": target, "old_string": "a", "new_string": "b"},
+                        tool_use_id="toolu_1")
+    data = raw if raw is not None else json.dumps(document).encode()
+    run_env = {key: value for key, value in os.environ.items() if not key.startswith("MAF_")}
+    run_env.update(env or {})
+    done = subprocess.run([MAF, "agent-hook", "claude"], input=data, capture_output=True, cwd=repo, env=run_env,
+                          timeout=60)
+    out = done.stdout.decode()
+    return done.returncode, (json.loads(out) if out.strip() else None), done.stderr.decode()
+
+
+def reason_of(reply) -> str:
+    output = reply["hookSpecificOutput"]
+    assert output["permissionDecision"] == "deny" and output["hookEventName"] == "PreToolUse"
+    return output["permissionDecisionReason"]
+
+
+def lease(repo, agent, *args):
+    done = subprocess.run([str(BIN / "maf-lease"), "acquire", *args, "--json"], cwd=repo, capture_output=True,
+                          text=True, env={**os.environ, "MAF_AGENT_ID": agent}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def maf_json(repo, *args, agent="observer"):
+    done = subprocess.run([MAF, *args, "--json"], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "MAF_AGENT_ID": agent}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def conflicts(repo):
+    return maf_json(repo, "lease", "conflicts")["conflicts"]
+
+
+def leases(repo):
+    return maf_json(repo, "lease", "list")["leases"]
+
+
+def mails(repo, agent):
+    box = repo / ".agent-mail" / agent / "new"
+    return sorted(p.read_text() for p in box.iterdir()) if box.exists() else []
+
+
+def configure(repo, text):
+    (repo / "maf.toml").write_text(text)
+
+
+@pytest.fixture
+def held(repo):
+    """bob holds src/app.py exclusively."""
+    commit_file(repo, "src/app.py", "print(1)\n")
+    lease(repo, "bob", "src/app.py", "--reason", "refactoring the app")
+    return repo
+
+
+def test_a_write_of_a_held_file_is_denied_with_a_reason_the_agent_can_act_on(held):
+    code, reply, err = claude(held)
+    assert code == 0 and err == ""
+    reason = reason_of(reply)
+    for part in ("src/app.py", "bob", "'src/app.py'", "refactoring the app", "until 20", "maf mail send --to bob",
+                 "maf-lease check", f"You are agent {AGENT_A}", "mail was sent to bob"):
+        assert part in reason, part
+    assert "\n" not in reason  # one paragraph
+    [record] = conflicts(held)
+    assert (record["operation"], record["status"], record["agent"], record["holder"]) == \
+        ("edit", "blocked", AGENT_A, "bob")
+    [message] = mails(held, "bob")
+    assert "RESERVATION_CONFLICT" in message and f"{AGENT_A} tried to edit paths you hold" in message
+
+
+def test_the_same_refused_edit_mails_the_holder_once_within_the_dedup_window(held):
+    assert reason_of(claude(held)[1])
+    reason = reason_of(claude(held)[1])
+    assert "already mailed about this same attempt" in reason
+    assert len(mails(held, "bob")) == 1 and len(conflicts(held)) == 2
+
+
+def test_a_free_file_a_tool_that_writes_nothing_and_a_path_outside_are_allowed_silently(held, tmp_path):
+    assert claude(held, path="src/other.py") == (0, None, "")
+    assert claude(held, tool="Read") == (0, None, "")
+    assert claude(held, tool="Bash") == (0, None, "")
+    assert claude(held, path=str(tmp_path / "elsewhere.py")) == (0, None, "")
+    assert conflicts(held) == []
+
+
+def test_a_session_outside_any_repository_is_not_ours_to_judge(tmp_path):
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert claude(outside, path="x.py") == (0, None, "")
+
+
+def test_the_holder_itself_and_a_glob_lease(held):
+    lease(held, "carol", "docs/**")
+    assert claude(held, env={"MAF_AGENT_ID": "bob"}) == (0, None, "")
+    assert "carol" in reason_of(claude(held, path="docs/a/b.md")[1])
+
+
+def test_warn_mode_allows_silently_and_still_records_and_mails(held):
+    assert claude(held, env={"MAF_RESERVATION_HOOK_MODE": "warn"}) == (0, None, "")
+    [record] = conflicts(held)
+    assert record["status"] == "warned" and record["operation"] == "edit"
+    assert len(mails(held, "bob")) == 1
+
+
+def test_off_mode_decides_nothing(held):
+    configure(held, '[reservation]\nhook_mode = "off"\n')
+    assert claude(held) == (0, None, "")
+    assert conflicts(held) == []
+
+
+def test_the_override_is_honoured_at_edit_time_under_the_same_rule(held):
+    configure(held, "[reservation]\nrequire_override_reason = true\n")
+    code, reply, _ = claude(held, env={"MAF_RESERVATION_OVERRIDE": "1"})
+    assert "MAF_OVERRIDE_REASON" in reason_of(reply)  # a required reason is required here too
+    assert claude(held, env={"MAF_RESERVATION_OVERRIDE": "1", "MAF_OVERRIDE_REASON": "hotfix"})[:2] == (0, None)
+    statuses = [record["status"] for record in conflicts(held)]
+    assert sorted(statuses) == ["blocked", "overridden"]
+    assert any("overrode your lease" in message or "emergency override" in message for message in mails(held, "bob"))
+
+
+def test_no_database_allows_without_creating_one(repo):
+    assert claude(repo) == (0, None, "")
+    assert not (repo / ".git" / "maf").exists()
+
+
+def _damage(repo):
+    (repo / ".git" / "maf" / "runtime.db").write_bytes(b"this is not a database" * 100)
+
+
+def test_a_damaged_database_fails_closed_in_the_clients_form_and_on_error_allow_lets_it_through(held):
+    _damage(held)
+    reason = reason_of(claude(held)[1])
+    assert "RESERVATION CHECK FAILED" in reason and "this edit is refused" in reason
+    configure(held, '[reservation]\non_error = "allow"\n')
+    code, reply, err = claude(held)
+    assert (code, reply) == (0, None) and "could not run" in err
+
+
+def test_a_call_that_writes_nothing_never_opens_the_database(held):
+    _damage(held)
+    assert claude(held, tool="Grep") == (0, None, "")
+
+
+def test_malformed_input_is_denied_naming_the_cause(repo):
+    reason = reason_of(claude(repo, raw=b"{not json")[1])
+    assert "not JSON" in reason
+    reason = reason_of(claude(repo, raw=json.dumps({"hook_event_name": "PreToolUse"}).encode())[1])
+    assert "session_id" in reason
+
+
+def test_an_unknown_client_is_a_usage_error(repo):
+    done = subprocess.run([MAF, "agent-hook", "nobody"], input=b"{}", capture_output=True, cwd=repo, timeout=60)
+    assert done.returncode == 2 and b"unknown agent client" in done.stderr and b"claude" in done.stderr
+
+
+def test_the_records_table_kept_its_rows_through_migration_12(held, tmp_path):
+    from maf_hooks.store.sqlite import migrations
+    from maf_hooks.store.sqlite.connection import connect
+
+    path = str(tmp_path / "old.db")
+    conn = connect(path, migrate=False)
+    migrations.upgrade(conn, migrations.MIGRATIONS[:11])
+    with conn:
+        conn.execute("INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, "
+                     "lease_id, lease_expires_at, attempted_operation, status, created_at) "
+                     "VALUES ('c1', 'a', 'x', 'high', 'b', 'l1', 1, 'push', 'blocked', 1)")
+    migrations.upgrade(conn)
+    assert conn.execute("SELECT id, attempted_operation FROM reservation_conflicts").fetchall() == [("c1", "push")]
+    conn.execute("INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, lease_id, "
+                 "lease_expires_at, attempted_operation, status, created_at) "
+                 "VALUES ('c2', 'a', 'x', 'high', 'b', 'l1', 1, 'edit', 'blocked', 1)")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, "
+                     "lease_id, lease_expires_at, attempted_operation, status, created_at) "
+                     "VALUES ('c3', 'a', 'x', 'high', 'b', 'l1', 1, 'rebase', 'blocked', 1)")
+    conn.close()
+
+
+# --- one session, one agent at every layer ----------------------------------------------------
+
+def _session_shell(repo, env_file, command):
+    """A shell command of the session, as Claude Code runs it: the env file sourced first."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MAF_")}
+    return subprocess.run(["bash", "-c", f". {env_file} && {command}"], cwd=repo, capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_one_claude_session_is_one_agent_for_its_edits_its_leases_and_its_commits(repo, tmp_path):
+    commit_file(repo, "src/app.py", "print(1)\n")
+    env_file = tmp_path / "claude-env.sh"
+    env_file.write_text("")
+    assert claude(repo, "SessionStart", env={"CLAUDE_ENV_FILE": str(env_file)}) == (0, None, "")
+    assert env_file.read_text() == f"export MAF_AGENT_ID={AGENT_A}\n"
+    claude(repo, "SessionStart", env={"CLAUDE_ENV_FILE": str(env_file)})  # a resumed session: written once
+    assert env_file.read_text().count("MAF_AGENT_ID") == 1
+
+    taken = _session_shell(repo, env_file, "maf-lease acquire src/app.py --json")
+    assert taken.returncode == 0, taken.stderr
+    assert json.loads(taken.stdout)["granted"][0]["agent"] == AGENT_A
+    assert claude(repo) == (0, None, "")  # the session's own lease never denies its edit
+    assert AGENT_A in reason_of(claude(repo, session=SESSION_B)[1])  # another session is another agent
+
+    git("config", "core.hooksPath", ".hooks", cwd=repo)
+    hooks = repo / ".hooks"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text(f"#!/bin/sh\nexec {BIN / 'maf-reservations'}\n")
+    (hooks / "pre-commit").chmod(0o755)
+    (repo / "src" / "app.py").write_text("print(2)\n")
+    git("add", "src/app.py", cwd=repo)
+    committed = _session_shell(repo, env_file, "git commit -q -m 'session edit'")
+    assert committed.returncode == 0, committed.stderr
+    (repo / "src" / "app.py").write_text("print(3)\n")
+    git("add", "src/app.py", cwd=repo)
+    refused = git("commit", "-q", "-m", "someone else", cwd=repo, check=False, env={"MAF_AGENT_ID": "dave"})
+    assert refused.returncode == 1 and AGENT_A in refused.stderr
+
+
+def test_a_repository_wide_agent_id_makes_every_session_one_agent(held, tmp_path):
+    git("config", "maf.agentId", "bob", cwd=held)
+    env_file = tmp_path / "env.sh"
+    assert claude(held, "SessionStart", env={"CLAUDE_ENV_FILE": str(env_file)}) == (0, None, "")
+    assert not env_file.exists() or "MAF_AGENT_ID" not in env_file.read_text()
+    assert claude(held) == (0, None, "") and claude(held, session=SESSION_B) == (0, None, "")
+
+
+# --- auto-claim -------------------------------------------------------------------------------
+
+AUTO = "[agent_hooks.auto_claim]\nenabled = true\nttl_minutes = 5\n"
+
+
+def test_auto_claim_first_write_claims_later_writes_renew_session_end_releases(repo):
+    configure(repo, AUTO)
+    assert claude(repo, path="src/new.py") == (0, None, "")
+    [claimed] = leases(repo)
+    assert (claimed["agent"], claimed["pattern"], claimed["auto_claim"], claimed["reason"]) == \
+        (AGENT_A, "src/new.py", True, "auto-claim: editing")
+    assert claude(repo, path="src/new.py") == (0, None, "")
+    [renewed] = leases(repo)
+    assert renewed["id"] == claimed["id"] and renewed["expires_at_ms"] >= claimed["expires_at_ms"]
+
+    reason = reason_of(claude(repo, session=SESSION_B, path="src/new.py")[1])
+    assert AGENT_A in reason and "auto-claim: editing" in reason
+    assert claude(repo, "SessionEnd") == (0, None, "")
+    assert leases(repo) == []
+    assert claude(repo, session=SESSION_B, path="src/new.py") == (0, None, "")
+    assert [(held["agent"], held["auto_claim"]) for held in leases(repo)] == [(AGENT_B, True)]
+
+
+def test_auto_claim_never_extends_a_hand_lease_nor_takes_another_agents(repo):
+    configure(repo, AUTO)
+    hand = lease(repo, AGENT_A, "src/", "--ttl", "10m")["granted"][0]
+    assert claude(repo, path="src/mine.py") == (0, None, "")
+    assert [(held["id"], held["expires_at_ms"], held["auto_claim"]) for held in leases(repo)] == \
+        [(hand["id"], hand["expires_at_ms"], False)]
+    lease(repo, "carol", "docs/guide.md", "--shared")
+    assert claude(repo, path="docs/guide.md") == (0, None, "")  # a shared lease is no conflict, and not claimed
+    assert sorted(held["agent"] for held in leases(repo)) == sorted([AGENT_A, "carol"])
+    claude(repo, "SessionEnd")
+    assert sorted(held["agent"] for held in leases(repo)) == sorted([AGENT_A, "carol"])  # the hand lease stays
+
+
+def test_acquiring_an_auto_claimed_file_by_hand_keeps_it_past_the_session(repo):
+    configure(repo, AUTO)
+    claude(repo, path="src/x.py")
+    lease(repo, AGENT_A, "src/x.py")
+    claude(repo, "SessionEnd")
+    assert [(held["pattern"], held["auto_claim"]) for held in leases(repo)] == [("src/x.py", False)]
+
+
+def test_the_list_marks_auto_claims(repo):
+    configure(repo, AUTO)
+    claude(repo, path="src/x.py")
+    done = subprocess.run([str(BIN / "maf-lease"), "list"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert "exclusive (auto-claim)" in done.stdout and "auto-claim: editing" in done.stdout
