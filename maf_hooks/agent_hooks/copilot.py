@@ -41,14 +41,12 @@ def _arguments(raw: object) -> dict:
 
 
 def _patch_paths(raw: object) -> tuple[str, ...]:
-    # apply_patch is freeform: its toolArgs is the raw patch text, not JSON
-    from maf_hooks.agent_hooks.opencode import patch_paths
+    # apply_patch is freeform: its toolArgs is the raw patch envelope, not JSON
+    from maf_hooks.agent_hooks import patch
 
-    if not isinstance(raw, str):
-        raise BadHookInput("the hook input's 'toolArgs' for apply_patch is not the patch text.")
-    paths = patch_paths(raw)
+    paths = patch.paths(raw)
     if not paths:
-        raise BadHookInput("the apply_patch patch names no file.")
+        raise BadHookInput("the apply_patch envelope names no file.")
     return paths
 
 

@@ -3,7 +3,7 @@
 
 - ``{"event": "tool.execute.before", "tool", "args", "sessionID", "directory"}`` before each tool call;
   ``write``/``edit``/``multiedit`` name their file in ``args.filePath``, ``apply_patch``/``patch`` carry a
-  patch envelope in ``args.patchText``;
+  Codex patch envelope in ``args.patchText`` (read by :mod:`maf_hooks.agent_hooks.patch`);
 - ``{"event": "shell.env", "sessionID", "directory"}`` before each shell command: maf answers
   ``{"env": {"MAF_AGENT_ID": ...}}`` so the session's shell commands act as the same agent;
 - ``{"event": "session.deleted", "sessionID", "directory"}``: the session is gone (OpenCode has no
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 
+from maf_hooks.agent_hooks import patch
 from maf_hooks.agent_hooks.call import (
+    ALLOW,
     OTHER,
     SESSION_END,
     SESSION_START,
@@ -33,21 +35,7 @@ if TYPE_CHECKING:
 
 FILE_TOOLS = ("write", "edit", "multiedit")
 PATCH_TOOLS = ("apply_patch", "patch")
-PATCH_MARKERS = ("*** Add File:", "*** Update File:", "*** Delete File:", "*** Move to:")
 EVENTS = {"tool.execute.before": None, "shell.env": SESSION_START, "session.deleted": SESSION_END}
-
-
-def patch_paths(text: str) -> tuple[str, ...]:
-    """Every file a patch envelope adds, updates, deletes or moves to."""
-    paths = []
-    for line in text.splitlines():
-        for marker in PATCH_MARKERS:
-            if line.startswith(marker):
-                path = line[len(marker):].strip()
-                if not path:
-                    raise BadHookInput(f"the patch has an empty {marker!r} line.")
-                paths.append(path)
-    return tuple(paths)
 
 
 def parse(document: object, environ: Mapping[str, str]) -> ToolCall:
@@ -70,7 +58,7 @@ def parse(document: object, environ: Mapping[str, str]) -> ToolCall:
     if tool in FILE_TOOLS:
         paths: tuple[str, ...] = (text_field(args, "filePath", required=True, where=where) or "",)
     else:
-        paths = patch_paths(text_field(args, "patchText", required=True, where=where) or "")
+        paths = patch.paths(text_field(args, "patchText", required=True, where=where))
         if not paths:
             raise BadHookInput("the patch names no file.")
     return ToolCall(WRITE, paths, session=session, cwd=cwd, tool=tool, event=event)
@@ -80,6 +68,9 @@ def deny(reason: str) -> Reply:
     return Reply(json.dumps({"decision": "deny", "reason": reason}) + "\n")
 
 
-def session_started(call: ToolCall, agent: str, environ: Mapping[str, str]) -> Reply:
-    """The answer to ``shell.env``: the agent id the session's shell commands take."""
+def session_started(call: ToolCall, agent: str | None, environ: Mapping[str, str]) -> Reply:
+    """The answer to ``shell.env``: the agent id the session's shell commands take; nothing when
+    ``agent`` is None (what they inherit, ``MAF_AGENT_ID`` or ``maf.agentId``, already says who they are)."""
+    if agent is None:
+        return ALLOW
     return Reply(json.dumps({"env": {"MAF_AGENT_ID": agent}}) + "\n")
