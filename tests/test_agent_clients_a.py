@@ -5,12 +5,14 @@ against each client's contract (exact keys, exit code). Also the Codex apply_pat
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import BIN, commit_file
 
 from maf_hooks.agent_hooks import call as calls
 from maf_hooks.agent_hooks import claude, codex, gemini, patch
@@ -371,3 +373,133 @@ def test_client_modules_import_lean():
             "print(' '.join(m for m in ('click', 'typing', 'dataclasses', 'shlex') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (proc.returncode, proc.stdout.strip()) == (0, ""), proc.stderr
+
+
+# --- end to end: the real `maf agent-hook CLIENT` with the fixtures on stdin ---------------------
+
+MAF = str(BIN / "maf")
+HOLDER = "bob"
+AGENTS = {client: f"{client}-{session[:8]}" for client, session in SESSIONS.items()}
+
+
+def agent_hook(client: str, repo: Path, data: bytes, env: dict | None = None):
+    """Run `maf agent-hook CLIENT` in ``repo`` as the client would: (exit code, stdout, stderr)."""
+    run_env = {key: value for key, value in os.environ.items() if not key.startswith("MAF_")}
+    run_env.update(env or {})
+    done = subprocess.run([MAF, "agent-hook", client], input=data, capture_output=True, cwd=repo, env=run_env,
+                          timeout=60)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def hook_fixture(client: str, name: str, repo: Path, env: dict | None = None):
+    return agent_hook(client, repo, json.dumps(fixture(client, name, repo)).encode(), env)
+
+
+def deny_reason(client: str, stdout: str) -> str:
+    """The reason of a deny printed by ``client``, after checking its exact shape."""
+    document = json.loads(stdout)
+    if client == "gemini":
+        assert set(document) == {"decision", "reason"} and document["decision"] == "deny"
+        return document["reason"]
+    assert list(document) == ["hookSpecificOutput"]
+    output = document["hookSpecificOutput"]
+    assert set(output) == {"hookEventName", "permissionDecision", "permissionDecisionReason"}
+    assert (output["hookEventName"], output["permissionDecision"]) == ("PreToolUse", "deny")
+    return output["permissionDecisionReason"]
+
+
+def take_lease(repo: Path, agent: str, *patterns: str) -> None:
+    done = subprocess.run([str(BIN / "maf-lease"), "acquire", *patterns, "--reason", "refactoring"], cwd=repo,
+                          capture_output=True, text=True, env={**os.environ, "MAF_AGENT_ID": agent}, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def leased(repo):
+    """bob holds src/leased.py; src/free.py is free."""
+    commit_file(repo, "src/leased.py", "a = 1\n")
+    commit_file(repo, "src/free.py", "b = 1\n")
+    take_lease(repo, HOLDER, "src/leased.py")
+    return repo
+
+
+@pytest.mark.parametrize("client", sorted(MODULES))
+def test_e2e_allowed_write_prints_nothing(leased, client):
+    assert hook_fixture(client, "allowed_write", leased) == (0, "", "")
+
+
+@pytest.mark.parametrize("client", sorted(MODULES))
+def test_e2e_denied_write_is_the_clients_deny_naming_path_and_holder(leased, client):
+    code, out, err = hook_fixture(client, "denied_write", leased)
+    assert (code, err) == (0, "")
+    reason = deny_reason(client, out)
+    assert "src/leased.py" in reason and HOLDER in reason and AGENTS[client] in reason
+
+
+@pytest.mark.parametrize("client", sorted(MODULES))
+def test_e2e_non_write_and_outside_path_are_allowed(leased, client):
+    assert hook_fixture(client, "non_write", leased) == (0, "", "")
+    assert hook_fixture(client, "outside_repo", leased) == (0, "", "")
+
+
+@pytest.mark.parametrize(("client", "name", "message"), MALFORMED)
+def test_e2e_malformed_input_fails_closed_in_the_clients_form_naming_the_cause(leased, client, name, message):
+    code, out, err = hook_fixture(client, name, leased)
+    assert (code, err) == (0, "")
+    reason = deny_reason(client, out)
+    assert message in reason and "refused" in reason
+
+
+@pytest.mark.parametrize("client", sorted(MODULES))
+def test_e2e_bytes_that_are_not_json_fail_closed(leased, client):
+    code, out, _ = agent_hook(client, leased, b"\xff\xfe not json")
+    assert code == 0 and "UTF-8" in deny_reason(client, out)
+
+
+def test_e2e_codex_envelope_of_several_files_is_denied_for_the_one_leased(leased):
+    take_lease(leased, "carol", "src/legacy.py")
+    code, out, _ = hook_fixture("codex", "several_files", leased)
+    reason = deny_reason("codex", out)
+    assert code == 0 and "src/legacy.py" in reason and "carol" in reason
+    take_lease(leased, "dave", "src/main.py")  # the destination of the move
+    reason = deny_reason("codex", hook_fixture("codex", "several_files", leased)[1])
+    assert "src/main.py" in reason and "dave" in reason
+
+
+def test_e2e_codex_malformed_envelope_names_the_fault(leased):
+    reason = deny_reason("codex", hook_fixture("codex", "malformed_envelope", leased)[1])
+    assert "*** End Patch" in reason
+
+
+@pytest.mark.parametrize(("client", "variable"), [("claude", "CLAUDE_ENV_FILE"), ("codex", "CODEX_ENV_FILE")])
+def test_e2e_session_start_publishes_the_session_agent_to_its_shell(leased, tmp_path, client, variable):
+    """The session's shell commands (its maf-lease) become the same agent as its edits: a lease
+    the session takes by hand never denies its own edit."""
+    env_file = tmp_path / f"{client}-env.sh"
+    assert hook_fixture(client, "session_start", leased, {variable: str(env_file)}) == (0, "", "")
+    assert env_file.read_text() == f"export MAF_AGENT_ID={AGENTS[client]}\n"
+    shell = subprocess.run(["sh", "-c", '. "$ENV_FILE" && maf-lease acquire src/free.py --reason mine'],
+                           cwd=leased, capture_output=True, text=True, timeout=60,
+                           env={**{k: v for k, v in os.environ.items() if not k.startswith("MAF_")},
+                                "ENV_FILE": str(env_file)})
+    assert shell.returncode == 0, shell.stderr
+    assert hook_fixture(client, "allowed_write", leased) == (0, "", "")
+    reason = deny_reason(client, take_and_edit_as_other(leased, client))
+    assert AGENTS[client] in reason
+
+
+def take_and_edit_as_other(repo: Path, client: str) -> str:
+    """Another session of the same client edits src/free.py, which the first session leased."""
+    document = fixture(client, "allowed_write", repo)
+    document["session_id"] = "ffffffff-0000-0000-0000-000000000000"
+    return agent_hook(client, repo, json.dumps(document).encode())[1]
+
+
+def test_e2e_gemini_session_events_print_nothing(leased, tmp_path):
+    assert hook_fixture("gemini", "session_start", leased) == (0, "", "")
+    assert hook_fixture("gemini", "session_end", leased) == (0, "", "")
+
+
+def test_e2e_stop_is_not_a_session_end(leased):
+    for client in ("claude", "codex"):
+        assert hook_fixture(client, "stop", leased) == (0, "", "")

@@ -55,6 +55,9 @@ from maf_hooks.git.repo import (
     RepoPaths as RepoPaths,
 )
 from maf_hooks.git.repo import (
+    discover as discover,
+)
+from maf_hooks.git.repo import (
     identity as identity,
 )
 from maf_hooks.git.repo import (
@@ -74,6 +77,9 @@ from maf_hooks.git.repo import (
 )
 from maf_hooks.git.repo import (
     repo_paths_later as repo_paths_later,
+)
+from maf_hooks.git.repo import (
+    settings_later as settings_later,
 )
 
 # --- the hooks this project offers --------------------------------------------------------------

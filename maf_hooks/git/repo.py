@@ -118,3 +118,80 @@ def path_settings_later(cwd: str | None = None) -> Later:
         return PathSettings(values.get("core.ignorecase", False), values.get("core.precomposeunicode", False))
 
     return Later(finish, job)
+
+
+def _git_bool(value: str | None) -> bool:
+    """A boolean as git reads one: a key with no value is true; true/yes/on and a non-zero
+    number are true (anything else false)."""
+    if value is None:
+        return True
+    text = value.strip().lower()
+    if text in ("true", "yes", "on"):
+        return True
+    try:
+        return int(text, 0) != 0
+    except ValueError:
+        return False
+
+
+def settings_later(cwd: str | None = None) -> Later:
+    """:func:`identity` and :func:`path_settings` from ONE ``git config`` call (the edit-time
+    hook runs on every edit): the function returned gives ``(maf.agentId, user.email,
+    PathSettings)``."""
+    job = Background(["config", "-z", "--get-regexp",
+                      r"^(maf\.agentid|user\.email|core\.ignorecase|core\.precomposeunicode)$"], cwd)
+
+    def finish() -> tuple[str | None, str | None, PathSettings]:
+        rc, out, _ = job.result(check=False)
+        values: dict[str, str | None] = {}
+        if rc == 0:
+            for entry in zsplit(out):
+                key, newline, value = entry.partition("\n")
+                values[key.lower()] = value if newline else None
+        agent_id, email = values.get("maf.agentid"), values.get("user.email")
+        settings = PathSettings(_git_bool(values["core.ignorecase"]) if "core.ignorecase" in values else False,
+                                _git_bool(values["core.precomposeunicode"]) if "core.precomposeunicode" in values
+                                else False)
+        return (agent_id.strip() or None) if agent_id else None, (email.strip() or None) if email else None, settings
+
+    return Later(finish, job)
+
+
+def _read_first_line(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().rstrip("\n")
+    except (OSError, UnicodeError):
+        return None
+
+
+def discover(cwd: str) -> RepoPaths | None:
+    """:func:`repo_paths` without running git, for the plain layouts (a ``.git`` directory, or a
+    ``.git`` file of a linked worktree or submodule naming its git directory, whose
+    ``commondir`` names the shared one): None when git itself must be asked (a ``GIT_*``
+    variable that changes discovery, or anything unusual). Raises NotARepository when no
+    directory up to the root holds a ``.git``."""
+    if any(os.environ.get(name) for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+                                               "GIT_DISCOVERY_ACROSS_FILESYSTEM")):
+        return None
+    here = os.path.abspath(cwd)
+    while True:
+        dot_git = os.path.join(here, ".git")
+        if os.path.isdir(dot_git):
+            git_dir = dot_git
+        elif os.path.isfile(dot_git):
+            line = _read_first_line(dot_git)
+            if not line or not line.startswith("gitdir: "):
+                return None
+            git_dir = os.path.normpath(os.path.join(here, line[len("gitdir: "):]))
+        else:
+            parent = os.path.dirname(here)
+            if parent == here:
+                raise NotARepository(f"Not inside a git repository ({os.path.abspath(cwd)}).")
+            here = parent
+            continue
+        if not os.path.isfile(os.path.join(git_dir, "HEAD")):
+            return None
+        common = _read_first_line(os.path.join(git_dir, "commondir"))
+        common_dir = os.path.normpath(os.path.join(git_dir, common)) if common else git_dir
+        return RepoPaths(here, git_dir, common_dir)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 
 from maf_hooks.errors import UsageError
-from maf_hooks.patterns import automaton, syntax
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING: the edit-time hook reads paths through this module
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from maf_hooks.patterns import syntax
 
 MAX_PATTERN_LENGTH = 4096
 # Deciding whether two patterns overlap is a product search, which grows with the product of
@@ -134,6 +135,8 @@ def _nfc(text: str, precompose: bool) -> str:
 
 def _stars(parsed: syntax.Parsed) -> int:
     """The star runs of a parsed pattern: ``**`` segments and ``*`` tokens."""
+    from maf_hooks.patterns import syntax
+
     return sum(1 if segment is syntax.DSTAR else sum(token is syntax.STAR for token in segment)
                for segment in parsed.segments)
 
@@ -160,6 +163,8 @@ def normalize(
     With ``directory_slash`` (for patterns to lease) a literal pattern naming an existing
     directory under ``repo_root`` gets a trailing '/'. A symbolic link is a file to git.
     """
+    from maf_hooks.patterns import automaton, syntax  # loaded here: a path (normalize_path) needs neither
+
     raw = _check_text(raw, "pattern")
     if any(char in raw for char in "\0\n\r"):
         raise _refuse(raw, "it contains a NUL, newline or carriage-return character", "A pattern is one line of text.")

@@ -41,26 +41,36 @@ def inside(raw: str, cwd: str, root: str) -> str | None:
 
 
 class Start:
-    """The git answers one tool call needs, asked side by side: the repository, and (once it is
-    known to matter) the identity and how paths compare."""
+    """What one tool call needs of git, asked side by side: the repository (found without git in
+    the plain layouts) and, in one ``git config`` call, the identity and how paths compare."""
 
-    def __init__(self, cwd: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, cwd: str) -> None:
         self.cwd = cwd
-        self.paths_later = git.repo_paths_later(cwd)
-        self.identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(cwd)
-        self.settings_later = git.path_settings_later(cwd)
+        self.config_later = git.settings_later(cwd)
+        found = None
+        try:
+            found = git.discover(cwd)
+        except NotARepository:
+            self.config_later.cancel()
+            raise
+        self.paths_later = (lambda: found) if found is not None else git.repo_paths_later(cwd)
+
+    def identity(self) -> tuple[str | None, str | None]:
+        agent_id, email, _ = self.config_later()
+        return agent_id, email
+
+    def settings(self) -> git.PathSettings:
+        return self.config_later()[2]
 
     def cancel(self) -> None:
-        for later in (self.identity_later, self.settings_later):
-            if later is not None:
-                later.cancel()
+        self.config_later.cancel()
 
 
 def agent_for(client: str, call: ToolCall, environ: Mapping[str, str],
-              identity_later: Callable[[], tuple[str | None, str | None]] | None) -> str | None:
+              git_identity: Callable[[], tuple[str | None, str | None]]) -> str | None:
     """THE identity rule with this session's id (``<client>-<first 8 of the session id>``)."""
-    return identity.resolve_agent(None, environ, identity_later or (lambda: (None, None)),
-                                  required=False, session=identity.session_agent(client, call.session))
+    return identity.resolve_agent(None, environ, git_identity, required=False,
+                                  session=identity.session_agent(client, call.session))
 
 
 def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Callable[[], int],
@@ -70,12 +80,12 @@ def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Cal
     could not run, and the caller closes the store."""
     from maf_hooks import config
 
-    start = Start(call.cwd or os.getcwd(), environ)
     try:
-        try:
-            paths = state["paths"] = start.paths_later()
-        except NotARepository:
-            return None  # no repository: nothing of ours to judge
+        start = Start(call.cwd or os.getcwd())
+        paths = state["paths"] = start.paths_later()
+    except NotARepository:
+        return None  # no repository: nothing of ours to judge
+    try:
         targets = [path for path in (inside(raw, start.cwd, paths.root) for raw in call.paths) if path]
         if not targets:
             return None
@@ -88,11 +98,11 @@ def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Cal
         location = store_open.locate(paths.root, paths.common_dir, cfg)
         if not location.exists() and not auto:
             return None  # nobody has leased anything
-        settings = start.settings_later()
-        from maf_hooks.services.leasing import normalize_path
+        settings = start.settings()
+        from maf_hooks.patterns.normal import normalize_path
 
         changed = [normalize_path(path, paths.root, precompose=settings.precompose) for path in targets]
-        agent = state["agent"] = agent_for(client, call, environ, start.identity_later)
+        agent = state["agent"] = agent_for(client, call, environ, start.identity)
         store = state["store"] = location.open(environ=environ, clock=clock, create=auto)
         reason = _judge(store, cfg, paths, changed, agent, settings.ignorecase, environ, state)
         if reason is None and auto and agent is not None:
@@ -153,17 +163,17 @@ def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, cl
     from maf_hooks.core import claims
     from maf_hooks.store import open as store_open
 
-    start = Start(call.cwd or os.getcwd(), environ)
     try:
-        try:
-            paths = state["paths"] = start.paths_later()
-        except NotARepository:
-            return 0
+        start = Start(call.cwd or os.getcwd())
+        paths = state["paths"] = start.paths_later()
+    except NotARepository:
+        return 0
+    try:
         cfg = state["cfg"] = config.load(paths.root, environ=environ)
         location = store_open.locate(paths.root, paths.common_dir, cfg)
         if not location.exists():
             return 0
-        agent = state["agent"] = agent_for(client, call, environ, start.identity_later)
+        agent = state["agent"] = agent_for(client, call, environ, start.identity)
         if agent is None:
             return 0
         store = state["store"] = location.open(environ=environ, clock=clock, create=False)
