@@ -216,3 +216,22 @@ def test_init_agents_opencode_plugin_and_mcp(repo, cli):
     assert cli(repo, "init", "--agents", "all").code == 0
     assert cli(repo, "init", "--agents", "all").code == 0 and {
         k: v for k, v in _tree(repo).items() if k in before} == before
+
+
+def test_docs_agents_shows_each_snippet_maf_writes():
+    from pathlib import Path
+
+    from maf_hooks.agent_setup import formats
+    from maf_hooks.agent_setup.clients import CLIENTS
+
+    docs = (Path(__file__).parent.parent / "docs" / "agents.md").read_text()
+    for client in CLIENTS.values():
+        assert f"### {client.title} (`{client.name}`)" in docs
+        for target in client.targets:
+            if target.fmt == "text":
+                assert f"`{target.path}`" in docs
+                continue
+            doc = formats.load_toml("x", b"") if target.fmt == "toml" else {}
+            target.edit(doc, "")
+            text = formats.dump_toml(doc) if target.fmt == "toml" else formats.dump_json(doc, formats.JsonStyle())
+            assert f"- `{target.path}`" in docs and text.rstrip() in docs, (client.name, target.path)
