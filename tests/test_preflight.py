@@ -101,14 +101,14 @@ def test_fresh_repository_passes_and_changes_nothing(repo, cli):
     code, document = report(cli, repo, code=0)
     checks = by_id(document)
     assert [c["id"] for c in document["checks"]] == ["python", "environment", "mcp", "database", "hooks",
-                                                      "reservations"]
+                                                      "reservations", "agents"]
     assert {k: c["status"] for k, c in checks.items()} == {
         "python": "passed", "environment": "passed", "mcp": "passed",
-        "database": "warning", "hooks": "warning", "reservations": "skipped",
+        "database": "warning", "hooks": "warning", "reservations": "skipped", "agents": "passed",
     }
     assert "no lease database" in checks["reservations"]["message"]
     assert document["status"] == "passed"
-    assert document["summary"] == {"passed": 3, "warnings": 2, "failed": 0, "skipped": 1}
+    assert document["summary"] == {"passed": 4, "warnings": 2, "failed": 0, "skipped": 1}
     assert document["checkType"] == "preflight" and document["agentId"] == "dev@example.com"
     assert document["executionId"].startswith("pf-") and document["timestamp"].endswith("Z")
     for check in document["checks"]:
@@ -213,7 +213,7 @@ def test_validate_config_accepts_the_fixture_toml_and_json(tmp_path, cli):
         shutil.copy(FIXTURE / name, repo / name)
     result = pf(cli, repo, "--validate-config")
     assert result.code == 0, result.err
-    assert "configuration is valid" in result.out and "6 checks, 2 smoke tests" in result.out
+    assert "configuration is valid" in result.out and "7 checks, 2 smoke tests" in result.out
     toml_values = Context(cwd=str(repo)).config.section("preflight")
     json_values = Context(cwd=str(repo), config_path=str(FIXTURE / "maf.json")).config.section("preflight")
     assert json_values == toml_values
@@ -761,7 +761,7 @@ required_vars = ["NOPE_NOT_SET"]
     assert any(line.startswith("WARN  Lease database [database]") for line in lines)
     assert any(line.startswith("SKIP  Reservations [reservations]") for line in lines)
     summary = next(line for line in lines if line.startswith("preflight failed: "))
-    assert "2 passed, 2 warnings, 1 failed, 1 skipped in" in summary and "agent dev@example.com" in summary
+    assert "3 passed, 2 warnings, 1 failed, 1 skipped in" in summary and "agent dev@example.com" in summary
     assert "recommendations:" in lines
     assert "\x1b[" not in result.out + result.err
 
@@ -798,11 +798,11 @@ retry_count = 1
     assert "::warning title=maf-preflight database::" in result.out
 
     suite = ET.parse(junit_file).getroot()
-    assert suite.tag == "testsuites" and suite.get("tests") == "7" and suite.get("failures") == "2"
+    assert suite.tag == "testsuites" and suite.get("tests") == "8" and suite.get("failures") == "2"
     cases = {case.get("name"): case for case in suite.iter("testcase")}
     assert set(cases) == {"Python interpreter and packages [python]", "Environment variables [environment]",
                           "MCP configuration files [mcp]", "Lease database [database]", "Git hooks [hooks]",
-                          "Reservations [reservations]", "Flaky command [flaky]"}
+                          "Reservations [reservations]", "Agent client hooks [agents]", "Flaky command [flaky]"}
     cases = {case.get("name").split("[")[-1].rstrip("]"): case for case in suite.iter("testcase")}
     assert cases["flaky"].get("classname") == "maf-preflight.smoke_tests"
     assert cases["python"].get("classname") == "maf-preflight.checks"
@@ -895,7 +895,7 @@ def test_fix_repairs_then_checks_decide(repo, cli):
     assert lines.index(changes[-1]) < next(i for i, line in enumerate(lines) if line.startswith("PASS"))
     assert all((repo / ".git" / "hooks" / name).exists() for name in ("pre-commit", "pre-merge-commit", "pre-push"))
     assert (repo / ".agent-mail").is_dir()
-    assert "preflight passed: 6 passed, 0 warnings" in result.out
+    assert "preflight passed: 7 passed, 0 warnings" in result.out
 
     again = pf(cli, repo, "--fix", "--json", env=ME)
     assert again.code == 0 and again.json["fixes"] == {"changes": [], "failures": []}

@@ -124,7 +124,7 @@ def test_github_actions_workflow(ci_repo):
     document = json.loads((repo / "reports" / "preflight.json").read_text())
     assert document["status"] == "passed" and document["agentId"] == "ci"
     suite = ET.parse(repo / "reports" / "preflight.xml").getroot()
-    assert suite.get("tests") == "6" and suite.get("failures") == "0"
+    assert suite.get("tests") == "7" and suite.get("failures") == "0"
     ranged = results["Reservations on the pushed commits"].stdout
     assert "PASS  Reservations [reservations]" in ranged and "1 active lease; 1 changed path;" in ranged
     # the files the `uses:` steps upload exist
@@ -164,7 +164,7 @@ def test_gitlab_ci_job(ci_repo):
     for path in job["artifacts"]["paths"]:
         assert (repo / path).exists()
     junit = ET.parse(repo / job["artifacts"]["reports"]["junit"]).getroot()
-    assert junit.get("failures") == "0" and len(list(junit.iter("testcase"))) == 6
+    assert junit.get("failures") == "0" and len(list(junit.iter("testcase"))) == 7
     assert json.loads((repo / "reports" / "preflight.json").read_text())["agentId"] == "ci"
 
     proc = run_job(shas["clean"], shas["touching"])
@@ -210,7 +210,7 @@ def test_pre_commit_commands(ci_repo):
     proc = run_shell(script, repo, {**env, "FROM_REF": shas["base"], "TO_REF": shas["clean"]})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"maf-preflight\.+Passed", proc.stdout) and re.search(r"maf-reservations-push\.+Passed", proc.stdout)
-    assert ET.parse(repo / "reports" / "preflight.xml").getroot().get("tests") == "6"
+    assert ET.parse(repo / "reports" / "preflight.xml").getroot().get("tests") == "7"
     proc = run_shell(script, repo, {**env, "FROM_REF": shas["clean"], "TO_REF": shas["touching"]})
     assert proc.returncode == 1 and re.search(r"maf-reservations-push\.+Failed", proc.stdout)
     assert "src/app.py" in proc.stdout and "alice" in proc.stdout

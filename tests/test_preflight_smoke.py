@@ -208,14 +208,14 @@ def test_the_fixture_seed_example_works(tmp_path, cli, api_server, monkeypatch):
     checks = {check["id"]: check for check in result.json["checks"]}
     assert {key: check["status"] for key, check in checks.items()} == {
         "python": "passed", "environment": "passed", "mcp": "passed", "database": "warning", "hooks": "warning",
-        "reservations": "skipped", "api-health-check": "passed", "database-connectivity-check": "passed"}
+        "reservations": "skipped", "agents": "passed", "api-health-check": "passed", "database-connectivity-check": "passed"}
     assert checks["mcp"]["message"] == "3 files, 4 servers"
     assert checks["python"]["details"]["min_version"] == "3.8.0"
     assert checks["api-health-check"]["name"] == "API Health Check"
     assert checks["database-connectivity-check"]["message"] == "var/app.db: the query returned 1 row"
     assert result.json["agentId"] == "agent-001"
     assert ("GET", "/api/health", "maf-preflight") in api_server.seen
-    assert ET.parse(junit).getroot().get("tests") == "8"
+    assert ET.parse(junit).getroot().get("tests") == "9"
     # without what it asks for, it says what is missing
     result = pf(cli, repo, "--json", "--skip", "smoke", env={"NODE_ENV": None, "MAF_AGENT_ID": None})
     assert result.code == 1

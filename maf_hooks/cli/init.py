@@ -21,14 +21,29 @@ Then: {repo_setup.INSTALL}
 """
 
 
+AGENTS_HELP = ("Write the edit hooks and MCP entries of these agent clients into their project files "
+               "(comma-separated: claude, codex, gemini, copilot, cursor, opencode; or all) instead of the "
+               "repository set-up.")
+
+
 @click.command("init", help=HELP)
+@click.option("--agents", "agents", metavar="LIST", help=AGENTS_HELP)
+@click.option("--dry-run", is_flag=True, help="With --agents: print what would change, write nothing.")
 @click.option("--write", is_flag=True, help="Append the entry to .pre-commit-config.yaml instead of printing it.")
 @click.option("--repo", "repo_url", metavar="URL",
               help="Use the maf-hooks repository at URL (with --rev) instead of a `repo: local` entry.")
 @click.option("--rev", default=None, metavar="TAG", help="The tag or commit of --repo to use.")
 @json_option
 @pass_context
-def init(context: Context, write: bool, repo_url: str | None, rev: str | None, as_json: bool) -> int:
+def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_url: str | None, rev: str | None,
+         as_json: bool) -> int:
+    if agents is not None:
+        if write or repo_url or rev:
+            raise UsageError("--agents writes the agent clients' files only: run --write, --repo and --rev "
+                             "without it.")
+        return init_agents(context.root, agents, dry_run=dry_run, as_json=as_json)
+    if dry_run:
+        raise UsageError("--dry-run goes with --agents.")
     if bool(repo_url) != bool(rev):
         raise UsageError("--repo and --rev go together: the repository URL and the tag to use.")
     changes = []
@@ -69,3 +84,32 @@ def init(context: Context, write: bool, repo_url: str | None, rev: str | None, a
         click.echo(entry)
     click.echo(f"Then install the git hooks: {repo_setup.INSTALL}")
     return REFUSED if problems else 0
+
+
+def init_agents(root: str, agents: str, *, dry_run: bool, as_json: bool) -> int:
+    from maf_hooks.agent_setup import install
+    from maf_hooks.agent_setup.clients import CLIENTS, HOOK
+
+    names = install.parse_names(agents)
+    plans = install.plan(root, names)
+    if not dry_run:
+        install.apply(root, plans)
+    notes = {name: [note for note in (CLIENTS[name].notes, CLIENTS[name].identity) if note] for name in names}
+    if as_json:
+        emit_json({"dry_run": dry_run, "clients": names, "files": [p.to_json() for p in plans],
+                   "without_mcp_file": [n for n in names if not CLIENTS[n].has_mcp_file()], "notes": notes})
+        return 0
+    for file_plan in plans:
+        status = f"would be {file_plan.status}" if dry_run and file_plan.status != install.UNCHANGED \
+            else file_plan.status
+        what = ", ".join(f"{client} {'edit hook' if kind == HOOK else 'MCP server'}"
+                         for client, kind, _ in file_plan.parts)
+        click.echo(f"{file_plan.path}: {status} ({what})")
+    for name in names:
+        if not CLIENTS[name].has_mcp_file():
+            click.echo(f"{name}: hooks only, no project-level MCP file")
+        for note in notes[name]:
+            click.echo(f"{name}: {note}")
+    if dry_run:
+        click.echo("dry run: nothing written")
+    return 0

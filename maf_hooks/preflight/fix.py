@@ -5,7 +5,9 @@
 - ``hooks`` selected: create the mail root, add it to ``info/exclude``, and run
   ``pre-commit install`` for every git hook type declared for the hook ids that
   ``.pre-commit-config.yaml`` lists (:data:`maf_hooks.git.GIT_HOOKS`) and that is not installed;
-- ``reservations`` selected: end the leases whose time is up.
+- ``reservations`` selected: end the leases whose time is up;
+- ``agents`` selected: write the edit hooks and MCP entries of ``[agent_hooks] clients``, as
+  ``maf init --agents`` does.
 
 Nothing else is touched. Each step returns what it changed; a step that cannot be done is
 reported as a failure and the checks that follow say what is still wrong.
@@ -134,6 +136,23 @@ def fix_expired(env: RunEnv, fixes: Fixes) -> None:
         fixes.changes.append(f"ended {plural(len(ended), 'expired lease')}: {listed}{more}")
 
 
+def fix_agents(env: RunEnv, fixes: Fixes) -> None:
+    from maf_hooks.agent_setup import install
+
+    clients = env.context.config.get("agent_hooks.clients") or []
+    if not clients:
+        return
+    try:
+        plans = install.plan(env.root, clients)
+        install.apply(env.root, plans)
+    except (MafError, OSError) as exc:
+        fixes.failures.append(f"could not install the agent hooks: {exc}")
+        return
+    for file_plan in plans:
+        if file_plan.status != install.UNCHANGED:
+            fixes.changes.append(f"{file_plan.status} {file_plan.path} (maf init --agents {','.join(clients)})")
+
+
 def apply(env: RunEnv, selected: set[str]) -> Fixes:
     fixes = Fixes()
     if selected & {"database", "reservations"}:
@@ -142,4 +161,6 @@ def apply(env: RunEnv, selected: set[str]) -> Fixes:
         fix_setup(env, fixes)
     if "reservations" in selected:
         fix_expired(env, fixes)
+    if "agents" in selected:
+        fix_agents(env, fixes)
     return fixes

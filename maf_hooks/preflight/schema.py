@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the git 
 if TYPE_CHECKING:
     from typing import Any
 
-BUILTIN_IDS = ("python", "environment", "mcp", "database", "hooks", "reservations")
+BUILTIN_IDS = ("python", "environment", "mcp", "database", "hooks", "reservations", "agents")
 SMOKE_GROUP = "smoke"  # `--only smoke` / `--skip smoke`: every smoke test
 SMOKE_TYPES = ("command", "integration", "performance", "api", "database", "file_system")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -106,7 +106,8 @@ CHECKS = Section({
     "mcp": Section({
         "enabled": _enabled("MAF_PREFLIGHT_MCP_CHECK"),
         "required_configs": Field("list[str]", [], help="MCP configuration files (relative to the "
-                                                        "repository, or absolute; ~ expanded)"),
+                                                        "repository, or absolute; ~ expanded), or client "
+                                                        "names (claude, codex, ...) for their project files"),
     }, validate=_check_mcp),
     "database": Section({
         "enabled": _enabled(),

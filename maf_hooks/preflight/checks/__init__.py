@@ -1,5 +1,5 @@
-"""The six built-in checks, one module each: python, environment, mcp, database, hooks,
-reservations.
+"""The built-in checks, one module each: python, environment, mcp, database, hooks,
+reservations, agents.
 
 Each takes a :class:`~maf_hooks.preflight.runenv.RunEnv` and returns an
 :class:`~maf_hooks.preflight.result.Outcome`. None of them changes anything: the lease store is
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from maf_hooks.preflight.checks.agents import check_agents
 from maf_hooks.preflight.checks.database import check_database
 from maf_hooks.preflight.checks.environment import check_environment
 from maf_hooks.preflight.checks.hooks import check_hooks
@@ -27,6 +28,7 @@ NAMES = {
     "database": "Lease database",
     "hooks": "Git hooks",
     "reservations": "Reservations",
+    "agents": "Agent client hooks",
 }
 
 BUILTIN: dict[str, Callable[[RunEnv], Outcome]] = {
@@ -36,4 +38,5 @@ BUILTIN: dict[str, Callable[[RunEnv], Outcome]] = {
     "database": check_database,
     "hooks": check_hooks,
     "reservations": check_reservations,
+    "agents": check_agents,
 }
