@@ -51,8 +51,8 @@ def acting(context: Context, flag: str | None) -> str:
 
 
 def _escalations(opened: list[str]) -> None:
-    for escalation_id in opened:
-        warn(f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`.")
+    for line in documents.escalation_notes(opened):
+        warn(line)
 
 
 def _as_given(context: Context) -> dict:

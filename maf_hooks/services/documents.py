@@ -28,6 +28,12 @@ def lease_line(lease: Lease, now: int) -> str:
     )
 
 
+def escalation_notes(opened: Sequence[str]) -> list[str]:
+    """The lines that announce the escalations a forced takeover opened."""
+    return [f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`."
+            for escalation_id in opened]
+
+
 def acquire_warnings(result: AcquireResult, now: int) -> list[str]:
     """The lines `maf-lease acquire` writes on stderr: each lease taken over, each conflict, and
     when nothing was granted (a refusal, exit 1) what to do about it."""
