@@ -35,7 +35,8 @@ def in_memory(repo, agent: str) -> Client:
 def over_stdio(repo, agent: str) -> Client:
     """A real `maf mcp --agent AGENT` process in ``repo``, started by the SDK's stdio client."""
     return Client(StdioServerParameters(command=str(BIN / "maf"), args=["mcp", "--agent", agent], cwd=str(repo),
-                                        env=dict(os.environ)))
+                                        env=dict(os.environ)),
+                  read_timeout_seconds=120)  # a server that never answers fails the test instead of hanging it
 
 
 async def call(client: Client, tool: str, **arguments):

@@ -11,6 +11,8 @@ its exit code.
 from __future__ import annotations
 
 import json
+import os
+import traceback
 
 from maf_hooks.context import Context
 from maf_hooks.errors import MEANINGS, REFUSED, UsageError, described, error_line
@@ -83,6 +85,8 @@ class Tools:
         except Failure:
             raise
         except Exception as exc:  # every error is a tool error, as the CLI makes each an exit code
+            if (self.environ if self.environ is not None else os.environ).get("MAF_DEBUG"):
+                traceback.print_exc()  # on stderr: stdout is the protocol's
             code, message = described(exc)
             raise Failure(code, [error_line(prog, message)]) from exc
 
