@@ -9,6 +9,9 @@ REFUSED = 1  # a conflict, a refusal by a rule, nothing matched
 USAGE = 2  # bad input, invalid configuration, unknown option
 ENVIRONMENT = 3  # storage or environment failure
 
+# what each exit code means, for a front end that reports it by name (the MCP tools)
+MEANINGS = {REFUSED: "refused", USAGE: "bad_input", ENVIRONMENT: "storage"}
+
 
 class MafError(Exception):
     """Base class: ``str(error)`` is the one-paragraph message shown to the user."""
@@ -58,3 +61,19 @@ class ClockSkew(MafError):
     """A clock disagrees with the store's record (a renew earlier than the lease's last change)."""
 
     exit_code = ENVIRONMENT
+
+
+def described(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one-paragraph message for ``exc``: a :class:`MafError` as it says, an
+    ``OSError`` as an environment failure naming the file, anything else as a bug to report."""
+    if isinstance(exc, MafError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, OSError):
+        return ENVIRONMENT, f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")
+    return ENVIRONMENT, (f"internal error ({type(exc).__name__}: {exc}). This is a bug in maf-hooks; "
+                         "run again with MAF_DEBUG=1 for the traceback and report it.")
+
+
+def error_line(prog: str, message: str) -> str:
+    """How a command prints an error on stderr."""
+    return f"{prog}: error: {message}"

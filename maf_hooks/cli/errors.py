@@ -8,7 +8,7 @@ from typing import Callable
 
 import click
 
-from maf_hooks.errors import ENVIRONMENT, USAGE, MafError
+from maf_hooks.errors import USAGE, MafError, described, error_line
 
 
 def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
@@ -17,7 +17,7 @@ def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
         result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
         return result if isinstance(result, int) else 0
     except MafError as exc:
-        return fail(prog_name, str(exc), exc.exit_code)
+        return failed(prog_name, exc)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
@@ -32,16 +32,20 @@ def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as exc:
-        return fail(prog_name, f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "), ENVIRONMENT)
+        return failed(prog_name, exc)
     except Exception as exc:
         if os.environ.get("MAF_DEBUG"):
             raise
-        return fail(prog_name, f"internal error ({type(exc).__name__}: {exc}). This is a bug in maf-hooks; "
-                               "run again with MAF_DEBUG=1 for the traceback and report it.", ENVIRONMENT)
+        return failed(prog_name, exc)
+
+
+def failed(prog_name: str | None, exc: BaseException) -> int:
+    code, message = described(exc)
+    return fail(prog_name, message, code)
 
 
 def fail(prog_name: str | None, message: str, code: int) -> int:
-    click.echo(f"{prog_name or 'maf'}: error: {message}", err=True)
+    click.echo(error_line(prog_name or "maf", message), err=True)
     return code
 
 

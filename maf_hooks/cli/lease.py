@@ -11,9 +11,9 @@ import click
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
-from maf_hooks.core.text import quoted, shown, storable
+from maf_hooks.core.text import quoted, shown
 from maf_hooks.errors import UsageError
-from maf_hooks.services import leasing
+from maf_hooks.services import documents, leasing
 from maf_hooks.store.base import Store
 from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 
@@ -51,17 +51,8 @@ def acting(context: Context, flag: str | None) -> str:
 
 
 def _escalations(opened: list[str]) -> None:
-    for escalation_id in opened:
-        warn(f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`.")
-
-
-def _lease_line(lease, now: int) -> str:
-    """One lease for a person: the holder, pattern and reason (others' text) :func:`shown`."""
-    reason = f" — {shown(lease.reason)}" if lease.reason else ""
-    return (
-        f"{shown(lease.agent)} holds {quoted(lease.pattern)} ({lease.mode}, {lease.id}) until "
-        f"{iso(lease.expires_at)} ({relative(lease.expires_at, now)}){reason}"
-    )
+    for line in documents.escalation_notes(opened):
+        warn(line)
 
 
 def _as_given(context: Context) -> dict:
@@ -98,22 +89,15 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
     _escalations(acquired.escalations)
     result = acquired.result
     if as_json:
-        emit_json(result.to_json(now))
+        emit_json(documents.acquired(result, now))
     else:
-        for lease in result.taken_over:
-            warn(f"took over: {_lease_line(lease, now)}")
-        for conflict in result.conflicts:
-            warn(f"conflict: {quoted(conflict.pattern)} overlaps — {_lease_line(conflict.lease, now)}")
+        for line in documents.acquire_warnings(result, now):
+            warn(line)
         for lease in result.granted:
             verb = "renewed" if lease in result.renewed else "granted"
             click.echo(f"{verb} {lease.id} {quoted(lease.pattern)} ({lease.mode}) for {shown(who)} until "
                        f"{iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
-    if result.conflicts and not result.granted:
-        if not as_json:
-            warn("Nothing was leased. Wait for the lease to end, ask its holder (`maf mail send`), "
-                 "or take it over with --force.")
-        return 1
-    return 0
+    return 1 if documents.refused(result) else 0
 
 
 @lease_group.command("renew")
@@ -134,7 +118,7 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
         renewed = leasing.renew(store, context.config, who, wanted, ttl_ms)
         now = store.now()
     if as_json:
-        emit_json({"renewed": [lease.to_json(now) for lease in renewed]})
+        emit_json(documents.renewed(renewed, now))
     else:
         for lease in renewed:
             click.echo(f"renewed {lease.id} {quoted(lease.pattern)} until {iso(lease.expires_at)} "
@@ -165,7 +149,7 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
     _escalations(outcome.escalations)
     released = outcome.leases
     if as_json:
-        emit_json({"released": [lease.to_json(now) for lease in released]})
+        emit_json(documents.released(released, now))
     else:
         for lease in released:
             how = "released" if lease.end_reason == "released" else f"released (taken from {shown(lease.agent)})"
@@ -189,7 +173,7 @@ def list_leases(context: Context, agent, mine, show_all, as_json):
         leases = leasing.list_leases(store, agent=who, show_all=show_all, now=now)
     skewed = leasing.clock_skewed(context.config, leases, now)
     if as_json:
-        emit_json({"leases": [dict(lease.to_json(now), clock_skew=lease.id in skewed) for lease in leases]})
+        emit_json(documents.lease_list(leases, skewed, now))
         return 0
     if not leases:
         click.echo("No active leases." if not show_all else "No leases.")
@@ -223,24 +207,17 @@ def check(context: Context, path_args, agent, as_json):
     with existing_store(context) as store:
         checked = leasing.check(store, context.root, paths, who, now,
                                 leasing.reading_for(context.root, context.path_settings))
-    blocked = any(item.blocked for item in checked)
-    report = []
-    for item in checked:
-        path, entries = item.path, item.entries
-        report.append({
-            "path": storable(path),
-            "blocked": item.blocked,
-            "leases": [dict(lease.to_json(now), blocks_you=b, yours=lease.agent == who) for lease, b in entries],
-        })
-        if not as_json:
-            if not entries:
-                click.echo(f"{shown(path)}: free")
-            for lease, is_block in entries:
-                tag = "BLOCKED" if is_block else ("yours" if lease.agent == who else "shared")
-                click.echo(f"{shown(path)}: {tag} — {_lease_line(lease, now)}")
+    report = documents.checked(who, checked, now)
     if as_json:
-        emit_json({"agent": who, "blocked": blocked, "paths": report})
-    return 1 if blocked else 0
+        emit_json(report)
+    else:
+        for item in checked:
+            if not item.entries:
+                click.echo(f"{shown(item.path)}: free")
+            for lease, is_block in item.entries:
+                tag = "BLOCKED" if is_block else ("yours" if lease.agent == who else "shared")
+                click.echo(f"{shown(item.path)}: {tag} — {documents.lease_line(lease, now)}")
+    return 1 if report["blocked"] else 0
 
 
 @lease_group.command("heartbeat")
@@ -254,7 +231,7 @@ def heartbeat(context: Context, agent, status, as_json):
     with context.store() as store:
         when = leasing.heartbeat(store, who, status)
     if as_json:
-        emit_json({"agent": who, "status": status, "last_heartbeat": iso(when)})
+        emit_json(documents.heartbeat(who, status, when))
     else:
         click.echo(f"heartbeat recorded for {shown(who)} at {iso(when)}")
     return 0
@@ -292,10 +269,11 @@ def conflicts(context: Context, since, as_json):
     start = now - parse_duration_ms(since, what="--since") if since else 0
     with existing_store(context) as store:
         rows = leasing.recorded_conflicts(store, start)
-    records = [dict(r, lease_expires_at=iso(r["lease_expires_at"]), created_at=iso(r["created_at"])) for r in rows]
+    document = documents.conflicts(rows)
     if as_json:
-        emit_json({"conflicts": records})
+        emit_json(document)
         return 0
+    records = document["conflicts"]
     if not records:
         click.echo("No conflicts recorded" + (f" in the last {since}." if since else "."))
         return 0

@@ -23,6 +23,7 @@ COMMANDS = {
     "init": "maf_hooks.cli.init:init",
     "lease": "maf_hooks.cli.lease:lease_group",
     "mail": "maf_hooks.cli.mail:mail_group",
+    "mcp": "maf_hooks.cli.mcp:mcp_command",
     "preflight": "maf_hooks.cli.preflight:preflight_command",
 }
 

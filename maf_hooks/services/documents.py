@@ -1,0 +1,90 @@
+"""What `maf-lease` reports, built once for every front end: the ``--json`` documents of its
+commands and the text of a refused acquire. ``maf-lease`` prints them; the MCP tools return them
+(the document as structured output, the text as a tool error's content)."""
+
+from __future__ import annotations
+
+from maf_hooks.core.text import quoted, shown, storable
+from maf_hooks.timeutil import iso, relative
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from maf_hooks.core.model import AcquireResult, Lease
+    from maf_hooks.services.leasing import PathReport
+
+NOTHING_LEASED = ("Nothing was leased. Wait for the lease to end, ask its holder (`maf mail send`), "
+                  "or take it over with --force.")
+
+
+def lease_line(lease: Lease, now: int) -> str:
+    """One lease for a person: the holder, pattern and reason (others' text) :func:`shown`."""
+    reason = f" — {shown(lease.reason)}" if lease.reason else ""
+    return (
+        f"{shown(lease.agent)} holds {quoted(lease.pattern)} ({lease.mode}, {lease.id}) until "
+        f"{iso(lease.expires_at)} ({relative(lease.expires_at, now)}){reason}"
+    )
+
+
+def escalation_notes(opened: Sequence[str]) -> list[str]:
+    """The lines that announce the escalations a forced takeover opened."""
+    return [f"maf: escalation {escalation_id} opened (forced takeovers); see `maf escalate show {escalation_id}`."
+            for escalation_id in opened]
+
+
+def acquire_warnings(result: AcquireResult, now: int) -> list[str]:
+    """The lines `maf-lease acquire` writes on stderr: each lease taken over, each conflict, and
+    when nothing was granted (a refusal, exit 1) what to do about it."""
+    lines = [f"took over: {lease_line(lease, now)}" for lease in result.taken_over]
+    lines += [f"conflict: {quoted(c.pattern)} overlaps — {lease_line(c.lease, now)}" for c in result.conflicts]
+    if refused(result):
+        lines.append(NOTHING_LEASED)
+    return lines
+
+
+def refused(result: AcquireResult) -> bool:
+    """An acquire that conflicted and granted nothing (all or nothing: exit 1)."""
+    return bool(result.conflicts) and not result.granted
+
+
+def acquired(result: AcquireResult, now: int) -> dict[str, Any]:
+    return result.to_json(now)
+
+
+def renewed(leases: Sequence[Lease], now: int) -> dict[str, Any]:
+    return {"renewed": [lease.to_json(now) for lease in leases]}
+
+
+def released(leases: Sequence[Lease], now: int) -> dict[str, Any]:
+    return {"released": [lease.to_json(now) for lease in leases]}
+
+
+def lease_list(leases: Sequence[Lease], skewed: set[str], now: int) -> dict[str, Any]:
+    """``maf-lease list --json``: each lease, and whether it was taken with a clock ahead."""
+    return {"leases": [dict(lease.to_json(now), clock_skew=lease.id in skewed) for lease in leases]}
+
+
+def checked(agent: str | None, reports: Sequence[PathReport], now: int) -> dict[str, Any]:
+    """``maf-lease check --json``: for each path the leases covering it, which block ``agent``."""
+    return {
+        "agent": agent,
+        "blocked": any(report.blocked for report in reports),
+        "paths": [{
+            "path": storable(report.path),
+            "blocked": report.blocked,
+            "leases": [dict(lease.to_json(now), blocks_you=blocks, yours=lease.agent == agent)
+                       for lease, blocks in report.entries],
+        } for report in reports],
+    }
+
+
+def heartbeat(agent: str, status: str | None, when: int) -> dict[str, Any]:
+    return {"agent": agent, "status": status, "last_heartbeat": iso(when)}
+
+
+def conflicts(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``maf-lease conflicts --json``: the RESERVATION_CONFLICT records, times as ISO text."""
+    return {"conflicts": [dict(r, lease_expires_at=iso(r["lease_expires_at"]), created_at=iso(r["created_at"]))
+                          for r in rows]}
