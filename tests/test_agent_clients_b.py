@@ -306,8 +306,7 @@ def assert_allowed(held: Path, client: str) -> None:
 
 @pytest.mark.parametrize("client", ["copilot", "cursor", "opencode"])
 def test_end_to_end(held, client):
-    if client != "cursor":
-        assert_allowed(held, client)
+    assert_allowed(held, client)
     reason = deny_reason(client, agent_hook(held, client, "denied_write"))
     assert "src/held.py" in reason and "alice" in reason and "refactoring the parser" in reason
     # malformed input fails closed, in the client's own form, naming the cause
@@ -316,8 +315,6 @@ def test_end_to_end(held, client):
     assert cause in deny_reason(client, agent_hook(held, client, "malformed"))
 
 
-@pytest.mark.xfail(strict=True, reason="the runner answers ALLOW (empty), but Cursor's failClosed hook blocks an "
-                   "empty answer: run.py must print cursor.allow() for an allowed preToolUse")
 def test_end_to_end_cursor_allows_explicitly(held):
     assert_allowed(held, "cursor")
 

@@ -53,16 +53,16 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
     try:
         call = protocol.parse(decode(data), environ)
         if call.kind == OTHER:
-            return ALLOW
+            return allowed(protocol)
         from maf_hooks.core import policy
 
         if policy.hook_mode(None, environ) == "off":
-            return ALLOW
+            return allowed(protocol) if call.kind == WRITE else ALLOW
         from maf_hooks.services import edit
 
         if call.kind == WRITE:
             reason = edit.write(client, call, environ, clock=clock, state=state)
-            return ALLOW if reason is None else protocol.deny(reason)
+            return allowed(protocol) if reason is None else protocol.deny(reason)
         if call.kind == SESSION_START:
             started = getattr(protocol, "session_started", None)
             return ALLOW if started is None else started(call, edit.session_started(client, call, environ), environ)
@@ -86,6 +86,15 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
             store.close()
 
 
+def allowed(protocol: Any, stderr: str = "") -> Reply:
+    """An allowed tool call: nothing on stdout (the client's own permission flow goes on), except
+    for a client whose protocol must say so (Cursor's fail-closed hooks block an empty answer)."""
+    explicit = getattr(protocol, "allow", None)
+    if explicit is None:
+        return Reply(stderr=stderr) if stderr else ALLOW
+    return Reply(explicit().stdout, stderr, 0)
+
+
 def failed(protocol: Any, exc: BaseException, state: dict[str, Any]) -> Reply:
     """The call could not be decided: THE rule for an unchecked change says whether it goes
     through (a warning on stderr) or is refused in the client's deny form."""
@@ -98,9 +107,9 @@ def failed(protocol: Any, exc: BaseException, state: dict[str, Any]) -> Reply:
         cfg = _config_near(state)
     agent = state.get("agent")
     cause = str(exc) or type(exc).__name__
-    allowed, messages = policy.unchecked(cfg, environ, agent, cause, what="edit", how=EDIT_OVERRIDE_HOW)
-    if allowed:
-        return Reply(stderr="".join(f"maf: {message}\n" for message in messages))
+    let_through, messages = policy.unchecked(cfg, environ, agent, cause, what="edit", how=EDIT_OVERRIDE_HOW)
+    if let_through:
+        return allowed(protocol, "".join(f"maf: {message}\n" for message in messages))
     return protocol.deny("maf: " + " ".join(messages))
 
 
