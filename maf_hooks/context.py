@@ -84,8 +84,11 @@ class Context:
             yield store
 
     def agent(self, flag: str | None = None, *, required: bool = True) -> str | None:
+        from maf_hooks import sessions
+
         return identity.resolve_agent(
-            flag, self.environ, lambda: git.identity(self.cwd), required=required
+            flag, self.environ, lambda: git.identity(self.cwd), required=required,
+            session=lambda: sessions.agent_of_this_process(self.paths.common_dir),
         )
 
     def mail_root(self) -> str:

@@ -116,8 +116,11 @@ def _agent(settings: dict[str, Any]) -> str | None:
 
     paths = settings.get("paths")
     try:
+        from maf_hooks import sessions
+
         return identity.resolve_agent(None, settings["environ"], lambda: git.identity(paths.root if paths else None),
-                                      required=False)
+                                      required=False,
+                                      session=lambda: sessions.agent_of_this_process(paths.common_dir) if paths else None)
     except MafError:
         return None
 

@@ -47,17 +47,35 @@ def session_agent(client: str, session: str | None) -> str | None:
     return f"{client}-{kept}" if kept else None
 
 
+# the session id an agent client exports to the shell commands it runs, and the client's name
+SESSION_VARIABLES = (("CODEX_THREAD_ID", "codex"),)
+
+
+def _session(env: Mapping[str, str], session: str | Callable[[], str | None] | None) -> str | None:
+    if isinstance(session, str):
+        return session
+    for variable, client in SESSION_VARIABLES:
+        found = session_agent(client, env.get(variable))
+        if found:
+            return found
+    return session() if session is not None else None
+
+
 def resolve_agent(
     flag: str | None,
     env: Mapping[str, str],
     git_identity: Callable[[], tuple[str | None, str | None]],
     *,
     required: bool = True,
-    session: str | None = None,
+    session: str | Callable[[], str | None] | None = None,
 ) -> str | None:
-    """``--agent``, else ``MAF_AGENT_ID``, else git ``maf.agentId``, else ``session`` (an agent
-    client session's id, :func:`session_agent`; only the edit-time hooks know one), else git
-    ``user.email``.
+    """``--agent``, else ``MAF_AGENT_ID``, else git ``maf.agentId``, else the agent of an agent
+    client's session, else git ``user.email``.
+
+    The session's agent (:func:`session_agent`) is ``session`` (the edit-time hook reads the
+    session id in its input), else the session id a client exports to its shell commands
+    (``SESSION_VARIABLES``), else ``session`` called (:mod:`maf_hooks.sessions`: the session
+    this process descends from).
 
     ``git_identity`` returns ``(maf.agentId, user.email)`` and is only called when needed.
     With none of them, raise a UsageError that says how to set one (or return None when not
@@ -71,8 +89,9 @@ def resolve_agent(
     agent_id, email = git_identity()
     if agent_id:
         return validate_agent_id(agent_id, source="git config maf.agentId value")
-    if session:
-        return validate_agent_id(session, source="agent session id")
+    from_session = _session(env, session)
+    if from_session:
+        return validate_agent_id(from_session, source="agent session id")
     if email:
         return validate_agent_id(email, source="git config user.email value")
     if required:

@@ -64,8 +64,9 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
             reason = edit.write(client, call, environ, clock=clock, state=state)
             return allowed(protocol) if reason is None else protocol.deny(reason)
         if call.kind == SESSION_START:
+            agent = edit.session_started(client, call, environ)  # recorded for the session's processes
             started = getattr(protocol, "session_started", None)
-            return ALLOW if started is None else started(call, edit.session_started(client, call, environ), environ)
+            return ALLOW if started is None else started(call, agent, environ)
         if call.kind == SESSION_END:
             edit.session_ended(client, call, environ, clock=clock, state=state)
         return ALLOW

@@ -151,17 +151,23 @@ def _claim(store: Any, cfg: Any, root: str, settings: Any, agent: str, session: 
 
 
 def session_started(client: str, call: ToolCall, environ: Mapping[str, str]) -> str | None:
-    """The agent id a new session's shell commands must carry, when it is derived from the
-    session (no ``MAF_AGENT_ID``, no ``maf.agentId``); None when what they inherit already says
-    who they are."""
+    """A session started: when its agent id derives from the session (no ``MAF_AGENT_ID``, no
+    ``maf.agentId``), record it for the session's other processes (:mod:`maf_hooks.sessions`)
+    and return it, for the client's own way of giving it to its shell commands; else None
+    (what they inherit already says who they are)."""
     if environ.get("MAF_AGENT_ID"):
         return None
-    from maf_hooks import git
-
-    agent_id, _ = git.identity(call.cwd or os.getcwd())
-    if agent_id:
+    try:
+        start = Start(call.cwd or os.getcwd(), environ)
+    except NotARepository:
         return None
-    return identity.session_agent(client, call.session)
+    agent_id, _ = start.identity()
+    agent = None if agent_id else identity.session_agent(client, call.session)
+    if agent is not None:
+        from maf_hooks import sessions
+
+        sessions.record(start.paths.common_dir, session_key(client, call), agent)
+    return agent
 
 
 def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Callable[[], int],
@@ -176,6 +182,9 @@ def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, cl
     except NotARepository:
         return 0
     paths = state["paths"] = start.paths
+    from maf_hooks import sessions
+
+    sessions.forget(paths.common_dir, session_key(client, call))
     cfg = state["cfg"] = config.load(paths.root, environ=environ)
     location = store_open.locate(paths.root, paths.common_dir, cfg)
     if not location.exists():

@@ -90,7 +90,8 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
         changed_later = changed_paths_later(operation, paths, environ, stdin_text)
         try:
             if identity_later is not None:
-                agent = settings["agent"] = identity.resolve_agent(None, environ, identity_later, required=False)
+                agent = settings["agent"] = identity.resolve_agent(None, environ, identity_later, required=False,
+                                                                   session=_session_of(paths))
             changed = changed_later()
         finally:
             changed_later.cancel()
@@ -102,6 +103,17 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     rows = rows_for(store.leases, now, changed, casefold=casefold)
     conflicts, shared = judge(changed, rows, agent, casefold=casefold)
     return settings, Decision(operation, agent, changed, conflicts, shared)
+
+
+def _session_of(paths: git.RepoPaths) -> Callable[[], str | None]:
+    """The agent of the client session this commit descends from (``maf_hooks.sessions``)."""
+
+    def find() -> str | None:
+        from maf_hooks import sessions
+
+        return sessions.agent_of_this_process(paths.common_dir)
+
+    return find
 
 
 def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casefold: bool = False) -> list[tuple]:
