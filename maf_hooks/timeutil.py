@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
 import time
 
 from maf_hooks.errors import UsageError
@@ -20,6 +18,8 @@ def now_ms() -> int:
 
 def parse_duration_ms(text: str, *, default_unit: str = "m", what: str = "duration") -> int:
     """Parse ``90s``, ``30m``, ``2h``, ``1d`` (a bare number takes ``default_unit``) into milliseconds."""
+    import re
+
     match = re.match(_DURATION, str(text), re.IGNORECASE)
     if not match:
         raise UsageError(
@@ -41,12 +41,16 @@ def iso(ms: int | None) -> str | None:
     """``1700000000123`` -> ``2023-11-14T22:13:20.123Z`` (None stays None)."""
     if ms is None:
         return None
+    import datetime as _dt  # here, not on the hooks' import path
+
     moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def parse_iso_ms(text: str) -> int:
     """Accept ``2026-11-01``, ``2026-11-01T10:00:00``, with or without ``Z``/offset (UTC assumed)."""
+    import datetime as _dt
+
     raw = text.strip()
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"

@@ -79,3 +79,28 @@ def test_no_module_is_over_about_300_lines():
         if lines > 320:  # about 300: a docstring more is no reason to split
             too_long.append(f"{path.relative_to(package)}: {lines} lines")
     assert not too_long, too_long
+
+
+def test_an_allowed_edit_imports_neither_click_nor_subprocess_nor_the_git_package(tmp_path):
+    """`maf agent-hook` runs on every edit of every agent: an edit of a file no lease covers is
+    decided from git's own files and the database, without starting git (nor importing what
+    starting it needs), click or the pattern parser."""
+    import json
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    import os
+
+    maf_lease = os.path.join(os.path.dirname(sys.executable), "maf-lease")
+    subprocess.run([maf_lease, "acquire", "held.txt", "free.txx", "--agent", "bob"], cwd=repo, check=True,
+                   capture_output=True)  # leases beside the edited file: the database is opened and read
+    document = {"session_id": "s1234567", "cwd": str(repo), "hook_event_name": "PreToolUse", "tool_name": "Edit",
+                "tool_input": {"file_path": str(repo / "free.txt")}}
+    heavy = ("click", "subprocess", "maf_hooks.git", "maf_hooks.patterns.syntax", "maf_hooks.patterns.automaton",
+             "email", "tomllib", "tomli", "typing", "dataclasses")
+    code = ("import sys\nfrom maf_hooks.agent_hooks.run import run\n"
+            f"reply = run('claude', {json.dumps(document).encode()!r})\n"
+            "assert (reply.stdout, reply.code) == ('', 0), reply\n"
+            "assert 'maf_hooks.store.sqlite.leases' in sys.modules  # it did read the leases\n"
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    assert_prints_nothing(code)

@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 
 
 def client_module(name: str) -> Any:
-    import importlib
+    """The protocol module of client ``name`` (one of ``CLIENTS``), imported now."""
+    import sys
 
-    return importlib.import_module(f"maf_hooks.agent_hooks.{name}")
+    module = f"maf_hooks.agent_hooks.{name}"
+    __import__(module)  # importlib itself costs the hook its import
+    return sys.modules[module]
 
 
 def decode(data: bytes) -> object:

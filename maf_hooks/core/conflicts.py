@@ -55,7 +55,8 @@ def subject(decision: Decision, outcome: Outcome, holder: str, count: int) -> st
     if outcome.status == "overridden":
         return f"[MAF] RESERVATION_CONFLICT: {_who(decision.agent)} overrode your lease ({what})"
     verb = "was refused" if outcome.status == "blocked" else "went through with a warning"
-    return f"[MAF] RESERVATION_CONFLICT: a {decision.operation} by {_who(decision.agent)} touching {what} {verb}"
+    article = "an" if decision.operation == "edit" else "a"
+    return f"[MAF] RESERVATION_CONFLICT: {article} {decision.operation} by {_who(decision.agent)} touching {what} {verb}"
 
 
 def _act(operation: str) -> str:

@@ -118,7 +118,7 @@ def _judge(store: Any, cfg: Any, paths: Any, changed: Sequence[str], resolve: Ca
     """The deny reason for ``changed``, or None. The agent is resolved (``resolve``, which may ask
     git) only when a lease covers a changed path at all: whose it is decides then."""
     from maf_hooks.core.decision import Decision, judge
-    from maf_hooks.services.gate import rows_for
+    from maf_hooks.services.lookup import rows_for
 
     now = store.now()
     if not store.leases.has_active(now):

@@ -4,7 +4,7 @@ The hot path (the no-conflict commit) in order: ``git rev-parse`` runs while the
 once an active lease exists, the ``git diff`` of the staged paths, the ``git config`` of how the
 repository compares paths (``core.ignorecase``) and, without MAF_AGENT_ID, the ``git config``
 for the identity run side by side; then only the leases that can cover a changed
-path are read (:func:`rows_for`) and :func:`maf_hooks.core.decision.judge` decides. Git is
+path are read (:func:`maf_hooks.services.lookup.rows_for`) and :func:`maf_hooks.core.decision.judge` decides. Git is
 called only when a lease is active (a diff started beside an identity that proves invalid is
 stopped). This module is imported by the git hook: it imports only what that path needs.
 """
@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from maf_hooks import git
 from maf_hooks.core import policy
+from maf_hooks.services.lookup import rows_for
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping
+    from collections.abc import Mapping
     from typing import Any, Callable
 
     from maf_hooks.core.decision import Decision
-    from maf_hooks.store.leases import LeaseRecords
 
-MAX_LOOKUP_KEYS = 900  # bound parameters of one lookup query (old SQLite builds allow 999)
 
 
 def changed_paths_later(operation: str, paths: git.RepoPaths, environ: Mapping[str, str],
@@ -114,33 +113,3 @@ def _session_of(paths: git.RepoPaths) -> Callable[[], str | None]:
         return sessions.agent_of_this_process(paths.common_dir)
 
     return find
-
-
-def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casefold: bool = False) -> list[tuple]:
-    """The active leases that may cover a changed path, as rows in ``active_rows`` order.
-
-    A commit of a few paths looks its leases up by key (``patterns.index.lookup_keys``), so that
-    its cost follows its own paths and not the number of active leases; a large one (or a path
-    that is no valid UTF-8, which no lease key can equal, or any commit with ``casefold``: keys
-    compare exactly) reads every active lease. Either way the index finds the same leases: the
-    lookup loads every lease that the index could find for these paths. Both reads check what
-    they found against the store's own counts and raise StorageError on a damaged database, so
-    that damage refuses the change instead of hiding a lease."""
-    from maf_hooks.patterns.index import lookup_keys
-
-    if not changed:
-        return []
-    if len(changed) < MAX_LOOKUP_KEYS and not casefold:  # each changed path is a key itself
-        patterns, prefixes = lookup_keys(changed)
-        if len(patterns) + len(prefixes) <= MAX_LOOKUP_KEYS and _all_utf8(patterns):
-            return records.active_rows_near(now, sorted(patterns), sorted(prefixes))
-    return records.checked_rows(now)
-
-
-def _all_utf8(keys: Iterable[str]) -> bool:
-    try:
-        for key in keys:
-            key.encode("utf-8")
-    except UnicodeEncodeError:  # git output decoded with surrogateescape
-        return False
-    return True
