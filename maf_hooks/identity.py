@@ -40,11 +40,21 @@ def validate_agent_id(value: str, *, source: str = "agent id") -> str:
 def session_agent(client: str, session: str | None) -> str | None:
     """The agent id of an agent client's session: ``<client>-<first 8 characters of the session
     id>`` (of the characters an agent id may hold), so that two sessions of one client are two
-    agents; None without a usable session id."""
+    agents; the last 8 of an id that starts with its time (:func:`_time_ordered`), whose first
+    characters two sessions started within a minute share. None without a usable session id."""
     if not session:
         return None
-    kept = "".join(char for char in session if char in _REST)[:8]
+    kept = "".join(char for char in session if char in _REST)
+    kept = kept[-8:] if _time_ordered(session) else kept[:8]
     return f"{client}-{kept}" if kept else None
+
+
+def _time_ordered(session: str) -> bool:
+    """A session id that starts with its creation time: its first characters are the same for
+    sessions started close together, so its last ones tell sessions apart. Codex's are UUIDv7
+    (48 bits of milliseconds first), OpenCode's ``ses_`` and a time part."""
+    uuid7 = len(session) == 36 and session[14] == "7" and all(session[i] == "-" for i in (8, 13, 18, 23))
+    return uuid7 or session.startswith("ses_")
 
 
 # the session id an agent client exports to the shell commands it runs, and the client's name

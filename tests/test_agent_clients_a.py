@@ -379,7 +379,8 @@ def test_client_modules_import_lean():
 
 MAF = str(BIN / "maf")
 HOLDER = "bob"
-AGENTS = {client: f"{client}-{session[:8]}" for client, session in SESSIONS.items()}
+# the session part of the id: the first 8 characters, the last 8 of Codex's time-ordered UUIDv7
+AGENTS = {"claude": "claude-3f2a9c1e", "codex": "codex-2e3f4a5b", "gemini": "gemini-8c0e6f7a"}
 
 
 def agent_hook(client: str, repo: Path, data: bytes, env: dict | None = None):

@@ -330,7 +330,7 @@ def test_end_to_end_sessions(held, client):
 
 def test_end_to_end_opencode_shell_env_names_the_session_agent(held):
     run = agent_hook(held, "opencode", "shell_env")
-    assert (run.returncode, json.loads(run.stdout)) == (0, {"env": {"MAF_AGENT_ID": "opencode-ses_4c2a"}})
+    assert (run.returncode, json.loads(run.stdout)) == (0, {"env": {"MAF_AGENT_ID": "opencode-rT5vW1yZ"}})
     # once the repository names its agent, the session's shell inherits that and nothing is exported
     subprocess.run(["git", "config", "maf.agentId", "bob"], cwd=held, check=True)
     run = agent_hook(held, "opencode", "shell_env")
@@ -351,7 +351,7 @@ def test_the_plugin_end_to_end(held, tmp_path):
     assert run_plugin_in(held, tmp_path, "tool.execute.before", free) == {"resolved": {"args": free["args"]}}
     shell = {"input": {"cwd": str(held), "sessionID": "ses_4c2a9e1f"}}
     assert run_plugin_in(held, tmp_path, "shell.env", shell) == {
-        "resolved": {"env": {"MAF_AGENT_ID": "opencode-ses_4c2a"}}}
+        "resolved": {"env": {"MAF_AGENT_ID": "opencode-4c2a9e1f"}}}
 
 
 def run_plugin_in(directory: Path, tmp_path: Path, hook: str, payload: dict) -> dict:

@@ -300,3 +300,17 @@ def test_the_list_marks_auto_claims(repo):
     claude(repo, path="src/x.py")
     done = subprocess.run([str(BIN / "maf-lease"), "list"], cwd=repo, capture_output=True, text=True, timeout=60)
     assert "exclusive (auto-claim)" in done.stdout and "auto-claim: editing" in done.stdout
+
+
+def test_sessions_started_together_are_two_agents_even_with_time_ordered_ids():
+    from maf_hooks.identity import session_agent
+
+    # Codex: UUIDv7, whose first 8 hex digits are the same for sessions a minute apart
+    first = session_agent("codex", "01a231b7-82ef-7ccc-9d1e-4f5a6b7c8d9e")
+    second = session_agent("codex", "01a231b7-8ac0-7190-a2b3-c4d5e6f70812")
+    assert first != second and first == "codex-6b7c8d9e"
+    # OpenCode: "ses_" and a time part first
+    assert session_agent("opencode", "ses_4c2a9e1f7b3dXk2mQ8rT5vW1yZ") != \
+        session_agent("opencode", "ses_4c2a9e1f7b3dPq7LmN0sAa9bC")
+    # a random (UUIDv4) id keeps its first 8 characters
+    assert session_agent("claude", SESSION_A) == AGENT_A
