@@ -314,3 +314,57 @@ def test_sessions_started_together_are_two_agents_even_with_time_ordered_ids():
         session_agent("opencode", "ses_4c2a9e1f7b3dPq7LmN0sAa9bC")
     # a random (UUIDv4) id keeps its first 8 characters
     assert session_agent("claude", SESSION_A) == AGENT_A
+
+
+# --- where a file is judged -------------------------------------------------------------------
+
+def test_a_file_is_judged_in_its_own_repository_whatever_the_sessions_directory(held, tmp_path):
+    parent = held.parent  # a session started in the directory above the repository
+    assert "bob" in reason_of(claude(parent, path=str(held / "src" / "app.py"))[1])
+    linked = tmp_path / "linked"  # a session in a linked worktree editing the main worktree's file
+    git("worktree", "add", "-q", str(linked), "-b", "side", cwd=held)
+    assert "bob" in reason_of(claude(linked, path=str(held / "src" / "app.py"))[1])
+    assert "bob" in reason_of(claude(linked, path="src/app.py")[1])  # the same path in the linked worktree
+
+
+def test_a_symbolic_link_to_a_held_file_is_the_held_file(held):
+    (held / "src" / "alias.py").symlink_to("app.py")
+    assert "src/app.py" in reason_of(claude(held, path="src/alias.py")[1])
+    (held / "docs").symlink_to("src")
+    assert "src/app.py" in reason_of(claude(held, path="docs/app.py")[1])
+
+
+def test_of_agents_racing_to_auto_claim_one_free_file_exactly_one_writes_it(repo):
+    """Real processes at once: the check and the claim are one write section."""
+    configure(repo, AUTO)
+    lease(repo, "nobody", "unrelated.txt")  # the database exists
+    document = {"transcript_path": "/tmp/t", "cwd": str(repo), "permission_mode": "default",
+                "hook_event_name": "PreToolUse", "tool_name": "Write", "tool_input": {"file_path": str(repo / "race.py")}}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MAF_")}
+    procs = [subprocess.Popen([MAF, "agent-hook", "claude"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=repo, env=env) for _ in range(8)]
+    for number, proc in enumerate(procs):
+        proc.stdin.write(json.dumps(dict(document, session_id=f"{number:08d}-race")).encode())
+        proc.stdin.close()
+    outputs = [proc.stdout.read().decode() for proc in procs]
+    for proc in procs:
+        proc.wait(timeout=120)
+        proc.stderr.close()
+        proc.stdout.close()
+    assert [proc.returncode for proc in procs] == [0] * 8
+    assert sum(1 for out in outputs if not out.strip()) == 1  # one allowed, seven denied
+    claims = [held for held in leases(repo) if held["pattern"] == "race.py"]
+    assert len(claims) == 1 and claims[0]["auto_claim"]
+
+
+def test_a_session_hook_that_cannot_run_prints_no_edit_deny(held):
+    configure(held, AUTO)
+    _damage(held)
+    code, reply, err = claude(held, "SessionEnd")
+    assert (code, reply) == (0, None) and "session end hook could not run" in err
+
+
+def test_a_byte_order_mark_is_no_reason_to_refuse(held):
+    document = {"session_id": SESSION_A, "cwd": str(held), "hook_event_name": "PreToolUse", "tool_name": "Edit",
+                "tool_input": {"file_path": str(held / "free.py")}}
+    assert claude(held, raw=b"\xef\xbb\xbf" + json.dumps(document).encode()) == (0, None, "")

@@ -34,7 +34,7 @@ def decode(data: bytes) -> object:
     import json
 
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8-sig"))  # a byte-order mark is no reason to refuse
     except UnicodeDecodeError:
         raise BadHookInput("The hook input is not UTF-8 text.") from None
     except ValueError as exc:
@@ -55,6 +55,7 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
     state: dict[str, Any] = {"environ": environ}
     try:
         call = protocol.parse(decode(data), environ)
+        state["kind"] = call.kind
         if call.kind == OTHER:
             return allowed(protocol)
         from maf_hooks.core import policy
@@ -81,13 +82,10 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
         return failed(protocol, RuntimeError(f"internal error ({type(exc).__name__}: {exc}); this is a bug in "
                                              "maf-hooks."), state)
     finally:
-        store = state.get("store")
-        if store is not None:
-            from maf_hooks import hooks
+        if state.get("store") is not None:
+            from maf_hooks.services.edit import finish
 
-            hooks.flush_mail(store, state)
-            hooks.flush_audit(store, environ, clock)
-            store.close()
+            finish(state, environ, clock)
 
 
 def allowed(protocol: Any, stderr: str = "") -> Reply:
@@ -106,11 +104,15 @@ def failed(protocol: Any, exc: BaseException, state: dict[str, Any]) -> Reply:
     from maf_hooks.core.conflicts import EDIT_OVERRIDE_HOW
 
     environ = state["environ"]
+    cause = str(exc) or type(exc).__name__
+    if state.get("kind") in (SESSION_START, SESSION_END):
+        # nothing to refuse: the session goes on (auto-claims expire); the client shows stderr
+        return Reply(stderr=f"maf: the session {'start' if state['kind'] == SESSION_START else 'end'} hook "
+                            f"could not run ({cause}).\n")
     cfg = state.get("cfg")
     if cfg is None:
         cfg = _config_near(state)
     agent = state.get("agent")
-    cause = str(exc) or type(exc).__name__
     let_through, messages = policy.unchecked(cfg, environ, agent, cause, what="edit", how=EDIT_OVERRIDE_HOW)
     if let_through:
         return allowed(protocol, "".join(f"maf: {message}\n" for message in messages))

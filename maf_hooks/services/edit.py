@@ -3,9 +3,10 @@ against the active leases, with the same rule the git hooks use (:func:`maf_hook
 the same records, mail, escalation and override (:func:`maf_hooks.services.conflicts.settle`);
 and the session's start and end (identity, auto-claim).
 
-On the path of every edit of every agent: the repository, the identity and how git compares
-paths are asked of git side by side, and the database is opened only when the call writes a
-file inside the repository and a lease database exists.
+On the path of every edit of every agent: each file's repository and how it compares paths are
+read from git's own files where they are plain (:mod:`maf_hooks.gitfiles`), the identity is
+asked of git only when a lease covers a file, and the database is opened only when the call
+writes a file inside a repository whose lease database exists.
 """
 
 from __future__ import annotations
@@ -29,30 +30,72 @@ def session_key(client: str, call: ToolCall) -> str:
     return f"{client}:{call.session or ''}"
 
 
-def inside(raw: str, cwd: str, root: str) -> str | None:
-    """``raw`` (absolute, or relative to ``cwd``) as an absolute path inside the worktree ``root``,
-    or None when it lies outside (not ours to judge). Compared as written and with symbolic links
-    resolved, so that a path through a link into the repository counts as inside."""
-    target = os.path.normpath(os.path.join(cwd, raw))
-    for base, path in ((os.path.normpath(root), target), (os.path.realpath(root), os.path.realpath(target))):
-        if path.startswith(base.rstrip("/") + "/"):
-            return path if base == os.path.normpath(root) else os.path.join(root, path[len(base) + 1:])
-    return None
+def targets(raw: str, cwd: str) -> list[str]:
+    """The absolute paths a write of ``raw`` (absolute, or relative to ``cwd``) changes: the path as
+    written and, when it is (or lies under) a symbolic link, the file the link leads to."""
+    written = os.path.normpath(os.path.join(cwd, raw))
+    real = os.path.realpath(written)
+    return [written] if real == written else [written, real]
+
+
+def _directory_of(path: str) -> str:
+    """The nearest existing directory holding ``path`` (a new file's parents may not exist yet)."""
+    here = os.path.dirname(path)
+    while not os.path.isdir(here) and os.path.dirname(here) != here:
+        here = os.path.dirname(here)
+    return here
+
+
+def by_repository(paths: Sequence[str], environ: Mapping[str, str]) -> dict[Any, list[str]]:
+    """The absolute ``paths`` grouped by the repository each lies in (its own, found from the
+    file's directory: a session may work in a parent directory, another worktree or several
+    roots), as ``{RepoPaths: [repository-relative path, ...]}``; a path in no repository is
+    dropped (not ours to judge)."""
+    found: dict[str, Any] = {}
+    groups: dict[Any, list[str]] = {}
+    for path in paths:
+        directory = _directory_of(path)
+        if directory not in found:
+            try:
+                repo = gitfiles.repo_paths(directory, environ)
+                if repo is None:
+                    from maf_hooks import git
+
+                    repo = git.repo_paths(directory)
+            except NotARepository:
+                repo = None
+            found[directory] = repo
+        repo = found[directory]
+        if repo is None:
+            continue
+        root = repo.root.rstrip("/") + "/"
+        if path.startswith(root):
+            groups.setdefault(repo, []).append(path[len(root):])
+        else:  # the repository's root written another way (through a link): compare resolved
+            real_root = os.path.realpath(repo.root).rstrip("/") + "/"
+            real = os.path.realpath(path)
+            if real.startswith(real_root):
+                groups.setdefault(repo, []).append(real[len(real_root):])
+    return groups
 
 
 class Start:
-    """What one tool call needs of git: the repository, how it compares paths, and (only when a
+    """What one repository needs of git for a tool call: how it compares paths, and (only when a
     lease is in question) the identity. Read from the git files where they are plain
     (:mod:`maf_hooks.gitfiles`), else asked of git."""
 
-    def __init__(self, cwd: str, environ: Mapping[str, str]) -> None:
-        self.cwd, self.environ = cwd, environ
+    def __init__(self, paths: Any, environ: Mapping[str, str]) -> None:
+        self.paths, self.environ = paths, environ
+
+    @classmethod
+    def at(cls, cwd: str, environ: Mapping[str, str]) -> Start:
+        """The repository holding ``cwd`` (NotARepository when none does)."""
         found = gitfiles.repo_paths(cwd, environ)
         if found is None:
             from maf_hooks import git
 
             found = git.repo_paths(cwd)
-        self.paths = found
+        return cls(found, environ)
 
     def settings(self) -> gitfiles.PathSettings:
         found = gitfiles.path_settings(self.paths.git_dir, self.paths.common_dir, self.environ)
@@ -77,19 +120,26 @@ def agent_for(client: str, call: ToolCall, environ: Mapping[str, str],
 
 def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Callable[[], int],
           state: dict[str, Any]) -> str | None:
-    """Decide a write; the deny reason, or None to allow. ``state`` is filled as it goes (``cfg``,
-    ``paths``, ``store``, ``agent``) so that a failure can be judged by THE rule for a check that
-    could not run, and the caller closes the store."""
+    """Decide a write; the deny reason, or None to allow. Each file is judged in its own
+    repository. ``state`` is filled as it goes (``cfg``, ``paths``, ``store``, ``agent``) so that a
+    failure can be judged by THE rule for a check that could not run; the caller finishes it."""
+    cwd = call.cwd or os.getcwd()
+    written = [path for raw in call.paths for path in targets(raw, cwd)]
+    reasons = []
+    for number, (paths, relative) in enumerate(by_repository(written, environ).items()):
+        if number:
+            finish(state, environ, clock)  # the previous repository's store
+        reason = _write_in(client, call, Start(paths, environ), relative, environ, clock, state)
+        if reason:
+            reasons.append(reason)
+    return " ".join(reasons) or None
+
+
+def _write_in(client: str, call: ToolCall, start: Start, relative: Sequence[str], environ: Mapping[str, str],
+              clock: Callable[[], int], state: dict[str, Any]) -> str | None:
     from maf_hooks import config
 
-    try:
-        start = Start(call.cwd or os.getcwd(), environ)
-    except NotARepository:
-        return None  # no repository: nothing of ours to judge
     paths = state["paths"] = start.paths
-    targets = [path for path in (inside(raw, start.cwd, paths.root) for raw in call.paths) if path]
-    if not targets:
-        return None
     cfg = state["cfg"] = config.load(paths.root, environ=environ)
     if policy.hook_mode(cfg, environ) == "off":
         return None
@@ -102,43 +152,71 @@ def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Cal
     settings = start.settings()
     from maf_hooks.patterns.normal import normalize_path
 
-    changed = [normalize_path(path, paths.root, precompose=settings.precompose) for path in targets]
+    changed = list(dict.fromkeys(normalize_path(path, paths.root, precompose=settings.precompose)
+                                 for path in relative))
     store = state["store"] = location.open(environ=environ, clock=clock, create=auto)
-    reason = _judge(store, cfg, paths, changed, lambda: agent_for(client, call, environ, start.identity),
-                    settings.ignorecase, environ, state)
-    if reason is None and auto:
-        agent = state["agent"] if "agent" in state else agent_for(client, call, environ, start.identity)
-        if agent is not None:
-            _claim(store, cfg, paths.root, settings, agent, session_key(client, call), changed)
-    return reason
-
-
-def _judge(store: Any, cfg: Any, paths: Any, changed: Sequence[str], resolve: Callable[[], str | None],
-           casefold: bool, environ: Mapping[str, str], state: dict[str, Any]) -> str | None:
-    """The deny reason for ``changed``, or None. The agent is resolved (``resolve``, which may ask
-    git) only when a lease covers a changed path at all: whose it is decides then."""
-    from maf_hooks.core.decision import Decision, judge
-    from maf_hooks.services.lookup import rows_for
-
-    now = store.now()
-    if not store.leases.has_active(now):
-        return None
-    rows = rows_for(store.leases, now, changed, casefold=casefold)
-    if not rows or judge(changed, rows, None, casefold=casefold) == ([], []):
-        return None  # no lease, of anyone, covers a changed path
-    agent = state["agent"] = resolve()
-    conflicts, shared = judge(changed, rows, agent, casefold=casefold)
-    if not conflicts:
+    resolve = lambda: agent_for(client, call, environ, start.identity)
+    claim = None
+    if auto:
+        claim = lambda agent: _claim(store, cfg, paths.root, settings, agent, session_key(client, call),
+                                     changed)
+    decision = _decide(store, changed, resolve, settings.ignorecase, claim, state)
+    if decision is None:
         return None
     from maf_hooks.core import conflicts as rules
     from maf_hooks.services.conflicts import settle
 
-    decision = Decision("edit", agent, changed, conflicts, shared)
     done = settle(decision, store, cfg, paths, environ=environ, tried=state.setdefault("mail_tried", []))
     if done.outcome.status != "blocked":
-        return None  # warned (recorded, mailed) or overridden (audited): the edit goes ahead
+        if claim is not None and decision.agent is not None:
+            claim(decision.agent)  # warned or overridden: the edit goes ahead, and is claimed
+        return None  # warned (recorded, mailed) or overridden (audited)
     told = rules.told(done.told["mailed"], done.told["queued"], done.plan["suppressed"])
     return rules.edit_reason(decision, done.outcome, told, done.now)
+
+
+def _decide(store: Any, changed: Sequence[str], resolve: Callable[[], str | None], casefold: bool,
+            claim: Callable[[str], object] | None, state: dict[str, Any]) -> Any:
+    """The conflicting :class:`Decision` for ``changed``, or None (allowed, and claimed when
+    ``claim`` is given: in the same write section as the check, so that of two agents writing a
+    free file at once only one gets it). The agent is resolved (``resolve``, which may ask git)
+    only when a lease covers a changed path or a claim is to be made."""
+    from maf_hooks.core.decision import Decision, judge
+    from maf_hooks.services.lookup import rows_for
+
+    if claim is None:
+        now = store.now()
+        if not store.leases.has_active(now):
+            return None
+        rows = rows_for(store.leases, now, changed, casefold=casefold)
+        if not rows or judge(changed, rows, None, casefold=casefold) == ([], []):
+            return None  # no lease, of anyone, covers a changed path
+        agent = state["agent"] = resolve()
+        conflicts, shared = judge(changed, rows, agent, casefold=casefold)
+        return Decision("edit", agent, changed, conflicts, shared) if conflicts else None
+    agent = state["agent"] = resolve()
+    with store.write() as now:
+        rows = rows_for(store.leases, now, changed, casefold=casefold)
+        conflicts, shared = judge(changed, rows, agent, casefold=casefold)
+        if conflicts:
+            return Decision("edit", agent, changed, conflicts, shared)
+        if agent is not None:
+            claim(agent)  # joins this section
+    return None
+
+
+def finish(state: dict[str, Any], environ: Mapping[str, str], clock: Callable[[], int]) -> None:
+    """After a decision: retry queued mail and audit deliveries for about a second each (as the git
+    hooks do), then close the store."""
+    store = state.pop("store", None)
+    if store is not None:
+        from maf_hooks import hooks
+
+        try:
+            hooks.flush_mail(store, state)
+            hooks.flush_audit(store, environ, clock)
+        finally:
+            store.close()
 
 
 def _claim(store: Any, cfg: Any, root: str, settings: Any, agent: str, session: str, changed: Sequence[str]) -> None:
@@ -158,7 +236,7 @@ def session_started(client: str, call: ToolCall, environ: Mapping[str, str]) -> 
     if environ.get("MAF_AGENT_ID"):
         return None
     try:
-        start = Start(call.cwd or os.getcwd(), environ)
+        start = Start.at(call.cwd or os.getcwd(), environ)
     except NotARepository:
         return None
     agent_id, _ = start.identity()
@@ -178,7 +256,7 @@ def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, cl
     from maf_hooks.store import open as store_open
 
     try:
-        start = Start(call.cwd or os.getcwd(), environ)
+        start = Start.at(call.cwd or os.getcwd(), environ)
     except NotARepository:
         return 0
     paths = state["paths"] = start.paths
