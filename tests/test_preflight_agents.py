@@ -130,3 +130,11 @@ def test_agents_check_warns_of_an_edited_plugin(repo, cli):
         "`maf init --agents opencode` to replace it)"]
     result = cli(repo, "--only", "agents", "--fix", command=preflight_command, prog="maf-preflight")
     assert result.code == 0 and (repo / ".opencode/plugins/maf.js").read_text() == "// mine\n"
+
+
+def test_mcp_check_reports_a_file_nested_too_deeply(repo, cli):
+    _write(repo, {".mcp.json": "[" * 100000 + "]" * 100000, "opencode.json": "[" * 100000 + "]" * 100000})
+    (repo / "maf.toml").write_text('[preflight.checks.mcp]\nrequired_configs = ["claude", "opencode"]\n')
+    code, checks = pf(cli, repo, "--only", "mcp")
+    assert code == 1 and checks["mcp"]["details"]["findings"] == [
+        "claude (.mcp.json) is nested too deeply to be read", "opencode (opencode.json) is nested too deeply to be read"]
