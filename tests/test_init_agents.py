@@ -235,3 +235,166 @@ def test_docs_agents_shows_each_snippet_maf_writes():
             target.edit(doc, "")
             text = formats.dump_toml(doc) if target.fmt == "toml" else formats.dump_json(doc, formats.JsonStyle())
             assert f"- `{target.path}`" in docs and text.rstrip() in docs, (client.name, target.path)
+    from maf_hooks.agent_setup.clients import CODEX_HOOK_TABLES, CODEX_MCP_TABLE
+
+    assert CODEX_HOOK_TABLES in docs and CODEX_MCP_TABLE in docs
+    codex_json = {}
+    CLIENTS["codex"].targets[0].edit(codex_json, "")
+    assert tomllib.loads(CODEX_HOOK_TABLES) == codex_json  # the same hooks as .codex/hooks.json
+
+
+CODEX_BY_HAND = '[mcp_servers.maf]\ncommand = "maf"\nargs = ["mcp"]'
+
+
+@pytest.mark.parametrize("text", [
+    'mcp_servers.github.command = "gh"\nmodel = "x"\n',  # dotted keys: a table added here would take `model`
+    'mcp_servers = { github = { command = "gh" } }\n',  # an inline table cannot take a table
+])
+def test_init_agents_refuses_a_codex_config_it_cannot_add_its_table_to(repo, cli, text):
+    _write(repo, {".codex/config.toml": text})
+    before = _tree(repo)
+    result = cli(repo, "init", "--agents", "codex,claude")
+    assert result.code == 2, (result.out, result.err)
+    assert ".codex/config.toml" in result.err and CODEX_BY_HAND in result.err
+    assert "internal error" not in result.err and "Traceback" not in result.err
+    assert _tree(repo) == before  # not even .codex/hooks.json or the claude files
+
+
+@pytest.mark.parametrize("text", [
+    'model = "x"\n[mcp_servers]\ngithub.command = "gh"\n',
+    ('model = "x"\n\n[mcp_servers.a]\ncommand = "a"\n\n[other]\nx = 1\n\n[mcp_servers.b]\ncommand = "b"\n'
+            '\n[profiles.p]\nmodel = "y"\n'),
+])
+def test_init_agents_codex_config_with_tables_in_any_order_keeps_every_value(repo, cli, text):
+    _write(repo, {".codex/config.toml": text})
+    result = cli(repo, "init", "--agents", "codex")
+    if result.code == 0:
+        config = tomllib.loads((repo / ".codex/config.toml").read_text())
+        assert config == {**tomllib.loads(text), "mcp_servers": {**tomllib.loads(text)["mcp_servers"],
+                                                                  "maf": {"command": "maf", "args": ["mcp"]}}}
+    else:
+        assert result.code == 2 and CODEX_BY_HAND in result.err
+        assert (repo / ".codex/config.toml").read_text() == text
+
+
+def test_semantic_check_refuses_a_change_beyond_maf_entries():
+    from maf_hooks.agent_setup import verify
+    from maf_hooks.agent_setup.formats import FileRefused
+
+    before = {"model": "x", "mcp_servers": {"github": {"command": "gh"}}}
+    good = {"model": "x", "mcp_servers": {"github": {"command": "gh"}, "maf": {"command": "maf", "args": ["mcp"]}}}
+    verify.unchanged_but_maf("f", before, good)
+    moved = {"mcp_servers": {"github": {"command": "gh"}, "maf": {"command": "maf", "args": ["mcp"], "model": "x"}}}
+    with pytest.raises(FileRefused, match="f: "):
+        verify.unchanged_but_maf("f", before, moved)
+    hooks_before = {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "a"},
+                                                                           {"command": "maf agent-hook x"}]}]}}
+    hooks_after = {"version": 1, "hooks": {"PreToolUse": [
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "a"}]},
+        {"matcher": "W", "hooks": [{"command": "/opt/maf agent-hook x"}]}], "SessionStart": [
+        {"hooks": [{"command": "maf agent-hook x"}]}]}}
+    verify.unchanged_but_maf("f", hooks_before, hooks_after)
+    with pytest.raises(FileRefused):
+        verify.unchanged_but_maf("f", hooks_before, {"hooks": {"PreToolUse": []}})
+
+
+CUSTOM_MCP = {"command": "/opt/venv/bin/maf", "args": ["mcp", "--agent", "alice"]}
+
+
+def test_init_agents_leaves_a_customised_maf_entry_as_it_is(repo, cli):
+    claude_hooks = {"hooks": {
+        "PreToolUse": [{"matcher": "Write|Edit|MultiEdit|NotebookEdit", "hooks": [
+            {"type": "command", "command": "/opt/venv/bin/maf agent-hook claude --verbose"}]}],
+        "SessionStart": [{"hooks": [{"type": "command", "command": '"/opt/my env/maf" agent-hook claude'}]}],
+        "SessionEnd": [{"hooks": [{"type": "command", "command": "C:\\maf\\maf.exe agent-hook claude"}]}]}}
+    files = {
+        ".claude/settings.json": json.dumps(claude_hooks, indent=2) + "\n",
+        ".mcp.json": json.dumps({"mcpServers": {"maf": CUSTOM_MCP}}, indent=2) + "\n",
+        ".cursor/mcp.json": json.dumps({"mcpServers": {"leases": CUSTOM_MCP}}, indent=2) + "\n",
+        ".codex/config.toml": '[mcp_servers.maf]\ncommand = "/opt/venv/bin/maf"\nargs = ["mcp", "--agent", "alice"]\n',
+        ".cursor/hooks.json": json.dumps({"version": 1, "hooks": {
+            "preToolUse": [{"command": "/usr/local/bin/maf agent-hook cursor", "matcher": "Write",
+                            "failClosed": True}],
+            "sessionStart": [{"command": "/usr/local/bin/maf agent-hook cursor"}],
+            "sessionEnd": [{"command": "/usr/local/bin/maf agent-hook cursor"}]}}, indent=2) + "\n",
+    }
+    _write(repo, files)
+    result = cli(repo, "init", "--agents", "claude,codex,cursor")
+    assert result.code == 0, result.err
+    for path, text in files.items():
+        assert (repo / path).read_text() == text, path
+    assert ".mcp.json: unchanged" in result.out and ".cursor/hooks.json: unchanged" in result.out
+
+
+def test_init_agents_not_maf_lookalikes_are_not_taken_for_maf(repo, cli):
+    _write(repo, {".claude/settings.json": json.dumps({"hooks": {"PreToolUse": [
+        {"matcher": "Write|Edit|MultiEdit|NotebookEdit", "hooks": [
+            {"type": "command", "command": "/opt/notmaf agent-hook claude"},
+            {"type": "command", "command": "maf agent-hook codex"}]}]}}),
+        ".mcp.json": json.dumps({"mcpServers": {"x": {"command": "/bin/maf", "args": ["serve"]}}})})
+    assert cli(repo, "init", "--agents", "claude").code == 0
+    groups = json.loads((repo / ".claude/settings.json").read_text())["hooks"]["PreToolUse"]
+    assert len(groups) == 2 and groups[1]["hooks"] == [{"type": "command", "command": "maf agent-hook claude"}]
+    assert list(json.loads((repo / ".mcp.json").read_text())["mcpServers"]) == ["x", "maf"]
+
+
+def test_init_agents_keeps_a_custom_maf_path_when_it_updates_a_matcher(repo, cli):
+    _write(repo, {".claude/settings.json": json.dumps({"hooks": {"PreToolUse": [
+        {"matcher": "Write", "hooks": [{"type": "command", "command": "/opt/bin/maf agent-hook claude"}]}]}})})
+    assert cli(repo, "init", "--agents", "claude").code == 0
+    groups = json.loads((repo / ".claude/settings.json").read_text())["hooks"]["PreToolUse"]
+    assert groups == [{"matcher": "Write|Edit|MultiEdit|NotebookEdit",
+                       "hooks": [{"type": "command", "command": "/opt/bin/maf agent-hook claude"}]}]
+
+
+@NO_PLUGIN
+def test_init_agents_does_not_overwrite_an_edited_plugin(repo, cli):
+    _write(repo, {".opencode/plugins/maf.js": "// my own version\n"})
+    result = cli(repo, "init", "--agents", "opencode")
+    assert result.code == 0, result.err
+    assert (repo / ".opencode/plugins/maf.js").read_text() == "// my own version\n"
+    assert ".opencode/plugins/maf.js: differs from the shipped plugin" in result.out
+    assert "delete it and run" in result.out
+    listed = cli(repo, "init", "--agents", "opencode", "--json").json
+    assert listed["files"][0]["status"] == "differs"
+    (repo / ".opencode/plugins/maf.js").unlink()
+    assert "created" in cli(repo, "init", "--agents", "opencode").out
+    assert (repo / ".opencode/plugins/maf.js").read_bytes() == plugin_text()
+
+
+@pytest.mark.parametrize("path, text, wanted", [
+    ("opencode.json", '{\n  "model": "x/y",\n}\n', "trailing comma at line 2"),
+    (".mcp.json", '{\n  "mcpServers": {},\n}\n', "trailing comma at line 2"),
+    (".mcp.json", "[" * 100000 + "]" * 100000, "nested too deeply"),
+    ("opencode.json", "[" * 100000 + "]" * 100000, "nested too deeply"),
+    (".mcp.json", '{"mcpServers": {"a": {"command": "a"}}, "mcpServers": {}}', "'mcpServers' twice"),
+    (".gemini/settings.json", '{"theme": "a", "hooks": {}, "theme": "b"}', "'theme' twice"),
+    (".codex/config.toml", "x = " + "[" * 100000 + "]" * 100000 + "\n", "nested"),
+])
+def test_init_agents_bad_json_says_what_is_wrong(repo, cli, path, text, wanted):
+    _write(repo, {path: text})
+    client = {"opencode.json": "opencode", ".mcp.json": "claude", ".gemini/settings.json": "gemini",
+              ".codex/config.toml": "codex"}[path]
+    result = cli(repo, "init", "--agents", client)
+    assert result.code == 2, result.err
+    assert wanted in result.err and path in result.err
+    assert "holds comments" not in result.err and "internal error" not in result.err
+    assert (repo / path).read_text() == text
+
+
+def test_init_agents_codex_hooks_in_config_toml(repo, cli):
+    toml_hooks = '[[hooks.Stop]]\n[[hooks.Stop.hooks]]\ntype = "command"\ncommand = "notify"\n'
+    _write(repo, {".codex/config.toml": toml_hooks})
+    result = cli(repo, "init", "--agents", "codex")
+    assert result.code == 2 and "[hooks]" in result.err and ".codex/hooks.json" in result.err
+    assert '[[hooks.PreToolUse]]\nmatcher = "^apply_patch$"' in result.err  # what to add by hand
+    assert not (repo / ".codex/hooks.json").exists() and (repo / ".codex/config.toml").read_text() == toml_hooks
+
+    by_hand = toml_hooks + ('\n[[hooks.PreToolUse]]\nmatcher = "^apply_patch$"\n\n[[hooks.PreToolUse.hooks]]\n'
+                            'type = "command"\ncommand = "maf agent-hook codex"\n')
+    (repo / ".codex/config.toml").write_text(by_hand)
+    result = cli(repo, "init", "--agents", "codex")
+    assert result.code == 0, result.err
+    assert not (repo / ".codex/hooks.json").exists()
+    assert ".codex/config.toml: unchanged (codex edit hook)" in result.out
+    assert tomllib.loads((repo / ".codex/config.toml").read_text())["mcp_servers"]["maf"]["command"] == "maf"

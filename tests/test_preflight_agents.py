@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from maf_hooks.agent_setup.clients import plugin_text
 from maf_hooks.cli.preflight import preflight_command
 
 
@@ -95,3 +98,43 @@ def test_agents_check_reports_an_unreadable_file(repo, cli):
     assert code == 1 and checks["agents"]["details"]["findings"][0].startswith("cursor: .cursor/hooks.json: not valid JSON")
     result = cli(repo, "--only", "agents", "--fix", command=preflight_command, prog="maf-preflight")
     assert result.code == 1 and (repo / ".cursor/hooks.json").read_text() == "{not json"
+
+
+def test_agents_check_takes_a_customised_maf_entry_as_installed(repo, cli):
+    (repo / "maf.toml").write_text('[agent_hooks]\nclients = ["claude"]\n[preflight.checks.agents]\nrequired = true\n')
+    files = {".mcp.json": json.dumps({"mcpServers": {"leases": {"command": "/opt/venv/bin/maf",
+                                                                "args": ["mcp", "--agent", "alice"]}}}),
+             ".claude/settings.json": json.dumps({"hooks": {
+                 event: [{**({"matcher": "Write|Edit|MultiEdit|NotebookEdit"} if event == "PreToolUse" else {}),
+                          "hooks": [{"type": "command", "command": "/opt/venv/bin/maf agent-hook claude"}]}]
+                 for event in ("PreToolUse", "SessionStart", "SessionEnd")}})}
+    _write(repo, files)
+    code, checks = pf(cli, repo, "--only", "agents")
+    assert code == 0 and checks["agents"]["status"] == "passed", checks["agents"]
+    result = cli(repo, "--only", "agents", "--fix", command=preflight_command, prog="maf-preflight")
+    assert result.code == 0
+    for path, text in files.items():
+        assert (repo / path).read_text() == text
+
+
+@pytest.mark.skipif(plugin_text() is None, reason="no OpenCode plugin in this installation")
+def test_agents_check_warns_of_an_edited_plugin(repo, cli):
+    (repo / "maf.toml").write_text('[agent_hooks]\nclients = ["opencode"]\n[preflight.checks.agents]\nrequired = true\n')
+    assert cli(repo, "init", "--agents", "opencode").code == 0
+    (repo / ".opencode/plugins/maf.js").write_text("// mine\n")
+    code, checks = pf(cli, repo, "--only", "agents")
+    agents = checks["agents"]
+    assert code == 0 and agents["status"] == "warning", agents
+    assert agents["details"]["findings"] == [
+        "opencode: .opencode/plugins/maf.js differs from the shipped plugin (delete it and run "
+        "`maf init --agents opencode` to replace it)"]
+    result = cli(repo, "--only", "agents", "--fix", command=preflight_command, prog="maf-preflight")
+    assert result.code == 0 and (repo / ".opencode/plugins/maf.js").read_text() == "// mine\n"
+
+
+def test_mcp_check_reports_a_file_nested_too_deeply(repo, cli):
+    _write(repo, {".mcp.json": "[" * 100000 + "]" * 100000, "opencode.json": "[" * 100000 + "]" * 100000})
+    (repo / "maf.toml").write_text('[preflight.checks.mcp]\nrequired_configs = ["claude", "opencode"]\n')
+    code, checks = pf(cli, repo, "--only", "mcp")
+    assert code == 1 and checks["mcp"]["details"]["findings"] == [
+        "claude (.mcp.json) is nested too deeply to be read", "opencode (opencode.json) is nested too deeply to be read"]

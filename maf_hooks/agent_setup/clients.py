@@ -12,6 +12,7 @@ servers: ``type: "local"``, ``command`` an array).
 from __future__ import annotations
 
 from maf_hooks.agent_setup import merge
+from maf_hooks.agent_setup.formats import FileRefused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,11 +34,15 @@ class Target:
     ``path`` (relative to the repository root) of format ``json``, ``jsonc``, ``toml`` or
     ``text`` (a whole file of maf's own). ``edit(doc, where)`` adds maf's entries to a document."""
 
-    def __init__(self, kind: str, path: str, fmt: str, edit: Callable[[Any, str], None] | None = None):
+    def __init__(self, kind: str, path: str, fmt: str, edit: Callable[[Any, str], None] | None = None,
+                 elsewhere: Callable[[str, bool], str | None] | None = None):
         self.kind = kind
         self.path = path
         self.fmt = fmt
         self.edit = edit
+        # elsewhere(root, path_exists): the file that already holds maf's entry instead (nothing is
+        # written to ``path``), None to go on; it raises FileRefused where writing ``path`` is unsafe.
+        self.elsewhere = elsewhere
 
 
 class Client:
@@ -63,7 +68,7 @@ def _grouped(client: str, events: list, extra: dict | None = None) -> Callable[[
         for event, matcher in events:
             handler = {**_handler(client), **(extra or {})}
             group = {"matcher": matcher, "hooks": [handler]} if matcher else {"hooks": [handler]}
-            merge.add_group(hooks, event, group, hook_command(client), f"{where}hooks.")
+            merge.add_group(hooks, event, group, client, f"{where}hooks.")
     return edit
 
 
@@ -73,7 +78,7 @@ def _flat(client: str, events: list, command_key: str, make: Callable[[str | Non
         doc.setdefault("version", 1)
         hooks = merge.table(doc, "hooks", where)
         for event, matcher in events:
-            merge.add_handler(hooks, event, make(matcher), command_key, hook_command(client), f"{where}hooks.")
+            merge.add_handler(hooks, event, make(matcher), command_key, client, f"{where}hooks.")
     return edit
 
 
@@ -85,20 +90,64 @@ def _servers(key: str, entry: dict, top: dict | None = None) -> Callable[[Any, s
     return edit
 
 
+CODEX_MCP_TABLE = '[mcp_servers.maf]\ncommand = "maf"\nargs = ["mcp"]'
+CODEX_BY_HAND = f"Add maf's table by hand, then run again:\n\n{CODEX_MCP_TABLE}\n"
+CODEX_HOOK_TABLES = ('[[hooks.PreToolUse]]\nmatcher = "^apply_patch$"\n\n[[hooks.PreToolUse.hooks]]\n'
+                     'type = "command"\ncommand = "maf agent-hook codex"\n\n[[hooks.SessionStart]]\n\n'
+                     '[[hooks.SessionStart.hooks]]\ntype = "command"\ncommand = "maf agent-hook codex"')
+
+
 def _codex_mcp(doc: Any, where: str) -> None:
+    """``[mcp_servers.maf]``; refused where tomlkit cannot place a table safely: ``mcp_servers``
+    written as top-level dotted keys (a table added there would take the keys below it) or as an
+    inline table (which cannot hold one)."""
     import tomlkit
 
+    if any(key is not None and key.key == "mcp_servers" and key.is_dotted() for key, _ in doc.body):
+        raise FileRefused(f"{where}mcp_servers is written as dotted keys (mcp_servers.NAME.KEY = ...), where "
+                          f"maf cannot add its table safely; left untouched. {CODEX_BY_HAND}")
     if "mcp_servers" not in doc:
-        servers = tomlkit.table(is_super_table=True)
-        doc["mcp_servers"] = servers
+        doc["mcp_servers"] = tomlkit.table(is_super_table=True)
     servers = merge.table(doc, "mcp_servers", where)
-    if SERVER_NAME not in servers:
+    if isinstance(servers, tomlkit.items.InlineTable):
+        raise FileRefused(f"{where}mcp_servers is an inline table, which cannot take maf's table; left "
+                          "untouched. Add maf = { command = \"maf\", args = [\"mcp\"] } to it by hand, or write "
+                          f"its servers as [mcp_servers.NAME] tables and add maf's:\n\n{CODEX_MCP_TABLE}\n")
+    if SERVER_NAME not in servers and not any(merge.runs_mcp(value) for value in servers.values()):
         entry = tomlkit.table()
         entry["command"] = MCP_ARGV[0]
         entry["args"] = MCP_ARGV[1:]
         servers[SERVER_NAME] = entry
         return
     merge.set_entry(servers, SERVER_NAME, {"command": MCP_ARGV[0], "args": MCP_ARGV[1:]}, f"{where}mcp_servers.")
+
+
+def _codex_hooks_in_config(root: str, exists: bool) -> str | None:
+    """Codex warns when one layer holds hooks both in ``config.toml`` (``[hooks]``) and in
+    ``hooks.json``: with ``[hooks]`` in ``.codex/config.toml``, maf's hook belongs there."""
+    import os
+
+    from maf_hooks.agent_setup import formats
+
+    shown = ".codex/config.toml"
+    raw = formats.read_bytes(os.path.join(root, ".codex", "config.toml"), shown)
+    try:
+        hooks = formats.parse_toml(shown, raw or b"").get("hooks")
+    except FileRefused:
+        return None  # the MCP entry's plan reports it
+    if not isinstance(hooks, dict) or not [event for event in hooks if event != "state"]:
+        return None
+    groups = hooks.get("PreToolUse")
+    for group in groups if isinstance(groups, list) else []:
+        handlers = group.get("hooks") if isinstance(group, dict) else None
+        if isinstance(handlers, list) and any(isinstance(h, dict) and merge.runs_hook(h.get("command"), "codex")
+                                              for h in handlers):
+            return shown
+    if exists:
+        return None  # the layer holds both already; maf's hook goes into the existing hooks.json
+    raise FileRefused(f"{shown} holds a [hooks] table: Codex warns when one layer has hooks in both it and "
+                      f".codex/hooks.json, so maf does not create .codex/hooks.json. Add maf's hooks to "
+                      f"{shown} by hand, then run again:\n\n{CODEX_HOOK_TABLES}\n")
 
 
 STDIO_SERVER = {"command": MCP_ARGV[0], "args": MCP_ARGV[1:]}
@@ -130,7 +179,7 @@ CLIENTS = {
        "sources before each shell command of the session."),
     "codex": Client("codex", "Codex CLI", [
         Target(HOOK, ".codex/hooks.json", "json", _grouped("codex", [
-            ("PreToolUse", "^apply_patch$"), ("SessionStart", None)])),
+            ("PreToolUse", "^apply_patch$"), ("SessionStart", None)]), _codex_hooks_in_config),
         Target(MCP, ".codex/config.toml", "toml", _codex_mcp),
     ], "Codex exports CODEX_THREAD_ID (the session id) to every shell command; recent versions also give the "
        "SessionStart hook CODEX_ENV_FILE.",

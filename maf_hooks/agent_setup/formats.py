@@ -25,9 +25,10 @@ class FileRefused(UsageError):
 
 
 class JsonStyle:
-    """How a JSON file was written: its indentation, and whether it held comments."""
+    """How a JSON file was written: its indentation, and what is not plain JSON in it (``comments``:
+    None, ``"comments"``, or ``"a trailing comma at line N, column M"``), which maf does not rewrite."""
 
-    def __init__(self, indent: Any = 2, comments: bool = False, final_newline: bool = True):
+    def __init__(self, indent: Any = 2, comments: str | None = None, final_newline: bool = True):
         self.indent = indent
         self.comments = comments
         self.final_newline = final_newline
@@ -40,25 +41,59 @@ def _decode(path: str, raw: bytes) -> str:
         raise FileRefused(f"{path}: not UTF-8 text; left untouched.") from None
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique(pairs: list) -> dict:
+    """A JSON object whose keys are each there once (``json`` would keep only the last of two)."""
+    doc: dict = {}
+    for key, value in pairs:
+        if key in doc:
+            raise _DuplicateKey(key)
+        doc[key] = value
+    return doc
+
+
+def parse_json(path: str, text: str) -> Any:
+    """``json.loads`` that refuses a key given twice in one object and a document nested too deeply."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique)
+    except _DuplicateKey as exc:
+        raise FileRefused(f"{path}: holds the key {exc.args[0]!r} twice in one object (a reader keeps only one "
+                          "of them); left untouched. Remove one, then run again.") from None
+    except RecursionError:
+        raise FileRefused(f"{path}: nested too deeply to be read; left untouched.") from None
+
+
+def _position(text: str, offset: int) -> str:
+    return f"line {text.count(chr(10), 0, offset) + 1}, column {offset - text.rfind(chr(10), 0, offset)}"
+
+
 def load_json(path: str, raw: bytes, *, jsonc: bool) -> tuple[Any, JsonStyle]:
     """The document and its style; FileRefused when it is not JSON (or JSON with comments where
     ``jsonc``) holding an object."""
     text = _decode(path, raw)
-    comments = False
+    comments = None
     if not text.strip():
         return {}, JsonStyle()
     try:
-        doc = json.loads(text)
+        doc = parse_json(path, text)
     except json.JSONDecodeError as strict:
-        if not jsonc:
-            raise FileRefused(f"{path}: not valid JSON ({strict.msg} at line {strict.lineno}, column "
-                              f"{strict.colno}); left untouched. Fix it, then run again.") from None
+        found: list = []
         try:
-            doc = json.loads(strip_jsonc(text))
+            doc = parse_json(path, strip_jsonc(text, found))
         except json.JSONDecodeError as exc:
-            raise FileRefused(f"{path}: not valid JSON with comments ({exc.msg} at line {exc.lineno}, "
-                              f"column {exc.colno}); left untouched. Fix it, then run again.") from None
-        comments = True
+            shown, exc = ("JSON with comments", exc) if jsonc else ("JSON", strict)
+            raise FileRefused(f"{path}: not valid {shown} ({exc.msg} at line {exc.lineno}, column "
+                              f"{exc.colno}); left untouched. Fix it, then run again.") from None
+        commas = [offset for kind, offset in found if kind == "comma"]
+        if not jsonc:
+            kind, offset = found[0]
+            what = "a trailing comma" if kind == "comma" else "a comment, which this client's JSON does not allow,"
+            raise FileRefused(f"{path}: not valid JSON ({what} at {_position(text, offset)}); left untouched. "
+                              "Fix it, then run again.") from None
+        comments = "comments" if len(commas) < len(found) else f"a trailing comma at {_position(text, commas[0])}"
     if not isinstance(doc, dict):
         raise FileRefused(f"{path}: does not hold a JSON object; left untouched.")
     return doc, JsonStyle(detect_indent(text), comments, text.endswith("\n"))
@@ -79,8 +114,10 @@ def dump_json(doc: Any, style: JsonStyle) -> str:
     return text + "\n" if style.final_newline else text
 
 
-def strip_jsonc(text: str) -> str:
-    """``text`` with its comments blanked and its trailing commas removed (strings untouched)."""
+def strip_jsonc(text: str, found: list | None = None) -> str:
+    """``text`` with its comments blanked and its trailing commas removed (strings untouched); each
+    one removed is appended to ``found`` as ``("comment" or "comma", offset)``."""
+    found = [] if found is None else found
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -92,9 +129,11 @@ def strip_jsonc(text: str) -> str:
             out.append(text[i:j + 1])
             i = j + 1
         elif text.startswith("//", i):
+            found.append(("comment", i))
             j = text.find("\n", i)
             i = n if j < 0 else j
         elif text.startswith("/*", i):
+            found.append(("comment", i))
             j = text.find("*/", i + 2)
             out.append(" ")
             i = n if j < 0 else j + 2
@@ -102,6 +141,7 @@ def strip_jsonc(text: str) -> str:
             j = i + 1
             rest = "".join(_blank_comments(text, j))
             if rest.lstrip()[:1] in ("}", "]"):
+                found.append(("comma", i))
                 out.append(" ")
             else:
                 out.append(",")
@@ -138,6 +178,25 @@ def load_toml(path: str, raw: bytes) -> Any:
         return tomlkit.parse(text)
     except TOMLKitError as exc:
         raise FileRefused(f"{path}: not valid TOML ({exc}); left untouched. Fix it, then run again.") from None
+    except RecursionError:
+        raise FileRefused(f"{path}: nested too deeply to be read; left untouched.") from None
+
+
+def parse_toml(path: str, raw: bytes) -> Any:
+    """The plain values of a TOML document, as the standard parser reads them (no layout)."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    text = _decode(path, raw)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FileRefused(f"{path}: not valid TOML ({exc}); left untouched. Fix it, then run again.") from None
+    except RecursionError:
+        raise FileRefused(f"{path}: nested too deeply to be read; left untouched.") from None
 
 
 def dump_toml(doc: Any) -> str:

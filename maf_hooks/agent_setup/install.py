@@ -8,10 +8,11 @@ writing anything (``maf init --agents --dry-run`` and the preflight ``agents`` c
 
 from __future__ import annotations
 
+import copy
 import os
 
-from maf_hooks.agent_setup import formats
-from maf_hooks.agent_setup.clients import CLIENTS, HOOK, MCP, plugin_text
+from maf_hooks.agent_setup import formats, verify
+from maf_hooks.agent_setup.clients import CLIENTS, CODEX_BY_HAND, HOOK, MCP, plugin_text
 from maf_hooks.agent_setup.formats import FileRefused
 
 TYPE_CHECKING = False
@@ -19,10 +20,11 @@ if TYPE_CHECKING:
     from typing import Any, Iterable
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+DIFFERS = "differs"  # maf's own file, edited by hand: left as it is
 
 
 class FilePlan:
-    """One file: ``status`` (created, updated, unchanged), the kinds of entry it holds per client
+    """One file: ``status`` (created, updated, unchanged, differs), the kinds of entry it holds per client
     (``parts``: ``[(client, kind, changed)]``) and its new content when it changes."""
 
     def __init__(self, path: str, status: str, parts: list, content: bytes | None):
@@ -63,15 +65,14 @@ def _plan_file(root: str, path: str, items: list) -> FilePlan:
     full = os.path.join(root, *path.split("/"))
     original = formats.read_bytes(full, path)
     fmt = items[0][1].fmt
+    elsewhere = items[0][1].elsewhere
+    instead = elsewhere(root, original is not None) if elsewhere is not None else None
+    if instead is not None:
+        return FilePlan(instead, UNCHANGED, [(n, t.kind, False) for n, t in items], None)
     if fmt == "text":
-        wanted = plugin_text()
-        if wanted is None:
-            raise FileRefused(f"{path}: this installation of maf-hooks has no OpenCode plugin to write "
-                              "(package data maf_hooks/agent_hooks/opencode_plugin.js is missing).")
-        changed = original != wanted
-        status = CREATED if original is None else UPDATED if changed else UNCHANGED
-        return FilePlan(path, status, [(n, t.kind, changed) for n, t in items], wanted if changed else None)
+        return _plan_own_file(path, items, original)
     doc, style = _load(path, fmt, original)
+    plain_before = formats.parse_toml(path, original or b"") if fmt == "toml" else copy.deepcopy(doc)
     parts = []
     before = snapshot = _dump(doc, fmt, style)
     for name, target in items:
@@ -81,10 +82,39 @@ def _plan_file(root: str, path: str, items: list) -> FilePlan:
         snapshot = now
     if original is not None and snapshot == before:
         return FilePlan(path, UNCHANGED, parts, None)
-    if style is not None and style.comments:
+    if style is not None and style.comments == "comments":
         raise FileRefused(f"{path}: holds comments, which rewriting it would lose; left untouched. "
                           f"Add maf's entries by hand (docs/agents.md shows them).")
+    if style is not None and style.comments:
+        raise FileRefused(f"{path}: not plain JSON ({style.comments}), and maf rewrites only plain JSON; left "
+                          f"untouched. Remove the comma (or add maf's entries by hand: docs/agents.md shows them), "
+                          f"then run again.")
+    _check(path, fmt, plain_before, snapshot)
     return FilePlan(path, CREATED if original is None else UPDATED, parts, snapshot.encode("utf-8"))
+
+
+def _plan_own_file(path: str, items: list, original: bytes | None) -> FilePlan:
+    """A whole file of maf's own: written when missing; one that differs (edited by hand, or from
+    another version of maf) is reported, not overwritten."""
+    wanted = plugin_text()
+    if wanted is None:
+        raise FileRefused(f"{path}: this installation of maf-hooks has no OpenCode plugin to write "
+                          "(package data maf_hooks/agent_hooks/opencode_plugin.js is missing).")
+    parts = [(n, t.kind, original is None) for n, t in items]
+    if original is None:
+        return FilePlan(path, CREATED, parts, wanted)
+    return FilePlan(path, UNCHANGED if original == wanted else DIFFERS, parts, None)
+
+
+def _check(path: str, fmt: str, plain_before: Any, text: str) -> None:
+    """The new text, read back, holds what the old one held plus maf's entries."""
+    hint = CODEX_BY_HAND if fmt == "toml" else ""
+    try:
+        after = formats.parse_toml(path, text.encode("utf-8")) if fmt == "toml" else formats.parse_json(path, text)
+    except (FileRefused, ValueError):
+        raise FileRefused(f"{path}: maf's change would not read back as {fmt.upper()}; left untouched. "
+                          f"{hint}") from None
+    verify.unchanged_but_maf(path, plain_before, after, hint)
 
 
 def _load(path: str, fmt: str, original: bytes | None) -> tuple[Any, Any]:

@@ -1,7 +1,8 @@
 """Adding maf's entries to a client's document while keeping every other entry where it is.
 
-An entry is maf's when it runs maf's command (``maf agent-hook CLIENT``) or is named ``maf``;
-nothing else is touched. Each function changes the document only when maf's entry is missing or
+A hook is maf's when its command runs maf's (``maf agent-hook CLIENT``, with maf under any path
+and any extra options); an MCP entry is maf's when it is named ``maf`` or runs ``maf mcp``.
+Nothing else is touched. Each function changes the document only when maf's entry is missing or
 differs, so a second run finds nothing to do.
 """
 
@@ -33,52 +34,111 @@ def array(doc: Any, key: str, where: str) -> list:
     return value
 
 
-def _runs(handler: Any, command_key: str, command: str) -> bool:
-    return isinstance(handler, dict) and handler.get(command_key) == command
+def _words(command: str) -> list:
+    """A command line's words: the first may be quoted (a path with spaces), the rest split on spaces."""
+    text = command.strip()
+    if text[:1] in ('"', "'"):
+        end = text.find(text[0], 1)
+        if end < 0 or text[end + 1:end + 2].strip():
+            return []
+        return [text[1:end], *text[end + 1:].split()]
+    return text.split()
 
 
-def add_group(hooks: Any, event: str, group: dict, command: str, where: str) -> None:
+def is_maf(program: Any) -> bool:
+    """A program named ``maf`` (or ``maf.exe``) in any directory."""
+    if not isinstance(program, str):
+        return False
+    base = program.replace("\\", "/").rsplit("/", 1)[-1]
+    return base == "maf" or base.lower() == "maf.exe"
+
+
+def runs_hook(command: Any, client: str | None = None) -> bool:
+    """``command`` runs maf's edit hook for ``client`` (any client when None):
+    ``[PATH/]maf agent-hook CLIENT [OPTIONS]``."""
+    words = _words(command) if isinstance(command, str) else []
+    return len(words) >= 3 and is_maf(words[0]) and words[1] == "agent-hook" and client in (None, words[2])
+
+
+def runs_mcp(entry: Any) -> bool:
+    """An MCP server entry that runs ``[PATH/]maf mcp [OPTIONS]`` (``command`` and ``args``, or an argv)."""
+    if not isinstance(entry, dict):
+        return False
+    command, args = entry.get("command"), entry.get("args")
+    argv = list(command) if isinstance(command, list) else [command, *(args if isinstance(args, list) else [])]
+    return len(argv) >= 2 and is_maf(argv[0]) and argv[1] == "mcp"
+
+
+def _mine(handler: Any, command_key: str, client: str) -> bool:
+    return isinstance(handler, dict) and runs_hook(handler.get(command_key), client)
+
+
+def _same_role(existing: dict, ours: dict) -> bool:
+    """A handler or group of the user's that runs maf's hook does maf's job when it matches the same
+    tools (and, where maf's has one, keeps ``failClosed``); its other keys are the user's."""
+    return existing.get("matcher") == ours.get("matcher") and all(
+        existing.get(key) == ours[key] for key in ("failClosed",) if key in ours)
+
+
+def add_group(hooks: Any, event: str, group: dict, client: str, where: str) -> None:
     """Claude-style events: ``hooks[event]`` is a list of ``{matcher?, hooks: [handler, ...]}``.
 
-    maf's group is added once; a group that runs maf's command and nothing else is replaced in
-    place by maf's; maf's handler is taken out of a group shared with other handlers."""
+    maf's group is added once. A group with maf's matcher holding a handler that runs maf's hook
+    (any path to maf, any extra options) counts as installed and stays as it is; otherwise a group
+    that runs maf's hook and nothing else is replaced in place by maf's (keeping its command), and
+    maf's handler is taken out of a group shared with other handlers."""
     groups = array(hooks, event, where)
     if group in groups:
         return
-    for index, existing in enumerate(groups):
+    def handlers_of(existing: Any) -> list:
         handlers = existing.get("hooks") if isinstance(existing, dict) else None
-        if not isinstance(handlers, list) or not any(_runs(h, "command", command) for h in handlers):
+        return handlers if isinstance(handlers, list) else []
+    if any(_same_role(g, group) and any(_mine(h, "command", client) for h in handlers_of(g)) for g in groups):
+        return
+    for index, existing in enumerate(groups):
+        handlers = handlers_of(existing)
+        mine = [h for h in handlers if _mine(h, "command", client)]
+        if not mine:
             continue
-        if all(_runs(h, "command", command) for h in handlers):
-            groups[index] = group
+        if len(mine) == len(handlers):
+            handler = {**group["hooks"][0], "command": mine[0]["command"]}
+            groups[index] = {**group, "hooks": [handler]}
             return
-        existing["hooks"] = [h for h in handlers if not _runs(h, "command", command)]
+        existing["hooks"] = [h for h in handlers if not _mine(h, "command", client)]
     groups.append(group)
 
 
-def add_handler(hooks: Any, event: str, handler: dict, command_key: str, command: str, where: str) -> None:
-    """Copilot- and Cursor-style events: ``hooks[event]`` is a list of handlers. maf's handler is
-    added once, replacing (in place) the first handler that runs maf's command."""
+def add_handler(hooks: Any, event: str, handler: dict, command_key: str, client: str, where: str) -> None:
+    """Copilot- and Cursor-style events: ``hooks[event]`` is a list of handlers. A handler that runs
+    maf's hook for the same tools counts as installed; otherwise maf's handler is added once,
+    replacing (in place, keeping its command) the first handler that runs maf's hook."""
     handlers = array(hooks, event, where)
     if handler in handlers:
         return
-    mine = [index for index, h in enumerate(handlers) if _runs(h, command_key, command)]
+    mine = [index for index, h in enumerate(handlers) if _mine(h, command_key, client)]
+    if any(_same_role(handlers[index], handler) for index in mine):
+        return
     if mine:
-        handlers[mine[0]] = handler
+        handlers[mine[0]] = {**handler, command_key: handlers[mine[0]][command_key]}
         for index in reversed(mine[1:]):
             del handlers[index]
     else:
         handlers.append(handler)
 
 
-def set_entry(servers: Any, name: str, entry: dict, where: str) -> None:
-    """``servers[name]`` holds every key of ``entry``; keys the user added to it (``env``...) stay."""
+def set_entry(servers: Any, name: str, entry: dict, where: str) -> bool:
+    """``servers[name]`` holds every key of ``entry``; keys the user added to it (``env``...) stay.
+    An entry (of any name) that already runs ``maf mcp`` (any path, any extra args) counts as
+    installed and stays as it is. False when nothing was to be done."""
+    if any(runs_mcp(value) for value in servers.values()):
+        return False
     if name not in servers:
         servers[name] = dict(entry)
-        return
+        return True
     existing = servers[name]
     if not isinstance(existing, dict):
         raise FileRefused(f"{where}{name} is not an object; maf leaves the file untouched (fix it by hand).")
     for key, value in entry.items():
         if existing.get(key) != value:
             existing[key] = value
+    return True

@@ -100,10 +100,15 @@ def init_agents(root: str, agents: str, *, dry_run: bool, as_json: bool) -> int:
                    "without_mcp_file": [n for n in names if not CLIENTS[n].has_mcp_file()], "notes": notes})
         return 0
     for file_plan in plans:
-        status = f"would be {file_plan.status}" if dry_run and file_plan.status != install.UNCHANGED \
+        status = f"would be {file_plan.status}" if dry_run and file_plan.status in (install.CREATED,
+                                                                                   install.UPDATED) \
             else file_plan.status
         what = ", ".join(f"{client} {'edit hook' if kind == HOOK else 'MCP server'}"
                          for client, kind, _ in file_plan.parts)
+        if file_plan.status == install.DIFFERS:
+            click.echo(f"{file_plan.path}: differs from the shipped plugin ({what}); left as it is: to "
+                       f"replace it, delete it and run `maf init --agents {file_plan.parts[0][0]}` again")
+            continue
         click.echo(f"{file_plan.path}: {status} ({what})")
     for name in names:
         if not CLIENTS[name].has_mcp_file():

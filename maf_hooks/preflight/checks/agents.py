@@ -1,6 +1,8 @@
 """The ``agents`` check: each client of ``[agent_hooks] clients`` has its edit hook and MCP entry
 in its project files, as ``maf init --agents`` writes them (a warning when one is missing, a
-failure with ``[preflight.checks.agents] required = true``). ``--fix`` writes them."""
+failure with ``[preflight.checks.agents] required = true``); an entry of the user's that runs maf's
+command counts as installed, and maf's plugin file edited by hand is a warning. ``--fix`` writes
+what is missing."""
 
 from __future__ import annotations
 
@@ -30,17 +32,24 @@ def check_agents(env: RunEnv) -> Outcome:
     if not clients:
         return Outcome(PASSED, "no agent clients configured ([agent_hooks] clients)", {"clients": {}})
     severity = FAILED if env.check_settings("agents")["required"] else WARNING
-    findings, fixable = [], False
+    findings, notices, fixable = [], [], False
     for client, state in clients.items():
         if "problem" in state:
             findings.append(f"{client}: {state['problem']}")
             continue
+        for edited in (f["path"] for f in state["files"] if f["status"] == "differs"):
+            notices.append(f"{client}: {edited} differs from the shipped plugin (delete it and run "
+                           f"`maf init --agents {client}` to replace it)")
         missing = [what for what, key in (("edit hook", "hook"), ("MCP entry", "mcp")) if state[key] is False]
         if missing:
             files = joined([f["path"] for f in state["files"] if f["status"] != "unchanged"])
             findings.append(f"{client}: {' and '.join(missing)} not installed ({files})")
             fixable = True
     details = {"clients": clients}
+    if notices and not findings:  # a file edited by hand is the user's to replace: a warning at most
+        return Outcome(WARNING, summarize(notices), details, notices, [],
+                       [Annotation("warning", f"agent hooks: {f}") for f in notices])
+    findings += notices
     if findings:
         level = "error" if severity == FAILED else "warning"
         names = ",".join(clients)

@@ -57,6 +57,8 @@ def _parse(raw: bytes, parser: str, comments: bool):
             return f"is not valid TOML ({exc})"
     try:
         return json.loads(text)
+    except RecursionError:
+        return "is nested too deeply to be read"
     except json.JSONDecodeError as exc:  # exc.msg holds no file content
         if comments:
             from maf_hooks.agent_setup.formats import strip_jsonc
@@ -65,6 +67,8 @@ def _parse(raw: bytes, parser: str, comments: bool):
                 return json.loads(strip_jsonc(text))
             except json.JSONDecodeError:
                 pass
+            except RecursionError:
+                return "is nested too deeply to be read"
         return f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
 
 
