@@ -13,8 +13,6 @@ import sys
 import pytest
 from conftest import BIN, commit_file, git
 
-from maf_hooks import sessions
-
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="process ancestry is read from /proc")
 
 SESSION = "9c1f5e7a-2b3d-4e6f-8a9b-0c1d2e3f4a5b"
@@ -116,11 +114,19 @@ def test_a_client_running_two_sessions_at_once_names_neither_and_a_session_end_f
 
 
 def test_a_record_of_another_process_with_the_same_pid_is_never_read(tmp_path):
-    common = str(tmp_path)
-    pid, started = sessions.client_process()
-    os.makedirs(os.path.join(common, "maf", "sessions"))
-    with open(os.path.join(common, "maf", "sessions", f"{pid}.json"), "w") as handle:
-        json.dump({"pid": pid, "started": started + 1, "sessions": {"x:1": "ghost"}}, handle)
-    assert sessions.agent_of_this_process(common) is None
-    assert sessions.record(common, "x:2", "real")
-    assert sessions.agent_of_this_process(common) == "real"
+    """Run in a child of this (non-shell) process, so that it has a client process whatever
+    started the test run."""
+    code = f"""
+import json, os
+from maf_hooks import sessions
+common = {str(tmp_path)!r}
+pid, started = sessions.client_process()
+os.makedirs(os.path.join(common, "maf", "sessions"))
+with open(os.path.join(common, "maf", "sessions", f"{{pid}}.json"), "w") as handle:
+    json.dump({{"pid": pid, "started": started + 1, "sessions": {{"x:1": "ghost"}}}}, handle)
+assert sessions.agent_of_this_process(common) is None
+assert sessions.record(common, "x:2", "real")
+assert sessions.agent_of_this_process(common) == "real"
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
