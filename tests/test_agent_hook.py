@@ -368,3 +368,14 @@ def test_a_byte_order_mark_is_no_reason_to_refuse(held):
     document = {"session_id": SESSION_A, "cwd": str(held), "hook_event_name": "PreToolUse", "tool_name": "Edit",
                 "tool_input": {"file_path": str(held / "free.py")}}
     assert claude(held, raw=b"\xef\xbb\xbf" + json.dumps(document).encode()) == (0, None, "")
+
+
+def test_bad_input_is_judged_by_the_configuration_of_the_sessions_repository(held, tmp_path):
+    """The hook process may run elsewhere than the session: its `cwd` names the repository whose
+    `on_error` applies."""
+    configure(held, '[reservation]\non_error = "allow"\n')
+    bad = json.dumps({"session_id": 7, "cwd": str(held), "hook_event_name": "PreToolUse"}).encode()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, reply, err = claude(elsewhere, raw=bad)
+    assert (code, reply) == (0, None) and "could not run" in err

@@ -54,7 +54,10 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
     protocol = client_module(client)
     state: dict[str, Any] = {"environ": environ}
     try:
-        call = protocol.parse(decode(data), environ)
+        document = decode(data)
+        if isinstance(document, dict) and isinstance(document.get("cwd"), str) and document["cwd"]:
+            state["cwd"] = document["cwd"]  # for the configuration, should the input prove bad
+        call = protocol.parse(document, environ)
         state["kind"] = call.kind
         if call.kind == OTHER:
             return allowed(protocol)
@@ -126,7 +129,7 @@ def _config_near(state: dict[str, Any]) -> Any:
     try:
         from maf_hooks import config, git
 
-        paths = state.get("paths") or git.repo_paths(None)
+        paths = state.get("paths") or git.repo_paths(state.get("cwd"))
         return config.load(paths.root, environ=state["environ"])
     except Exception:  # noqa: BLE001 - no configuration: THE rule fails closed
         return None
