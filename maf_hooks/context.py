@@ -88,7 +88,7 @@ class Context:
 
         return identity.resolve_agent(
             flag, self.environ, lambda: git.identity(self.cwd), required=required,
-            session=lambda: sessions.agent_of_this_process(self.paths.common_dir),
+            session=sessions.agent_of_this_process,
         )
 
     def mail_root(self) -> str:

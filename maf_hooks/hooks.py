@@ -120,7 +120,7 @@ def _agent(settings: dict[str, Any]) -> str | None:
 
         return identity.resolve_agent(None, settings["environ"], lambda: git.identity(paths.root if paths else None),
                                       required=False,
-                                      session=lambda: sessions.agent_of_this_process(paths.common_dir) if paths else None)
+                                      session=sessions.agent_of_this_process)
     except MafError:
         return None
 

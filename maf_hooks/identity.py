@@ -64,11 +64,10 @@ SESSION_VARIABLES = (("CODEX_THREAD_ID", "codex"),)
 def _session(env: Mapping[str, str], session: str | Callable[[], str | None] | None) -> str | None:
     if isinstance(session, str):
         return session
+    found = session() if session is not None else None  # the nearest session (maf_hooks.sessions)
     for variable, client in SESSION_VARIABLES:
-        found = session_agent(client, env.get(variable))
-        if found:
-            return found
-    return session() if session is not None else None
+        found = found or session_agent(client, env.get(variable))
+    return found
 
 
 def resolve_agent(
@@ -83,9 +82,9 @@ def resolve_agent(
     client's session, else git ``user.email``.
 
     The session's agent (:func:`session_agent`) is ``session`` (the edit-time hook reads the
-    session id in its input), else the session id a client exports to its shell commands
-    (``SESSION_VARIABLES``), else ``session`` called (:mod:`maf_hooks.sessions`: the session
-    this process descends from).
+    session id in its input), else ``session`` called (:mod:`maf_hooks.sessions`: the nearest
+    recorded session this process descends from), else the session id a client exports to its
+    shell commands (``SESSION_VARIABLES``).
 
     ``git_identity`` returns ``(maf.agentId, user.email)`` and is only called when needed.
     With none of them, raise a UsageError that says how to set one (or return None when not

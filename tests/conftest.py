@@ -51,6 +51,7 @@ def clean_environment(monkeypatch, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)  # agent session records go under HOME
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Dev")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Dev")

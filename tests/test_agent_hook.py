@@ -379,3 +379,31 @@ def test_bad_input_is_judged_by_the_configuration_of_the_sessions_repository(hel
     elsewhere.mkdir()
     code, reply, err = claude(elsewhere, raw=bad)
     assert (code, reply) == (0, None) and "could not run" in err
+
+
+def test_dot_dot_after_a_linked_directory_is_judged_where_the_kernel_writes(held):
+    (held / "q").mkdir()
+    (held / "q" / "up").symlink_to("../src/sub")
+    (held / "src" / "sub").mkdir()
+    # q/up/../app.py is src/app.py to the kernel (the link first, then '..'), q/app.py as text
+    assert "src/app.py" in reason_of(claude(held, path="q/up/../app.py")[1])
+
+
+def test_a_call_refused_in_one_repository_claims_nothing_in_another(held, tmp_path):
+    from conftest import make_repo
+
+    other = make_repo(tmp_path / "other")
+    commit_file(other, "a.py")
+    configure(other, AUTO)
+    lease(other, "nobody", "unrelated.txt")
+    patch = ("*** Begin Patch\n*** Update File: " + str(other / "a.py") + "\n@@\n-x\n+y\n"
+             "*** Update File: " + str(held / "src" / "app.py") + "\n@@\n-x\n+y\n*** End Patch\n")
+    document = {"session_id": "019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b", "turn_id": "t", "cwd": str(tmp_path),
+                "hook_event_name": "PreToolUse", "tool_name": "apply_patch", "tool_input": {"command": patch},
+                "tool_use_id": "call_1", "transcript_path": None, "model": "m", "permission_mode": "default"}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MAF_")}
+    done = subprocess.run([MAF, "agent-hook", "codex"], input=json.dumps(document).encode(), capture_output=True,
+                          cwd=tmp_path, env=env, timeout=60)
+    reason = reason_of(json.loads(done.stdout))
+    assert f"In the repository {held}" in reason and "bob" in reason
+    assert [lease["pattern"] for lease in maf_json(other, "lease", "list")["leases"]] == ["unrelated.txt"]

@@ -13,6 +13,8 @@ import sys
 import pytest
 from conftest import BIN, commit_file, git
 
+from maf_hooks import sessions
+
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="process ancestry is read from /proc")
 
 SESSION = "9c1f5e7a-2b3d-4e6f-8a9b-0c1d2e3f4a5b"
@@ -22,7 +24,9 @@ AGENT = "gemini-9c1f5e7a"
 # The client: runs each step as Gemini CLI would (hooks and shell commands through `sh -c`, the
 # MCP server as a direct child), prints one JSON line per step.
 CLIENT = r'''
-import json, os, subprocess, sys
+import ctypes, json, os, subprocess, sys
+# named as a command-line agent client's process is (Gemini CLI runs on node)
+ctypes.CDLL(None).prctl(15, b"node", 0, 0, 0)  # PR_SET_NAME
 steps = json.loads(sys.argv[1])
 env = {k: v for k, v in os.environ.items() if not k.startswith("MAF_")}
 out = []
@@ -110,23 +114,69 @@ def test_a_client_running_two_sessions_at_once_names_neither_and_a_session_end_f
     assert json.loads(results[2]["stdout"])["granted"][0]["agent"] == "dev@example.com"  # ambiguous: the fallback
     assert json.loads(results[5]["stdout"])["granted"][0]["agent"] == AGENT
     results = client(project, [gemini("SessionStart"), gemini("SessionEnd", reason="exit")])
-    assert not list((project / ".git" / "maf" / "sessions").glob("*.json"))
+    assert not [name for name in os.listdir(sessions.directory()) if name.endswith(".json")]
 
 
-def test_a_record_of_another_process_with_the_same_pid_is_never_read(tmp_path):
-    """Run in a child of this (non-shell) process, so that it has a client process whatever
-    started the test run."""
-    code = f"""
+def in_a_process_named(name: str, code: str, *, through_shell: bool = False) -> subprocess.CompletedProcess:
+    """Run ``code`` in a child of a process named ``name`` (as /proc shows it), directly or
+    through ``sh -c`` (as clients run hooks)."""
+    parent = (
+        "import ctypes, subprocess, sys\n"
+        f"ctypes.CDLL(None).prctl(15, {name.encode()!r}, 0, 0, 0)  # PR_SET_NAME\n"
+        f"argv = [sys.executable, '-c', {code!r}]\n"
+        f"if {through_shell!r}:\n"
+        "    import shlex\n"
+        "    argv = ['sh', '-c', ' '.join(shlex.quote(part) for part in argv)]\n"
+        "done = subprocess.run(argv, capture_output=True, text=True)\n"
+        "sys.stdout.write(done.stdout); sys.stderr.write(done.stderr); sys.exit(done.returncode)\n"
+    )
+    return subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60)
+
+
+PID_REUSE = """
 import json, os
 from maf_hooks import sessions
-common = {str(tmp_path)!r}
 pid, started = sessions.client_process()
-os.makedirs(os.path.join(common, "maf", "sessions"))
-with open(os.path.join(common, "maf", "sessions", f"{{pid}}.json"), "w") as handle:
-    json.dump({{"pid": pid, "started": started + 1, "sessions": {{"x:1": "ghost"}}}}, handle)
-assert sessions.agent_of_this_process(common) is None
-assert sessions.record(common, "x:2", "real")
-assert sessions.agent_of_this_process(common) == "real"
+os.makedirs(sessions.directory(), exist_ok=True)
+with open(os.path.join(sessions.directory(), f"{pid}.json"), "w") as handle:
+    json.dump({"pid": pid, "started": started + 1, "sessions": {"gemini:1": "ghost"}}, handle)
+assert sessions.agent_of_this_process() is None
+assert sessions.record("gemini", "gemini:2", "real")
+assert sessions.agent_of_this_process() == "real"
+assert not sessions.record("cursor", "cursor:3", "other")  # an editor: never recorded
+assert not sessions.record("opencode", "opencode:4", "other")  # its plugin gives shells the id itself
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_a_record_of_another_process_with_the_same_pid_is_never_read():
+    done = in_a_process_named("node", PID_REUSE)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_shell_under_a_terminal_host_is_no_client():
+    """The nearest non-shell ancestor must be named as a client's process is: a hook run from a
+    shell under, say, tmux records nothing, so the user's other panes never get the agent."""
+    code = "from maf_hooks import sessions; print(sessions.client_process(), sessions.record('gemini', 'g:1', 'x'))"
+    done = in_a_process_named("tmux: server", code, through_shell=True)
+    assert done.returncode == 0 and done.stdout.split() == ["None", "False"], (done.stdout, done.stderr)
+    done = in_a_process_named("node", code, through_shell=True)
+    assert done.returncode == 0 and done.stdout.split()[-1] == "True", (done.stdout, done.stderr)
+
+
+def test_a_record_holding_no_valid_agent_id_is_ignored():
+    code = ("from maf_hooks import sessions\n"
+            "assert sessions.record('gemini', 'gemini:1', '../../etc')\n"
+            "assert sessions.agent_of_this_process() is None\n")
+    done = in_a_process_named("node", code)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_nearest_session_wins_over_an_inherited_codex_thread(project, monkeypatch):
+    """Gemini started from a Codex shell: its commands inherit CODEX_THREAD_ID, yet they are the
+    Gemini session's, whose record is nearer."""
+    steps = [gemini("SessionStart"), {"kind": "shell", "command": "maf-lease acquire src/app.py --json"},
+             write("src/app.py")]
+    monkeypatch.setenv("CODEX_THREAD_ID", "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+    _, acquired, own_edit = client(project, steps)
+    assert json.loads(acquired["stdout"])["granted"][0]["agent"] == AGENT
+    assert own_edit["stdout"] == ""

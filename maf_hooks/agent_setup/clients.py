@@ -152,10 +152,10 @@ def _codex_hooks_in_config(root: str, exists: bool) -> str | None:
 
 STDIO_SERVER = {"command": MCP_ARGV[0], "args": MCP_ARGV[1:]}
 CLAUDE_WRITE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
-SET_AGENT_ID = ("The client gives its shell commands no session id: on Linux the session-start hook records "
-                "the session's agent for the client's process, and the agent's `maf-lease`, `git commit` and "
-                "`maf mcp` find it; elsewhere, or with several sessions in one client process, set MAF_AGENT_ID "
-                "for the session (for example `MAF_AGENT_ID=NAME {cmd}`).")
+SET_AGENT_ID = ("The client gives its shell commands no session id: on Linux its session-start hook records the "
+                "session's agent for the client's process, and the agent's `maf-lease`, `git commit` and "
+                "`maf mcp` find it; elsewhere set MAF_AGENT_ID for the session (for example "
+                "`MAF_AGENT_ID=NAME {cmd}`).")
 
 
 def _copilot_handler(matcher: str | None) -> dict:
@@ -202,10 +202,11 @@ CLIENTS = {
         Target(HOOK, ".cursor/hooks.json", "json", _flat("cursor", [
             ("preToolUse", "Write"), ("sessionStart", None), ("sessionEnd", None)], "command", _cursor_handler)),
         Target(MCP, ".cursor/mcp.json", "json", _servers("mcpServers", STDIO_SERVER)),
-    ], SET_AGENT_ID.format(cmd="cursor"),
-       "Cursor runs every agent chat of a window in one process: with two chats at once their shell commands "
-       "find no session, so give the window one agent (`git config maf.agentId NAME`) or start Cursor with "
-       "MAF_AGENT_ID. An allowed tool call answers {\"permission\": \"allow\"}: under failClosed, Cursor "
+    ], "Cursor gives its shell commands no session id, and it is an editor whose integrated terminal the user "
+       "types in too, so maf records no session for it: start Cursor with MAF_AGENT_ID, or give the repository "
+       "one agent (`git config maf.agentId NAME`), or the agent's `maf-lease` and `git commit` resolve another "
+       "identity than its edit hook.",
+       "An allowed tool call answers {\"permission\": \"allow\"}: under failClosed, Cursor "
        "blocks an empty answer."),
     "opencode": Client("opencode", "OpenCode", [
         Target(HOOK, ".opencode/plugins/maf.js", "text"),

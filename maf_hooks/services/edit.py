@@ -34,7 +34,7 @@ def targets(raw: str, cwd: str) -> list[str]:
     """The absolute paths a write of ``raw`` (absolute, or relative to ``cwd``) changes: the path as
     written and, when it is (or lies under) a symbolic link, the file the link leads to."""
     written = os.path.normpath(os.path.join(cwd, raw))
-    real = os.path.realpath(written)
+    real = os.path.realpath(os.path.join(cwd, raw))  # '..' after a link goes where the kernel goes
     return [written] if real == written else [written, real]
 
 
@@ -125,25 +125,36 @@ def write(client: str, call: ToolCall, environ: Mapping[str, str], *, clock: Cal
     failure can be judged by THE rule for a check that could not run; the caller finishes it."""
     cwd = call.cwd or os.getcwd()
     written = [path for raw in call.paths for path in targets(raw, cwd)]
+    groups = list(by_repository(written, environ).items())
+    if len(groups) > 1:  # one call, several repositories: claim nothing unless every part is allowed
+        reasons = _each(client, call, groups, environ, clock, state, claiming=False)
+        if reasons:
+            return " ".join(reasons)
+        finish(state, environ, clock)
+    return " ".join(_each(client, call, groups, environ, clock, state, claiming=True)) or None
+
+
+def _each(client: str, call: ToolCall, groups: list, environ: Mapping[str, str], clock: Callable[[], int],
+          state: dict[str, Any], *, claiming: bool) -> list[str]:
     reasons = []
-    for number, (paths, relative) in enumerate(by_repository(written, environ).items()):
+    for number, (paths, relative) in enumerate(groups):
         if number:
             finish(state, environ, clock)  # the previous repository's store
-        reason = _write_in(client, call, Start(paths, environ), relative, environ, clock, state)
+        reason = _write_in(client, call, Start(paths, environ), relative, environ, clock, state, claiming=claiming)
         if reason:
-            reasons.append(reason)
-    return " ".join(reasons) or None
+            reasons.append(f"In the repository {paths.root}: {reason}" if len(groups) > 1 else reason)
+    return reasons
 
 
 def _write_in(client: str, call: ToolCall, start: Start, relative: Sequence[str], environ: Mapping[str, str],
-              clock: Callable[[], int], state: dict[str, Any]) -> str | None:
+              clock: Callable[[], int], state: dict[str, Any], *, claiming: bool = True) -> str | None:
     from maf_hooks import config
 
     paths = state["paths"] = start.paths
     cfg = state["cfg"] = config.load(paths.root, environ=environ)
     if policy.hook_mode(cfg, environ) == "off":
         return None
-    auto = bool(cfg.get("agent_hooks.auto_claim.enabled"))
+    auto = claiming and bool(cfg.get("agent_hooks.auto_claim.enabled"))
     from maf_hooks.store import open as store_open
 
     location = store_open.locate(paths.root, paths.common_dir, cfg)
@@ -156,7 +167,7 @@ def _write_in(client: str, call: ToolCall, start: Start, relative: Sequence[str]
                                  for path in relative))
     store = state["store"] = location.open(environ=environ, clock=clock, create=auto)
     resolve = lambda: agent_for(client, call, environ, start.identity)
-    claim = None
+    claim: Callable[[str], object] | None = None
     if auto:
         claim = lambda agent: _claim(store, cfg, paths.root, settings, agent, session_key(client, call),
                                      changed)
@@ -244,7 +255,7 @@ def session_started(client: str, call: ToolCall, environ: Mapping[str, str]) -> 
     if agent is not None:
         from maf_hooks import sessions
 
-        sessions.record(start.paths.common_dir, session_key(client, call), agent)
+        sessions.record(client, session_key(client, call), agent)
     return agent
 
 
@@ -262,7 +273,7 @@ def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, cl
     paths = state["paths"] = start.paths
     from maf_hooks import sessions
 
-    sessions.forget(paths.common_dir, session_key(client, call))
+    sessions.forget(client, session_key(client, call))
     cfg = state["cfg"] = config.load(paths.root, environ=environ)
     location = store_open.locate(paths.root, paths.common_dir, cfg)
     if not location.exists():

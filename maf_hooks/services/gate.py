@@ -110,6 +110,6 @@ def _session_of(paths: git.RepoPaths) -> Callable[[], str | None]:
     def find() -> str | None:
         from maf_hooks import sessions
 
-        return sessions.agent_of_this_process(paths.common_dir)
+        return sessions.agent_of_this_process()
 
     return find
