@@ -97,6 +97,7 @@ def test_an_allowed_edit_imports_neither_click_nor_subprocess_nor_the_git_packag
     document = {"session_id": "s1234567", "cwd": str(repo), "hook_event_name": "PreToolUse", "tool_name": "Edit",
                 "tool_input": {"file_path": str(repo / "free.txt")}}
     heavy = ("click", "subprocess", "maf_hooks.git", "maf_hooks.patterns.syntax", "maf_hooks.patterns.automaton",
+             "maf_hooks.store.sqlite.migrations",
              "email", "tomllib", "tomli", "typing", "dataclasses")
     code = ("import sys\nfrom maf_hooks.agent_hooks.run import run\n"
             f"reply = run('claude', {json.dumps(document).encode()!r})\n"

@@ -64,7 +64,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     from maf_hooks import config, identity  # config reads TOML only when a file exists
     from maf_hooks.core.decision import Decision, judge
     from maf_hooks.store import open as store_open
-    from maf_hooks.store.sqlite import connection, leases, migrations  # noqa: F401 - the store uses them
+    from maf_hooks.store.sqlite import connection, leases  # noqa: F401 - the store uses them
 
     paths = paths_later()
     cfg = config.load(paths.root, environ=environ)

@@ -13,8 +13,8 @@ import sqlite3
 import time
 
 from maf_hooks.errors import MafError, StorageError, UsageError
-from maf_hooks.store.sqlite import migrations
 from maf_hooks.store.sqlite.transaction import immediate
+from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 
 TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations only
 if TYPE_CHECKING:
@@ -100,8 +100,14 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cell_size_check = ON")  # a damaged page is an error, not read as it is
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION and migrate:  # up to date (every hook run): no migrations to load
+            _ensure_wal(conn, wait)
+            return conn
+        from maf_hooks.store.sqlite import migrations
+
         migrations.refuse_newer(conn, path)
-        if not create and migrate and migrations.current_version(conn) == 0:
+        if not create and migrate and version == 0:
             # the file exists but holds no schema (truncated, or not made by maf-hooks): reading
             # it as "no leases" would let every change through
             raise StorageError(f"The lease database {path} holds no schema: it is empty or damaged. "

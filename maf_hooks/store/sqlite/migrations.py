@@ -14,6 +14,7 @@ from maf_hooks.errors import StorageError
 from maf_hooks.store.sqlite.schema_v1_v4 import V1_CANONICAL, V2_CONFLICTS, V3_PREFLIGHT, V4_ESCALATION
 from maf_hooks.store.sqlite.schema_v12 import V12_EDIT_HOOKS
 from maf_hooks.store.sqlite.transaction import immediate
+from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from maf_hooks.timeutil import now_ms
 
 TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations only
@@ -200,6 +201,10 @@ MIGRATIONS: list[Migration] = [
     Migration(11, "counts of open file leases per lookup key, kept by triggers", V11_LEASE_KEY_COUNTS),
     Migration(12, "edit-time hooks: conflicts of an edit, auto-claimed leases", V12_EDIT_HOOKS),
 ]
+
+
+if MIGRATIONS[-1].version != SCHEMA_VERSION:  # one number, said twice: they must agree
+    raise RuntimeError(f"migration {MIGRATIONS[-1].version} is the last, but version.py says {SCHEMA_VERSION}")
 
 
 def latest(migrations: Sequence[Migration] = MIGRATIONS) -> int:
