@@ -351,3 +351,38 @@ def test_existing_db_keeps_its_mode(repo, cli):
     (repo / "maf.toml").write_text('[storage]\nfile_mode = "0660"\n')
     assert cli(repo, "lease", "list").code == 0
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_migration_13_gives_open_leases_tokens_in_grant_order_and_the_counter_outlives_the_rows(tmp_path):
+    """Leases taken before fencing tokens get them in the order they were granted; removing lease
+    rows (an operator's cleanup) never makes the counter give a token again."""
+    import sqlite3
+
+    from maf_hooks.core import leases as rules
+    from maf_hooks.store.sqlite import migrations, open_file
+    from maf_hooks.store.sqlite.connection import connect
+
+    path = str(tmp_path / "old.db")
+    conn = connect(path, migrate=False)
+    migrations.upgrade(conn, migrations.MIGRATIONS[:12])
+    with conn:
+        for number, pattern in enumerate(["b/", "a/"]):
+            task = f"lease-old{number}"
+            conn.execute("INSERT INTO tasks (id, state, payload_json, created_at, updated_at, attempts) "
+                         "VALUES (?, 'LEASED', '{}', ?, ?, 1)", (task, 1000 + number, 1000 + number))
+            conn.execute("INSERT INTO leases (task_id, agent_id, lease_expires_at, attempt) VALUES (?, 'x', ?, 1)",
+                         (task, 10**13))
+            conn.execute("INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, "
+                         "expires_at) VALUES (?, ?, 'exclusive', '', '', ?, ?, ?)",
+                         (task, pattern, pattern, 1000 + number, 10**13))
+    conn.close()
+    store = open_file(path, lambda: 2000)  # migrates
+    assert sorted((lease.token, lease.pattern) for lease in store.leases.all()) == [(1, "b/"), (2, "a/")]
+    store.close()
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute("DELETE FROM file_leases")
+    raw.close()
+    store = open_file(path, lambda: 3000)
+    assert rules.acquire(store, "y", ["c/"], 60_000).granted[0].token == 3
+    store.close()

@@ -50,11 +50,12 @@ class _Record:
 
 class Lease(_Record):
     FIELDS = ("id", "agent", "pattern", "mode", "reason", "created_at", "expires_at", "state", "ended_at",
-              "end_reason", "prefix", "claim")
+              "end_reason", "prefix", "claim", "token")
 
     def __init__(self, id: str, agent: str, pattern: str, mode: str, reason: str, created_at: int,
                  expires_at: int, state: str = "LEASED", ended_at: int | None = None,
-                 end_reason: str | None = None, prefix: str = "", claim: str | None = None) -> None:
+                 end_reason: str | None = None, prefix: str = "", claim: str | None = None,
+                 token: int | None = None) -> None:
         self.id = id
         self.agent = agent
         self.pattern = pattern
@@ -67,6 +68,9 @@ class Lease(_Record):
         self.end_reason = end_reason
         self.prefix = prefix  # the pattern's literal directory prefix (``patterns.literal_prefix``)
         self.claim = claim  # the agent session that auto-claimed it (None: taken by hand)
+        # the fencing token: given when the lease is granted, from a counter that only increases;
+        # a renewal keeps it, a takeover is a new lease with a new one (None: granted before tokens)
+        self.token = token
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Lease:
@@ -103,6 +107,7 @@ class Lease(_Record):
             "status": self.status(now),
             "ended_at": iso(self.ended_at),
             "auto_claim": self.claim is not None,
+            "token": self.token,
         }
 
 

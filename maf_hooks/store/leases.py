@@ -88,7 +88,9 @@ class LeaseRecords(abc.ABC):
 
     @abc.abstractmethod
     def insert(self, lease: Lease, payload: dict) -> None:
-        """Store a new active lease (``payload`` is its task's description)."""
+        """Store a new active lease (``payload`` is its task's description), giving it
+        (``lease.token``) the repository's next fencing token: one more than any token this store
+        ever gave, from a counter kept apart from the lease rows (removing leases never lowers it)."""
 
     @abc.abstractmethod
     def update(self, lease: Lease, now: int) -> None:

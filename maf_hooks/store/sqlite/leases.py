@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 _COLUMNS = (
     "t.id, l.agent_id, f.pattern, f.mode, f.reason, f.created_at, l.lease_expires_at, "
-    "t.state, f.ended_at, f.end_reason, f.prefix, f.claim_session"
+    "t.state, f.ended_at, f.end_reason, f.prefix, f.claim_session, f.token"
 )  # Lease.FIELDS
 _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
 # the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
@@ -230,6 +230,8 @@ class SqliteLeaseRecords(LeaseRecords):
         import json  # kept off the hook's import path
 
         now = lease.created_at
+        self.db.execute("UPDATE lease_token_counter SET value = value + 1 WHERE id = 1")
+        lease.token = self.db.one("SELECT value FROM lease_token_counter WHERE id = 1")[0]
         self.db.execute(
             "INSERT INTO tasks (id, state, payload_json, created_at, updated_at, attempts) "
             "VALUES (?, 'LEASED', ?, ?, ?, 1)", (lease.id, json.dumps(payload, sort_keys=True), now, now))
@@ -237,8 +239,9 @@ class SqliteLeaseRecords(LeaseRecords):
                         (lease.id, lease.agent, lease.expires_at))
         self.db.execute(
             "INSERT INTO file_leases (task_id, pattern, mode, reason, regex, prefix, created_at, expires_at, "
-            "claim_session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (lease.id, lease.pattern, lease.mode, lease.reason, "", lease.prefix, now, lease.expires_at, lease.claim))
+            "claim_session, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (lease.id, lease.pattern, lease.mode, lease.reason, "", lease.prefix, now, lease.expires_at, lease.claim,
+             lease.token))
 
     def update(self, lease: Lease, now: int) -> None:
         # a trigger (migration 6) copies the expiry to file_leases.expires_at, the indexed copy
