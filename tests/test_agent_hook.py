@@ -407,3 +407,9 @@ def test_a_call_refused_in_one_repository_claims_nothing_in_another(held, tmp_pa
     reason = reason_of(json.loads(done.stdout))
     assert f"In the repository {held}" in reason and "bob" in reason
     assert [lease["pattern"] for lease in maf_json(other, "lease", "list")["leases"]] == ["unrelated.txt"]
+
+
+def test_a_malformed_session_event_warns_instead_of_printing_an_edit_deny(repo):
+    bad = json.dumps({"hook_event_name": "SessionStart", "cwd": str(repo)}).encode()  # no session_id
+    code, reply, err = claude(repo, raw=bad)
+    assert (code, reply) == (0, None) and "session start hook could not run" in err and "session_id" in err

@@ -55,8 +55,11 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
     state: dict[str, Any] = {"environ": environ}
     try:
         document = decode(data)
-        if isinstance(document, dict) and isinstance(document.get("cwd"), str) and document["cwd"]:
-            state["cwd"] = document["cwd"]  # for the configuration, should the input prove bad
+        if isinstance(document, dict):  # what is known of the call, should the input prove bad
+            if isinstance(document.get("cwd"), str) and document["cwd"]:
+                state["cwd"] = document["cwd"]
+            if _names_a_session_event(document):
+                state["kind"] = SESSION_START
         call = protocol.parse(document, environ)
         state["kind"] = call.kind
         if call.kind == OTHER:
@@ -89,6 +92,16 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
             from maf_hooks.services.edit import finish
 
             finish(state, environ, clock)
+
+
+def _names_a_session_event(document: dict) -> bool:
+    """Whether the input names a session's start or end (every client's such events have
+    "session" in their name; OpenCode's shell.env starts one), whatever else is wrong with it."""
+    for key in ("hook_event_name", "hookEventName", "event"):
+        name = document.get(key)
+        if isinstance(name, str) and ("session" in name.lower() or name == "shell.env"):
+            return True
+    return False
 
 
 def allowed(protocol: Any, stderr: str = "") -> Reply:
