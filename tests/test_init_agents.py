@@ -398,3 +398,56 @@ def test_init_agents_codex_hooks_in_config_toml(repo, cli):
     assert not (repo / ".codex/hooks.json").exists()
     assert ".codex/config.toml: unchanged (codex edit hook)" in result.out
     assert tomllib.loads((repo / ".codex/config.toml").read_text())["mcp_servers"]["maf"]["command"] == "maf"
+
+
+@NO_PLUGIN
+@pytest.mark.parametrize("edited", [False, True])
+def test_init_agents_takes_a_legacy_opencode_plugin_directory_as_maf(repo, cli, edited):
+    text = b"// my own version\n" if edited else plugin_text()
+    (repo / ".opencode/plugin").mkdir(parents=True)
+    (repo / ".opencode/plugin/maf.js").write_bytes(text)
+    result = cli(repo, "init", "--agents", "opencode")
+    assert result.code == 0, result.err
+    assert not (repo / ".opencode/plugins").exists()  # OpenCode would load a second copy
+    assert (repo / ".opencode/plugin/maf.js").read_bytes() == text
+    if edited:
+        assert ".opencode/plugin/maf.js: differs from the shipped plugin" in result.out
+    else:
+        assert ".opencode/plugin/maf.js: unchanged (opencode edit hook)" in result.out
+    listed = cli(repo, "init", "--agents", "opencode", "--json").json
+    assert listed["files"][0] == {"path": ".opencode/plugin/maf.js", "status": "differs" if edited else "unchanged",
+                                  "entries": [{"client": "opencode", "kind": "hook", "changed": False}]}
+
+
+WRAPPED = ["uv run maf agent-hook claude", "MAF_DEBUG=1 maf agent-hook claude",
+           "python -m maf_hooks.cli agent-hook claude", "python3 -m maf_hooks.cli agent-hook claude",
+           "/path/to/venv/bin/maf agent-hook claude", "env X=1 maf agent-hook claude",
+           "MAF_DEBUG='a b' nice -n 5 uvx --from maf-hooks maf agent-hook claude --verbose",
+           "poetry run -- /usr/bin/python3.12 -u -m maf_hooks.cli agent-hook claude",
+           "pipx run --spec maf-hooks maf agent-hook claude", "nohup env maf agent-hook claude"]
+
+
+@pytest.mark.parametrize("command", WRAPPED)
+def test_init_agents_takes_maf_run_through_a_launcher_as_installed(repo, cli, command):
+    hooks = {"hooks": {
+        event: [{**({"matcher": "Write|Edit|MultiEdit|NotebookEdit"} if event == "PreToolUse" else {}),
+                 "hooks": [{"type": "command", "command": command}]}]
+        for event in ("PreToolUse", "SessionStart", "SessionEnd")}}
+    text = json.dumps(hooks, indent=2) + "\n"
+    _write(repo, {".claude/settings.json": text})
+    result = cli(repo, "init", "--agents", "claude")
+    assert result.code == 0, result.err
+    assert ".claude/settings.json: unchanged (claude edit hook)" in result.out
+    assert (repo / ".claude/settings.json").read_text() == text
+
+
+@pytest.mark.parametrize("command", [
+    "python -m maf_hooks agent-hook claude", "echo maf agent-hook claude", "sh -c 'maf agent-hook claude'",
+    "uv run maf agent-hook codex", "env X=1 notmaf agent-hook claude", "python -c maf agent-hook claude",
+    "\"maf agent-hook claude", "uv run", "MAF_DEBUG=1",
+])
+def test_maf_lookalikes_through_launchers_are_not_maf(command):
+    from maf_hooks.agent_setup.merge import runs_hook
+
+    assert not runs_hook(command, "claude")
+    assert runs_hook(WRAPPED[0], "claude") and runs_hook("C:\\maf\\maf.exe agent-hook claude", "claude")

@@ -138,3 +138,28 @@ def test_mcp_check_reports_a_file_nested_too_deeply(repo, cli):
     code, checks = pf(cli, repo, "--only", "mcp")
     assert code == 1 and checks["mcp"]["details"]["findings"] == [
         "claude (.mcp.json) is nested too deeply to be read", "opencode (opencode.json) is nested too deeply to be read"]
+
+
+@pytest.mark.parametrize("path, text, key", [
+    (".mcp.json", '{"mcpServers": {"a": {"command": "a"}}, "mcpServers": {"b": {"command": "b"}}}', "mcpServers"),
+    (".gemini/settings.json", '{"mcpServers": {"a": {"command": "a", "command": "b"}}} // c\n', "command"),
+])
+def test_mcp_check_reports_a_key_given_twice(repo, cli, path, text, key):
+    _write(repo, {path: text})
+    client = {".mcp.json": "claude", ".gemini/settings.json": "gemini"}[path]
+    (repo / "maf.toml").write_text(f'[preflight.checks.mcp]\nrequired_configs = ["{client}"]\n')
+    code, checks = pf(cli, repo, "--only", "mcp")
+    assert code == 1 and checks["mcp"]["status"] == "failed"
+    assert checks["mcp"]["details"]["findings"] == [
+        f"{client} ({path}) holds the key {key!r} twice in one object (a reader keeps only one of them)"]
+
+
+@pytest.mark.skipif(plugin_text() is None, reason="no OpenCode plugin in this installation")
+def test_agents_check_takes_a_legacy_opencode_plugin_as_installed(repo, cli):
+    (repo / "maf.toml").write_text('[agent_hooks]\nclients = ["opencode"]\n[preflight.checks.agents]\nrequired = true\n')
+    assert cli(repo, "init", "--agents", "opencode").code == 0
+    (repo / ".opencode/plugins").rename(repo / ".opencode/plugin")
+    code, checks = pf(cli, repo, "--only", "agents")
+    assert code == 0 and checks["agents"]["status"] == "passed", checks["agents"]
+    result = cli(repo, "--only", "agents", "--fix", command=preflight_command, prog="maf-preflight")
+    assert result.code == 0 and not (repo / ".opencode/plugins").exists()

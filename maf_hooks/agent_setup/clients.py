@@ -5,7 +5,7 @@ Sources of the formats (docs/agents.md says the same per client): Claude Code ``
 ``.codex/config.toml`` ``[mcp_servers.NAME]``; Gemini CLI ``.gemini/settings.json`` ``hooks`` and
 ``mcpServers``; Copilot ``.github/hooks/*.json`` (``version``, camelCase events; no project-level MCP
 file); Cursor ``.cursor/hooks.json`` (``version``, ``failClosed``) and ``.cursor/mcp.json``
-``mcpServers``; OpenCode a plugin in ``.opencode/plugins/`` and ``opencode.json`` ``mcp`` (local
+``mcpServers``; OpenCode a plugin in ``.opencode/plugins/`` (its loader reads ``.opencode/plugin/`` too) and ``opencode.json`` ``mcp`` (local
 servers: ``type: "local"``, ``command`` an array).
 """
 
@@ -35,7 +35,7 @@ class Target:
     ``text`` (a whole file of maf's own). ``edit(doc, where)`` adds maf's entries to a document."""
 
     def __init__(self, kind: str, path: str, fmt: str, edit: Callable[[Any, str], None] | None = None,
-                 elsewhere: Callable[[str, bool], str | None] | None = None):
+                 elsewhere: Callable[[str, bool], str | None] | None = None, also: tuple = ()):
         self.kind = kind
         self.path = path
         self.fmt = fmt
@@ -43,6 +43,9 @@ class Target:
         # elsewhere(root, path_exists): the file that already holds maf's entry instead (nothing is
         # written to ``path``), None to go on; it raises FileRefused where writing ``path`` is unsafe.
         self.elsewhere = elsewhere
+        # also: other paths the client reads the same file from (a ``text`` file found at one of them,
+        # when ``path`` is missing, is maf's: nothing is written to ``path``)
+        self.also = also
 
 
 class Client:
@@ -209,7 +212,7 @@ CLIENTS = {
        "An allowed tool call answers {\"permission\": \"allow\"}: under failClosed, Cursor "
        "blocks an empty answer."),
     "opencode": Client("opencode", "OpenCode", [
-        Target(HOOK, ".opencode/plugins/maf.js", "text"),
+        Target(HOOK, ".opencode/plugins/maf.js", "text", also=(".opencode/plugin/maf.js",)),
         Target(MCP, "opencode.json", "jsonc", _servers(
             "mcp", {"type": "local", "command": list(MCP_ARGV), "enabled": True},
             {"$schema": "https://opencode.ai/config.json"})),

@@ -41,27 +41,34 @@ def _decode(path: str, raw: bytes) -> str:
         raise FileRefused(f"{path}: not UTF-8 text; left untouched.") from None
 
 
-class _DuplicateKey(ValueError):
-    pass
+class DuplicateKey(ValueError):
+    """A JSON object holds one key twice (``json`` would keep only the last of them)."""
+
+    def __str__(self) -> str:
+        return f"holds the key {self.args[0]!r} twice in one object (a reader keeps only one of them)"
 
 
 def _unique(pairs: list) -> dict:
-    """A JSON object whose keys are each there once (``json`` would keep only the last of two)."""
     doc: dict = {}
     for key, value in pairs:
         if key in doc:
-            raise _DuplicateKey(key)
+            raise DuplicateKey(key)
         doc[key] = value
     return doc
 
 
+def loads_unique(text: str) -> Any:
+    """``json.loads`` that raises :class:`DuplicateKey` for a key given twice in one object: the one
+    JSON reader of ``maf init --agents`` and of preflight's ``mcp`` check."""
+    return json.loads(text, object_pairs_hook=_unique)
+
+
 def parse_json(path: str, text: str) -> Any:
-    """``json.loads`` that refuses a key given twice in one object and a document nested too deeply."""
+    """:func:`loads_unique` that refuses a key given twice and a document nested too deeply."""
     try:
-        return json.loads(text, object_pairs_hook=_unique)
-    except _DuplicateKey as exc:
-        raise FileRefused(f"{path}: holds the key {exc.args[0]!r} twice in one object (a reader keeps only one "
-                          "of them); left untouched. Remove one, then run again.") from None
+        return loads_unique(text)
+    except DuplicateKey as exc:
+        raise FileRefused(f"{path}: {exc}; left untouched. Remove one, then run again.") from None
     except RecursionError:
         raise FileRefused(f"{path}: nested too deeply to be read; left untouched.") from None
 

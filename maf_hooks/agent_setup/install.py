@@ -70,7 +70,7 @@ def _plan_file(root: str, path: str, items: list) -> FilePlan:
     if instead is not None:
         return FilePlan(instead, UNCHANGED, [(n, t.kind, False) for n, t in items], None)
     if fmt == "text":
-        return _plan_own_file(path, items, original)
+        return _plan_own_file(root, path, items, original)
     doc, style = _load(path, fmt, original)
     plain_before = formats.parse_toml(path, original or b"") if fmt == "toml" else copy.deepcopy(doc)
     parts = []
@@ -93,13 +93,19 @@ def _plan_file(root: str, path: str, items: list) -> FilePlan:
     return FilePlan(path, CREATED if original is None else UPDATED, parts, snapshot.encode("utf-8"))
 
 
-def _plan_own_file(path: str, items: list, original: bytes | None) -> FilePlan:
-    """A whole file of maf's own: written when missing; one that differs (edited by hand, or from
-    another version of maf) is reported, not overwritten."""
+def _plan_own_file(root: str, path: str, items: list, original: bytes | None) -> FilePlan:
+    """A whole file of maf's own: written when missing, here and at the target's other paths (a
+    copy there would run maf's hook twice); one that differs (edited by hand, or from another
+    version of maf) is reported, not overwritten."""
     wanted = plugin_text()
     if wanted is None:
         raise FileRefused(f"{path}: this installation of maf-hooks has no OpenCode plugin to write "
                           "(package data maf_hooks/agent_hooks/opencode_plugin.js is missing).")
+    for other in items[0][1].also if original is None else ():
+        found = formats.read_bytes(os.path.join(root, *other.split("/")), other)
+        if found is not None:
+            path, original = other, found
+            break
     parts = [(n, t.kind, original is None) for n, t in items]
     if original is None:
         return FilePlan(path, CREATED, parts, wanted)

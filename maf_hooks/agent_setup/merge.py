@@ -1,7 +1,7 @@
 """Adding maf's entries to a client's document while keeping every other entry where it is.
 
 A hook is maf's when its command runs maf's (``maf agent-hook CLIENT``, with maf under any path
-and any extra options); an MCP entry is maf's when it is named ``maf`` or runs ``maf mcp``.
+and any extra options, perhaps through a launcher: :func:`runs_hook`); an MCP entry is maf's when it is named ``maf`` or runs ``maf mcp``.
 Nothing else is touched. Each function changes the document only when maf's entry is missing or
 differs, so a second run finds nothing to do.
 """
@@ -34,30 +34,102 @@ def array(doc: Any, key: str, where: str) -> list:
     return value
 
 
-def _words(command: str) -> list:
-    """A command line's words: the first may be quoted (a path with spaces), the rest split on spaces."""
-    text = command.strip()
-    if text[:1] in ('"', "'"):
-        end = text.find(text[0], 1)
-        if end < 0 or text[end + 1:end + 2].strip():
-            return []
-        return [text[1:end], *text[end + 1:].split()]
-    return text.split()
+# Launchers a hook command may run maf through: their words, then the options that take a value
+# (any other word starting with ``-`` is skipped as a flag; ``--opt=value`` is one word).
+LAUNCHERS = {
+    ("env",): (),
+    ("uv", "run"): ("--with", "--project", "--directory", "--python", "--package", "--env-file"),
+    ("uvx",): ("--from", "--with", "--python"),
+    ("pipx", "run"): ("--spec", "--python"),
+    ("poetry", "run"): ("-C", "--directory", "-P", "--project"),
+    ("nice",): ("-n", "--adjustment"),
+    ("nohup",): (),
+}
+HOOK_MODULE = "maf_hooks.cli"  # ``python -m maf_hooks.cli agent-hook CLIENT``
+
+
+def _splits(command: str) -> list:
+    """The ways to read a command line's words: as a POSIX shell does (quotes, backslash escapes),
+    and with backslashes kept (a Windows path, ``C:\\maf\\maf.exe``), quotes around a word removed."""
+    import shlex
+
+    found = []
+    try:
+        found.append(shlex.split(command))
+    except ValueError:  # an unclosed quote
+        pass
+    if "\\" in command:
+        lexer = shlex.shlex(command, posix=False)
+        lexer.whitespace_split = True
+        try:
+            found.append([w[1:-1] if len(w) > 1 and w[0] == w[-1] and w[0] in "\"'" else w for w in lexer])
+        except ValueError:
+            pass
+    return found
+
+
+def _is_assignment(word: str) -> bool:
+    name, equals, _ = word.partition("=")
+    return bool(equals) and name.isidentifier()
+
+
+def _program(words: list) -> int:
+    """The index of the program a command runs, past ``NAME=value`` words and :data:`LAUNCHERS`."""
+    i = 0
+    while i < len(words):
+        if _is_assignment(words[i]):
+            i += 1
+            continue
+        launcher = next((key for key in LAUNCHERS if tuple(words[i:i + len(key)]) == key), None)
+        if launcher is None:
+            return i
+        i += len(launcher)
+        while i < len(words) and words[i].startswith("-"):
+            i += 2 if words[i] in LAUNCHERS[launcher] else 1
+    return i
+
+
+def _base(program: str) -> str:
+    return program.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def is_maf(program: Any) -> bool:
     """A program named ``maf`` (or ``maf.exe``) in any directory."""
     if not isinstance(program, str):
         return False
-    base = program.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _base(program)
     return base == "maf" or base.lower() == "maf.exe"
 
 
+def _hook_client(words: list) -> str | None:
+    """The client of ``maf agent-hook CLIENT`` or ``python -m maf_hooks.cli agent-hook CLIENT`` (after
+    the launchers), or None when the words run something else."""
+    i = _program(words)
+    if i < len(words) and is_maf(words[i]):
+        i += 1
+    elif i < len(words) and _base(words[i]).lower().startswith("python"):
+        i += 1
+        while i < len(words) and words[i].startswith("-") and words[i] != "-m" and len(words[i]) == 2:
+            i += 1  # python's own flags (-u, -I...)
+        if words[i:i + 2] != ["-m", HOOK_MODULE]:
+            return None
+        i += 2
+    else:
+        return None
+    return words[i + 1] if words[i:i + 1] == ["agent-hook"] and i + 1 < len(words) else None
+
+
 def runs_hook(command: Any, client: str | None = None) -> bool:
-    """``command`` runs maf's edit hook for ``client`` (any client when None):
-    ``[PATH/]maf agent-hook CLIENT [OPTIONS]``."""
-    words = _words(command) if isinstance(command, str) else []
-    return len(words) >= 3 and is_maf(words[0]) and words[1] == "agent-hook" and client in (None, words[2])
+    """``command`` runs maf's edit hook for ``client`` (any client when None): ``[PATH/]maf agent-hook
+    CLIENT [OPTIONS]`` or ``[PATH/]python -m maf_hooks.cli agent-hook CLIENT``, after any ``NAME=value``
+    words and :data:`LAUNCHERS` (``uv run``, ``env X=1``...)."""
+    if not isinstance(command, str):
+        return False
+    for words in _splits(command):
+        found = _hook_client(words)
+        if found is not None and client in (None, found):
+            return True
+    return False
 
 
 def runs_mcp(entry: Any) -> bool:

@@ -4,7 +4,8 @@ The format follows the file: ``.codex/config.toml`` is TOML with ``[mcp_servers.
 ``opencode.json`` (or ``.jsonc``) lists servers under ``mcp`` (or ``mcp.servers``); ``.vscode/mcp.json``
 under ``servers``; any other file (``.mcp.json``, ``.cursor/mcp.json``, ``.gemini/settings.json``)
 under ``mcpServers``. A ``required_configs`` entry that names a client (``claude``, ``codex``...)
-stands for that client's project file (:data:`CLIENT_FILES`).
+stands for that client's project file (:data:`CLIENT_FILES`). JSON is read as ``maf init --agents``
+reads it: a key given twice in one object is a problem.
 """
 
 from __future__ import annotations
@@ -55,20 +56,23 @@ def _parse(raw: bytes, parser: str, comments: bool):
             return tomllib.loads(text)
         except (tomllib.TOMLDecodeError, RecursionError) as exc:
             return f"is not valid TOML ({exc})"
+    from maf_hooks.agent_setup.formats import DuplicateKey, loads_unique, strip_jsonc
+
     try:
-        return json.loads(text)
+        try:
+            return loads_unique(text)
+        except json.JSONDecodeError as exc:  # exc.msg holds no file content
+            if not comments:
+                raise
+            try:
+                return loads_unique(strip_jsonc(text))
+            except json.JSONDecodeError:
+                raise exc from None
+    except DuplicateKey as exc:
+        return str(exc)
     except RecursionError:
         return "is nested too deeply to be read"
-    except json.JSONDecodeError as exc:  # exc.msg holds no file content
-        if comments:
-            from maf_hooks.agent_setup.formats import strip_jsonc
-
-            try:
-                return json.loads(strip_jsonc(text))
-            except json.JSONDecodeError:
-                pass
-            except RecursionError:
-                return "is nested too deeply to be read"
+    except json.JSONDecodeError as exc:
         return f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
 
 
