@@ -413,3 +413,14 @@ def test_a_malformed_session_event_warns_instead_of_printing_an_edit_deny(repo):
     bad = json.dumps({"hook_event_name": "SessionStart", "cwd": str(repo)}).encode()  # no session_id
     code, reply, err = claude(repo, raw=bad)
     assert (code, reply) == (0, None) and "session start hook could not run" in err and "session_id" in err
+
+
+def test_python_dash_m_runs_the_same_hook(held):
+    """`python -m maf_hooks.cli agent-hook CLIENT` (a hook pinned to one Python) is `maf agent-hook`."""
+    import sys
+
+    document = {"session_id": SESSION_A, "cwd": str(held), "hook_event_name": "PreToolUse", "tool_name": "Edit",
+                "tool_input": {"file_path": str(held / "src" / "app.py")}}
+    done = subprocess.run([sys.executable, "-m", "maf_hooks.cli", "agent-hook", "claude"],
+                          input=json.dumps(document).encode(), capture_output=True, cwd=held, timeout=60)
+    assert done.returncode == 0 and "bob" in reason_of(json.loads(done.stdout))
