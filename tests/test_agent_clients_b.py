@@ -16,7 +16,7 @@ from maf_hooks.agent_hooks.call import OTHER, SESSION_END, SESSION_START, WRITE,
 
 FIXTURES = Path(__file__).parent / "fixtures" / "agent_hooks"
 PLUGIN = Path(opencode.__file__).with_name("opencode_plugin.js")
-REPO = "/work/repo"  # stands in for the fixtures' $REPO
+REPO = "/home/dev/project"  # stands in for the fixtures' $REPO (a made-up place)
 NODE = shutil.which("node")
 # optional here, mandatory in CI
 needs_node = pytest.mark.skipif(NODE is None and not os.environ.get("CI"), reason="node is not installed")

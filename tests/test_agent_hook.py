@@ -21,7 +21,7 @@ AGENT_B = "claude-bbbbbbbb"
 
 def claude(repo, event="PreToolUse", *, session=SESSION_A, tool="Edit", path="src/app.py", env=None, raw=None):
     """Run `maf agent-hook claude` as Claude Code would; (exit code, parsed stdout or None, stderr)."""
-    document = {"session_id": session, "transcript_path": "/tmp/t.jsonl", "cwd": str(repo),
+    document = {"session_id": session, "transcript_path": "transcript.jsonl", "cwd": str(repo),
                 "permission_mode": "default", "hook_event_name": event}
     if event == "PreToolUse":
         target = path if os.path.isabs(path) else str(repo / path)
@@ -338,7 +338,7 @@ def test_of_agents_racing_to_auto_claim_one_free_file_exactly_one_writes_it(repo
     """Real processes at once: the check and the claim are one write section."""
     configure(repo, AUTO)
     lease(repo, "nobody", "unrelated.txt")  # the database exists
-    document = {"transcript_path": "/tmp/t", "cwd": str(repo), "permission_mode": "default",
+    document = {"transcript_path": "transcript.jsonl", "cwd": str(repo), "permission_mode": "default",
                 "hook_event_name": "PreToolUse", "tool_name": "Write", "tool_input": {"file_path": str(repo / "race.py")}}
     env = {key: value for key, value in os.environ.items() if not key.startswith("MAF_")}
     procs = [subprocess.Popen([MAF, "agent-hook", "claude"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
