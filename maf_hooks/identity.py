@@ -65,9 +65,13 @@ def _session(env: Mapping[str, str], session: str | Callable[[], str | None] | N
     if isinstance(session, str):
         return session
     found = session() if session is not None else None  # the nearest session (maf_hooks.sessions)
+    if found:
+        return found
     for variable, client in SESSION_VARIABLES:
-        found = found or session_agent(client, env.get(variable))
-    return found
+        found = session_agent(client, env.get(variable))
+        if found:
+            return found
+    return None
 
 
 def resolve_agent(

@@ -89,7 +89,7 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
                                              "maf-hooks."), state)
     finally:
         if state.get("store") is not None:
-            from maf_hooks.services.edit import finish
+            from maf_hooks.services.followup import finish
 
             finish(state, environ, clock)
 

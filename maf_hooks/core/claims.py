@@ -40,8 +40,7 @@ def claim(store: Store, agent: str, session: str, paths: Sequence[str], ttl_ms: 
     done = Claims()
     with store.write() as now:
         expire_due(store, max_ms)
-        own = lease_index(((lease.values()) for lease in store.leases.active(now, agent=agent)),
-                          casefold=reading.casefold)
+        own = lease_index(store.leases.active_rows(now, agent=agent), casefold=reading.casefold)
         for path in dict.fromkeys(paths):
             covering = [Lease(*row) for row in own.covering(path)]
             if any(lease.claim is None for lease in covering):

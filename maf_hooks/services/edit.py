@@ -16,6 +16,7 @@ import os
 from maf_hooks import gitfiles, identity
 from maf_hooks.core import policy
 from maf_hooks.errors import NotARepository
+from maf_hooks.services.followup import finish
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -57,11 +58,7 @@ def by_repository(paths: Sequence[str], environ: Mapping[str, str]) -> dict[Any,
         directory = _directory_of(path)
         if directory not in found:
             try:
-                repo = gitfiles.repo_paths(directory, environ)
-                if repo is None:
-                    from maf_hooks import git
-
-                    repo = git.repo_paths(directory)
+                repo = Start.at(directory, environ).paths
             except NotARepository:
                 repo = None
             found[directory] = repo
@@ -214,20 +211,6 @@ def _decide(store: Any, changed: Sequence[str], resolve: Callable[[], str | None
         if agent is not None:
             claim(agent)  # joins this section
     return None
-
-
-def finish(state: dict[str, Any], environ: Mapping[str, str], clock: Callable[[], int]) -> None:
-    """After a decision: retry queued mail and audit deliveries for about a second each (as the git
-    hooks do), then close the store."""
-    store = state.pop("store", None)
-    if store is not None:
-        from maf_hooks import hooks
-
-        try:
-            hooks.flush_mail(store, state)
-            hooks.flush_audit(store, environ, clock)
-        finally:
-            store.close()
 
 
 def _claim(store: Any, cfg: Any, root: str, settings: Any, agent: str, session: str, changed: Sequence[str]) -> None:

@@ -90,7 +90,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
         try:
             if identity_later is not None:
                 agent = settings["agent"] = identity.resolve_agent(None, environ, identity_later, required=False,
-                                                                   session=_session_of(paths))
+                                                                   session=_session)
             changed = changed_later()
         finally:
             changed_later.cancel()
@@ -104,12 +104,8 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     return settings, Decision(operation, agent, changed, conflicts, shared)
 
 
-def _session_of(paths: git.RepoPaths) -> Callable[[], str | None]:
+def _session() -> str | None:
     """The agent of the client session this commit descends from (``maf_hooks.sessions``)."""
+    from maf_hooks import sessions
 
-    def find() -> str | None:
-        from maf_hooks import sessions
-
-        return sessions.agent_of_this_process()
-
-    return find
+    return sessions.agent_of_this_process()
