@@ -36,7 +36,8 @@ def mcp_command(ctx: click.Context, agent, config_path, env_name):
 
     The tools (lease_acquire, lease_renew, lease_release, lease_list, lease_check, heartbeat,
     conflicts, mail_inbox, mail_read, mail_send) act as the agent --agent names, else as the
-    command line resolves it (MAF_AGENT_ID, git maf.agentId, git user.email). Start it in the
+    command line resolves it (MAF_AGENT_ID, git maf.agentId, the agent client session the server
+    belongs to, git user.email; see docs/agents.md). Start it in the
     repository; an agent client starts it for you once it is registered (see docs/mcp.md).
 
     \b
