@@ -27,12 +27,21 @@ RESERVATION = Section({
     "require_override_reason": Field("bool", False, help="refuse an override without MAF_OVERRIDE_REASON"),
 })
 
-def _file_mode(clean: dict, where: str) -> list[str]:
+def _storage(clean: dict, where: str) -> list[str]:
+    problems = []
     text = clean.get("file_mode")
-    if text is None or file_mode(text) is not None:
-        return []
-    return [f"{where}file_mode: expected an octal mode of three or four digits that lets the owner "
-            f"read and write, such as \"0600\" or \"0660\" (no setuid, setgid or sticky bit), got {text!r}"]
+    if text is not None and file_mode(text) is None:
+        problems.append(f"{where}file_mode: expected an octal mode of three or four digits that lets the owner "
+                        f"read and write, such as \"0600\" or \"0660\" (no setuid, setgid or sticky bit), "
+                        f"got {text!r}")
+    url = clean.get("url")
+    if url is not None:
+        from maf_hooks.store.url import url_problem
+
+        problem = url_problem(url)
+        if problem:
+            problems.append(f"{where}url: {problem}")
+    return problems
 
 
 def file_mode(text: str) -> int | None:
@@ -51,7 +60,18 @@ STORAGE = Section({
                      help="lease database path, relative to the repository root"),
     "file_mode": Field("str", "0600", help="permissions of a lease database file when it is created "
                                            "(octal; \"0660\" to share it with a group)"),
-}, validate=_file_mode)
+    "url": Field("str", None, env="MAF_DB_URL",
+                 help="a postgresql:// URL: one shared lease store for clones on several machines "
+                      "(no password in it: PGPASSWORD, ~/.pgpass or password_env)"),
+    "repository": Field("str", None, env="MAF_DB_REPOSITORY",
+                        help="this repository's key on a shared server (default: the origin remote's "
+                             "normalised URL)"),
+    "password_env": Field("str", None, help="the environment variable that holds the server's password"),
+    "connect_timeout_seconds": Field("float", 3.0, minimum=0.1, maximum=MAX_SECONDS,
+                                     help="how long to wait for the server to accept a connection"),
+    "statement_timeout_seconds": Field("float", 5.0, minimum=0.1, maximum=MAX_SECONDS,
+                                       help="how long one statement (or lock wait) may take on the server"),
+}, validate=_storage)
 
 MAIL = Section({
     "root": Field("str", None, env="MAF_AGENT_MAIL_ROOT",

@@ -10,7 +10,11 @@ from typing import Any, Callable, Iterator, Mapping
 from maf_hooks import config as config_mod
 from maf_hooks import git, identity
 from maf_hooks.store.base import Store
-from maf_hooks.store.open import StoreLocation, locate
+from maf_hooks.store.open import locate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from maf_hooks.store.open import Location
 
 
 class Context:
@@ -51,7 +55,7 @@ class Context:
         )
 
     @cached_property
-    def store_location(self) -> StoreLocation:
+    def store_location(self) -> Location:
         return locate(self.root, self.paths.common_dir, self.config)
 
     @property

@@ -46,7 +46,7 @@ def make_repo(path: Path, *, email: str | None = "dev@example.com") -> Path:
 def clean_environment(monkeypatch, tmp_path_factory):
     """No MAF_* variable, global git config or CI marker leaks in from the machine."""
     for key in list(os.environ):
-        if key.startswith(("MAF_", "GIT_", "PRE_COMMIT")) or key in ("CI", "GITHUB_ACTIONS", "AUDIT_WEBHOOK_URL"):
+        if key.startswith(("MAF_", "GIT_", "PRE_COMMIT", "PG")) or key in ("CI", "GITHUB_ACTIONS", "AUDIT_WEBHOOK_URL"):
             monkeypatch.delenv(key, raising=False)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -59,6 +59,43 @@ def clean_environment(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
     # the venv's console scripts must be found by subprocess tests and hooks
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+# --- a real PostgreSQL server, once per test session ------------------------------------------
+
+# read before any test clears MAF_* variables: `.ci/run` sets it, and CI sets CI
+REQUIRE_POSTGRES = bool(os.environ.get("MAF_REQUIRE_POSTGRES") or os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL server (tests/pgserver.py): started on first use, stopped at the
+    end. Missing binaries skip the test, or fail it where PostgreSQL is required (CI)."""
+    import pgserver
+
+    bins = pgserver.binaries()
+    if bins is None:
+        message = ("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not on PATH: install "
+                   "PostgreSQL 13 or newer (Debian: apt-get install postgresql) to run the fleet tests")
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " (required here: MAF_REQUIRE_POSTGRES or CI is set)")
+        pytest.skip(message)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        if REQUIRE_POSTGRES:
+            pytest.fail("psycopg is not installed: ./scripts/setup installs the postgres extra")
+        pytest.skip("psycopg is not installed (pip install 'maf-hooks[postgres]')")
+    server = pgserver.Server(bins)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty database on the session's server, as a URL without password."""
+    return pg_server.new_database()
 
 
 @pytest.fixture

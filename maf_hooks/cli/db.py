@@ -1,4 +1,4 @@
-"""`maf db`: where the lease database lives and what state its schema is in."""
+"""`maf db`: where the lease store lives and what state its schema is in."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def db_group() -> None:
 @db_group.command("path")
 @pass_context
 def path(context: Context) -> int:
-    """Print the path of the lease database in use."""
+    """Print where the lease store is: the SQLite file in use, or the server's URL (never its password)."""
     click.echo(str(context.store_location))
     return 0
 
@@ -26,18 +26,27 @@ def path(context: Context) -> int:
 @json_option
 @pass_context
 def migrate(context: Context, as_json: bool) -> int:
-    """Create the database, or bring an older one up to the current schema."""
+    """Create the store, or bring an older one up to the current schema. The one command that
+    migrates a shared server (the hooks never do; run it from one machine, then upgrade the others)."""
     location = context.store_location
     existed = location.exists()
     before = None
-    if existed:
-        with location.open(environ=context.environ, read_only=True) as probe:
-            before = probe.schema().version
-    with location.open(environ=context.environ) as store:
-        schema = store.schema(applied=True)
+    if location.backend != "sqlite":
+        with location.open(environ=context.environ, upgrade=True) as store:
+            applied = getattr(store, "upgraded", [])
+            schema = store.schema(applied=True)
+        before = (applied[0] - 1) if applied else schema.version
+        existed = before != 0
+        before = before or None
+    else:
+        if existed:
+            with location.open(environ=context.environ, read_only=True) as probe:
+                before = probe.schema().version
+        with location.open(environ=context.environ) as store:
+            schema = store.schema(applied=True)
     if as_json:
-        emit_json({"path": str(location), "created": not existed, "previous_version": before,
-                   "version": schema.version,
+        emit_json({"path": str(location), "backend": location.backend, "created": not existed,
+                   "previous_version": before, "version": schema.version,
                    "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in schema.applied]})
     else:
         state = ("created" if not existed

@@ -49,7 +49,7 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
     changes = []
     location = context.store_location
     existed = location.exists()
-    location.open(environ=context.environ).close()  # creates and migrates it when needed
+    location.open(environ=context.environ, upgrade=True).close()  # creates and migrates it when needed
     if not existed:
         changes.append(f"created the lease database {context.db_path}")
     mail_root = context.mail_root()

@@ -64,6 +64,9 @@ from maf_hooks.git.repo import (
     main_worktree_root as main_worktree_root,
 )
 from maf_hooks.git.repo import (
+    origin_url as origin_url,
+)
+from maf_hooks.git.repo import (
     path_settings as path_settings,
 )
 from maf_hooks.git.repo import (

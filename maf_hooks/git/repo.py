@@ -104,3 +104,10 @@ def path_settings_later(cwd: str | None = None) -> Later:
 
     return Later(finish, job)
 
+
+
+def origin_url(cwd: str | None = None) -> str | None:
+    """The ``origin`` remote's URL as git rewrites it (``insteadOf``), or None without one."""
+    rc, out, _ = Background(["remote", "get-url", "origin"], cwd).result(check=False)
+    text = out.decode("utf-8", "surrogateescape").strip() if rc == 0 else ""
+    return text or None

@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from typing import Callable
 
     from maf_hooks.store.base import Store
-    from maf_hooks.store.open import StoreLocation
+    from maf_hooks.store.open import Location
 
 TIMEOUT_SECONDS = 5.0
 
 
 class Recorder:
-    def __init__(self, location: StoreLocation, run: PreflightRun, *, environ: Mapping[str, str],
+    def __init__(self, location: Location, run: PreflightRun, *, environ: Mapping[str, str],
                  clock: Callable[[], int], timeout: float = TIMEOUT_SECONDS) -> None:
         self.location = location
         self.run = run
@@ -75,7 +75,7 @@ class Recorder:
             self.note = f"not recorded: {exc}"
 
 
-def history(location: StoreLocation, *, environ: Mapping[str, str], limit: int = 20, agent: Optional[str] = None,
+def history(location: Location, *, environ: Mapping[str, str], limit: int = 20, agent: Optional[str] = None,
             status: Optional[str] = None, timeout: float = TIMEOUT_SECONDS) -> list[dict[str, Any]]:
     """The most recent runs, newest first (an empty list without a database or the history)."""
     if not location.exists():

@@ -23,7 +23,7 @@ import abc
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
-    from typing import Callable
+    from typing import Any, Callable
 
     from maf_hooks.store.audit import AuditTrail
     from maf_hooks.store.conflicts import ConflictRecords
@@ -32,6 +32,25 @@ if TYPE_CHECKING:
     from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
+
+
+class Keeper:
+    """A record keeper made on first use (its module is imported only then) and kept."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name, self.attr = module, name, ""
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.attr = attr
+
+    def __get__(self, store: Any, owner: type | None = None) -> Any:
+        if store is None:
+            return self
+        import importlib
+
+        keeper = getattr(importlib.import_module(self.module), self.name)(store)
+        store.__dict__[self.attr] = keeper
+        return keeper
 
 
 class Store(abc.ABC):

@@ -1,7 +1,9 @@
 """The one place a backend is chosen: configuration and environment in, an open store out.
 
-Today every store is SQLite (a file in the git common directory unless ``MAF_DB_PATH`` or
-``storage.db_path`` says otherwise); a server backend is chosen here too when it exists.
+SQLite by default (a file in the git common directory unless ``MAF_DB_PATH`` or
+``storage.db_path`` says otherwise); PostgreSQL when ``storage.url`` (or ``MAF_DB_URL``) names
+a server, under the repository key ``storage.repository`` (default: the ``origin`` remote's
+normalised URL). Only this module decides which; nothing else imports a backend to open it.
 """
 
 from __future__ import annotations
@@ -34,13 +36,14 @@ class StoreLocation:
 
     def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
              create: bool = True, migrate: bool = True, read_only: bool = False,
-             timeout: float | None = None) -> Store:
+             timeout: float | None = None, upgrade: bool = False) -> Store:
         """Open the store (creating and migrating it unless told not to). ``environ`` decides
         whether events are also queued for the audit webhook (``AUDIT_WEBHOOK_URL``).
 
         ``migrate=False``: leave the schema (and the journal mode) as they are. ``read_only``:
         inspect only (nothing created, migrated or written; a newer schema is not refused, the
-        caller reads ``store.schema()``). ``timeout``: seconds to wait for another writer. A
+        caller reads ``store.schema()``). ``timeout``: seconds to wait for another writer.
+        ``upgrade``: the server backend's explicit migration (a file migrates anyway). A
         database file made here gets ``storage.file_mode`` (default 0600), whatever the umask."""
         from maf_hooks.store.sqlite import open_file
         from maf_hooks.timeutil import now_ms
@@ -50,5 +53,90 @@ class StoreLocation:
                          audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")), file_mode=mode)
 
 
-def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation:
+class ServerLocation:
+    """A PostgreSQL server and this repository's key on it (``path``: the URL without password)."""
+
+    backend = "postgresql"
+
+    def __init__(self, root: str, cfg: Any) -> None:
+        from maf_hooks.store.url import redact
+
+        self.root = root
+        self.url = cfg.get("storage.url")
+        self.path = redact(self.url)
+        self.cfg = cfg
+
+    def __str__(self) -> str:
+        return self.path
+
+    def exists(self) -> bool:
+        """A configured server always counts: whether it is reachable is for :meth:`open` to say
+        (an unreachable server must refuse a commit, not look like "no leases")."""
+        return True
+
+    def repository(self) -> str:
+        from maf_hooks.errors import ConfigError
+
+        key = self.cfg.get("storage.repository")
+        if key:
+            return str(key)
+        from maf_hooks.git import origin_url
+        from maf_hooks.store.url import repository_key
+
+        remote = origin_url(self.root)
+        key = repository_key(remote) if remote else None
+        if not key:
+            raise ConfigError(
+                "storage.url names a shared server, but this repository has no key on it: set "
+                "storage.repository in maf.toml (every clone that should coordinate uses the same key), "
+                "or add the origin remote it defaults to (`maf init` writes the key for you).")
+        return key
+
+    def settings(self, environ: Mapping[str, str]) -> Any:
+        from maf_hooks.errors import ConfigError
+        from maf_hooks.store.postgres.connection import Settings
+
+        password = None
+        variable = self.cfg.get("storage.password_env")
+        if variable:
+            password = environ.get(variable)
+            if password is None:
+                raise ConfigError(f"storage.password_env names the variable {variable}, which is not set: "
+                                  "set it to the lease server's password, or remove the key to use "
+                                  "PGPASSWORD or ~/.pgpass.")
+        return Settings(self.url, password=password,
+                        connect_timeout=float(self.cfg.get("storage.connect_timeout_seconds")),
+                        statement_timeout=float(self.cfg.get("storage.statement_timeout_seconds")))
+
+    def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
+             create: bool = True, migrate: bool = True, read_only: bool = False,
+             timeout: float | None = None, upgrade: bool = False) -> Store:
+        """Connect (see :meth:`StoreLocation.open`). A shared server is never migrated here
+        unless ``upgrade`` (``maf db migrate``, ``maf init``); ``create``, ``migrate`` and
+        ``read_only`` are the file backend's and change nothing on a server. The local wall
+        clock (:func:`maf_hooks.timeutil.now_ms`) is replaced by the server's."""
+        from maf_hooks.timeutil import now_ms
+
+        try:
+            from maf_hooks.store.postgres import open_server
+        except ImportError as exc:
+            from maf_hooks.errors import StorageError
+
+            raise StorageError(
+                f"storage.url names a PostgreSQL server, but its driver is not installed ({exc}). Install "
+                "the extra: pip install 'maf-hooks[postgres]' (in a pre-commit hook: additional_dependencies, "
+                "see docs/fleet.md).") from None
+        return open_server(self.settings(environ), self.repository(), None if clock is now_ms else clock,
+                           migrate=upgrade, audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
+
+
+def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation | ServerLocation:
+    if cfg.get("storage.url"):
+        return ServerLocation(root, cfg)
     return StoreLocation(root, common_dir, cfg)
+
+
+if TYPE_CHECKING:
+    from typing import Union
+
+    Location = Union[StoreLocation, ServerLocation]  # what locate() gives

@@ -21,7 +21,6 @@ PreflightRun = namedtuple(
     "PreflightRun", ["row_id", "config_id", "agent_id", "execution_id", "check_type", "context", "started_at"])
 
 
-
 class PreflightRecords(abc.ABC):
     @abc.abstractmethod
     def available(self) -> bool:
@@ -47,3 +46,22 @@ class PreflightRecords(abc.ABC):
     def failures_since(self, agent: str, since: int) -> int:
         """How many runs of ``agent`` failed at or after ``since`` (epoch ms)."""
 
+
+# the columns a history row is read in, by every backend
+HISTORY_COLUMNS = ("id, config_id, agent_id, execution_id, check_type, status, error_message, started_at, "
+                   "completed_at, created_at, result_json")
+
+
+def history_run(row: Any) -> dict[str, Any]:
+    """One row of :data:`HISTORY_COLUMNS` as :meth:`PreflightRecords.history` gives it."""
+    import json
+
+    try:
+        result = json.loads(row[10]) if row[10] else {}
+    except ValueError:
+        result = {}
+    return {
+        "id": row[0], "config_id": row[1], "agent_id": row[2], "execution_id": row[3],
+        "check_type": row[4], "status": row[5], "error_message": row[6], "started_at": row[7],
+        "completed_at": row[8], "created_at": row[9], "result": result if isinstance(result, dict) else {},
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 class Clock:
@@ -31,7 +31,16 @@ def open_backend(backend: str, spec: str, clock):
         from maf_hooks.store.sqlite import open_file
 
         return open_file(spec, clock)
+    if backend == "postgres":
+        from maf_hooks.store.postgres import open_server
+        from maf_hooks.store.postgres.connection import Settings
+
+        url, repository = spec.split("#", 1)
+        return open_server(Settings(url), repository, clock, migrate=True)
     raise AssertionError(f"unknown backend {backend}")
+
+
+_SHARED: dict[str, str] = {}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -40,9 +49,16 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def spec(backend, tmp_path) -> str:
+def spec(backend, tmp_path, request) -> str:
     if backend == "sqlite":
         return str(tmp_path / "runtime.db")
+    if backend == "postgres":
+        # one database for the suite, one repository key per test: the tests also prove that
+        # repositories sharing a server see nothing of each other
+        server = request.getfixturevalue("pg_server")
+        if "url" not in _SHARED:
+            _SHARED["url"] = server.new_database()
+        return f"{_SHARED['url']}#example.com/{request.node.name}/{tmp_path.name}"
     raise AssertionError(backend)
 
 
@@ -80,5 +96,13 @@ def tamper_event(backend: str, spec: str, event_id: int, *, agent: str) -> None:
             conn.execute("UPDATE events SET agent_id = ? WHERE id = ?", (agent, event_id))
         finally:
             conn.close()
+        return
+    if backend == "postgres":
+        import psycopg
+
+        url, repository = spec.split("#", 1)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE events SET agent_id = %s WHERE repository = %s AND id = %s",
+                         (agent, repository, event_id))
         return
     raise AssertionError(f"unknown backend {backend}")

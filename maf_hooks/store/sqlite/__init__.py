@@ -9,13 +9,13 @@ instead of failing. The section's ``now`` is the injected clock, read once the l
 from __future__ import annotations
 
 import contextlib
-import importlib
 
+from maf_hooks.store.base import Keeper as _Keeper
 from maf_hooks.store.base import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterator
+    from typing import Callable, Iterator
 
     from maf_hooks.store.audit import AuditTrail
     from maf_hooks.store.conflicts import ConflictRecords
@@ -25,23 +25,6 @@ if TYPE_CHECKING:
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
     from maf_hooks.store.sqlite.connection import Database
-
-
-class _Keeper:
-    """A record keeper made on first use (its module is imported only then) and kept."""
-
-    def __init__(self, module: str, name: str) -> None:
-        self.module, self.name, self.attr = module, name, ""
-
-    def __set_name__(self, owner: type, attr: str) -> None:
-        self.attr = attr
-
-    def __get__(self, store: Any, owner: type | None = None) -> Any:
-        if store is None:
-            return self
-        keeper = getattr(importlib.import_module(self.module), self.name)(store)
-        store.__dict__[self.attr] = keeper
-        return keeper
 
 
 class SqliteStore(Store):

@@ -9,7 +9,7 @@ import sqlite3
 import time
 
 from maf_hooks.errors import StorageError
-from maf_hooks.store.preflight import PreflightRecords
+from maf_hooks.store.preflight import HISTORY_COLUMNS, PreflightRecords, history_run
 from maf_hooks.store.schema import Health
 
 TYPE_CHECKING = False
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from maf_hooks.store.sqlite.connection import Database
 
 FIRST_VERSION = 3  # the migration that created preflight_executions
-_COLUMNS = ("id, config_id, agent_id, execution_id, check_type, status, error_message, started_at, "
-            "completed_at, created_at, result_json")
 
 
 class SqlitePreflightRecords(PreflightRecords):
@@ -65,22 +63,11 @@ class SqlitePreflightRecords(PreflightRecords):
         if status:
             where.append("status = ?")
             args.append(status)
-        sql = f"SELECT {_COLUMNS} FROM preflight_executions"
+        sql = f"SELECT {HISTORY_COLUMNS} FROM preflight_executions"
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self.db.all(sql + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit))
-        runs = []
-        for row in rows:
-            try:
-                result = json.loads(row[10]) if row[10] else {}
-            except ValueError:
-                result = {}
-            runs.append({
-                "id": row[0], "config_id": row[1], "agent_id": row[2], "execution_id": row[3],
-                "check_type": row[4], "status": row[5], "error_message": row[6], "started_at": row[7],
-                "completed_at": row[8], "created_at": row[9], "result": result if isinstance(result, dict) else {},
-            })
-        return runs
+        return [history_run(row) for row in rows]
 
     def failures_since(self, agent: str, since: int) -> int:
         return int(self.db.scalar(

@@ -1,0 +1,142 @@
+"""The PostgreSQL backend of :class:`maf_hooks.store.base.Store`: one server shared by clones on
+several machines, many repositories on one server (every row carries ``storage.repository``).
+
+The write guarantee is a transaction holding the repository's advisory transaction lock
+(``pg_advisory_xact_lock``), taken first in every write section: check-then-insert of leases,
+takeovers and renewals, the audit chain's appends and the escalation ticks of every machine take
+turns per repository, while READ COMMITTED alone would let two sections both read "free". The
+section's ``now`` is the server's ``clock_timestamp()``, read after that lock is held, so that
+machines whose clocks disagree still agree about expiry (a test may inject its own clock).
+
+Imported only when ``storage.url`` or ``MAF_DB_URL`` names a server: the SQLite default never
+loads psycopg.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from maf_hooks.store.base import Keeper, Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
+
+    from maf_hooks.store.audit import AuditTrail
+    from maf_hooks.store.conflicts import ConflictRecords
+    from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
+    from maf_hooks.store.events import EventLog
+    from maf_hooks.store.leases import LeaseRecords
+    from maf_hooks.store.postgres.connection import Database, Settings
+    from maf_hooks.store.preflight import PreflightRecords
+    from maf_hooks.store.schema import Health, Schema
+
+_LOCKED_NOW = ("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+               "FROM (SELECT pg_advisory_xact_lock(%s)) AS locked")
+
+
+def lock_key(repository: str) -> int:
+    """The repository's advisory lock key: a signed 64-bit number from its name."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(b"maf-hooks:" + repository.encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresStore(Store):
+    backend = "postgresql"
+
+    def __init__(self, db: Database, repository: str, clock: Callable[[], int] | None, server_now: int, *,
+                 audit_webhook: bool = False) -> None:
+        super().__init__(clock or self._server_clock)
+        self.db = db
+        self.repository = repository
+        self.location = db.where
+        self.audit_webhook = audit_webhook
+        self.server_time = clock is None
+        self._lock = lock_key(repository)
+        self._base = (server_now, time.monotonic())  # the server's clock, seen at open
+        self._now: int | None = None
+        self.upgraded: list[int] = []  # the migrations this open applied (``migrate=True``)
+
+    def _server_clock(self) -> int:
+        """The server's clock as read at open, carried on by this machine's monotonic clock (a
+        read outside a write section; every section reads the server's clock afresh)."""
+        server_ms, seen = self._base
+        return server_ms + int((time.monotonic() - seen) * 1000)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[int]:
+        with self.db.transaction():
+            outer = self._now is None
+            if outer:
+                server_now = int(self.db.scalar(_LOCKED_NOW, (self._lock,)))
+                if self.server_time:
+                    self._base = (server_now, time.monotonic())
+                    self._now = server_now
+                else:
+                    self._now = self.clock()
+            try:
+                yield self._now  # type: ignore[misc]
+            finally:
+                if outer:
+                    self._now = None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def schema(self, *, applied: bool = False) -> Schema:
+        from maf_hooks.store.postgres import migrations
+        from maf_hooks.store.schema import Schema
+
+        version, _, _ = migrations.open_state(self.db)
+        return Schema(version, migrations.SCHEMA_VERSION, migrations.applied(self.db) if applied else None)
+
+    def health(self, *, thorough: bool = True) -> Health:
+        from maf_hooks.store.schema import Health
+
+        # the server keeps its own pages sound; there is no journal mode or foreign key to check here
+        return Health(self.schema(), None, None, None)
+
+    def ensure_counters(self) -> None:
+        """The repository's counter row (event ids, fencing tokens), made once."""
+        self.db.execute("INSERT INTO maf_counters (repository) VALUES (%s) ON CONFLICT DO NOTHING",
+                        (self.repository,))
+
+    events: EventLog = Keeper("maf_hooks.store.postgres.events", "PostgresEventLog")  # type: ignore[assignment]
+    preflight: PreflightRecords = Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.postgres.preflight", "PostgresPreflightRecords")
+    leases: LeaseRecords = Keeper("maf_hooks.store.postgres.leases", "PostgresLeaseRecords")  # type: ignore[assignment]
+    conflicts: ConflictRecords = Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.postgres.conflicts", "PostgresConflictRecords")
+    audit: AuditTrail = Keeper("maf_hooks.store.postgres.audit", "PostgresAuditTrail")  # type: ignore[assignment]
+    escalations: EscalationRecords = Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.postgres.escalations", "PostgresEscalations")
+    deliveries: DeliveryOutbox = Keeper(  # type: ignore[assignment]
+        "maf_hooks.store.postgres.escalations", "PostgresDeliveries")
+
+
+def open_server(settings: Settings, repository: str, clock: Callable[[], int] | None = None, *,
+                migrate: bool = False, audit_webhook: bool = False) -> PostgresStore:
+    """Connect and check the schema's window (one round trip after connecting). ``migrate``:
+    first bring the server's schema up to date (``maf db migrate``; never the hooks). ``clock``:
+    None for the server's clock."""
+    from maf_hooks.errors import StorageError
+    from maf_hooks.store.postgres import migrations
+    from maf_hooks.store.postgres.connection import Database
+
+    db = Database(settings)
+    upgraded: list[int] = []
+    try:
+        if migrate:
+            upgraded = migrations.upgrade(db, clock() if clock else migrations.open_state(db)[2])
+        version, min_client, server_now = migrations.open_state(db)
+        problem = migrations.window_problem(db.where, version, min_client)
+        if problem:
+            raise StorageError(problem)
+    except BaseException:
+        db.close()
+        raise
+    store = PostgresStore(db, repository, clock, server_now, audit_webhook=audit_webhook)
+    store.upgraded = upgraded
+    return store

@@ -1,0 +1,273 @@
+"""PostgreSQL connections: bounded waits, clear storage errors, one place queries run.
+
+Every wait on the server is bounded on the client. libpq's ``connect_timeout`` bounds the
+connection (``storage.connect_timeout_seconds``); the server's ``statement_timeout`` bounds a
+statement that runs or waits for a lock (``storage.statement_timeout_seconds``); and a watchdog
+thread shuts the socket down once a call has waited that long plus a second, because a server
+that is paused (SIGSTOP) or cut off by the network enforces no timeout of its own while the
+kernel still accepts its packets. Every failure becomes :class:`maf_hooks.errors.StorageError`
+naming the server (never its password).
+
+A read outside a transaction whose connection dropped is retried once on a new connection (it
+changes nothing, so running it twice is harmless); inside a write section, the section fails and
+the server rolls it back: nothing half-written stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import psycopg
+
+from maf_hooks.errors import MafError, StorageError, UsageError
+from maf_hooks.store.url import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Iterator, Sequence
+
+GRACE_SECONDS = 1.0  # the watchdog's margin over the server's own statement_timeout
+
+
+class Settings:
+    """How to reach the server: ``url`` (no password), the password when one was given apart,
+    and the two timeouts in seconds."""
+
+    __slots__ = ("application", "connect_timeout", "password", "statement_timeout", "url")
+
+    def __init__(self, url: str, *, password: str | None = None, connect_timeout: float = 3.0,
+                 statement_timeout: float = 5.0, application: str = "maf-hooks") -> None:
+        self.url, self.password = url, password
+        self.connect_timeout, self.statement_timeout = connect_timeout, statement_timeout
+        self.application = application
+
+    @property
+    def where(self) -> str:
+        """The server as messages name it: the URL without password or query."""
+        return redact(self.url.split("?", 1)[0])
+
+
+def connect(settings: Settings) -> psycopg.Connection:
+    """A new autocommit connection with the session's timeouts set in the start-up packet (no
+    round trip of its own). StorageError when the server cannot be reached in time."""
+    statement_ms = max(int(settings.statement_timeout * 1000), 1)
+    options = (f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} "
+               f"-c idle_in_transaction_session_timeout={statement_ms * 2 + 1000} -c TimeZone=UTC")
+    kwargs: dict[str, Any] = {"autocommit": True, "options": options, "application_name": settings.application,
+                              "connect_timeout": max(int(round(settings.connect_timeout)), 1)}
+    if settings.password is not None:
+        kwargs["password"] = settings.password
+    started = time.monotonic()
+    try:
+        return psycopg.connect(settings.url, prepare_threshold=None, **kwargs)
+    except psycopg.Error as exc:
+        waited = time.monotonic() - started
+        raise StorageError(_unreachable(settings, exc, waited)) from None
+
+
+def _unreachable(settings: Settings, exc: Exception, waited: float) -> str:
+    text = " ".join(str(exc).split())
+    if "timeout" in text.lower() or waited >= settings.connect_timeout:
+        reason = f"no answer within {settings.connect_timeout:g} s (storage.connect_timeout_seconds)"
+    else:
+        reason = redact(text)
+    return (f"Cannot reach the lease server {settings.where}: {reason}. Check that the server runs and "
+            "that this machine can reach it (host, port, sslmode), and the role's password source "
+            "(PGPASSWORD, ~/.pgpass or storage.password_env).")
+
+
+class _Watchdog:
+    """Shuts the connection's socket down when a call outlives its deadline (one thread per
+    connection, started on first use, parked while no call runs)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.deadline: float | None = None
+        self.conn: psycopg.Connection | None = None
+        self.fired = False
+        self.thread: threading.Thread | None = None
+        self.closed = False
+
+    def arm(self, conn: psycopg.Connection, seconds: float) -> None:
+        with self.cond:
+            self.conn, self.deadline, self.fired = conn, time.monotonic() + seconds, False
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._watch, name="maf-pg-deadline", daemon=True)
+                self.thread.start()
+            self.cond.notify()
+
+    def disarm(self) -> bool:
+        """Stop watching; whether the deadline fired."""
+        with self.cond:
+            self.deadline = None
+            return self.fired
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed, self.deadline = True, None
+            self.cond.notify()
+
+    def _watch(self) -> None:
+        with self.cond:
+            while not self.closed:
+                if self.deadline is None:
+                    self.cond.wait()
+                    continue
+                left = self.deadline - time.monotonic()
+                if left > 0:
+                    self.cond.wait(left)
+                    continue
+                self.fired, self.deadline = True, None
+                _shut(self.conn)
+
+
+def _shut(conn: psycopg.Connection | None) -> None:
+    import socket
+
+    if conn is None:
+        return
+    try:
+        fd = conn.pgconn.socket
+        sock = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)  # a duplicate: closing it keeps fd
+    except (OSError, psycopg.Error):
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+class Database:
+    """One connection to the server. The PostgreSQL record keepers call only these methods
+    (``%s`` placeholders); every driver error leaves them as StorageError."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.where = settings.where
+        self.conn = connect(settings)
+        self.depth = 0  # open write sections
+        self._watchdog = _Watchdog()
+
+    # --- running statements --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guarded(self) -> Iterator[None]:
+        self._watchdog.arm(self.conn, self.settings.statement_timeout + GRACE_SECONDS)
+        try:
+            yield
+        except psycopg.Error as exc:
+            fired = self._watchdog.disarm()
+            raise self._error(exc, fired) from exc  # the cause tells the keepers which error it was
+        except UnicodeEncodeError:
+            self._watchdog.disarm()
+            raise UsageError("A value to store is not valid UTF-8 text (an argument or variable with "
+                             "undecodable bytes?); give it as text.") from None
+        else:
+            self._watchdog.disarm()
+
+    def _error(self, exc: psycopg.Error, fired: bool) -> MafError:
+        if fired:
+            text = (f"The lease server {self.where} did not answer within "
+                    f"{self.settings.statement_timeout + GRACE_SECONDS:g} s (storage.statement_timeout_seconds "
+                    "plus a second): it is paused, overloaded or cut off. Nothing was changed by the "
+                    "unfinished call.")
+        elif isinstance(exc, psycopg.errors.QueryCanceled):
+            text = (f"The lease server {self.where} cancelled a statement after "
+                    f"{self.settings.statement_timeout:g} s (storage.statement_timeout_seconds): another "
+                    "agent holds the repository's write lock that long, or the server is overloaded.")
+        elif isinstance(exc, psycopg.errors.LockNotAvailable):
+            text = (f"The lease server {self.where} gave up waiting for a lock after "
+                    f"{self.settings.statement_timeout:g} s (storage.statement_timeout_seconds).")
+        elif isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            text = (f"The lease server {self.where} refused the role its privileges: {_first_line(exc)}. "
+                    "See docs/fleet.md for the privileges the role needs.")
+        elif isinstance(exc, psycopg.OperationalError) or self.conn.closed:
+            text = f"Lost the connection to the lease server {self.where}: {_first_line(exc)}."
+        else:
+            text = f"Lease server error on {self.where}: {_first_line(exc)}."
+        return StorageError(redact(text))
+
+    def _retryable(self, exc: psycopg.Error) -> bool:
+        return self.depth == 0 and isinstance(exc, psycopg.OperationalError) and bool(self.conn.closed)
+
+    def _run(self, sql: str, args: Sequence[Any], fetch: str) -> Any:
+        for attempt in (1, 2):
+            try:
+                with self._guarded():
+                    cursor = self.conn.execute(sql, args)
+                    if fetch == "all":
+                        return cursor.fetchall()
+                    if fetch == "one":
+                        return cursor.fetchone()
+                    return cursor
+            except StorageError as error:
+                cause = error.__cause__
+                if attempt == 1 and isinstance(cause, psycopg.Error) and self._retryable(cause):
+                    self._reconnect()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _reconnect(self) -> None:
+        try:
+            self.conn.close()
+        except psycopg.Error:
+            pass
+        self.conn = connect(self.settings)
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor:
+        return self._run(sql, args, "cursor")
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._guarded():
+            self.conn.cursor().executemany(sql, list(rows))
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        return self._run(sql, args, "all")
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        return self._run(sql, args, "one")
+
+    def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, args)
+        return None if row is None else row[0]
+
+    # --- transactions --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction (a savepoint when nested); an exception rolls it back."""
+        try:
+            with self._guarded():
+                tx = self.conn.transaction()
+                tx.__enter__()
+        except StorageError:
+            raise
+        self.depth += 1
+        try:
+            yield
+        except BaseException as exc:
+            self.depth -= 1
+            try:
+                with self._guarded():
+                    tx.__exit__(type(exc), exc, exc.__traceback__)
+            except StorageError:
+                pass  # the connection is gone: the server rolls the transaction back itself
+            raise
+        self.depth -= 1
+        with self._guarded():
+            tx.__exit__(None, None, None)
+
+    def close(self) -> None:
+        self._watchdog.close()
+        with contextlib.suppress(psycopg.Error):
+            self.conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,46 @@
+"""The PostgreSQL event log: the repository's chained ``events`` rows (ids from its
+``maf_counters`` row, so that each repository's chain counts 1, 2, 3, ... on a shared server),
+and the audit webhook's outbox."""
+
+from __future__ import annotations
+
+import json
+
+from maf_hooks.core.chain import chain_hash
+from maf_hooks.store.events import EventLog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from maf_hooks.store.postgres import PostgresStore
+
+
+class PostgresEventLog(EventLog):
+    def __init__(self, store: PostgresStore) -> None:
+        self.db, self.repo = store.db, store.repository
+        self.queue_webhook = store.audit_webhook
+
+    def append(self, task_id: str, kind: str, agent: str | None, data: dict[str, Any], ts: int) -> int:
+        payload = dict(data)
+        if agent is not None:
+            payload.setdefault("agent", agent)
+        data_json = json.dumps(payload, sort_keys=True)
+        db = self.db
+        # the counter row is locked by this update until the section ends: ids never repeat
+        event_id = int(db.scalar(
+            "INSERT INTO maf_counters (repository, last_event_id) VALUES (%s, 1) ON CONFLICT (repository) "
+            "DO UPDATE SET last_event_id = maf_counters.last_event_id + 1 RETURNING last_event_id", (self.repo,)))
+        previous = db.scalar("SELECT hash FROM events WHERE repository = %s ORDER BY id DESC LIMIT 1",
+                             (self.repo,)) or ""
+        row = (event_id, task_id, ts, kind, data_json, agent)
+        db.execute(
+            "INSERT INTO events (repository, id, task_id, ts, kind, data_json, agent_id, prev_hash, hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (self.repo, *row, previous, chain_hash(previous, row)))
+        if self.queue_webhook:
+            document = {"id": event_id, "task_id": task_id, "ts": ts, "kind": kind, "agent": agent, "data": payload}
+            db.execute(
+                "INSERT INTO audit_outbox (repository, event_id, payload_json, next_attempt_at) VALUES (%s, %s, %s, %s)",
+                (self.repo, event_id, json.dumps(document, sort_keys=True), ts))
+        return event_id
