@@ -118,7 +118,10 @@ class ServerLocation:
         from maf_hooks.timeutil import now_ms
 
         try:
-            from maf_hooks.store.postgres import open_server
+            from maf_hooks.store.postgres import (
+                connection,  # noqa: F401 - the driver, or why not
+                open_server,
+            )
         except ImportError as exc:
             from maf_hooks.errors import StorageError
 

@@ -59,8 +59,10 @@ def repository_key(remote: str) -> str | None:
         except ValueError:
             return None
         path = parts.path
-        if parts.scheme == "file" or not host:
-            return "file:" + _trim(path) if path else None
+        if parts.scheme == "file":
+            return "file:" + _trim(path) if _trim(path) else None
+        if not host:
+            return None
     elif ":" in remote.split("/", 1)[0] and not remote.startswith("/"):
         # scp-like: [user@]host:path
         location, path = remote.split(":", 1)
@@ -68,7 +70,7 @@ def repository_key(remote: str) -> str | None:
         if not host:
             return None
     else:
-        return "file:" + _trim(remote)
+        return "file:" + _trim(remote) if _trim(remote) else None
     path = _trim(path)
     return f"{host}/{path}" if path else None
 

@@ -1,0 +1,248 @@
+"""The PostgreSQL backend's own promises, beside the contract suite: the server's clock, schema
+migrations and their client window, the advisory locks, selection by configuration, the
+repository key and the password sources. A real server (the ``pg_server`` fixture)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import commit_file, git, make_repo
+
+from maf_hooks.errors import StorageError
+from maf_hooks.store.postgres import migrations, open_server
+from maf_hooks.store.postgres.connection import Settings
+
+pytestmark = pytest.mark.usefixtures("pg_server")
+BIN = os.path.dirname(sys.executable)
+
+
+def opened(url, repository="example.com/org/app", clock=None, migrate=True):
+    return open_server(Settings(url), repository, clock, migrate=migrate)
+
+
+def server_ms(pg_server, url) -> int:
+    dbname = url.rsplit("/", 1)[1]
+    return int(pg_server.sql("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", dbname)[0][0])
+
+
+def fleet_repo(tmp_path, url, *, key: str | None = "example.com/org/app", remote: str | None = None):
+    repo = make_repo(tmp_path / "repo")
+    lines = ["[storage]", f'url = "{url}"']
+    if key:
+        lines.append(f'repository = "{key}"')
+    (repo / "maf.toml").write_text("\n".join(lines) + "\n")
+    if remote:
+        git("remote", "add", "origin", remote, cwd=repo)
+    commit_file(repo, "README.md", "hello\n", "initial")
+    return repo
+
+
+def run(repo, *args, env=None, input=None):
+    command = [os.path.join(BIN, args[0]), *args[1:]]
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True, input=input,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+# --- the server's clock ---------------------------------------------------------------------
+
+def test_a_section_reads_the_servers_clock_after_its_lock(pg_server, pg_url):
+    store = opened(pg_url)
+    try:
+        before = server_ms(pg_server, pg_url)
+        with store.write() as now:
+            pass
+        after = server_ms(pg_server, pg_url)
+        assert before <= now <= after
+        assert abs(store.now() - after) < 1000  # reads outside a section: the server's clock carried on
+    finally:
+        store.close()
+
+
+def _hold_section(url, repository, held, release_at) -> None:
+    store = opened(url, repository, migrate=False)
+    with store.write():
+        held.set()
+        while time.time() < release_at.value:
+            time.sleep(0.01)
+    store.close()
+
+
+def test_a_section_that_waited_for_the_lock_gets_a_time_after_the_wait(pg_server, pg_url):
+    opened(pg_url).close()
+    held = multiprocessing.Event()
+    release_at = multiprocessing.Value("d", time.time() + 0.6)
+    holder = multiprocessing.Process(target=_hold_section, args=(pg_url, "example.com/org/app", held, release_at))
+    holder.start()
+    assert held.wait(30)
+    store = opened(pg_url, migrate=False)
+    try:
+        asked = server_ms(pg_server, pg_url)
+        with store.write() as now:
+            pass
+        assert now >= asked + 300  # the clock was read once the holder let go, not at BEGIN
+    finally:
+        store.close()
+        holder.join(30)
+
+
+def test_a_machine_whose_clock_is_an_hour_behind_still_takes_server_time(tmp_path, pg_server, pg_url):
+    repo = fleet_repo(tmp_path, pg_url)
+    assert run(repo, "maf", "db", "migrate").returncode == 0
+    skewed = ("import sys, time\n_real = time.time\ntime.time = lambda: _real() - 3600\n"
+              "from maf_hooks.cli.main import lease_main\nsys.argv = ['maf-lease', 'acquire', 'src/*.py', "
+              "'--agent', 'alice', '--json']\nlease_main()\n")
+    result = subprocess.run([sys.executable, "-c", skewed], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lease = json.loads(result.stdout)["granted"][0]
+    created = server_ms(pg_server, pg_url) - lease["expires_at_ms"] + 30 * 60_000
+    assert abs(created) < 10_000  # created at the server's now, not an hour ago
+
+
+# --- migrations and the client window -----------------------------------------------------------
+
+def test_hooks_and_everyday_commands_never_migrate_a_server(tmp_path, pg_url):
+    repo = fleet_repo(tmp_path, pg_url)
+    result = run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice")
+    assert result.returncode == 3
+    assert "holds no maf-hooks schema" in result.stderr and "maf db migrate" in result.stderr
+    (repo / "a.txt").write_text("x\n")
+    git("add", "a.txt", cwd=repo)
+    hook = run(repo, "maf-reservations", env={"MAF_AGENT_ID": "bob"})
+    assert hook.returncode == 1 and "RESERVATION CHECK FAILED" in hook.stderr  # fails closed
+    migrated = run(repo, "maf", "db", "migrate", "--json")
+    assert migrated.returncode == 0, migrated.stderr
+    document = json.loads(migrated.stdout)
+    assert document["created"] is True and document["version"] == migrations.SCHEMA_VERSION
+    assert document["backend"] == "postgresql"
+    again = json.loads(run(repo, "maf", "db", "migrate", "--json").stdout)
+    assert again["created"] is False and again["previous_version"] == migrations.SCHEMA_VERSION
+    assert run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice").returncode == 0
+
+
+def _migrate(url, results) -> None:
+    try:
+        store = opened(url)
+        results.put(store.upgraded)
+        store.close()
+    except Exception as exc:
+        results.put(repr(exc))
+
+
+def test_two_machines_migrating_at_once_apply_each_migration_once(pg_url):
+    results = multiprocessing.Queue()
+    racers = [multiprocessing.Process(target=_migrate, args=(pg_url, results)) for _ in range(4)]
+    for racer in racers:
+        racer.start()
+    outcomes = [results.get(timeout=60) for _ in racers]
+    for racer in racers:
+        racer.join(30)
+    assert sorted(map(str, outcomes)) == sorted(map(str, [[1]] + [[]] * 3))
+    store = opened(pg_url, migrate=False)
+    try:
+        assert [row[0] for row in store.schema(applied=True).applied] == [m.version for m in migrations.MIGRATIONS]
+    finally:
+        store.close()
+
+
+def test_a_schema_beyond_the_clients_window_is_refused_naming_both_versions(pg_server, pg_url):
+    opened(pg_url).close()
+    dbname = pg_url.rsplit("/", 1)[1]
+    newer = migrations.SCHEMA_VERSION + 1
+    # an additive migration of a newer maf-hooks: this client keeps working
+    pg_server.sql(f"INSERT INTO maf_schema VALUES ({newer}, 'additive', 0, 1, '9.9')", dbname)
+    opened(pg_url, migrate=False).close()
+    # one that older clients cannot use: refused, naming both versions and what to do
+    pg_server.sql(f"UPDATE maf_schema SET min_client = {newer} WHERE version = {newer}", dbname)
+    with pytest.raises(StorageError) as refused:
+        opened(pg_url, migrate=False)
+    message = str(refused.value)
+    assert f"schema version {newer}" in message and f"knows version {migrations.SCHEMA_VERSION}" in message
+    assert "Upgrade maf-hooks" in message and "pre-commit autoupdate" in message
+
+
+def test_an_older_schema_asks_for_maf_db_migrate(pg_server, pg_url):
+    assert migrations.window_problem("srv", 0, 0).endswith("`maf db migrate` (or `maf init`).")
+    problem = migrations.window_problem("srv", migrations.SCHEMA_VERSION - 1, 1)
+    if migrations.SCHEMA_VERSION > 1:
+        assert "`maf db migrate`" in problem
+    assert migrations.window_problem("srv", migrations.SCHEMA_VERSION, 1) is None
+
+
+# --- selection, repository key, passwords ---------------------------------------------------------
+
+def test_storage_url_selects_the_server_and_db_path_prints_it_without_a_password(tmp_path, pg_url):
+    repo = fleet_repo(tmp_path, pg_url)
+    result = run(repo, "maf", "db", "path")
+    assert result.stdout.strip() == pg_url
+    assert not os.path.exists(repo / ".git" / "maf" / "runtime.db")
+    # a password in the variable (not a file of the repository) is used, and never shown
+    env_url = pg_url.replace("maf@", "maf:s3cret@")
+    shown = run(repo, "maf", "db", "path", env={"MAF_DB_URL": env_url})
+    assert shown.returncode == 0 and "s3cret" not in shown.stdout and ":***@" in shown.stdout
+    # in the committed configuration it is refused
+    (repo / "maf.toml").write_text(f'[storage]\nurl = "{env_url}"\n')
+    refused = run(repo, "maf", "db", "path")
+    assert refused.returncode == 2 and "password" in refused.stderr and "s3cret" not in refused.stderr
+
+
+def test_the_repository_key_defaults_to_the_origin_remote(tmp_path, pg_url):
+    repo = fleet_repo(tmp_path, pg_url, key=None, remote="git@GitHub.com:org/app.git")
+    assert run(repo, "maf", "db", "migrate").returncode == 0
+    assert run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice").returncode == 0
+    store = opened(pg_url, "github.com/org/app", migrate=False)
+    try:
+        assert [lease.pattern for lease in store.leases.active(store.now())] == ["a.txt"]
+    finally:
+        store.close()
+
+
+def test_no_remote_and_no_key_is_refused_clearly(tmp_path, pg_url):
+    repo = fleet_repo(tmp_path, pg_url, key=None)
+    result = run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice")
+    assert result.returncode == 2
+    assert "storage.repository" in result.stderr and "origin" in result.stderr
+
+
+@pytest.fixture
+def secret_role(pg_server, pg_url):
+    dbname = pg_url.rsplit("/", 1)[1]
+    pg_server.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agent') THEN "
+                  "CREATE ROLE agent LOGIN PASSWORD 's3cret-pw'; END IF; END $$")
+    pg_server.sql(f"GRANT ALL ON DATABASE {dbname} TO agent")
+    pg_server.sql("GRANT ALL ON SCHEMA public TO agent", dbname)
+    return f"postgresql://agent@127.0.0.1:{pg_server.port}/{dbname}"
+
+
+def test_password_sources_pgpassword_password_env_and_pgpass(tmp_path, secret_role):
+    repo = fleet_repo(tmp_path, secret_role)
+    missing = run(repo, "maf", "db", "migrate")
+    assert missing.returncode == 3 and "Cannot reach the lease server" in missing.stderr
+    assert run(repo, "maf", "db", "migrate", env={"PGPASSWORD": "s3cret-pw"}).returncode == 0
+    wrong = run(repo, "maf-lease", "list", env={"PGPASSWORD": "wrong-pw"})
+    assert wrong.returncode == 3 and "wrong-pw" not in wrong.stderr
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text("127.0.0.1:*:*:agent:s3cret-pw\n")
+    pgpass.chmod(0o600)
+    assert run(repo, "maf-lease", "list", env={"PGPASSFILE": str(pgpass)}).returncode == 0
+    with open(repo / "maf.toml", "a") as config:
+        config.write('password_env = "TEAM_DB_PASSWORD"\n')
+    unset = run(repo, "maf-lease", "list")
+    assert unset.returncode == 2 and "TEAM_DB_PASSWORD" in unset.stderr
+    assert run(repo, "maf-lease", "list", env={"TEAM_DB_PASSWORD": "s3cret-pw"}).returncode == 0
+    bad = run(repo, "maf-lease", "list", env={"TEAM_DB_PASSWORD": "not-it-pw"})
+    assert bad.returncode == 3 and "not-it-pw" not in bad.stderr and "agent@127.0.0.1" in bad.stderr
+
+
+def test_the_driver_missing_is_a_clear_storage_error(tmp_path, pg_url):
+    repo = fleet_repo(tmp_path, pg_url)
+    blocked = ("import sys\nsys.modules['psycopg'] = None\nfrom maf_hooks.cli.main import lease_main\n"
+               "sys.argv = ['maf-lease', 'list']\nlease_main()\n")
+    result = subprocess.run([sys.executable, "-c", blocked], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert "maf-hooks[postgres]" in result.stderr and "additional_dependencies" in result.stderr
