@@ -246,3 +246,20 @@ def test_the_driver_missing_is_a_clear_storage_error(tmp_path, pg_url):
     result = subprocess.run([sys.executable, "-c", blocked], cwd=repo, capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
     assert "maf-hooks[postgres]" in result.stderr and "additional_dependencies" in result.stderr
+
+
+def test_preflight_checks_the_server_and_records_its_run_there(tmp_path, pg_url):
+    repo = fleet_repo(tmp_path, pg_url)
+    before = json.loads(run(repo, "maf-preflight", "--only", "database", "--json").stdout)
+    check = before["checks"][0]
+    assert check["status"] == "failed" and "maf db migrate" in json.dumps(check)
+    assert run(repo, "maf", "db", "migrate").returncode == 0
+    assert run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice").returncode == 0
+    result = run(repo, "maf-preflight", "--only", "database,reservations", "--json", env={"MAF_AGENT_ID": "alice"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["database"]["message"] == f"{pg_url}: schema version {migrations.SCHEMA_VERSION}, server reachable"
+    assert checks["reservations"]["status"] == "passed"
+    history = run(repo, "maf-preflight", "history", "--json")
+    assert history.returncode == 0, history.stderr
+    assert len(json.loads(history.stdout)["runs"]) >= 1

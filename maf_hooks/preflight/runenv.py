@@ -69,7 +69,10 @@ class RunEnv:
         return self.settings.get("checks", {}).get(check_id, {})
 
     def display(self, path: str) -> str:
-        """``path`` relative to the repository root when it lies inside it (reports stay portable)."""
+        """``path`` relative to the repository root when it lies inside it (reports stay portable);
+        a server's URL as it is."""
+        if "://" in path:
+            return path
         try:
             relative = os.path.relpath(path, self.root)
         except ValueError:  # another drive

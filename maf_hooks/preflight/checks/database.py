@@ -25,15 +25,21 @@ def check_database(env: RunEnv) -> Outcome:
         findings.append(env.storage_message(exc))
     else:
         fixable = _judge(health, details, findings)
+    server = location.backend != "sqlite"
     if findings:
         recommendations = []
-        if fixable:
+        if fixable and server:
+            recommendations.append("`maf db migrate` (from one machine) brings the server's schema up to date.")
+            fixable = False  # --fix never migrates a shared server
+        elif fixable:
             recommendations.append("`maf-preflight --fix` migrates the lease database and switches it to WAL.")
         if any(f.startswith(("integrity_check", "foreign_key_check")) or "corrupt" in f for f in findings):
             recommendations.append(f"Restore {shown} from a backup, or move it aside (a new one is created "
                                    "on the next lease).")
         return Outcome(FAILED, summarize(findings), details, findings, recommendations,
                        [Annotation("error", f"lease database {shown}: {f}") for f in findings], fixable=fixable)
+    if server:
+        return Outcome(PASSED, f"{shown}: schema version {details['schema_version']}, server reachable", details)
     return Outcome(PASSED, f"{shown}: schema version {details['schema_version']}, integrity ok, WAL", details)
 
 
@@ -48,12 +54,14 @@ def _judge(health, details: dict, findings: list[str]) -> bool:
     elif version > latest:
         findings.append(f"schema version {version} is newer than this maf-hooks knows ({latest}): upgrade maf-hooks")
     integrity = health.integrity
-    details["integrity_check"] = "ok" if integrity == ["ok"] else integrity[:10]
-    if integrity != ["ok"]:
-        findings.append("integrity_check: " + "; ".join(integrity[:3])
-                        + (f" (and {len(integrity) - 3} more)" if len(integrity) > 3 else ""))
+    if integrity is not None:  # None: the backend keeps its own pages (a server)
+        details["integrity_check"] = "ok" if integrity == ["ok"] else integrity[:10]
+        if integrity != ["ok"]:
+            findings.append("integrity_check: " + "; ".join(integrity[:3])
+                            + (f" (and {len(integrity) - 3} more)" if len(integrity) > 3 else ""))
     violations = health.foreign_key_tables
-    details["foreign_key_violations"] = len(violations)
+    if violations is not None:
+        details["foreign_key_violations"] = len(violations)
     if violations:
         findings.append(f"foreign_key_check: {plural(len(violations), 'row violates', 'rows violate')} foreign keys "
                         f"(in {', '.join(sorted(set(violations)))})")

@@ -3,7 +3,6 @@ as the push hook reads it) against the other agents' leases; leases about to end
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Callable
 
 from maf_hooks import git
@@ -23,7 +22,7 @@ def _lease_text(lease, now: int) -> str:
 
 def check_reservations(env: RunEnv) -> Outcome:
     path = env.context.db_path
-    if not os.path.exists(path):
+    if not env.context.store_location.exists():
         return Outcome(SKIPPED, "skipped: no lease database, so nobody holds a lease "
                                 f"({env.display(path)} does not exist)", {"database": env.display(path)})
     settings = env.check_settings("reservations")
