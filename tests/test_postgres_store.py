@@ -263,3 +263,28 @@ def test_preflight_checks_the_server_and_records_its_run_there(tmp_path, pg_url)
     history = run(repo, "maf-preflight", "history", "--json")
     assert history.returncode == 0, history.stderr
     assert len(json.loads(history.stdout)["runs"]) >= 1
+
+
+def test_the_no_conflict_commit_hook_reads_the_server_twice_opening_and_lookup(tmp_path, pg_url, monkeypatch):
+    """Opening checks the schema's window and reads the server's clock and whether any lease is
+    active (one query); after that the hook's one round trip is the keyed lease lookup."""
+    from maf_hooks.services import gate
+    from maf_hooks.store.postgres.connection import Database
+    from maf_hooks.timeutil import now_ms
+
+    repo = fleet_repo(tmp_path, pg_url)
+    assert run(repo, "maf", "db", "migrate").returncode == 0
+    assert run(repo, "maf-lease", "acquire", "other/*.py", "docs/**", "--agent", "alice").returncode == 0
+    (repo / "src").mkdir()
+    (repo / "src" / "a.py").write_text("x\n")
+    git("add", "src/a.py", cwd=repo)
+    statements: list[str] = []
+    original = Database._run
+    monkeypatch.setattr(Database, "_run", lambda self, sql, args, fetch: statements.append(sql) or
+                        original(self, sql, args, fetch))
+    settings, decision = gate.evaluate("commit", {**os.environ, "MAF_AGENT_ID": "bob"}, None, cwd=str(repo),
+                                       clock=now_ms)
+    settings["store"].close()
+    assert decision is not None and decision.conflicts == []
+    assert len(statements) == 2, statements
+    assert "EXISTS" in statements[0] and "pattern = ANY" in statements[1]

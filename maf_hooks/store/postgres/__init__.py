@@ -32,6 +32,14 @@ if TYPE_CHECKING:
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
 
+# what opening reads, in one round trip: the schema's window, the server's clock, and whether the
+# repository has an active lease at that time (what the commit hook asks first)
+_OPENING = (
+    "SELECT COALESCE(MAX(s.version), 0), COALESCE(MAX(s.min_client), 0), c.now, "
+    "EXISTS (SELECT 1 FROM leases WHERE repository = %s AND ended_at IS NULL AND state = 'LEASED' "
+    "AND expires_at > c.now) "
+    "FROM maf_schema s, (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now) c GROUP BY c.now")
+_CLOCK = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 _LOCKED_NOW = ("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint "
                "FROM (SELECT pg_advisory_xact_lock(%s)) AS locked")
 
@@ -47,7 +55,7 @@ class PostgresStore(Store):
     backend = "postgresql"
 
     def __init__(self, db: Database, repository: str, clock: Callable[[], int] | None, server_now: int, *,
-                 audit_webhook: bool = False) -> None:
+                 active_at_open: bool | None = None, audit_webhook: bool = False) -> None:
         super().__init__(clock or self._server_clock)
         self.db = db
         self.repository = repository
@@ -56,6 +64,9 @@ class PostgresStore(Store):
         self.server_time = clock is None
         self._lock = lock_key(repository)
         self._base = (server_now, time.monotonic())  # the server's clock, seen at open
+        # whether a lease was active at the server's time of opening (None: not known): answers
+        # ``leases.has_active`` for that very time without another round trip
+        self.active_at_open = (server_now, active_at_open) if active_at_open is not None and clock is None else None
         self._now: int | None = None
         self.upgraded: list[int] = []  # the migrations this open applied (``migrate=True``)
 
@@ -70,6 +81,7 @@ class PostgresStore(Store):
         with self.db.transaction():
             outer = self._now is None
             if outer:
+                self.active_at_open = None  # what this section writes may change it
                 server_now = int(self.db.scalar(_LOCKED_NOW, (self._lock,)))
                 if self.server_time:
                     self._base = (server_now, time.monotonic())
@@ -89,7 +101,7 @@ class PostgresStore(Store):
         from maf_hooks.store.postgres import migrations
         from maf_hooks.store.schema import Schema
 
-        version, _, _ = migrations.open_state(self.db)
+        version, _ = migrations.state(self.db)
         return Schema(version, migrations.SCHEMA_VERSION, migrations.applied(self.db) if applied else None)
 
     def health(self, *, thorough: bool = True) -> Health:
@@ -129,14 +141,30 @@ def open_server(settings: Settings, repository: str, clock: Callable[[], int] | 
     upgraded: list[int] = []
     try:
         if migrate:
-            upgraded = migrations.upgrade(db, clock() if clock else migrations.open_state(db)[2])
-        version, min_client, server_now = migrations.open_state(db)
+            upgraded = migrations.upgrade(db, clock() if clock else int(db.scalar(_CLOCK)))
+        version, min_client, server_now, active = _opening(db, repository)
         problem = migrations.window_problem(db.where, version, min_client)
         if problem:
             raise StorageError(problem)
     except BaseException:
         db.close()
         raise
-    store = PostgresStore(db, repository, clock, server_now, audit_webhook=audit_webhook)
+    store = PostgresStore(db, repository, clock, server_now, active_at_open=active, audit_webhook=audit_webhook)
     store.upgraded = upgraded
     return store
+
+
+def _opening(db: Database, repository: str) -> tuple[int, int, int, bool | None]:
+    """(schema version, oldest client version accepted, the server's clock in epoch ms, whether
+    a lease is active then); (0, 0, clock, None) on a server without the schema."""
+    import psycopg
+
+    from maf_hooks.errors import StorageError
+
+    try:
+        version, min_client, now, active = db.one(_OPENING, (repository,))
+    except StorageError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.UndefinedTable):
+            raise
+        return 0, 0, int(db.scalar(_CLOCK)), None
+    return int(version), int(min_client), int(now), bool(active)

@@ -24,6 +24,7 @@ _IS_GLOB = r"pattern ~ '[*?[\\]'"
 class PostgresLeaseRecords(LeaseRecords):
     def __init__(self, store: PostgresStore) -> None:
         self.db, self.repo = store.db, store.repository
+        self.store = store
 
     def _rows(self, where: str, args: Sequence[Any]) -> list[tuple]:
         return [tuple(row) for row in self.db.all(
@@ -32,6 +33,9 @@ class PostgresLeaseRecords(LeaseRecords):
     # --- the hook's reads --------------------------------------------------------------------
 
     def has_active(self, now: int) -> bool:
+        known = self.store.active_at_open
+        if known is not None and known[0] == now:  # answered by the opening query (the hook's first read)
+            return known[1]
         return bool(self.db.scalar(f"SELECT EXISTS (SELECT 1 FROM leases WHERE {_OPEN} AND {_LIVE})",
                                    (self.repo, now)))
 

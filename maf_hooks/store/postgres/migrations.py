@@ -14,8 +14,6 @@ older code reads or writes raises it to its own version.
 
 from __future__ import annotations
 
-from maf_hooks.errors import StorageError
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from maf_hooks.store.postgres.connection import Database
@@ -234,24 +232,6 @@ MIGRATIONS = [
     Migration(1, "leases, events, records and mail, keyed by repository", 1, V1),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version  # the newest schema this code knows
-
-_OPEN = ("SELECT COALESCE(MAX(version), 0), COALESCE(MAX(min_client), 0), "
-         "(extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM maf_schema")
-
-
-def open_state(db: Database) -> tuple[int, int, int]:
-    """(schema version, oldest client version accepted, the server's clock in epoch ms), in one
-    round trip; (0, 0, clock) for a server without the schema."""
-    import psycopg
-
-    try:
-        version, min_client, clock = db.one(_OPEN)
-    except StorageError as exc:
-        if not isinstance(exc.__cause__, psycopg.errors.UndefinedTable):
-            raise
-        return 0, 0, int(db.scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"))
-    return int(version), int(min_client), int(clock)
-
 
 def state(db: Database) -> tuple[int, int]:
     """(the server's schema version, the oldest client version it accepts); (0, 0) for none."""
