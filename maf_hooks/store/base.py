@@ -19,11 +19,12 @@ that front ends know one error type (exit code 3) and never a driver's.
 from __future__ import annotations
 
 import abc
+import contextlib
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
-    from typing import Any, Callable
+    from typing import Any, Callable, Iterator
 
     from maf_hooks.store.audit import AuditTrail
     from maf_hooks.store.conflicts import ConflictRecords
@@ -63,9 +64,29 @@ class Store(abc.ABC):
     def __init__(self, clock: Callable[[], int]) -> None:
         self.clock = clock
 
+    _now: int | None = None  # the outermost open section's time
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[int]:
+        """A write section (see the module's docstring); yields the section's ``now``. An inner
+        section joins the outer one (the backend's savepoint) and yields the outer ``now``."""
+        with self._transaction():
+            outer = self._now is None
+            if outer:
+                self._now = self._locked_now()
+            try:
+                yield self._now  # type: ignore[misc]
+            finally:
+                if outer:
+                    self._now = None
+
     @abc.abstractmethod
-    def write(self) -> AbstractContextManager[int]:
-        """A write section (see the module's docstring); yields the section's ``now``."""
+    def _transaction(self) -> AbstractContextManager[None]:
+        """The backend's transaction, taken with the write lock (a savepoint when nested)."""
+
+    @abc.abstractmethod
+    def _locked_now(self) -> int:
+        """The outermost section's time, read once the write lock is held."""
 
     def now(self) -> int:
         """The time for a read outside a write section (the same clock the sections use)."""

@@ -12,6 +12,16 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+# A conflict record's fields and the columns every backend stores them in, in the same order
+RECORD_FIELDS = ("id", "agent", "path", "conflict_type", "severity", "holder", "lease_id", "lease_expires_at",
+                 "operation", "status", "override_reason", "created_at")
+RECORD_COLUMNS = ("id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, lease_expires_at, "
+                  "attempted_operation, status, override_reason, created_at")
+# an outbox row's fields, which are also its columns
+OUTBOX_FIELDS = ("id", "dedup_key", "recipient", "maf_type", "message", "token", "status", "attempts", "last_error",
+                 "created_at")
+
+
 class ConflictRecords(abc.ABC):
     @abc.abstractmethod
     def add(self, record: dict[str, Any]) -> None:

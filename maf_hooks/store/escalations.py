@@ -17,9 +17,22 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+# the columns every backend stores an escalation record in (``context`` as JSON text), in this order
+TRACKING_COLUMNS = ("escalation_id", "path_id", "agent_id", "execution_id", "current_level", "status", "context_json",
+                    "reason", "target", "priority", "created_at", "updated_at", "resolved_at", "condition", "bead_id",
+                    "level_started_at", "acknowledged_at", "note", "delivery_status", "delivery_error")
 RECORD_KEYS = ("escalation_id", "path_id", "agent_id", "execution_id", "current_level", "status", "reason",
                "target", "priority", "created_at", "updated_at", "resolved_at", "condition", "bead_id",
                "level_started_at", "acknowledged_at", "note", "delivery_status", "delivery_error", "context")
+
+
+def tracking_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A row of :data:`TRACKING_COLUMNS` as an escalation record."""
+    import json
+
+    record = dict(zip(TRACKING_COLUMNS, row))
+    record["context"] = json.loads(record.pop("context_json") or "{}")
+    return record
 
 
 class EscalationRecords(abc.ABC):

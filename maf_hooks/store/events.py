@@ -20,3 +20,22 @@ class EventLog(abc.ABC):
     def append(self, task_id: str, kind: str, agent: str | None, data: dict[str, Any], ts: int) -> int:
         """Insert one chained event row (``data`` gains ``agent`` when given); return its id.
         When the store was opened with an audit webhook, the event is also queued for it."""
+
+
+def event_payload(data: dict[str, Any], agent: str | None) -> tuple[dict[str, Any], str]:
+    """An event's data as stored: ``data`` with ``agent`` (when given), and its canonical JSON text."""
+    import json
+
+    payload = dict(data)
+    if agent is not None:
+        payload.setdefault("agent", agent)
+    return payload, json.dumps(payload, sort_keys=True)
+
+
+def webhook_document(event_id: int, task_id: str, ts: int, kind: str, agent: str | None,
+                     payload: dict[str, Any]) -> str:
+    """The JSON document the audit webhook receives for one event."""
+    import json
+
+    return json.dumps({"id": event_id, "task_id": task_id, "ts": ts, "kind": kind, "agent": agent, "data": payload},
+                      sort_keys=True)

@@ -14,14 +14,14 @@ loads psycopg.
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 from maf_hooks.store.base import Keeper, Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterator
+    from contextlib import AbstractContextManager
+    from typing import Callable
 
     from maf_hooks.store.audit import AuditTrail
     from maf_hooks.store.conflicts import ConflictRecords
@@ -67,7 +67,6 @@ class PostgresStore(Store):
         # whether a lease was active at the server's time of opening (None: not known): answers
         # ``leases.has_active`` for that very time without another round trip
         self.active_at_open = (server_now, active_at_open) if active_at_open is not None and clock is None else None
-        self._now: int | None = None
         self.upgraded: list[int] = []  # the migrations this open applied (``migrate=True``)
 
     def _server_clock(self) -> int:
@@ -76,23 +75,16 @@ class PostgresStore(Store):
         server_ms, seen = self._base
         return server_ms + int((time.monotonic() - seen) * 1000)
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[int]:
-        with self.db.transaction():
-            outer = self._now is None
-            if outer:
-                self.active_at_open = None  # what this section writes may change it
-                server_now = int(self.db.scalar(_LOCKED_NOW, (self._lock,)))
-                if self.server_time:
-                    self._base = (server_now, time.monotonic())
-                    self._now = server_now
-                else:
-                    self._now = self.clock()
-            try:
-                yield self._now  # type: ignore[misc]
-            finally:
-                if outer:
-                    self._now = None
+    def _transaction(self) -> AbstractContextManager[None]:
+        return self.db.transaction()
+
+    def _locked_now(self) -> int:
+        self.active_at_open = None  # what this section writes may change it
+        server_now = int(self.db.scalar(_LOCKED_NOW, (self._lock,)))
+        if not self.server_time:
+            return self.clock()
+        self._base = (server_now, time.monotonic())
+        return server_now
 
     def close(self) -> None:
         self.db.close()

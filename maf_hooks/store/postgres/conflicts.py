@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from maf_hooks.store.conflicts import ConflictRecords
+from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIELDS, ConflictRecords
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -11,17 +11,11 @@ if TYPE_CHECKING:
 
     from maf_hooks.store.postgres import PostgresStore
 
-_FIELDS = ("id", "agent", "path", "conflict_type", "severity", "holder", "lease_id", "lease_expires_at",
-           "operation", "status", "override_reason", "created_at")
-_COLUMNS = ("id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, lease_expires_at, "
-            "attempted_operation, status, override_reason, created_at")
-_OUTBOX_FIELDS = ("id", "dedup_key", "recipient", "maf_type", "message", "token", "status", "attempts", "last_error",
-                  "created_at")
-_OUTBOX = ", ".join(_OUTBOX_FIELDS)
+_OUTBOX = ", ".join(OUTBOX_FIELDS)
 
 
 def _outbox_row(values: Any) -> dict[str, Any]:
-    row = dict(zip(_OUTBOX_FIELDS, values))
+    row = dict(zip(OUTBOX_FIELDS, values))
     row["message"] = bytes(row["message"])
     return row
 
@@ -33,13 +27,13 @@ class PostgresConflictRecords(ConflictRecords):
     def add(self, record: dict[str, Any]) -> None:
         row = dict(record, conflict_type=record.get("conflict_type", "lease"))
         self.db.execute(
-            f"INSERT INTO reservation_conflicts (repository, {_COLUMNS}) VALUES (%s, {','.join(['%s'] * len(_FIELDS))})",
-            (self.repo, *(row[name] for name in _FIELDS)))
+            f"INSERT INTO reservation_conflicts (repository, {RECORD_COLUMNS}) VALUES (%s, {','.join(['%s'] * len(RECORD_FIELDS))})",
+            (self.repo, *(row[name] for name in RECORD_FIELDS)))
 
     def since(self, start: int) -> list[dict[str, Any]]:
-        rows = self.db.all(f"SELECT {_COLUMNS} FROM reservation_conflicts WHERE repository = %s AND created_at >= %s "
+        rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE repository = %s AND created_at >= %s "
                            "ORDER BY created_at, id", (self.repo, start))
-        return [dict(zip(_FIELDS, row)) for row in rows]
+        return [dict(zip(RECORD_FIELDS, row)) for row in rows]
 
     def mailed_since(self, dedup_key: str, start: int) -> bool:
         return self.db.one("SELECT 1 FROM mail_log WHERE repository = %s AND dedup_key = %s AND sent_at > %s",

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import json
 
-from maf_hooks.store.escalations import RECORD_KEYS, Delivery, DeliveryOutbox, EscalationRecords
+from maf_hooks.store.escalations import (
+    TRACKING_COLUMNS,
+    Delivery,
+    DeliveryOutbox,
+    EscalationRecords,
+    tracking_record,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,18 +25,8 @@ if TYPE_CHECKING:
 
     from maf_hooks.store.postgres import PostgresStore
 
-_COLUMNS = ("escalation_id", "path_id", "agent_id", "execution_id", "current_level", "status", "context_json",
-            "reason", "target", "priority", "created_at", "updated_at", "resolved_at", "condition", "bead_id",
-            "level_started_at", "acknowledged_at", "note", "delivery_status", "delivery_error")
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM escalation_tracking WHERE repository = %s"
+_SELECT = f"SELECT {', '.join(TRACKING_COLUMNS)} FROM escalation_tracking WHERE repository = %s"
 _ADVANCING = "status IN ('pending','escalated')"
-assert set(_COLUMNS) - {"context_json"} == set(RECORD_KEYS) - {"context"}
-
-
-def _record(row: Sequence[Any]) -> dict[str, Any]:
-    record = dict(zip(_COLUMNS, row))
-    record["context"] = json.loads(record.pop("context_json") or "{}")
-    return record
 
 
 class PostgresEscalations(EscalationRecords):
@@ -67,7 +63,7 @@ class PostgresEscalations(EscalationRecords):
 
     def get(self, escalation_id: str) -> dict[str, Any] | None:
         row = self.db.one(_SELECT + " AND escalation_id = %s", (self.repo, escalation_id))
-        return _record(row) if row else None
+        return tracking_record(row) if row else None
 
     def listing(self, statuses: Sequence[str] = ()) -> list[dict[str, Any]]:
         if statuses:
@@ -75,7 +71,7 @@ class PostgresEscalations(EscalationRecords):
                                (self.repo, list(statuses)))
         else:
             rows = self.db.all(_SELECT + " ORDER BY created_at, escalation_id", (self.repo,))
-        return [_record(row) for row in rows]
+        return [tracking_record(row) for row in rows]
 
     def advance(self, escalation_id: str, level: int, target: str, now: int) -> bool:
         return self.db.execute(

@@ -4,10 +4,8 @@ and the audit webhook's outbox."""
 
 from __future__ import annotations
 
-import json
-
 from maf_hooks.core.chain import chain_hash
-from maf_hooks.store.events import EventLog
+from maf_hooks.store.events import EventLog, event_payload, webhook_document
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,10 +20,7 @@ class PostgresEventLog(EventLog):
         self.queue_webhook = store.audit_webhook
 
     def append(self, task_id: str, kind: str, agent: str | None, data: dict[str, Any], ts: int) -> int:
-        payload = dict(data)
-        if agent is not None:
-            payload.setdefault("agent", agent)
-        data_json = json.dumps(payload, sort_keys=True)
+        payload, data_json = event_payload(data, agent)
         db = self.db
         # the counter row is locked by this update until the section ends: ids never repeat
         event_id = int(db.scalar(
@@ -39,8 +34,7 @@ class PostgresEventLog(EventLog):
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (self.repo, *row, previous, chain_hash(previous, row)))
         if self.queue_webhook:
-            document = {"id": event_id, "task_id": task_id, "ts": ts, "kind": kind, "agent": agent, "data": payload}
             db.execute(
                 "INSERT INTO audit_outbox (repository, event_id, payload_json, next_attempt_at) VALUES (%s, %s, %s, %s)",
-                (self.repo, event_id, json.dumps(document, sort_keys=True), ts))
+                (self.repo, event_id, webhook_document(event_id, task_id, ts, kind, agent, payload), ts))
         return event_id

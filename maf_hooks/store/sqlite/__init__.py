@@ -8,14 +8,13 @@ instead of failing. The section's ``now`` is the injected clock, read once the l
 
 from __future__ import annotations
 
-import contextlib
-
 from maf_hooks.store.base import Keeper as _Keeper
 from maf_hooks.store.base import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterator
+    from contextlib import AbstractContextManager
+    from typing import Callable
 
     from maf_hooks.store.audit import AuditTrail
     from maf_hooks.store.conflicts import ConflictRecords
@@ -35,19 +34,12 @@ class SqliteStore(Store):
         self.db = db
         self.location = db.path
         self.audit_webhook = audit_webhook  # queue every event for AUDIT_WEBHOOK_URL
-        self._now: int | None = None  # the outermost open section's time
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[int]:
-        with self.db.transaction():
-            outer = self._now is None
-            if outer:
-                self._now = self.clock()
-            try:
-                yield self._now  # type: ignore[misc]
-            finally:
-                if outer:
-                    self._now = None
+    def _transaction(self) -> AbstractContextManager[None]:
+        return self.db.transaction()
+
+    def _locked_now(self) -> int:
+        return self.clock()
 
     def close(self) -> None:
         self.db.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maf_hooks.store.conflicts import ConflictRecords
+from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIELDS, ConflictRecords
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -10,10 +10,6 @@ if TYPE_CHECKING:
 
     from maf_hooks.store.sqlite import SqliteStore
 
-_FIELDS = ("id", "agent", "path", "conflict_type", "severity", "holder", "lease_id", "lease_expires_at",
-           "operation", "status", "override_reason", "created_at")
-_COLUMNS = ("id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, lease_expires_at, "
-            "attempted_operation, status, override_reason, created_at")
 
 
 class SqliteConflictRecords(ConflictRecords):
@@ -22,13 +18,14 @@ class SqliteConflictRecords(ConflictRecords):
 
     def add(self, record: dict[str, Any]) -> None:
         row = dict(record, conflict_type=record.get("conflict_type", "lease"))
-        self.db.execute(f"INSERT INTO reservation_conflicts ({_COLUMNS}) VALUES ({','.join('?' * len(_FIELDS))})",
-                        tuple(row[name] for name in _FIELDS))
+        self.db.execute(
+            f"INSERT INTO reservation_conflicts ({RECORD_COLUMNS}) VALUES ({','.join('?' * len(RECORD_FIELDS))})",
+            tuple(row[name] for name in RECORD_FIELDS))
 
     def since(self, start: int) -> list[dict[str, Any]]:
-        rows = self.db.all(f"SELECT {_COLUMNS} FROM reservation_conflicts WHERE created_at >= ? "
+        rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE created_at >= ? "
                            "ORDER BY created_at, id", (start,))
-        return [dict(zip(_FIELDS, row)) for row in rows]
+        return [dict(zip(RECORD_FIELDS, row)) for row in rows]
 
     def mailed_since(self, dedup_key: str, start: int) -> bool:
         return self.db.one("SELECT 1 FROM mail_log WHERE dedup_key = ? AND sent_at > ?", (dedup_key, start)) is not None
@@ -54,14 +51,14 @@ class SqliteConflictRecords(ConflictRecords):
     def pending_mail(self, *, limit: int = 100, exclude: tuple[int, ...] = ()) -> list[dict[str, Any]]:
         rows = self.db.all(f"SELECT {_OUTBOX} FROM mail_outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
                            (limit + len(exclude),))
-        return [row for row in (dict(zip(_OUTBOX_FIELDS, values)) for values in rows) if row["id"] not in exclude][:limit]
+        return [row for row in (dict(zip(OUTBOX_FIELDS, values)) for values in rows) if row["id"] not in exclude][:limit]
 
     def outbox(self, ids: list[int]) -> list[dict[str, Any]]:
         if not ids:
             return []
         rows = self.db.all(f"SELECT {_OUTBOX} FROM mail_outbox WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id",
                            tuple(ids))
-        return [dict(zip(_OUTBOX_FIELDS, values)) for values in rows]
+        return [dict(zip(OUTBOX_FIELDS, values)) for values in rows]
 
     def mail_delivered(self, outbox_id: int, message_key: str, now: int) -> bool:
         row = self.db.one("SELECT dedup_key, recipient, maf_type FROM mail_outbox WHERE id = ? AND status = 'pending'",
@@ -78,6 +75,4 @@ class SqliteConflictRecords(ConflictRecords):
                         "AND status = 'pending'", (error[:2000], outbox_id))
 
 
-_OUTBOX_FIELDS = ("id", "dedup_key", "recipient", "maf_type", "message", "token", "status", "attempts", "last_error",
-                  "created_at")
-_OUTBOX = ", ".join(_OUTBOX_FIELDS)
+_OUTBOX = ", ".join(OUTBOX_FIELDS)

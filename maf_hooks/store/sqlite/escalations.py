@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from maf_hooks.errors import StorageError
-from maf_hooks.store.escalations import Delivery, DeliveryOutbox, EscalationRecords
+from maf_hooks.store.escalations import TRACKING_COLUMNS, Delivery, DeliveryOutbox, EscalationRecords, tracking_record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,17 +15,8 @@ if TYPE_CHECKING:
 
     from maf_hooks.store.sqlite import SqliteStore
 
-_COLUMNS = ("escalation_id", "path_id", "agent_id", "execution_id", "current_level", "status", "context_json",
-            "reason", "target", "priority", "created_at", "updated_at", "resolved_at", "condition", "bead_id",
-            "level_started_at", "acknowledged_at", "note", "delivery_status", "delivery_error")
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM escalation_tracking"
+_SELECT = f"SELECT {', '.join(TRACKING_COLUMNS)} FROM escalation_tracking"
 _ADVANCING = "status IN ('pending','escalated')"
-
-
-def _record(row: Sequence[Any]) -> dict[str, Any]:
-    record = dict(zip(_COLUMNS, row))
-    record["context"] = json.loads(record.pop("context_json") or "{}")
-    return record
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -79,11 +70,11 @@ class SqliteEscalations(EscalationRecords):
 
     def get(self, escalation_id: str) -> dict[str, Any] | None:
         row = self.db.one(_SELECT + " WHERE escalation_id = ?", (escalation_id,))
-        return _record(row) if row else None
+        return tracking_record(row) if row else None
 
     def listing(self, statuses: Sequence[str] = ()) -> list[dict[str, Any]]:
         where = f" WHERE status IN ({_marks(statuses)})" if statuses else ""
-        return [_record(row) for row in self.db.all(_SELECT + where + " ORDER BY created_at, escalation_id",
+        return [tracking_record(row) for row in self.db.all(_SELECT + where + " ORDER BY created_at, escalation_id",
                                                     tuple(statuses))]
 
     def advance(self, escalation_id: str, level: int, target: str, now: int) -> bool:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from maf_hooks.core.chain import chain_hash
-from maf_hooks.store.events import EventLog
+from maf_hooks.store.events import EventLog, event_payload, webhook_document
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,10 +18,7 @@ class SqliteEventLog(EventLog):
         self.queue_webhook = store.audit_webhook
 
     def append(self, task_id: str, kind: str, agent: str | None, data: dict[str, Any], ts: int) -> int:
-        payload = dict(data)
-        if agent is not None:
-            payload.setdefault("agent", agent)
-        data_json = json.dumps(payload, sort_keys=True)
+        payload, data_json = event_payload(data, agent)
         db = self.db
         last = db.one("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")
         previous = (last[1] or "") if last else ""
@@ -37,10 +32,9 @@ class SqliteEventLog(EventLog):
             (*row, previous, chain_hash(previous, row)),
         )
         if self.queue_webhook:
-            document = {"id": event_id, "task_id": task_id, "ts": ts, "kind": kind, "agent": agent, "data": payload}
             db.execute(
                 "INSERT INTO audit_outbox (event_id, payload_json, next_attempt_at) VALUES (?, ?, ?)",
-                (event_id, json.dumps(document, sort_keys=True), ts),
+                (event_id, webhook_document(event_id, task_id, ts, kind, agent, payload), ts),
             )
         return event_id
 
