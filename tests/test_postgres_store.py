@@ -288,3 +288,21 @@ def test_the_no_conflict_commit_hook_reads_the_server_twice_opening_and_lookup(t
     assert decision is not None and decision.conflicts == []
     assert len(statements) == 2, statements
     assert "EXISTS" in statements[0] and "pattern = ANY" in statements[1]
+
+
+def test_audit_validate_and_report_on_the_server_find_tampering(tmp_path, pg_server, pg_url):
+    repo = fleet_repo(tmp_path, pg_url)
+    assert run(repo, "maf", "db", "migrate").returncode == 0
+    for pattern in ("a.txt", "b.txt", "c/**"):
+        assert run(repo, "maf-lease", "acquire", pattern, "--agent", "alice").returncode == 0
+    assert run(repo, "maf-lease", "release", "b.txt", "--agent", "alice").returncode == 0
+    valid = run(repo, "maf", "audit", "validate", "--json")
+    assert valid.returncode == 0, valid.stderr
+    assert json.loads(valid.stdout)["valid"] is True and json.loads(valid.stdout)["checked"] == 4
+    report = run(repo, "maf", "audit", "report", "--json")
+    assert report.returncode == 0, report.stderr
+    dbname = pg_url.rsplit("/", 1)[1]
+    pg_server.sql("UPDATE events SET agent_id = 'mallory' WHERE id = 2", dbname)
+    broken = run(repo, "maf", "audit", "validate", "--json")
+    assert broken.returncode == 1
+    assert json.loads(broken.stdout)["first_invalid_id"] == 2
