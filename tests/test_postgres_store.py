@@ -306,3 +306,29 @@ def test_audit_validate_and_report_on_the_server_find_tampering(tmp_path, pg_ser
     broken = run(repo, "maf", "audit", "validate", "--json")
     assert broken.returncode == 1
     assert json.loads(broken.stdout)["first_invalid_id"] == 2
+
+
+def test_maf_mcp_over_stdio_leases_on_the_server(tmp_path, pg_url):
+    pytest.importorskip("mcp")
+    import anyio
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    repo = fleet_repo(tmp_path, pg_url)
+    assert run(repo, "maf", "db", "migrate").returncode == 0
+
+    async def scenario():
+        params = StdioServerParameters(command=os.path.join(BIN, "maf"), args=["mcp", "--agent", "alice"],
+                                       cwd=str(repo), env=dict(os.environ))
+        async with Client(params, read_timeout_seconds=120) as client:
+            result = await client.call_tool("lease_acquire", {"patterns": ["src/**"]})
+            assert not result.is_error, result.content[0].text
+            granted = result.structured_content["granted"]
+            assert [lease["pattern"] for lease in granted] == ["src/**"] and granted[0]["token"] >= 1
+            # another agent, another process: refused by what the MCP server wrote on the server
+            bob = run(repo, "maf-lease", "acquire", "src/a.py", "--agent", "bob", "--json")
+            assert bob.returncode == 1 and json.loads(bob.stdout)["conflicts"][0]["lease"]["agent"] == "alice"
+            listed = await client.call_tool("lease_list", {})
+            assert [lease["pattern"] for lease in listed.structured_content["leases"]] == ["src/**"]
+
+    anyio.run(scenario)
