@@ -1,5 +1,6 @@
-"""`maf mail`: list, read and send agent mail (one Maildir per agent under the mail root), and
-flush the queued conflict mail."""
+"""`maf mail`: list, read and send agent mail (one Maildir per agent under the mail root, or the
+lease server in fleet mode), flush the queued conflict mail, and sync the fleet's mail into the
+local Maildir."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def mail_group(ctx: click.Context, config_path, env_name):
 
     Every agent has a standard Maildir under the mail root (default .agent-mail at the top of
     the main worktree; MAF_AGENT_MAIL_ROOT or config mail.root change it), so mutt and other
-    Maildir tools can read it too.
+    Maildir tools can read it too. In fleet mode (storage.url names a PostgreSQL server) the
+    mail is kept on the server, so every machine reads the same mailboxes; `maf mail sync`
+    copies it into the local Maildir for mutt.
     """
     make_context(ctx, config_path, env_name)
 
@@ -56,7 +59,8 @@ def list_mail(context: Context, agent, unread, as_json):
     """
     who = context.agent(agent)
     assert who is not None  # required
-    box = service.inbox(context.mail_root(), who, unread_only=unread)
+    with service.mail_store(context) as store:
+        box = service.inbox(context.mail_root(), who, unread_only=unread, store=store)
     if as_json:
         emit_json(box)
         return 0
@@ -86,7 +90,8 @@ def read_mail(context: Context, key, agent, as_json):
     """
     who = context.agent(agent)
     assert who is not None  # required
-    message = service.read(context.mail_root(), who, key)
+    with service.mail_store(context) as store:
+        message = service.read(context.mail_root(), who, key, store=store)
     if as_json:
         emit_json(message)
         return 0
@@ -125,7 +130,9 @@ def send_mail(context: Context, recipient, subject, body, body_file, agent, as_j
     text = body if body is not None else _read_body(body_file)
     who = context.agent(agent)
     assert who is not None  # required
-    sent = service.send(context.mail_root(), sender=who, recipient=recipient, subject=subject, text=text)
+    with service.mail_store(context) as store:
+        sent = service.send(context.mail_root(), sender=who, recipient=recipient, subject=subject, text=text,
+                            store=store)
     if as_json:
         emit_json(sent)
     else:
@@ -160,6 +167,43 @@ def flush_mail(context: Context, as_json):
     else:
         click.echo(f"delivered {len(result['delivered'])} queued message(s); {result['pending']} still queued")
     return 1 if result["failed"] else 0
+
+
+@mail_group.command("sync")
+@agent_option
+@json_option
+@pass_context
+def sync_mail(context: Context, agent, as_json):
+    """Copy your mail from the lease server into your local Maildir (fleet mode), for mutt.
+
+    Writes each message the server holds for you into <mail root>/<agent>/new/, as the file a
+    local delivery would make (same content, same name as its `maf mail list` id); a message
+    already in new/ or cur/ is not written again, so running it twice writes nothing twice.
+    Then "read" is carried both ways: a message you read in the Maildir (flag S, as mutt sets
+    it) is marked read on the server, and one read with `maf mail read` (on any machine) gets
+    the S flag here. Messages you delete from the Maildir stay on the server (the next sync
+    writes them again). Without a server (storage.url unset) the mail is already in the
+    Maildir and there is nothing to do.
+
+    \b
+    Examples:
+      maf mail sync
+      maf mail sync --agent alice --json
+    """
+    who = context.agent(agent)
+    assert who is not None  # required
+    with service.mail_store(context) as store:
+        result = service.sync(context.mail_root(), who, store=store)
+    if as_json:
+        emit_json(result)
+    elif not result["fleet"]:
+        click.echo(f"Nothing to sync: without a lease server, mail for {shown(who)} is delivered to "
+                   f"{shown(result['mailbox'])} already.")
+    else:
+        click.echo(f"{len(result['written'])} new message(s) written to {shown(result['mailbox'])}; "
+                   f"{len(result['marked_read'])} marked read on the server, "
+                   f"{len(result['marked_seen'])} marked seen in the Maildir ({result['messages']} on the server)")
+    return 0
 
 
 def _read_body(path: str) -> str:

@@ -1,4 +1,9 @@
-"""Reading agent mail: list a mailbox, read one message (and mark it seen, the Maildir way)."""
+"""Reading agent mail: list a mailbox, read one message (and mark it seen, the Maildir way).
+
+:func:`summary` and :func:`details` turn a message's bytes into the documents ``maf mail list``
+and ``maf mail read`` show, wherever the bytes were kept (a Maildir file, or the fleet's
+``mail_messages`` rows, :mod:`maf_hooks.services.mail`); :func:`oldest_first` orders them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import datetime as _dt
 import email
 import json
 import mailbox
+import os
 import re
 from email.message import EmailMessage
 
@@ -38,17 +44,16 @@ def list_messages(root: str, agent_id: str, *, unread_only: bool = False) -> lis
         for key in list(box.iterkeys()):
             try:
                 info = box.get_message(key)
-                parsed = _parse(box.get_bytes(key))
+                raw = box.get_bytes(key)
             except (KeyError, FileNotFoundError):  # taken away while we were listing
                 continue
-            summary, sort_ms = _summary(key, info, parsed)
-            if unread_only and summary["seen"]:
+            seen, folder = _state(info)
+            if unread_only and seen:
                 continue
-            entries.append((sort_ms, _key_time(key), key, summary))
+            entries.append(summary(key, raw, seen=seen, folder=folder))
     except OSError as exc:
         raise StorageError(f"Could not read the mailbox {path}: {failure_reason(exc)}") from exc
-    entries.sort(key=lambda entry: entry[:3])
-    return [entry[3] for entry in entries]
+    return oldest_first(entries)
 
 
 def read_message(root: str, agent_id: str, key: str, *, mark_seen: bool = True) -> dict:
@@ -70,28 +75,110 @@ def read_message(root: str, agent_id: str, key: str, *, mark_seen: bool = True) 
                 f"No message {key!r} in the mailbox of {agent_id} ({path}). "
                 "`maf mail list` shows the ids."
             ) from None
-        parsed = _parse(raw)
         if mark_seen and (info.get_subdir() != "cur" or "S" not in info.get_flags()):
-            marked = mailbox.MaildirMessage(raw)
-            marked.set_subdir("cur")
-            marked.set_flags(info.get_flags())
-            marked.add_flag("S")
-            marked.set_date(info.get_date())
-            try:
-                box[key] = marked  # the documented way: rewrite into cur/ with the flag
-                info = marked
-            except (KeyError, FileNotFoundError):
-                pass  # another reader moved it meanwhile; it was read all the same
+            info = _marked_seen(box, key, info, raw)
     except OSError as exc:
         raise StorageError(f"Could not read the mailbox {path}: {failure_reason(exc)}") from exc
-    summary, _ = _summary(key, info, parsed)
-    summary["message_id"] = _header(parsed, "Message-ID")
-    summary["headers"] = {
+    seen, folder = _state(info)
+    return details(key, raw, seen=seen, folder=folder)
+
+
+def flags(root: str, agent_id: str) -> dict[str, str]:
+    """``{key: flags}`` of every message in the agent's Maildir (``new/`` and ``cur/``; flags as
+    after ``:2,``, so ``"S"`` once read); empty when there is no mailbox. Reads names only."""
+    path = mailbox_path(root, agent_id)
+    try:
+        box = confinement.open_maildir(root, agent_id, create=False)
+        if box is None:
+            return {}
+        try:
+            found: dict[str, str] = {}
+            for sub in ("new", "cur"):
+                if sub not in box.fds:
+                    continue
+                for name in os.listdir(box.fds[sub]):
+                    if name.startswith("."):
+                        continue
+                    key, _, info = name.partition(":")
+                    found[key] = info[2:] if info.startswith("2,") else ""
+            return found
+        finally:
+            box.close()
+    except OSError as exc:
+        raise StorageError(f"Could not read the mailbox {path}: {failure_reason(exc)}") from exc
+
+
+def mark_seen(root: str, agent_id: str, keys: list[str]) -> list[str]:
+    """Give the messages ``keys`` the flag ``S`` in ``cur/`` (as :func:`read_message` does);
+    the keys marked (those missing or already seen are left alone)."""
+    path = mailbox_path(root, agent_id)
+    box = _open(root, agent_id, path)
+    marked: list[str] = []
+    if box is None:
+        return marked
+    try:
+        for key in keys:
+            try:
+                info = box.get_message(key)
+                if info.get_subdir() == "cur" and "S" in info.get_flags():
+                    continue
+                _marked_seen(box, key, info, box.get_bytes(key))
+            except (KeyError, FileNotFoundError):
+                continue
+            marked.append(key)
+    except OSError as exc:
+        raise StorageError(f"Could not read the mailbox {path}: {failure_reason(exc)}") from exc
+    return marked
+
+
+def _marked_seen(box: mailbox.Maildir, key: str, info: mailbox.MaildirMessage, raw: bytes) -> mailbox.MaildirMessage:
+    """Move one message into ``cur/`` with the flag ``S``, keeping its other flags and date."""
+    marked = mailbox.MaildirMessage(raw)
+    marked.set_subdir("cur")
+    marked.set_flags(info.get_flags())
+    marked.add_flag("S")
+    marked.set_date(info.get_date())
+    try:
+        box[key] = marked  # the documented way: rewrite into cur/ with the flag
+    except (KeyError, FileNotFoundError):
+        return info  # another reader moved it meanwhile; it was read all the same
+    return marked
+
+
+def _state(info: mailbox.MaildirMessage) -> tuple[bool, str]:
+    folder = info.get_subdir()
+    return "S" in info.get_flags(), folder if folder in ("new", "cur") else "new"
+
+
+def summary(key: str, raw: bytes, *, seen: bool, folder: str) -> dict[str, Any]:
+    """The list entry of one message: ``{"id", "from", "to", "subject", "date", "type", "seen",
+    "folder"}`` (see :func:`list_messages`)."""
+    return _summary(key, _parse(raw), seen=seen, folder=folder)
+
+
+def details(key: str, raw: bytes, *, seen: bool, folder: str) -> dict[str, Any]:
+    """One message as :func:`read_message` returns it: the summary with ``message_id``, the
+    ``X-MAF-*`` ``headers``, ``text`` and ``json``."""
+    parsed = _parse(raw)
+    found = _summary(key, parsed, seen=seen, folder=folder)
+    found["message_id"] = _header(parsed, "Message-ID")
+    found["headers"] = {
         name: str(value) for name, value in parsed.items() if name.lower().startswith("x-maf-")
     }
-    summary["text"] = _text_of(parsed)
-    summary["json"] = _json_of(parsed)
-    return summary
+    found["text"] = _text_of(parsed)
+    found["json"] = _json_of(parsed)
+    return found
+
+
+def oldest_first(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Summaries by Date (else the time in the key), then key."""
+    def order(entry: dict[str, Any]) -> tuple[int, tuple[int, int], str]:
+        key_time = _key_time(entry["id"])
+        date = entry["date"]  # whole seconds, as the Date header has them
+        sort_ms = _ms_of(date, key_time[0] * 1000) if date else key_time[0] * 1000
+        return sort_ms, key_time, entry["id"]
+
+    return sorted(summaries, key=order)
 
 
 def _open(root: str, agent_id: str, path: str) -> mailbox.Maildir | None:
@@ -140,6 +227,14 @@ def _key_time(key: str) -> tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
+def _ms_of(iso: str, default: int) -> int:
+    try:
+        moment = _dt.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:  # a year before 1000, as strftime writes it on some systems
+        return default
+    return int(moment.replace(tzinfo=_dt.timezone.utc).timestamp() * 1000)
+
+
 def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
@@ -147,10 +242,8 @@ def _iso(ms: int | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _summary(key: str, info: mailbox.MaildirMessage, parsed: EmailMessage) -> tuple[dict, int]:
+def _summary(key: str, parsed: EmailMessage, *, seen: bool, folder: str) -> dict[str, Any]:
     date_ms = _date_ms(parsed)
-    sort_ms = date_ms if date_ms is not None else _key_time(key)[0] * 1000
-    folder = info.get_subdir()
     return {
         "id": key,
         "from": _header(parsed, "From"),
@@ -158,9 +251,9 @@ def _summary(key: str, info: mailbox.MaildirMessage, parsed: EmailMessage) -> tu
         "subject": _header(parsed, "Subject"),
         "date": _iso(date_ms),
         "type": _header(parsed, "X-MAF-Type"),
-        "seen": "S" in info.get_flags(),
-        "folder": folder if folder in ("new", "cur") else "new",
-    }, sort_ms
+        "seen": seen,
+        "folder": folder,
+    }
 
 
 def _text_of(parsed: EmailMessage) -> str:

@@ -201,17 +201,27 @@ class Tools:
     # -- mail -----------------------------------------------------------------------------------
 
     def mail_inbox(self, unread: bool = False) -> Outcome:
-        return self.run(MAIL, lambda context: Outcome(
-            mail_service.inbox(context.mail_root(), self.acting(context), unread_only=unread)))
+        def work(context: Context) -> Outcome:
+            with mail_service.mail_store(context) as store:
+                return Outcome(mail_service.inbox(context.mail_root(), self.acting(context), unread_only=unread,
+                                                  store=store))
+
+        return self.run(MAIL, work)
 
     def mail_read(self, message_id: str) -> Outcome:
-        return self.run(MAIL, lambda context: Outcome(
-            mail_service.read(context.mail_root(), self.acting(context), message_id)))
+        def work(context: Context) -> Outcome:
+            with mail_service.mail_store(context) as store:
+                return Outcome(mail_service.read(context.mail_root(), self.acting(context), message_id, store=store))
+
+        return self.run(MAIL, work)
 
     def mail_send(self, to: str, subject: str, body: str) -> Outcome:
-        return self.run(MAIL, lambda context: Outcome(
-            mail_service.send(context.mail_root(), sender=self.acting(context), recipient=to, subject=subject,
-                              text=body)))
+        def work(context: Context) -> Outcome:
+            with mail_service.mail_store(context) as store:
+                return Outcome(mail_service.send(context.mail_root(), sender=self.acting(context), recipient=to,
+                                                 subject=subject, text=body, store=store))
+
+        return self.run(MAIL, work)
 
 
 def _as_given(context: Context) -> dict[str, Any]:

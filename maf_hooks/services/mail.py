@@ -1,40 +1,150 @@
-"""The agent mail use cases: list a mailbox, read a message (marking it read), send a message.
+"""The agent mail use cases: list a mailbox, read a message (marking it read), send a message,
+deliver the queued conflict mail, and copy the fleet's mail into the local Maildir.
 
-Mail lives in one Maildir per agent under the mail root (:mod:`maf_hooks.mail`); these calls
-take the root and the agent as parameters, so that every front end (``maf mail``, an MCP tool)
-reads and sends the same way.
+**Where mail lives is decided here, and only here**: in the store when the store keeps mail
+(``store.mailboxes``: a PostgreSQL server, "fleet mode", so that mail written on one machine is
+read on every other), else in one Maildir per agent under the mail root (:mod:`maf_hooks.mail`).
+Either way a message is the same bytes under the same key, and list/read parse them with the
+same parser (:mod:`maf_hooks.mail.reading`). Every front end (``maf mail``, the MCP tools) opens
+the store with :func:`mail_store` and passes it as ``store`` (None: the Maildir).
 """
 
 from __future__ import annotations
 
+import contextlib
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
+    from maf_hooks.store.base import Store
+    from maf_hooks.store.mailboxes import Mailboxes
 
-def inbox(mail_root: str, agent: str, *, unread_only: bool = False) -> dict[str, Any]:
+
+@contextlib.contextmanager
+def mail_store(context: Any) -> Iterator[Store | None]:
+    """The open store when it may keep the mail (a server), else None: a SQLite store never
+    keeps mail, so mail commands leave its file alone, exactly as before fleet mode."""
+    if context.store_location.backend == "sqlite":
+        yield None
+        return
+    with context.store() as store:
+        yield store
+
+
+def _boxes(store: Store | None) -> Mailboxes | None:
+    return None if store is None else store.mailboxes
+
+
+def inbox(mail_root: str, agent: str, *, unread_only: bool = False, store: Store | None = None) -> dict[str, Any]:
     """``{"agent", "mailbox", "messages"}``: the agent's messages, oldest first (only the unread
-    ones with ``unread_only``); see :func:`maf_hooks.mail.reading.list_messages`."""
+    ones with ``unread_only``); see :func:`maf_hooks.mail.reading.list_messages`. ``mailbox`` is
+    the Maildir's path, or the store's location in fleet mode."""
     from maf_hooks import mail  # loads mailbox and email only when mail is used
+    from maf_hooks.mail import reading
 
-    return {"agent": agent, "mailbox": mail.mailbox_path(mail_root, agent),
-            "messages": mail.list_messages(mail_root, agent, unread_only=unread_only)}
+    boxes = _boxes(store)
+    if boxes is None:
+        return {"agent": agent, "mailbox": mail.mailbox_path(mail_root, agent),
+                "messages": mail.list_messages(mail_root, agent, unread_only=unread_only)}
+    assert store is not None
+    mail.mailbox_path(mail_root, agent)  # the same check of the agent id
+    rows = boxes.messages(agent, unread_only=unread_only)
+    return {"agent": agent, "mailbox": store.location,
+            "messages": reading.oldest_first([reading.summary(row["key"], row["message"], **_state(row))
+                                              for row in rows])}
 
 
-def read(mail_root: str, agent: str, key: str) -> dict[str, Any]:
+def read(mail_root: str, agent: str, key: str, *, store: Store | None = None) -> dict[str, Any]:
     """One message of the agent's, marked read; an unknown key is refused."""
     from maf_hooks import mail
+    from maf_hooks.mail import reading
 
-    return mail.read_message(mail_root, agent, key, mark_seen=True)
+    boxes = _boxes(store)
+    if boxes is None:
+        return mail.read_message(mail_root, agent, key, mark_seen=True)
+    assert store is not None
+    mail.mailbox_path(mail_root, agent)
+    row = boxes.message(agent, key)
+    if row is None:
+        from maf_hooks.errors import Refused
+
+        raise Refused(f"No message {key!r} in the mailbox of {agent} on {store.location}. "
+                      "`maf mail list` shows the ids.")
+    if row["seen_at"] is None:
+        with store.write() as now:
+            boxes.mark_seen(agent, [key], now)
+            row["seen_at"] = now
+    return reading.details(key, row["message"], **_state(row))
 
 
-def send(mail_root: str, *, sender: str, recipient: str, subject: str, text: str) -> dict[str, Any]:
+def _state(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored message's ``seen`` and ``folder``, as its Maildir file would have them."""
+    seen = row["seen_at"] is not None
+    return {"seen": seen, "folder": "cur" if seen else "new"}
+
+
+def send(mail_root: str, *, sender: str, recipient: str, subject: str, text: str,
+         store: Store | None = None) -> dict[str, Any]:
     """Deliver a plain agent-to-agent message to the recipient's mailbox; returns
     ``{"id", "from", "to", "subject", "type"}`` (see :func:`maf_hooks.mail.maildir.send`)."""
     from maf_hooks import mail
 
-    key = mail.send(mail_root, sender=sender, recipient=recipient, subject=subject, text=text)
+    boxes = _boxes(store)
+    if boxes is None:
+        key = mail.send(mail_root, sender=sender, recipient=recipient, subject=subject, text=text)
+    else:
+        assert store is not None
+        from maf_hooks.mail.confinement import unique_name
+
+        mail.mailbox_path(mail_root, recipient)
+        data = mail.as_bytes(mail.build_message(sender=sender, recipient=recipient, subject=subject, text=text,
+                                                maf_type=mail.MESSAGE))
+        key = unique_name()  # the name a Maildir delivery gives its file
+        with store.write() as now:
+            boxes.deliver(recipient, key, data, now)
     return {"id": key, "from": sender, "to": recipient, "subject": subject, "type": mail.MESSAGE}
+
+
+def sync(mail_root: str, agent: str, *, store: Store | None = None) -> dict[str, Any]:
+    """``maf mail sync``: write the agent's stored messages into its Maildir under the mail root
+    (the files a local delivery would make: same bytes, same key, in ``new/``; a key already in
+    ``new/`` or ``cur/`` is not written again), then carry "read" both ways: a message seen in
+    the Maildir (flag ``S``) is marked read in the store, a message read in the store gets ``S``
+    in the Maildir.
+
+    ``{"agent", "mailbox", "fleet", "messages", "written", "marked_read", "marked_seen"}``: how
+    many messages the store holds, the keys written into the Maildir, those marked read in the
+    store, and those marked seen in the Maildir. Without a store that keeps mail (``fleet``
+    false) there is nothing to copy: the mail is already in the Maildir."""
+    from maf_hooks import mail
+    from maf_hooks.mail import reading
+
+    path = mail.mailbox_path(mail_root, agent)
+    result: dict[str, Any] = {"agent": agent, "mailbox": path, "fleet": False, "messages": 0, "written": [],
+                              "marked_read": [], "marked_seen": []}
+    boxes = _boxes(store)
+    if boxes is None:
+        return result
+    assert store is not None
+    rows = boxes.messages(agent)
+    local = reading.flags(mail_root, agent)
+    written = []
+    for row in rows:
+        if row["key"] not in local:
+            mail.deliver_once(mail_root, agent, row["message"], row["key"])
+            written.append(row["key"])
+    read_here = [row["key"] for row in rows if row["seen_at"] is None and "S" in local.get(row["key"], "")]
+    read_there = [row["key"] for row in rows if row["seen_at"] is not None and "S" not in local.get(row["key"], "")]
+    marked_seen = reading.mark_seen(mail_root, agent, read_there)
+    marked_read: list[str] = []
+    if written or read_here:
+        with store.write() as now:
+            boxes.mark_synced(agent, written, now)
+            marked_read = boxes.mark_seen(agent, read_here, now)
+    result.update(fleet=True, messages=len(rows), written=written, marked_read=marked_read, marked_seen=marked_seen)
+    return result
 
 
 def deliver_outbox(store: Any, mail_root: str, *, ids: list[int] | None = None, exclude: tuple[int, ...] = (),
@@ -43,11 +153,13 @@ def deliver_outbox(store: Any, mail_root: str, *, ids: list[int] | None = None, 
     ``exclude``, oldest first); one result per row tried: ``{"id", "recipient", "status"
     ("delivered" | "pending"), "key", "error", "attempts"}``.
 
-    Each message goes to the recipient's Maildir under its fixed key
-    (:func:`maf_hooks.mail.maildir.outbox_key`) unless that key is already in ``new/`` or ``cur/``,
-    and is then marked delivered: run again after a crash, it delivers nothing twice. A failure
-    is counted on the row, which stays pending for the next try. ``budget_ms`` stops starting new
-    deliveries after that long (the git hook)."""
+    Each message goes to the recipient's mailbox under its fixed key
+    (:func:`maf_hooks.mail.maildir.outbox_key`) unless that key is already there, and is then
+    marked delivered: run again after a crash, it delivers nothing twice. The mailbox is the
+    store's when it keeps mail (fleet mode: the message and its row's "delivered" are written in
+    one write section), else the Maildir under ``mail_root`` (a key already in ``new/`` or
+    ``cur/`` counts). A failure is counted on the row, which stays pending for the next try.
+    ``budget_ms`` stops starting new deliveries after that long (the git hook)."""
     rows = store.conflicts.outbox(ids) if ids is not None else store.conflicts.pending_mail(limit=limit,
                                                                                          exclude=exclude)
     rows = [row for row in rows if row.get("status", "pending") == "pending"]
@@ -55,6 +167,7 @@ def deliver_outbox(store: Any, mail_root: str, *, ids: list[int] | None = None, 
         return []
     from maf_hooks import mail
 
+    boxes = _boxes(store)
     started = store.now()
     results = []
     for row in rows:
@@ -62,7 +175,12 @@ def deliver_outbox(store: Any, mail_root: str, *, ids: list[int] | None = None, 
             break
         key = mail.outbox_key(row["id"], row["created_at"], row["token"])
         try:
-            mail.deliver_once(mail_root, row["recipient"], bytes(row["message"]), key)
+            if boxes is None:
+                mail.deliver_once(mail_root, row["recipient"], bytes(row["message"]), key)
+            else:
+                with store.write() as now:
+                    boxes.deliver(row["recipient"], key, bytes(row["message"]), now)
+                    store.conflicts.mail_delivered(row["id"], key, now)
         except Exception as exc:  # noqa: BLE001 - kept pending, retried later
             from maf_hooks.mail.maildir import failure_reason
 
@@ -72,8 +190,9 @@ def deliver_outbox(store: Any, mail_root: str, *, ids: list[int] | None = None, 
             results.append({"id": row["id"], "recipient": row["recipient"], "status": "pending", "key": key,
                             "error": error, "attempts": row["attempts"] + 1})
             continue
-        with store.write() as now:
-            store.conflicts.mail_delivered(row["id"], key, now)
+        if boxes is None:
+            with store.write() as now:
+                store.conflicts.mail_delivered(row["id"], key, now)
         results.append({"id": row["id"], "recipient": row["recipient"], "status": "delivered", "key": key,
                         "error": None, "attempts": row["attempts"] + 1})
     return results

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.leases import LeaseRecords
+    from maf_hooks.store.mailboxes import Mailboxes
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
 
@@ -143,6 +144,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def deliveries(self) -> DeliveryOutbox:
         """The escalation messages' outbox (:mod:`maf_hooks.store.escalations`)."""
+
+    mailboxes: Mailboxes | None = None
+    """The agents' mailboxes when this store keeps the mail (:mod:`maf_hooks.store.mailboxes`); None
+    (the default) when mail lives in Maildir files under the mail root."""
 
     def __enter__(self) -> Store:
         return self

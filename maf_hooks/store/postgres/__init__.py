@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.escalations import DeliveryOutbox, EscalationRecords
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.leases import LeaseRecords
+    from maf_hooks.store.mailboxes import Mailboxes
     from maf_hooks.store.postgres.connection import Database, Settings
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
@@ -118,6 +119,7 @@ class PostgresStore(Store):
         "maf_hooks.store.postgres.escalations", "PostgresEscalations")
     deliveries: DeliveryOutbox = Keeper(  # type: ignore[assignment]
         "maf_hooks.store.postgres.escalations", "PostgresDeliveries")
+    mailboxes: Mailboxes = Keeper("maf_hooks.store.postgres.mailboxes", "PostgresMailboxes")  # type: ignore[assignment]
 
 
 def open_server(settings: Settings, repository: str, clock: Callable[[], int] | None = None, *,
