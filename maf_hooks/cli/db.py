@@ -53,3 +53,36 @@ def migrate(context: Context, as_json: bool) -> int:
                  else "up to date" if before == schema.version else f"upgraded from version {before}")
         click.echo(f"{state}: {location} (schema version {schema.version})")
     return 0
+
+
+@db_group.command("copy")
+@click.option("--to", "target", required=True, metavar="URL|PATH",
+              help="The store to copy into: a postgresql:// URL (this repository's key on it), or a SQLite file path.")
+@click.option("--force", is_flag=True, help="Replace the target's records of this repository (in one transaction).")
+@json_option
+@pass_context
+def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
+    """Copy every record of this repository (leases with their fencing tokens, the audit chain,
+    conflicts, escalations, mail and its outbox, preflight history, agents) into another store.
+
+    \b
+    maf db copy --to postgresql://maf@db.example.com/maf    # from this machine to a fleet
+    maf db copy --to .git/maf/runtime.db                    # from the fleet back to a file
+    """
+    from maf_hooks.services import transfer
+    from maf_hooks.store.open import locate_given
+
+    destination = locate_given(context.root, context.paths.common_dir, context.config, target, context.cwd)
+    result = transfer.copy(context.store_location, destination, environ=context.environ,
+                           mail_root=context.mail_root(), force=force)
+    if as_json:
+        emit_json(result)
+        return 0
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result["counts"].items())
+    verb = "replaced the records of this repository in" if result["replaced"] else "copied to"
+    click.echo(f"{verb} {result['target']}: {counts}")
+    chain = result["audit"]
+    state = "valid" if chain["valid"] else f"as on the source: {chain['problem']}"
+    click.echo(f"audit chain on the target: {state} ({chain['checked']} events); next fencing token "
+               f"{result['last_token'] + 1}")
+    return 0

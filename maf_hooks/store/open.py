@@ -139,6 +139,30 @@ def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation | ServerLocati
     return StoreLocation(root, common_dir, cfg)
 
 
+def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> StoreLocation | ServerLocation:
+    """A store named on the command line (``maf db copy --to``): a ``postgresql://`` URL, under
+    this repository's key and with the configured password variable and timeouts; anything else
+    is a SQLite file path, relative to ``cwd``. A URL that cannot be ``storage.url`` (a password
+    in it, a bad port) is refused (UsageError)."""
+    from types import SimpleNamespace
+
+    from maf_hooks.errors import UsageError
+    from maf_hooks.store.url import url_problem
+
+    if "://" in given:
+        problem = url_problem(given)
+        if problem:
+            raise UsageError(f"--to: {problem}.")
+        key, value = "storage.url", given
+    else:
+        key, value = "storage.db_path", os.path.abspath(os.path.join(cwd, os.path.expanduser(given)))
+    # the configuration as it is, with the one key the command line names replaced
+    named = SimpleNamespace(get=lambda dotted, default=None: value if dotted == key else cfg.get(dotted, default))
+    if key == "storage.url":
+        return ServerLocation(root, named)
+    return StoreLocation(root, common_dir, named)
+
+
 if TYPE_CHECKING:
     from typing import Union
 

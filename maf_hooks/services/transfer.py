@@ -1,0 +1,171 @@
+"""Moving a repository between stores (``maf db copy``): every record kind, through the
+transfer interface of both backends (:mod:`maf_hooks.store.transfer`), in one write section of
+the target (kept whole or not at all) while the source's write lock keeps its records still.
+
+Agent mail moves with the records: a store without mail of its own (SQLite) has it in the
+Maildir under the mail root, which is read into (or delivered from) a store that keeps mail
+(``mail_messages``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from maf_hooks.errors import Refused, StorageError, UsageError
+from maf_hooks.store.transfer import BATCH, KINDS, Counters, transfer_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from typing import Any
+
+    from maf_hooks.store.base import Store
+    from maf_hooks.store.open import Location
+
+MAIL = "mail_messages"
+
+
+def copy(source_at: Location, target_at: Location, *, environ: Mapping[str, str], mail_root: str,
+         force: bool = False, batch: int = BATCH) -> dict[str, Any]:
+    """Copy this repository's records from ``source_at`` to ``target_at`` (created, or its schema
+    brought up to date). A target holding records of this repository is refused (Refused, exit
+    1) unless ``force``, which replaces them; other repositories on a shared server are never
+    touched. Returns the counts per kind, the counters and both chains' validation."""
+    if _same(source_at, target_at):
+        raise UsageError(f"--to names the store in use ({target_at}): give another URL or path.")
+    with source_at.open(environ=environ, create=False) as source, target_at.open(environ=environ, upgrade=True) as target:
+        result = _copy(source, target, force=force, mail_root=mail_root, batch=batch)
+        if MAIL in result["mail_to_maildir"]:
+            result["counts"][MAIL] = deliver_to_maildir(mail_root, _dump_mail(source, batch))
+    del result["mail_to_maildir"]
+    result.update(source=str(source_at), target=str(target_at),
+                  backends={"source": source_at.backend, "target": target_at.backend})
+    return result
+
+
+def _copy(source: Store, target: Store, *, force: bool, mail_root: str, batch: int) -> dict[str, Any]:
+    from maf_hooks.services import audit
+
+    reader, writer = transfer_of(source), transfer_of(target)
+    counts: dict[str, int] = {}
+    with target.write():
+        present = {kind: n for kind in writer.kinds if (n := writer.count(kind))}
+        if present and not force:
+            held = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in present.items())
+            raise Refused(f"The target {target.location} already holds records of this repository ({held}). "
+                          "Nothing was copied. Give --force to replace them (other repositories on a "
+                          "shared server are never touched).")
+        if present:
+            writer.clear()
+        before = writer.counters()
+        with source.write():  # no lease or event is written to the source while it is read
+            for kind in KINDS:
+                if kind not in writer.kinds:
+                    continue
+                if kind in reader.kinds:
+                    pages: Iterator[list[tuple]] = reader.dump(kind, batch)
+                elif kind == MAIL:
+                    pages = maildir_rows(mail_root, batch)
+                else:
+                    continue
+                counts[kind] = 0
+                for rows in pages:
+                    writer.load(kind, rows)
+                    counts[kind] += len(rows)
+            copied = reader.counters()
+            source_chain = audit.validate(source)
+        # the target never gives a token again that either store gave
+        tokens = max(copied.last_token, before.last_token)
+        writer.set_counters(Counters(copied.last_event_id, tokens))
+        target_chain = audit.validate(target)
+        if target_chain != source_chain:
+            raise StorageError(f"The copied audit chain does not validate on {target.location} as it does on "
+                               f"{source.location} ({target_chain['problem'] or 'valid on the target only'}); "
+                               "nothing was copied.")
+    to_maildir = [MAIL] if MAIL in reader.kinds and MAIL not in writer.kinds else []
+    return {"replaced": present, "counts": counts, "last_token": tokens, "last_event_id": copied.last_event_id,
+            "audit": target_chain, "mail_to_maildir": to_maildir}
+
+
+def _dump_mail(source: Store, batch: int) -> Iterator[list[tuple]]:
+    return transfer_of(source).dump(MAIL, batch)
+
+
+def _same(one: Location, other: Location) -> bool:
+    if one.backend != other.backend:
+        return False
+    if one.backend == "sqlite":
+        return os.path.realpath(one.path) == os.path.realpath(other.path)
+    return bool(one.url == other.url and one.repository() == other.repository())  # type: ignore[union-attr]
+
+
+# --- the Maildir side ------------------------------------------------------------------------
+
+def _mailboxes(root: str) -> list[str]:
+    """The agents with a Maildir under ``root`` (a symbolic link on the way is refused)."""
+    from maf_hooks.identity import is_valid_agent_id
+    from maf_hooks.mail import confinement
+
+    if not confinement.check_root(root, create=False):
+        return []
+    agents = []
+    for name in sorted(os.listdir(root)):
+        if not is_valid_agent_id(name):
+            continue
+        box = confinement.open_maildir(root, name, create=False)
+        if box is not None:
+            complete = {"new", "cur"} <= set(box.fds)
+            box.close()
+            if complete:
+                agents.append(name)
+    return agents
+
+
+def maildir_rows(root: str, batch: int = BATCH) -> Iterator[list[tuple]]:
+    """Every Maildir message under ``root`` as canonical ``mail_messages`` rows: the agent, the
+    Maildir key, the message bytes, when it was delivered (from the key, else the file's time),
+    when it was seen (the file's time, when it carries the flag S) and synced_at None."""
+    import mailbox
+
+    from maf_hooks.mail.reading import _key_time  # the delivery time a Maildir key carries
+
+    rows: list[tuple] = []
+    for agent in _mailboxes(root):
+        box = mailbox.Maildir(os.path.join(root, agent), factory=None, create=False)
+        for key in sorted(box.iterkeys()):
+            try:
+                message = box.get_message(key)
+                data = box.get_bytes(key)
+            except (KeyError, FileNotFoundError):  # read and moved meanwhile
+                continue
+            stamp = int(message.get_date() * 1000)
+            seen = stamp if "S" in message.get_flags() else None
+            seconds, micros = _key_time(key)
+            rows.append((agent, key, data, seconds * 1000 + micros // 1000 if seconds else stamp, seen, None))
+            if len(rows) >= batch:
+                yield rows
+                rows = []
+    if rows:
+        yield rows
+
+
+def deliver_to_maildir(root: str, pages: Iterator[Sequence[tuple]]) -> int:
+    """Deliver canonical ``mail_messages`` rows into the Maildir under ``root``, each under its
+    own key exactly once (a message already there is left as it is); a seen one gets the flag S."""
+    import mailbox
+
+    from maf_hooks.mail.maildir import deliver_once
+
+    delivered = 0
+    for rows in pages:
+        for agent, key, data, _created, seen_at, _synced in rows:
+            deliver_once(root, agent, bytes(data), key)
+            if seen_at is not None:
+                box = mailbox.Maildir(os.path.join(root, agent), factory=None, create=False)
+                message = box.get_message(key)
+                if "S" not in message.get_flags():
+                    message.set_subdir("cur")
+                    message.add_flag("S")
+                    box[key] = message
+            delivered += 1
+    return delivered
