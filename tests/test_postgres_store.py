@@ -266,11 +266,13 @@ def test_preflight_checks_the_server_and_records_its_run_there(tmp_path, pg_url)
 
 
 def test_the_no_conflict_commit_hook_reads_the_server_twice_opening_and_lookup(tmp_path, pg_url, monkeypatch):
-    """Opening checks the schema's window and reads the server's clock and whether any lease is
-    active (one query); after that the hook's one round trip is the keyed lease lookup."""
-    from maf_hooks.services import gate
+    """Opening checks the schema's window and reads the server's clock, whether any lease is
+    active and whether conflict mail waits (one query); after that the whole hook's one round
+    trip is the keyed lease lookup."""
+    import io
+
+    from maf_hooks.hooks import run_hook
     from maf_hooks.store.postgres.connection import Database
-    from maf_hooks.timeutil import now_ms
 
     repo = fleet_repo(tmp_path, pg_url)
     assert run(repo, "maf", "db", "migrate").returncode == 0
@@ -282,12 +284,10 @@ def test_the_no_conflict_commit_hook_reads_the_server_twice_opening_and_lookup(t
     original = Database._run
     monkeypatch.setattr(Database, "_run", lambda self, sql, args, fetch: statements.append(sql) or
                         original(self, sql, args, fetch))
-    settings, decision = gate.evaluate("commit", {**os.environ, "MAF_AGENT_ID": "bob"}, None, cwd=str(repo),
-                                       clock=now_ms)
-    settings["store"].close()
-    assert decision is not None and decision.conflicts == []
+    stream = io.StringIO()
+    assert run_hook("commit", environ={**os.environ, "MAF_AGENT_ID": "bob"}, cwd=str(repo), stream=stream) == 0
     assert len(statements) == 2, statements
-    assert "EXISTS" in statements[0] and "pattern = ANY" in statements[1]
+    assert "mail_outbox" in statements[0] and "pattern = ANY" in statements[1]
 
 
 def test_audit_validate_and_report_on_the_server_find_tampering(tmp_path, pg_server, pg_url):

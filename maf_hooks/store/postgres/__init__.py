@@ -15,6 +15,7 @@ loads psycopg.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from maf_hooks.store.base import Keeper, Store
 
@@ -33,12 +34,14 @@ if TYPE_CHECKING:
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
 
-# what opening reads, in one round trip: the schema's window, the server's clock, and whether the
-# repository has an active lease at that time (what the commit hook asks first)
+# what opening reads, in one round trip: the schema's window, the server's clock, whether the
+# repository has an active lease at that time (what the commit hook asks first) and whether any
+# conflict mail waits in its outbox (what every hook asks last)
 _OPENING = (
     "SELECT COALESCE(MAX(s.version), 0), COALESCE(MAX(s.min_client), 0), c.now, "
     "EXISTS (SELECT 1 FROM leases WHERE repository = %s AND ended_at IS NULL AND state = 'LEASED' "
-    "AND expires_at > c.now) "
+    "AND expires_at > c.now), "
+    "EXISTS (SELECT 1 FROM mail_outbox WHERE repository = %s AND status = 'pending') "
     "FROM maf_schema s, (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now) c GROUP BY c.now")
 _CLOCK = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 _LOCKED_NOW = ("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint "
@@ -56,7 +59,7 @@ class PostgresStore(Store):
     backend = "postgresql"
 
     def __init__(self, db: Database, repository: str, clock: Callable[[], int] | None, server_now: int, *,
-                 active_at_open: bool | None = None, audit_webhook: bool = False) -> None:
+                 facts: Opened | None = None, audit_webhook: bool = False) -> None:
         super().__init__(clock or self._server_clock)
         self.db = db
         self.repository = repository
@@ -65,9 +68,10 @@ class PostgresStore(Store):
         self.server_time = clock is None
         self._lock = lock_key(repository)
         self._base = (server_now, time.monotonic())  # the server's clock, seen at open
-        # whether a lease was active at the server's time of opening (None: not known): answers
-        # ``leases.has_active`` for that very time without another round trip
-        self.active_at_open = (server_now, active_at_open) if active_at_open is not None and clock is None else None
+        # what the opening query found, until this store writes (None: not known): answers
+        # ``leases.has_active`` for the time of opening and ``conflicts.pending_mail`` when none
+        # waited, without another round trip (the hooks' reads)
+        self.opened = facts if clock is None else None
         self.upgraded: list[int] = []  # the migrations this open applied (``migrate=True``)
 
     def _server_clock(self) -> int:
@@ -80,7 +84,7 @@ class PostgresStore(Store):
         return self.db.transaction()
 
     def _locked_now(self) -> int:
-        self.active_at_open = None  # what this section writes may change it
+        self.opened = None  # what this section writes may change it
         server_now = int(self.db.scalar(_LOCKED_NOW, (self._lock,)))
         if not self.server_time:
             return self.clock()
@@ -136,29 +140,38 @@ def open_server(settings: Settings, repository: str, clock: Callable[[], int] | 
     try:
         if migrate:
             upgraded = migrations.upgrade(db, clock() if clock else int(db.scalar(_CLOCK)))
-        version, min_client, server_now, active = _opening(db, repository)
+        version, min_client, server_now, facts = _opening(db, repository)
         problem = migrations.window_problem(db.where, version, min_client)
         if problem:
             raise StorageError(problem)
     except BaseException:
         db.close()
         raise
-    store = PostgresStore(db, repository, clock, server_now, active_at_open=active, audit_webhook=audit_webhook)
+    store = PostgresStore(db, repository, clock, server_now, facts=facts, audit_webhook=audit_webhook)
     store.upgraded = upgraded
     return store
 
 
-def _opening(db: Database, repository: str) -> tuple[int, int, int, bool | None]:
-    """(schema version, oldest client version accepted, the server's clock in epoch ms, whether
-    a lease is active then); (0, 0, clock, None) on a server without the schema."""
+class Opened(NamedTuple):
+    """What the opening query found: at the server's time ``now``, whether a lease was active,
+    and whether conflict mail waited in the outbox."""
+
+    now: int
+    active: bool
+    mail_pending: bool
+
+
+def _opening(db: Database, repository: str) -> tuple[int, int, int, Opened | None]:
+    """(schema version, oldest client version accepted, the server's clock in epoch ms, what it
+    found); (0, 0, clock, None) on a server without the schema."""
     import psycopg
 
     from maf_hooks.errors import StorageError
 
     try:
-        version, min_client, now, active = db.one(_OPENING, (repository,))
+        version, min_client, now, active, mail = db.one(_OPENING, (repository, repository))
     except StorageError as exc:
         if not isinstance(exc.__cause__, psycopg.errors.UndefinedTable):
             raise
         return 0, 0, int(db.scalar(_CLOCK)), None
-    return int(version), int(min_client), int(now), bool(active)
+    return int(version), int(min_client), int(now), Opened(int(now), bool(active), bool(mail))

@@ -23,6 +23,7 @@ def _outbox_row(values: Any) -> dict[str, Any]:
 class PostgresConflictRecords(ConflictRecords):
     def __init__(self, store: PostgresStore) -> None:
         self.db, self.repo = store.db, store.repository
+        self.store = store
 
     def add(self, record: dict[str, Any]) -> None:
         row = dict(record, conflict_type=record.get("conflict_type", "lease"))
@@ -58,6 +59,9 @@ class PostgresConflictRecords(ConflictRecords):
              row["created_at"])))
 
     def pending_mail(self, *, limit: int = 100, exclude: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        opened = self.store.opened
+        if opened is not None and not opened.mail_pending:  # none waited when the store opened, none written since
+            return []
         rows = self.db.all(f"SELECT {_OUTBOX} FROM mail_outbox WHERE repository = %s AND status = 'pending' "
                            "AND NOT (id = ANY(%s)) ORDER BY id LIMIT %s", (self.repo, list(exclude), limit))
         return [_outbox_row(values) for values in rows]

@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     from maf_hooks.store.postgres import PostgresStore
 
 
+_NEXT = (
+    "WITH counter AS (INSERT INTO maf_counters (repository, last_event_id) VALUES (%s, 1) ON CONFLICT (repository) "
+    "DO UPDATE SET last_event_id = maf_counters.last_event_id + 1 RETURNING last_event_id) "
+    "SELECT counter.last_event_id, COALESCE((SELECT hash FROM events WHERE repository = %s "
+    "ORDER BY id DESC LIMIT 1), '') FROM counter")
+
+
 class PostgresEventLog(EventLog):
     def __init__(self, store: PostgresStore) -> None:
         self.db, self.repo = store.db, store.repository
@@ -22,12 +29,9 @@ class PostgresEventLog(EventLog):
     def append(self, task_id: str, kind: str, agent: str | None, data: dict[str, Any], ts: int) -> int:
         payload, data_json = event_payload(data, agent)
         db = self.db
-        # the counter row is locked by this update until the section ends: ids never repeat
-        event_id = int(db.scalar(
-            "INSERT INTO maf_counters (repository, last_event_id) VALUES (%s, 1) ON CONFLICT (repository) "
-            "DO UPDATE SET last_event_id = maf_counters.last_event_id + 1 RETURNING last_event_id", (self.repo,)))
-        previous = db.scalar("SELECT hash FROM events WHERE repository = %s ORDER BY id DESC LIMIT 1",
-                             (self.repo,)) or ""
+        # one round trip: the next id (the counter row stays locked by this update until the
+        # section ends, so ids never repeat) and the hash of the newest event
+        event_id, previous = db.one(_NEXT, (self.repo, self.repo))
         row = (event_id, task_id, ts, kind, data_json, agent)
         db.execute(
             "INSERT INTO events (repository, id, task_id, ts, kind, data_json, agent_id, prev_hash, hash) "

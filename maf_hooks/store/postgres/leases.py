@@ -33,9 +33,9 @@ class PostgresLeaseRecords(LeaseRecords):
     # --- the hook's reads --------------------------------------------------------------------
 
     def has_active(self, now: int) -> bool:
-        known = self.store.active_at_open
-        if known is not None and known[0] == now:  # answered by the opening query (the hook's first read)
-            return known[1]
+        opened = self.store.opened
+        if opened is not None and opened.now == now:  # answered by the opening query (the hook's first read)
+            return opened.active
         return bool(self.db.scalar(f"SELECT EXISTS (SELECT 1 FROM leases WHERE {_OPEN} AND {_LIVE})",
                                    (self.repo, now)))
 
@@ -108,16 +108,17 @@ class PostgresLeaseRecords(LeaseRecords):
     def insert(self, lease: Lease, payload: dict) -> None:
         import json  # kept off the hook's import path
 
-        lease.token = int(self.db.scalar(
-            "INSERT INTO maf_counters (repository, last_token) VALUES (%s, 1) ON CONFLICT (repository) "
-            "DO UPDATE SET last_token = maf_counters.last_token + 1 RETURNING last_token", (self.repo,)))
         now = lease.created_at
-        self.db.execute(
+        # one round trip: the repository's next fencing token, and the lease row that carries it
+        lease.token = int(self.db.scalar(
+            "WITH counter AS (INSERT INTO maf_counters (repository, last_token) VALUES (%s, 1) "
+            "ON CONFLICT (repository) DO UPDATE SET last_token = maf_counters.last_token + 1 RETURNING last_token) "
             "INSERT INTO leases (repository, id, agent_id, pattern, mode, reason, prefix, state, created_at, "
             "updated_at, expires_at, claim_session, token, payload_json) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'LEASED', %s, %s, %s, %s, %s, %s)",
-            (self.repo, lease.id, lease.agent, lease.pattern, lease.mode, lease.reason, lease.prefix, now, now,
-             lease.expires_at, lease.claim, lease.token, json.dumps(payload, sort_keys=True)))
+            "SELECT %s, %s, %s, %s, %s, %s, %s, 'LEASED', %s, %s, %s, %s, counter.last_token, %s FROM counter "
+            "RETURNING token",
+            (self.repo, self.repo, lease.id, lease.agent, lease.pattern, lease.mode, lease.reason, lease.prefix, now,
+             now, lease.expires_at, lease.claim, json.dumps(payload, sort_keys=True))))
 
     def update(self, lease: Lease, now: int) -> None:
         self.db.execute(
