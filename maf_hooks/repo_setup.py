@@ -1,27 +1,50 @@
-"""Setting a consumer repository up: database, mail root, git exclude, pre-commit entry.
+"""Setting a consumer repository up: database, mail root, git exclude, pre-commit entry, and
+the repository key of a shared server.
 
 Each step is idempotent and returns a description of what it changed (None when nothing).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
 from maf_hooks import git
 from maf_hooks.errors import GitError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+
 HOOK_IDS = tuple(git.GIT_HOOKS)  # the hook ids the entry lists: those git runs (git.HOOK_STAGES)
 INSTALL = git.install_command()
 CONFIG_FILE = ".pre-commit-config.yaml"
+MAF_TOML = "maf.toml"
+# The PostgreSQL driver, as the ``postgres`` extra of pyproject.toml requires it (a test holds the
+# two equal). A pre-commit hook environment gets it through ``additional_dependencies``: pre-commit
+# runs ``pip install . DEP...`` in the hook's virtualenv, so the requirement itself goes there,
+# not the extra's name (which pip would look up in the package index as maf-hooks).
+DRIVER_REQUIREMENT = "psycopg[binary]>=3.2,<4"
+# languages whose hooks pre-commit runs without an environment of their own: it refuses
+# ``additional_dependencies`` on them (the `repo: local` entry uses ``system``)
+NO_ENVIRONMENT = ("system", "script", "pygrep", "fail", "unsupported", "unsupported_script", "docker_image")
 
 
-def precommit_entry(repo_url: str | None, rev: str | None, indent: str = "") -> str:
+def precommit_entry(repo_url: str | None, rev: str | None, indent: str = "",
+                    dependencies: Sequence[str] = ()) -> str:
     """The ``repos:`` list item for the hooks: a remote ``repo:``/``rev:`` entry, or, without a
-    URL, a ``repo: local`` entry that runs the installed ``maf-reservations`` commands."""
+    URL, a ``repo: local`` entry that runs the installed ``maf-reservations`` commands.
+
+    ``dependencies`` (the driver of a shared server) go into each hook of a remote entry as
+    ``additional_dependencies``; a local entry (``language: system``) runs the commands of the
+    environment on PATH, where pre-commit installs nothing and refuses them."""
     if repo_url:
         lines = [f"- repo: {repo_url}", f"  rev: {rev}", "  hooks:"]
-        lines += [f"    - id: {hook_id}" for hook_id in HOOK_IDS]
+        for hook_id in HOOK_IDS:
+            lines.append(f"    - id: {hook_id}")
+            if dependencies:
+                lines.append(f"      additional_dependencies: {json.dumps(list(dependencies))}")
     else:
         lines = ["- repo: local", "  hooks:"]
         for hook_id in HOOK_IDS:
@@ -127,11 +150,12 @@ def _write_atomically(path: str, text: str) -> None:
             os.unlink(temporary)
 
 
-def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None:
-    """Add the entry to ``.pre-commit-config.yaml`` (created when missing); None if already listed."""
+def append_entry(root: str, repo_url: str | None, rev: str | None, dependencies: Sequence[str] = ()) -> str | None:
+    """Add the entry to ``.pre-commit-config.yaml`` (created when missing); None if already listed
+    (an existing entry is never rewritten: :func:`hooks_without_driver` reports what it lacks)."""
     path = os.path.join(root, CONFIG_FILE)
     if not os.path.exists(path):
-        _write_atomically(path, "repos:\n" + precommit_entry(repo_url, rev, "  "))
+        _write_atomically(path, "repos:\n" + precommit_entry(repo_url, rev, "  ", dependencies))
         return f"created {CONFIG_FILE} with the maf-hooks entry"
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
@@ -146,7 +170,7 @@ def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None
     if start is None:
         if re.search(r"^repos:", text, re.M):
             raise ValueError(f"{CONFIG_FILE} has an inline `repos:` value; add the entry by hand")
-        new_text = text + ("" if text.endswith("\n") or not text else "\n") + "repos:\n" + precommit_entry(repo_url, rev, "  ")
+        new_text = text + ("" if text.endswith("\n") or not text else "\n") + "repos:\n" + precommit_entry(repo_url, rev, "  ", dependencies)
     else:
         # the list ends at the next top-level key (a line starting with neither space, '-' nor '#')
         end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[^\s#-]", lines[i])), len(lines))
@@ -155,6 +179,112 @@ def append_entry(root: str, repo_url: str | None, rev: str | None) -> str | None
         body = lines[:end]
         if body and not body[-1].endswith("\n"):
             body[-1] += "\n"
-        new_text = "".join(body) + precommit_entry(repo_url, rev, indent) + "".join(lines[end:])
+        new_text = "".join(body) + precommit_entry(repo_url, rev, indent, dependencies) + "".join(lines[end:])
     _write_atomically(path, new_text)
     return f"added the maf-hooks entry to {CONFIG_FILE}"
+
+
+def hooks_without_driver(config_text: str, hook_ids: tuple[str, ...] = HOOK_IDS) -> list[str]:
+    """The maf hooks listed in ``config_text`` whose environment pre-commit builds (a remote
+    entry, or a local one in a language such as ``python``) with no ``psycopg`` among their
+    ``additional_dependencies``: on a shared server their hook would fail closed on every commit."""
+    lines = config_text.splitlines()
+    missing = []
+    for number, line in enumerate(lines):
+        found = re.match(r"^[ \t]*(?:-[ \t]*)?id:[ \t]*['\"]?([^'\"#\s]+)['\"]?[ \t]*(?:#.*)?$", line)
+        if not found or found.group(1) not in hook_ids:
+            continue
+        block = [text.split("#", 1)[0] for text in _item_lines(lines, number)]
+        language = next((m.group(1) for m in (re.match(r"^\s*(?:-\s*)?language:\s*['\"]?([\w-]+)", text)
+                                              for text in block) if m), None)
+        if language not in NO_ENVIRONMENT and not any("psycopg" in text for text in block):
+            missing.append(found.group(1))
+    return missing
+
+
+def _item_lines(lines: list[str], number: int) -> list[str]:
+    """The lines of the YAML list item (a hook) that holds the key on line ``number``."""
+    def spaces(text: str) -> int:
+        return len(text) - len(text.lstrip(" "))
+
+    def key_column(text: str) -> int:
+        return len(text) - len(text.lstrip(" -"))
+
+    def blank(text: str) -> bool:
+        return not text.strip() or text.lstrip().startswith("#")
+
+    column = key_column(lines[number])
+    start = number
+    while start > 0 and not lines[start].lstrip().startswith("-"):
+        above = lines[start - 1]
+        if not (blank(above) or spaces(above) >= column or key_column(above) == column):
+            break
+        start -= 1
+    end = number + 1
+    while end < len(lines) and (blank(lines[end]) or spaces(lines[end]) >= column):
+        end += 1
+    return lines[start:end]
+
+
+def repository_key_file(root: str, config: Any) -> tuple[str, tuple[str, ...]]:
+    """Where ``storage.repository`` belongs: the configuration file in use and the tables above
+    ``storage`` in it (``("tool", "maf")`` in pyproject.toml); ``maf.toml`` at the root without one."""
+    from maf_hooks.config import find_config_file
+
+    if not config.path:
+        return os.path.join(root, MAF_TOML), ()
+    found, prefix = find_config_file(root)
+    return config.path, tuple(filter(None, (prefix or "").split("."))) if found == config.path else ()
+
+
+def ensure_repository_key(root: str, config: Any, key: str) -> str | None:
+    """Write ``storage.repository = key`` into the configuration file (created as maf.toml when
+    there is none), keeping its layout and comments; None when a key is already set (by any
+    source). A file where the key cannot be added safely is refused (ValueError), left untouched."""
+    if config.get("storage.repository"):
+        return None
+    import tomlkit
+
+    from maf_hooks.config_read import read_toml
+
+    path, prefix = repository_key_file(root, config)
+    shown = os.path.relpath(path, root)
+    by_hand = (f"add it by hand under [{'.'.join((*prefix, 'storage'))}]: repository = {json.dumps(key)}, "
+               "then run maf init again")
+    if not path.endswith(".toml") or os.path.islink(path):
+        raise ValueError(f"{shown}: maf init writes the repository key only into a TOML file it is not "
+                         f"linked to; {by_hand}")
+    text = ""
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    doc = tomlkit.parse(text)
+    node: Any = doc
+    for part in prefix:
+        node = node[part]
+    if "storage" not in node:
+        node["storage"] = tomlkit.table()
+    try:
+        node["storage"]["repository"] = key
+        new_text = tomlkit.dumps(doc)
+    except Exception:  # noqa: BLE001 - any surprise of the writer: the file stays as it was
+        raise ValueError(f"{shown}: the [storage] table cannot take the key safely here; {by_hand}") from None
+    expected = read_toml(path) if text else {}
+    where = expected
+    for part in (*prefix, "storage"):
+        where = where.setdefault(part, {})
+    where["repository"] = key
+    if _parsed(new_text) != expected:  # only the key may change, read back as maf reads it
+        raise ValueError(f"{shown}: adding the key would change other values of the file; {by_hand}")
+    _write_atomically(path, new_text)
+    return f"wrote storage.repository = {json.dumps(key)} to {shown} (commit it: every clone shares the key)"
+
+
+
+def _parsed(text: str) -> Any:
+    from maf_hooks.agent_setup.formats import FileRefused, parse_toml
+
+    try:
+        return parse_toml(MAF_TOML, text.encode("utf-8"))
+    except FileRefused:
+        return None

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import click
 
 from maf_hooks import git, repo_setup
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
-from maf_hooks.errors import REFUSED, UsageError
+from maf_hooks.errors import REFUSED, ConfigError, UsageError
 from maf_hooks.mail.confinement import MailPathRefused
+from maf_hooks.store.open import ServerLocation
 
 HELP = f"""Create the lease database and the mail root, keep mail out of git, and show (or --write)
 the .pre-commit-config.yaml entry. Safe to run again: it changes only what is missing.
 A mail root that is a symbolic link, or that git tracks files under, is reported (exit 1) and
 never created through the link.
+
+With storage.url (or MAF_DB_URL) naming a shared PostgreSQL server it also migrates the server,
+writes storage.repository into maf.toml (from the origin remote) when no key is set, and gives
+each hook of a --repo entry the driver through additional_dependencies.
 
 \b
 Then: {repo_setup.INSTALL}
@@ -46,44 +54,87 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
         raise UsageError("--dry-run goes with --agents.")
     if bool(repo_url) != bool(rev):
         raise UsageError("--repo and --rev go together: the repository URL and the tag to use.")
-    changes = []
+    changes: list[str | None] = []
     location = context.store_location
+    # on a shared server: the repository key, or the refusal, before anything changes
+    key = server_key(location) if isinstance(location, ServerLocation) else None
+    server = key is not None
     existed = location.exists()
     location.open(environ=context.environ, upgrade=True).close()  # creates and migrates it when needed
     if not existed:
         changes.append(f"created the lease database {context.db_path}")
+    if server:
+        try:
+            changes.append(repo_setup.ensure_repository_key(context.root, context.config, str(key)))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     mail_root = context.mail_root()
     problems = repo_setup.mail_root_problems(git.main_worktree_root(context.paths), mail_root)
     try:
         created = repo_setup.ensure_mail_root(mail_root)
     except MailPathRefused:
         created = None  # reported in problems; never created through the link
-    for change in (created, repo_setup.ensure_excluded(context.paths.common_dir, context.root, mail_root)):
-        if change:
-            changes.append(change)
-    entry = repo_setup.precommit_entry(repo_url, rev)
+    changes += [created, repo_setup.ensure_excluded(context.paths.common_dir, context.root, mail_root)]
+    dependencies = (repo_setup.DRIVER_REQUIREMENT,) if server else ()
+    entry = repo_setup.precommit_entry(repo_url, rev, dependencies=dependencies)
     if write:
         try:
-            change = repo_setup.append_entry(context.root, repo_url, rev)
+            changes.append(repo_setup.append_entry(context.root, repo_url, rev, dependencies))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        if change:
-            changes.append(change)
+    done = [change for change in changes if change]
+    notes = []
+    if server:
+        problems += driver_problems(context.root)
+        if not repo_url:
+            notes.append(LOCAL_DRIVER_NOTE)
     if as_json:
-        emit_json({"changes": changes, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
-                   "problems": problems})
+        emit_json({"changes": done, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
+                   "repository": key, "problems": problems, "notes": notes})
         return REFUSED if problems else 0
-    for change in changes:
+    for change in done:
         click.echo(change)
-    if not changes and not problems:
+    if not done and not problems:
         click.echo("already set up: nothing to change")
     for problem in problems:
         click.echo(f"maf init: problem: {problem}", err=True)
+    for note in notes:
+        click.echo(f"maf init: note: {note}")
     if not write:
         click.echo("\nAdd this to the `repos:` list of .pre-commit-config.yaml (or run `maf init --write`):\n")
         click.echo(entry)
     click.echo(f"Then install the git hooks: {repo_setup.INSTALL}")
     return REFUSED if problems else 0
+
+
+LOCAL_DRIVER_NOTE = ("the `repo: local` entry runs maf-reservations from the environment on PATH, which "
+                     "must hold the PostgreSQL driver: pip install 'maf-hooks[postgres]' there (pre-commit "
+                     "installs no additional_dependencies for language: system)")
+
+
+def server_key(location: ServerLocation) -> str:
+    """The repository key on the shared server: storage.repository, else the origin remote's."""
+    try:
+        return location.repository()
+    except ConfigError:
+        raise UsageError(
+            "storage.url names a shared server, but this repository has no origin remote to take its key "
+            "from and storage.repository is not set: add the origin remote, or set storage.repository in "
+            "maf.toml (the same key in every clone that shares leases), then run maf init again.") from None
+
+
+def driver_problems(root: str) -> list[str]:
+    """The maf hooks of an existing .pre-commit-config.yaml whose environment lacks the driver:
+    reported, never rewritten (the file is the user's)."""
+    path = os.path.join(root, repo_setup.CONFIG_FILE)
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        missing = repo_setup.hooks_without_driver(handle.read())
+    line = f"additional_dependencies: {json.dumps([repo_setup.DRIVER_REQUIREMENT])}"
+    return [f"{repo_setup.CONFIG_FILE}: the hook {hook_id} has no PostgreSQL driver in its environment, so it "
+            f"cannot reach storage.url and would refuse every commit; add `{line}` to it"
+            for hook_id in missing]
 
 
 def init_agents(root: str, agents: str, *, dry_run: bool, as_json: bool) -> int:
