@@ -65,5 +65,5 @@ def transfer(store: PostgresStore) -> PostgresTransfer:
 def load_mail_messages(store: PostgresStore, rows: Sequence[tuple]) -> None:
     """Write agent mail (canonical ``mail_messages`` rows: agent, Maildir key, message bytes,
     created_at, seen_at, synced_at) as this repository's ``mail_messages`` rows. The one place
-    the copy writes mail; the mail keeper is to take it over (see docs/fleet-copy.md)."""
+    the copy writes mail; the mail keeper is to take it over (see docs/fleet.md, "Moving between backends")."""
     transfer(store).load("mail_messages", rows)
