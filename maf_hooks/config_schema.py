@@ -34,14 +34,14 @@ def _storage(clean: dict, where: str) -> list[str]:
         problems.append(f"{where}file_mode: expected an octal mode of three or four digits that lets the owner "
                         f"read and write, such as \"0600\" or \"0660\" (no setuid, setgid or sticky bit), "
                         f"got {text!r}")
-    url = clean.get("url")
-    if url is not None:
-        from maf_hooks.store.url import url_problem
-
-        problem = url_problem(url)
-        if problem:
-            problems.append(f"{where}url: {problem}")
     return problems
+
+
+def _url_problem(text: str) -> str | None:
+    """``storage.url``'s own rule, for the file and ``MAF_DB_URL`` alike (no password in it)."""
+    from maf_hooks.store.url import url_problem
+
+    return url_problem(text)
 
 
 def file_mode(text: str) -> int | None:
@@ -60,7 +60,7 @@ STORAGE = Section({
                      help="lease database path, relative to the repository root"),
     "file_mode": Field("str", "0600", help="permissions of a lease database file when it is created "
                                            "(octal; \"0660\" to share it with a group)"),
-    "url": Field("str", None, env="MAF_DB_URL",
+    "url": Field("str", None, env="MAF_DB_URL", problem=_url_problem,
                  help="a postgresql:// URL: one shared lease store for clones on several machines "
                       "(no password in it: PGPASSWORD, ~/.pgpass or password_env)"),
     "repository": Field("str", None, env="MAF_DB_REPOSITORY",

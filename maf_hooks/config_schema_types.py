@@ -19,7 +19,8 @@ _FALSE = {"0", "false", "no", "off"}
 
 class Field:
     def __init__(self, kind: str, default: Any = None, *, choices=None, env: str | None = None,
-                 minimum: float | None = None, maximum: float | None = None, help: str = ""):
+                 minimum: float | None = None, maximum: float | None = None, help: str = "",
+                 problem: Callable[[Any], str | None] | None = None):
         self.kind = kind  # "int", "float", "str", "bool", "list[str]"
         self.default = default
         self.choices = tuple(choices) if choices else None
@@ -27,6 +28,7 @@ class Field:
         self.minimum = minimum  # inclusive bounds of a number; a value outside is refused
         self.maximum = maximum
         self.help = help
+        self.problem = problem  # what else is wrong with a value of the right kind, or None
 
     def check(self, value: Any, *, from_text: bool = False) -> tuple[bool, Any]:
         """``(True, clean value)`` or ``(False, what was expected)``."""
@@ -77,6 +79,10 @@ class Field:
                 return False, f"expected at least {_number(self.minimum)}, got {_number(value)}"
             if self.maximum is not None and value > self.maximum:
                 return False, f"expected at most {_number(self.maximum)}, got {_number(value)}"
+        if self.problem and value is not None:
+            problem = self.problem(value)
+            if problem:
+                return False, problem
         return True, value
 
 

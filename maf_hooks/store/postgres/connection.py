@@ -1,21 +1,25 @@
 """PostgreSQL connections: bounded waits, clear storage errors, one place queries run.
 
-Every wait on the server is bounded on the client. libpq's ``connect_timeout`` bounds the
-connection (``storage.connect_timeout_seconds``); the server's ``statement_timeout`` bounds a
-statement that runs or waits for a lock (``storage.statement_timeout_seconds``); and a watchdog
-thread shuts the socket down once a call has waited that long plus a second, because a server
-that is paused (SIGSTOP) or cut off by the network enforces no timeout of its own while the
-kernel still accepts its packets. Every failure becomes :class:`maf_hooks.errors.StorageError`
-naming the server (never its password).
+Every wait on the server is bounded on the client. The connect has one deadline,
+``storage.connect_timeout_seconds`` (psycopg, like libpq, counts ``connect_timeout`` per host, in
+whole seconds, 2 at least: so the connect runs in a helper thread that is waited for no longer).
+The server's ``statement_timeout`` bounds a statement that runs or waits for a lock
+(``storage.statement_timeout_seconds``); and a watchdog thread shuts the socket down (never
+closes it: the waiting call holds it, sees end of file and fails) once a call has waited that long
+plus a second, because a server that is paused (SIGSTOP) or cut off by the network enforces no
+timeout of its own. Every failure becomes :class:`maf_hooks.errors.StorageError` naming the
+server (never its password).
 
 A read outside a transaction whose connection dropped is retried once on a new connection (it
-changes nothing, so running it twice is harmless); inside a write section, the section fails and
-the server rolls it back: nothing half-written stays.
+changes nothing), but not one that outlived its deadline (that would double the wait). Inside a
+write section, the section fails and the server rolls it back: nothing half-written stays; only a
+COMMIT whose answer is lost leaves open whether all of the section or none of it was kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 
@@ -56,20 +60,59 @@ def connect(settings: Settings) -> psycopg.Connection:
     options = (f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} "
                f"-c idle_in_transaction_session_timeout={statement_ms * 2 + 1000} -c TimeZone=UTC")
     kwargs: dict[str, Any] = {"autocommit": True, "options": options, "application_name": settings.application,
-                              "connect_timeout": max(int(round(settings.connect_timeout)), 1)}
+                              "prepare_threshold": None,
+                              "connect_timeout": max(math.ceil(settings.connect_timeout), 2)}  # psycopg's, per host
     if settings.password is not None:
         kwargs["password"] = settings.password
     started = time.monotonic()
     try:
-        return psycopg.connect(settings.url, prepare_threshold=None, **kwargs)
+        conn = _Connecting(settings.url, kwargs).result(settings.connect_timeout)
     except psycopg.Error as exc:
-        waited = time.monotonic() - started
-        raise StorageError(_unreachable(settings, exc, waited)) from None
+        raise StorageError(_unreachable(settings, exc, time.monotonic() - started)) from None
+    if conn is None:
+        raise StorageError(_unreachable(settings, None, time.monotonic() - started))
+    return conn
 
 
-def _unreachable(settings: Settings, exc: Exception, waited: float) -> str:
+class _Connecting:
+    """``psycopg.connect`` in a helper thread, waited for until the caller's deadline (a connection
+    made later is closed by the helper)."""
+
+    def __init__(self, url: str, kwargs: dict[str, Any]) -> None:
+        self.lock, self.done, self.abandoned = threading.Lock(), threading.Event(), False
+        self.conn: psycopg.Connection | None = None
+        self.error: Exception | None = None
+        threading.Thread(target=self._connect, args=(url, kwargs), name="maf-pg-connect", daemon=True).start()
+
+    def _connect(self, url: str, kwargs: dict[str, Any]) -> None:
+        try:
+            conn = psycopg.connect(url, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread
+            with self.lock:
+                self.error = exc
+        else:
+            with self.lock:
+                late = self.abandoned
+                self.conn = None if late else conn
+            if late:
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
+        finally:
+            self.done.set()
+
+    def result(self, seconds: float) -> psycopg.Connection | None:
+        """The connection, or None when it is not made within ``seconds``; the driver's error."""
+        self.done.wait(seconds)
+        with self.lock:
+            if self.error is not None:
+                raise self.error
+            self.abandoned = self.conn is None
+            return self.conn
+
+
+def _unreachable(settings: Settings, exc: Exception | None, waited: float) -> str:
     text = " ".join(str(exc).split())
-    if "timeout" in text.lower() or waited >= settings.connect_timeout:
+    if exc is None or "timeout" in text.lower() or waited >= settings.connect_timeout:
         reason = f"no answer within {settings.connect_timeout:g} s (storage.connect_timeout_seconds)"
     else:
         reason = redact(text)
@@ -120,25 +163,20 @@ class _Watchdog:
                     self.cond.wait(left)
                     continue
                 self.fired, self.deadline = True, None
-                _shut(self.conn)
+                if self.conn is not None:
+                    _shut(self.conn)
 
 
-def _shut(conn: psycopg.Connection | None) -> None:
+def _shut(conn: psycopg.Connection) -> None:
+    """Shut the socket down through a duplicate of its descriptor: the connection keeps its own."""
     import socket
 
-    if conn is None:
-        return
     try:
-        fd = conn.pgconn.socket
-        sock = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)  # a duplicate: closing it keeps fd
+        sock = socket.fromfd(conn.pgconn.socket, socket.AF_INET, socket.SOCK_STREAM)
     except (OSError, psycopg.Error):
         return
-    try:
+    with sock, contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    finally:
-        sock.close()
 
 
 class Database:
@@ -173,8 +211,7 @@ class Database:
         if fired:
             text = (f"The lease server {self.where} did not answer within "
                     f"{self.settings.statement_timeout + GRACE_SECONDS:g} s (storage.statement_timeout_seconds "
-                    "plus a second): it is paused, overloaded or cut off. Nothing was changed by the "
-                    "unfinished call.")
+                    "plus a second): it is paused, overloaded or cut off.")
         elif isinstance(exc, psycopg.errors.QueryCanceled):
             text = (f"The lease server {self.where} cancelled a statement after "
                     f"{self.settings.statement_timeout:g} s (storage.statement_timeout_seconds): another "
@@ -189,10 +226,13 @@ class Database:
             text = f"Lost the connection to the lease server {self.where}: {_first_line(exc)}."
         else:
             text = f"Lease server error on {self.where}: {_first_line(exc)}."
+        if self.depth and (fired or self.conn.closed):  # the server rolls the section back
+            text += " The write section was not committed: the server rolls all of it back."
         return StorageError(redact(text))
 
     def _retryable(self, exc: psycopg.Error) -> bool:
-        return self.depth == 0 and isinstance(exc, psycopg.OperationalError) and bool(self.conn.closed)
+        return (self.depth == 0 and not self._watchdog.fired and isinstance(exc, psycopg.OperationalError)
+                and self._lost())
 
     def _run(self, sql: str, args: Sequence[Any], fetch: str) -> Any:
         for attempt in (1, 2):
@@ -212,11 +252,13 @@ class Database:
                 raise
         raise AssertionError("unreachable")
 
+    def _lost(self) -> bool:
+        """Whether the connection dropped since the last call (not closed by :meth:`close`)."""
+        return bool(self.conn.closed) and not self._watchdog.closed
+
     def _reconnect(self) -> None:
-        try:
+        with contextlib.suppress(psycopg.Error):
             self.conn.close()
-        except psycopg.Error:
-            pass
         self.conn = connect(self.settings)
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor:
@@ -241,12 +283,11 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """A transaction (a savepoint when nested); an exception rolls it back."""
-        try:
-            with self._guarded():
-                tx = self.conn.transaction()
-                tx.__enter__()
-        except StorageError:
-            raise
+        if self.depth == 0 and self._lost():
+            self._reconnect()  # nothing of this section was sent yet
+        with self._guarded():
+            tx = self.conn.transaction()
+            tx.__enter__()
         self.depth += 1
         try:
             yield
@@ -259,8 +300,14 @@ class Database:
                 pass  # the connection is gone: the server rolls the transaction back itself
             raise
         self.depth -= 1
-        with self._guarded():
-            tx.__exit__(None, None, None)
+        try:
+            with self._guarded():
+                tx.__exit__(None, None, None)
+        except StorageError as error:
+            if self.depth:
+                raise
+            raise StorageError(f"{error} The write section's COMMIT got no answer: the server applies all of it "
+                               "or none (`maf-lease list` shows which once it answers).") from error.__cause__
 
     def close(self) -> None:
         self._watchdog.close()
@@ -269,5 +316,4 @@ class Database:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
