@@ -331,3 +331,13 @@ def test_maf_mcp_over_stdio_leases_on_the_server(tmp_path, pg_url):
             assert [lease["pattern"] for lease in listed.structured_content["leases"]] == ["src/**"]
 
     anyio.run(scenario)
+
+
+def test_a_schema_named_in_the_urls_options_holds_the_tables(tmp_path, pg_server, pg_url):
+    dbname = pg_url.rsplit("/", 1)[1]
+    pg_server.sql("CREATE SCHEMA team_a", dbname)
+    repo = fleet_repo(tmp_path, pg_url + "?options=-csearch_path%3Dteam_a")
+    assert run(repo, "maf", "db", "migrate").returncode == 0
+    assert run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice").returncode == 0
+    assert pg_server.sql("SELECT pattern FROM team_a.leases", dbname) == [("a.txt",)]
+    assert pg_server.sql("SELECT to_regclass('public.leases')", dbname) == [(None,)]

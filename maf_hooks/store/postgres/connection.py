@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
 
 import psycopg
 
 from maf_hooks.errors import MafError, StorageError, UsageError
+from maf_hooks.store.postgres.deadline import Connecting, Watchdog
 from maf_hooks.store.url import redact
 
 TYPE_CHECKING = False
@@ -57,8 +57,9 @@ def connect(settings: Settings) -> psycopg.Connection:
     """A new autocommit connection with the session's timeouts set in the start-up packet (no
     round trip of its own). StorageError when the server cannot be reached in time."""
     statement_ms = max(int(settings.statement_timeout * 1000), 1)
-    options = (f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} "
-               f"-c idle_in_transaction_session_timeout={statement_ms * 2 + 1000} -c TimeZone=UTC")
+    given = psycopg.conninfo.conninfo_to_dict(settings.url).get("options") or ""  # the URL's own (search_path, ...)
+    options = (f"{given} -c statement_timeout={statement_ms} -c lock_timeout={statement_ms} "
+               f"-c idle_in_transaction_session_timeout={statement_ms * 2 + 1000} -c TimeZone=UTC").strip()
     kwargs: dict[str, Any] = {"autocommit": True, "options": options, "application_name": settings.application,
                               "prepare_threshold": None,
                               "connect_timeout": max(math.ceil(settings.connect_timeout), 2)}  # psycopg's, per host
@@ -66,48 +67,12 @@ def connect(settings: Settings) -> psycopg.Connection:
         kwargs["password"] = settings.password
     started = time.monotonic()
     try:
-        conn = _Connecting(settings.url, kwargs).result(settings.connect_timeout)
+        conn = Connecting(settings.url, kwargs).result(settings.connect_timeout)
     except psycopg.Error as exc:
         raise StorageError(_unreachable(settings, exc, time.monotonic() - started)) from None
     if conn is None:
         raise StorageError(_unreachable(settings, None, time.monotonic() - started))
     return conn
-
-
-class _Connecting:
-    """``psycopg.connect`` in a helper thread, waited for until the caller's deadline (a connection
-    made later is closed by the helper)."""
-
-    def __init__(self, url: str, kwargs: dict[str, Any]) -> None:
-        self.lock, self.done, self.abandoned = threading.Lock(), threading.Event(), False
-        self.conn: psycopg.Connection | None = None
-        self.error: Exception | None = None
-        threading.Thread(target=self._connect, args=(url, kwargs), name="maf-pg-connect", daemon=True).start()
-
-    def _connect(self, url: str, kwargs: dict[str, Any]) -> None:
-        try:
-            conn = psycopg.connect(url, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread
-            with self.lock:
-                self.error = exc
-        else:
-            with self.lock:
-                late = self.abandoned
-                self.conn = None if late else conn
-            if late:
-                with contextlib.suppress(psycopg.Error):
-                    conn.close()
-        finally:
-            self.done.set()
-
-    def result(self, seconds: float) -> psycopg.Connection | None:
-        """The connection, or None when it is not made within ``seconds``; the driver's error."""
-        self.done.wait(seconds)
-        with self.lock:
-            if self.error is not None:
-                raise self.error
-            self.abandoned = self.conn is None
-            return self.conn
 
 
 def _unreachable(settings: Settings, exc: Exception | None, waited: float) -> str:
@@ -121,64 +86,6 @@ def _unreachable(settings: Settings, exc: Exception | None, waited: float) -> st
             "(PGPASSWORD, ~/.pgpass or storage.password_env).")
 
 
-class _Watchdog:
-    """Shuts the connection's socket down when a call outlives its deadline (one thread per
-    connection, started on first use, parked while no call runs)."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.deadline: float | None = None
-        self.conn: psycopg.Connection | None = None
-        self.fired = False
-        self.thread: threading.Thread | None = None
-        self.closed = False
-
-    def arm(self, conn: psycopg.Connection, seconds: float) -> None:
-        with self.cond:
-            self.conn, self.deadline, self.fired = conn, time.monotonic() + seconds, False
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._watch, name="maf-pg-deadline", daemon=True)
-                self.thread.start()
-            self.cond.notify()
-
-    def disarm(self) -> bool:
-        """Stop watching; whether the deadline fired."""
-        with self.cond:
-            self.deadline = None
-            return self.fired
-
-    def close(self) -> None:
-        with self.cond:
-            self.closed, self.deadline = True, None
-            self.cond.notify()
-
-    def _watch(self) -> None:
-        with self.cond:
-            while not self.closed:
-                if self.deadline is None:
-                    self.cond.wait()
-                    continue
-                left = self.deadline - time.monotonic()
-                if left > 0:
-                    self.cond.wait(left)
-                    continue
-                self.fired, self.deadline = True, None
-                if self.conn is not None:
-                    _shut(self.conn)
-
-
-def _shut(conn: psycopg.Connection) -> None:
-    """Shut the socket down through a duplicate of its descriptor: the connection keeps its own."""
-    import socket
-
-    try:
-        sock = socket.fromfd(conn.pgconn.socket, socket.AF_INET, socket.SOCK_STREAM)
-    except (OSError, psycopg.Error):
-        return
-    with sock, contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
 class Database:
     """One connection to the server. The PostgreSQL record keepers call only these methods
     (``%s`` placeholders); every driver error leaves them as StorageError."""
@@ -188,7 +95,7 @@ class Database:
         self.where = settings.where
         self.conn = connect(settings)
         self.depth = 0  # open write sections
-        self._watchdog = _Watchdog()
+        self._watchdog = Watchdog()
 
     # --- running statements --------------------------------------------------------------------
 
