@@ -192,3 +192,17 @@ def test_mcp_mail_tools_use_the_server(machines):
     assert [m["id"] for m in inbox["messages"]] == [sent["id"]]
     assert Tools("alice", cwd=str(a), environ=environ).mail_read(sent["id"]).document["text"].strip() == "hello"
     assert Tools("alice", cwd=str(b), environ=environ).mail_inbox(unread=True).document["messages"] == []
+
+
+def test_an_escalation_by_mailbox_reaches_its_target_on_another_machine(machines, cli, pg_url):
+    a, b = machines
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "escalation" / "maf.toml"
+    (a / "maf.toml").write_text(fixture.read_text() + f'\n[storage]\nurl = "{pg_url}"\n')
+    raised = cli(a, "escalate", "--agent-id", "codex-1", "--error-context", "tests keep failing", "--bead-id",
+                 "bd-42", "--target", "codex-senior", "--json", env={"MAF_AGENT_ID": "codex-1"})
+    assert raised.code == 0, raised.err
+    assert files(a, "codex-senior") == []  # not a local Maildir: the server's mailbox
+    listed = cli(b, "mail", "list", "--json", env={"MAF_AGENT_ID": "codex-senior"})
+    assert listed.code == 0, listed.err
+    [message] = listed.json["messages"]
+    assert message["type"] == "ESCALATION_REQUEST"

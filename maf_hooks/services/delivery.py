@@ -50,7 +50,7 @@ def deliver_pending(store: Store, cfg: Any, mail_root: str, *, environ: Mapping[
     results = []
     for item in claimed:
         spec = (cfg.get("escalation.targets") or {}).get(item.target) or {}
-        error, tries = _try(item, cfg, spec, mail_root, environ, sleep)
+        error, tries = _try(store, item, cfg, spec, mail_root, environ, sleep)
         status = "sent" if error is None else "failed"
         with store.write() as now:
             store.deliveries.finish(item.id, status, item.attempts + tries, error, now)
@@ -60,14 +60,14 @@ def deliver_pending(store: Store, cfg: Any, mail_root: str, *, environ: Mapping[
     return results
 
 
-def _try(item: Delivery, cfg: Any, spec: dict[str, Any], mail_root: str, environ: Mapping[str, str],
-         sleep: Callable[[float], None]) -> tuple[str | None, int]:
+def _try(store: Store, item: Delivery, cfg: Any, spec: dict[str, Any], mail_root: str,
+         environ: Mapping[str, str], sleep: Callable[[float], None]) -> tuple[str | None, int]:
     """(the last error or None, how many tries) after up to ``max_retries`` retries."""
     retries = int(spec.get("max_retries", 3))
     error = None
     for attempt in range(retries + 1):
         try:
-            send(item.channel, cfg, spec, mail_root, item.target, item.maf_type, item.payload, environ)
+            send(item.channel, cfg, spec, mail_root, item.target, item.maf_type, item.payload, environ, store=store)
             return None, attempt + 1
         except Exception as exc:  # noqa: BLE001 - recorded and retried, never lost
             error = f"{type(exc).__name__}: {exc}"
@@ -77,14 +77,15 @@ def _try(item: Delivery, cfg: Any, spec: dict[str, Any], mail_root: str, environ
 
 
 def send(channel: str, cfg: Any, spec: dict[str, Any], mail_root: str, target: str, maf_type: str,
-         payload: dict[str, Any], environ: Mapping[str, str]) -> None:
-    """Send one escalation message by one channel, now."""
+         payload: dict[str, Any], environ: Mapping[str, str], *, store: Store | None = None) -> None:
+    """Send one escalation message by one channel, now (``mailbox``: the store's mailbox when it
+    keeps mail, as in fleet mode, else the Maildir under ``mail_root``)."""
     timeout = float(spec.get("timeout_seconds", 30.0))
     if channel == "mailbox":
         from maf_hooks.mail import escalation as message
-        from maf_hooks.mail import maildir
+        from maf_hooks.services import mail
 
-        maildir.deliver(mail_root, target, message.build(maf_type, payload, target))
+        mail.deliver(store, mail_root, target, message.build(maf_type, payload, target))
     elif channel == "email":
         from maf_hooks.mail import escalation as message
         from maf_hooks.mail import smtp

@@ -91,20 +91,32 @@ def send(mail_root: str, *, sender: str, recipient: str, subject: str, text: str
     ``{"id", "from", "to", "subject", "type"}`` (see :func:`maf_hooks.mail.maildir.send`)."""
     from maf_hooks import mail
 
-    boxes = _boxes(store)
-    if boxes is None:
+    if _boxes(store) is None:
         key = mail.send(mail_root, sender=sender, recipient=recipient, subject=subject, text=text)
     else:
-        assert store is not None
-        from maf_hooks.mail.confinement import unique_name
-
-        mail.mailbox_path(mail_root, recipient)
-        data = mail.as_bytes(mail.build_message(sender=sender, recipient=recipient, subject=subject, text=text,
-                                                maf_type=mail.MESSAGE))
-        key = unique_name()  # the name a Maildir delivery gives its file
-        with store.write() as now:
-            boxes.deliver(recipient, key, data, now)
+        key = deliver(store, mail_root, recipient, mail.build_message(
+            sender=sender, recipient=recipient, subject=subject, text=text, maf_type=mail.MESSAGE))
     return {"id": key, "from": sender, "to": recipient, "subject": subject, "type": mail.MESSAGE}
+
+
+def deliver(store: Store | None, mail_root: str, recipient: str, message: Any) -> str:
+    """Deliver one built message (an ``EmailMessage``) to the recipient's mailbox: the store's
+    when it keeps mail (fleet mode), else the Maildir under ``mail_root``; returns its key."""
+    from maf_hooks import mail
+
+    boxes = _boxes(store)
+    if boxes is None:
+        from maf_hooks.mail import maildir
+
+        return maildir.deliver(mail_root, recipient, message)
+    assert store is not None
+    from maf_hooks.mail.confinement import unique_name
+
+    mail.mailbox_path(mail_root, recipient)  # the recipient's name is checked as for a Maildir
+    key = unique_name()  # the name a Maildir delivery gives its file
+    with store.write() as now:
+        boxes.deliver(recipient, key, mail.as_bytes(message), now)
+    return key
 
 
 def sync(mail_root: str, agent: str, *, store: Store | None = None) -> dict[str, Any]:
