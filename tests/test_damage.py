@@ -55,7 +55,8 @@ def where(db) -> set[str]:
     try:
         readings = {
             "row": "SELECT pattern FROM file_leases NOT INDEXED",
-            "index": "SELECT pattern FROM file_leases INDEXED BY idx_file_leases_pattern WHERE pattern > ''",
+            "index": ("SELECT pattern FROM file_leases INDEXED BY idx_file_leases_open_pattern "
+                      "WHERE pattern > '' AND ended_at IS NULL"),
             "counts": "SELECT key FROM lease_key_counts WHERE kind = 'p'",
         }
         for place, sql in readings.items():
