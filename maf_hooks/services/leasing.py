@@ -12,7 +12,7 @@ import os
 
 from maf_hooks import git, patterns, permissions
 from maf_hooks.core import leases as rules
-from maf_hooks.core.decision import refuses
+from maf_hooks.core.decision import lease_index, refuses
 from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
 from maf_hooks.core.policy import lease_ttl
 from maf_hooks.core.reading import PLAIN, Reading
@@ -20,6 +20,7 @@ from maf_hooks.core.text import problem
 from maf_hooks.directories import ExistingDirectories
 from maf_hooks.errors import UsageError
 from maf_hooks.services.escalation import open_and_deliver
+from maf_hooks.services.lookup import rows_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -159,10 +160,12 @@ class PathReport:
 def check(store: Store | None, root: str, paths: Sequence[str], agent: str | None, now: int,
           reading: Reading = PLAIN) -> list[PathReport]:
     """Which active leases cover each path (for an existing directory: anything in it, as for
-    ``acquire DIR``); another agent's exclusive lease blocks."""
+    ``acquire DIR``); another agent's exclusive lease blocks. The leases are looked up by key, as
+    the hook does (:func:`maf_hooks.services.lookup.rows_for`), not read in full."""
     covering: dict[str, list[Lease]] = {path: [] for path in paths}
     if store is not None:
-        covering = rules.check(store, paths, now, reading)
+        index = lease_index(rows_for(store.leases, now, paths, casefold=reading.casefold), casefold=reading.casefold)
+        covering = {path: [Lease(*row) for row in index.covering(path)] for path in paths}
         for path in paths:
             if os.path.isdir(os.path.join(root, path)):
                 seen = {lease.id for lease in covering[path]}

@@ -50,7 +50,20 @@ def _key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> di
     return counts
 
 
-_CHUNK = 900  # bound parameters of one query (old SQLite builds allow 999)
+def _json_array(keys: Collection[str]) -> str:
+    """``keys`` as one JSON array, read by SQLite's ``json_each(?)``: any number of keys in one
+    bound parameter (a list of ``?`` stops at 999 or 32,766 of them, by build). ``_json`` is the
+    C half of ``json``, without the decoder (and ``re``) that importing ``json`` loads."""
+    try:
+        from _json import encode_basestring
+    except ImportError:  # another Python implementation
+        from json import dumps
+
+        return dumps(list(keys), ensure_ascii=False)
+    return "[" + ",".join(map(encode_basestring, keys)) + "]"
+
+
+_EACH = "(SELECT value FROM json_each(?))"
 
 
 def _marks(values: Collection[Any]) -> str:
@@ -90,22 +103,27 @@ class SqliteLeaseRecords(LeaseRecords):
         return self.db.all(sql + " ORDER BY f.created_at, t.id", args)
 
     def active_rows_near(self, now: int, patterns: Collection[str], prefixes: Collection[str]) -> list[tuple]:
-        # Both halves are index lookups (file_leases by pattern; open file leases by prefix) of the
-        # open leases (ended_at IS NULL: ending a lease sets ended_at and moves its task out of
-        # LEASED in one write section, see end()). The rows found are checked against the counts
-        # that triggers keep per key (migration 11): a damaged index or row shows as a difference.
+        # Both halves are index lookups of the open leases only (ended_at IS NULL: the partial
+        # indexes of migrations 1 and 14 hold no ended lease; ending a lease sets ended_at and moves
+        # its task out of LEASED in one write section, see end()), driven by the keys, each list
+        # one JSON array (one statement at any size). The rows found are checked against the
+        # counts that triggers keep per key (migration 11), read by the same keys: a damaged index
+        # or row shows as a difference, at a cost that follows the keys, not every lease.
+        pattern_keys, prefix_keys = _json_array(patterns), _json_array(prefixes)
         sql = (
-            f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.pattern IN ({_marks(patterns)}) AND f.ended_at IS NULL "
-            f"UNION SELECT {_COLUMNS} FROM {_OPEN} WHERE f.prefix IN ({_marks(prefixes)}) "
+            f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.pattern IN {_EACH} AND f.ended_at IS NULL "
+            f"UNION SELECT {_COLUMNS} FROM {_OPEN} WHERE f.prefix IN {_EACH} "
             f"AND f.ended_at IS NULL AND {_IS_GLOB} "
             "ORDER BY 6, 1"  # f.created_at, t.id
         )
-        rows = self.db.all(sql, (*patterns, *prefixes))
+        rows = self.db.all(sql, (pattern_keys, prefix_keys))
         # the patterns of the rows found count too: a glob found by its prefix whose pattern text
         # was damaged is then a pattern without a count, not a lease that silently covers nothing
         pattern_set, prefix_set = set(patterns), set(prefixes)
-        keys = pattern_set.union(row[2] for row in rows)
-        if _key_counts(rows, keys, prefix_set) != self._counts(keys, prefix_set):
+        extra = {row[2] for row in rows}.difference(pattern_set)
+        keys = pattern_set.union(extra)
+        counted = self._counts(pattern_keys, extra, prefix_keys)
+        if _key_counts(rows, keys, prefix_set) != counted:
             # an index missed a lease, or a row does not say what its index entry says: read every
             # open lease without the indexes, and judge from that if it agrees with every count
             rows = [row for row in self._verified(now)
@@ -128,16 +146,17 @@ class SqliteLeaseRecords(LeaseRecords):
             raise self._damaged("the open leases do not match the counts kept for their keys")
         return rows
 
-    def _counts(self, patterns: Collection[str], prefixes: Collection[str]) -> dict[tuple[str, str], int]:
-        counts: dict[tuple[str, str], int] = {}
-        for kind, keys in (("p", sorted(patterns)), ("g", sorted(prefixes))):
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start:start + _CHUNK]
-                for key, n in self.db.all(
-                        f"SELECT key, n FROM lease_key_counts WHERE kind = ? AND key IN ({_marks(chunk)})",
-                        (kind, *chunk)):
-                    counts[kind, key] = n
-        return counts
+    def _counts(self, patterns: str, extra: Collection[str], prefixes: str) -> dict[tuple[str, str], int]:
+        """The counts kept for the lookup keys: ``patterns`` and ``prefixes`` as JSON arrays,
+        ``extra`` patterns (those of the rows found that were no key) as a list; one statement,
+        each key one primary-key probe."""
+        sql = (f"SELECT kind, key, n FROM lease_key_counts WHERE kind = 'p' AND key IN {_EACH} "
+               f"UNION ALL SELECT kind, key, n FROM lease_key_counts WHERE kind = 'g' AND key IN {_EACH}")
+        args = [patterns, prefixes]
+        if extra:
+            sql += f" UNION ALL SELECT kind, key, n FROM lease_key_counts WHERE kind = 'p' AND key IN {_EACH}"
+            args.append(_json_array(extra))
+        return {(kind, key): n for kind, key, n in self.db.all(sql, args)}
 
     def _scanned(self, now: int) -> list[tuple]:
         """Every open file lease, read by scanning the table (no index of file_leases), in
