@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
+import sys
 
 import pytest
 from conftest import db_snapshot, git
@@ -440,3 +442,167 @@ def test_reason_with_a_tab_or_of_1000_characters_is_accepted(repo, cli):
     reasons = sorted(row["reason"] for row in cli(repo, "lease", "list", "--json").json["leases"])
     assert reasons == ["a\tb", "r" * 1000]
     assert "a\\tb" in cli(repo, "lease", "list").out
+
+
+# --- listings stream: the same documents and tables, filters applied in the query ------------
+
+
+def _store(repo):
+    from maf_hooks.store.sqlite import open_file
+    from maf_hooks.timeutil import now_ms
+
+    return open_file(str(db_file(repo)), now_ms)
+
+
+def _fill(repo, count, *, agents=20, ttl_ms=20 * 60_000):
+    """``count`` active leases, inserted in one write section (the rules' acquire is not what is measured)."""
+    from maf_hooks.core.model import Lease
+
+    store = _store(repo)
+    try:
+        with store.write() as now:
+            for i in range(count):
+                pattern = f"src/d{i // 100}/f{i}.py" if i % 10 else f"src/d{i // 100}/*.txt"
+                store.leases.insert(Lease(f"lease-{i:012x}", f"agent{i % agents}", pattern, "exclusive",
+                                          f"reason {i} \u00e9 \"q\"", now + i % 7, now + ttl_ms,
+                                          prefix=pattern.rsplit("/", 1)[0] + "/"), {"kind": "file_lease"})
+    finally:
+        store.close()
+
+
+def test_list_json_is_the_document_emit_json_writes(repo, cli):
+    assert cli(repo, "lease", "list", "--json").out == '{\n  "leases": []\n}\n'  # no database yet
+    cli(repo, "lease", "acquire", "a", "--agent", "alice", "--reason", 'tab\there "quoted" \u00e9')
+    cli(repo, "lease", "acquire", "b/**", "--agent", "bob")
+    cli(repo, "lease", "release", "a", "--agent", "alice")
+    assert cli(repo, "lease", "list", "--json", "--agent", "alice").out == '{\n  "leases": []\n}\n'
+    for args in (["--json"], ["--all", "--json"]):
+        out = cli(repo, "lease", "list", *args).out
+        document = json.loads(out)
+        assert out == json.dumps(document, indent=2) + "\n"  # what emit_json wrote before it streamed
+    everything = json.loads(cli(repo, "lease", "list", "--all", "--json").out)["leases"]
+    assert [(lease["pattern"], lease["status"]) for lease in everything] == [("a", "released"), ("b/**", "active")]
+    assert set(everything[0]) == {"id", "agent", "pattern", "mode", "reason", "created_at", "expires_at",
+                                  "expires_at_ms", "status", "ended_at", "auto_claim", "token", "clock_skew"}
+
+
+def test_emit_json_list_writes_what_emit_json_writes(capsys):
+    from maf_hooks.cli.output import emit_json, emit_json_list
+
+    entries = [{}, {"a": 1, "b": None, "c": True, "d": 1.5, "e": "x\n\"\u00e9\u2028"}, {"nested": {"x": [1, {"y": []}]}},
+               [], [1, "two"], "text", 3, None]
+    for items in ([], entries[:1], entries[1:2], entries, entries * 3):
+        for chunk in (1, 2, 256):
+            emit_json({"key": items})
+            expected = capsys.readouterr().out
+            assert emit_json_list("key", iter(items), chunk=chunk) == len(items)
+            assert capsys.readouterr().out == expected
+
+
+def test_stream_table_is_table_for_one_page_and_widens_after(capsys):
+    from maf_hooks.cli.output import stream_table, table
+
+    rows = [["a", "x"], ["bbbb", None], ["cc", "\x1b[31m"], ["dddddd", "y"], ["e", "zz"]]
+    table(["H1", "H2"], rows)
+    expected = capsys.readouterr().out
+    assert stream_table(["H1", "H2"], iter(rows)) == 5 and capsys.readouterr().out == expected
+    assert stream_table(["H1", "H2"], iter(rows), page=2) == 5
+    lines = capsys.readouterr().out.splitlines()
+    # the first page aligned with the headers (H1 as wide as 'bbbb'), later pages never narrower
+    assert lines[:3] == ["H1    H2", "a     x", "bbbb"]
+    assert lines[3:] == [r"cc      \x1b[31m", "dddddd  y", "e       zz"]
+    assert stream_table(["H1"], iter([])) == 0 and capsys.readouterr().out == ""
+
+
+def test_list_filters_pattern_limit_agent_in_the_query(repo, cli):
+    (repo / "src").mkdir()
+    for agent, pattern in (("alice", "src/"), ("bob", "docs/*.md"), ("alice", "docs/a.md"), ("bob", "lib/x.py"),
+                           ("carol", "docs/guide/**")):
+        assert cli(repo, "lease", "acquire", pattern, "--agent", agent).code in (0, 1)
+
+    def listed(*args, cwd=repo):
+        result = cli(cwd, "lease", "list", *args, "--json")
+        assert result.code == 0, result.err
+        return [lease["pattern"] for lease in result.json["leases"]]
+
+    everything = listed()
+    assert everything == ["src/", "docs/*.md", "lib/x.py", "docs/guide/**"]  # docs/a.md overlapped docs/*.md
+    assert listed("--pattern", "src") == ["src/"]  # a literal names a lease in either spelling
+    assert listed("--pattern", "docs/*") == ["docs/*.md"]  # '*' stays within a directory
+    assert listed("--pattern", "docs/**") == ["docs/*.md", "docs/guide/**"]
+    assert listed("--pattern", "*.md", cwd=repo / "src") == []  # relative to the current directory: src/*.md
+    assert listed("--pattern", ":/docs/**", "--agent", "carol") == ["docs/guide/**"]
+    assert listed("--limit", "2") == everything[:2]
+    assert listed("--limit", "1", "--pattern", "**/*.py") == ["lib/x.py"]
+    assert listed("--limit", "1", "--all", "--agent", "alice", "--pattern", "**") == ["src/"]
+    text = cli(repo, "lease", "list", "--pattern", "docs/**", "--limit", "1").out.splitlines()
+    assert len(text) == 2 and text[1].split()[3] == "docs/*.md"
+    assert cli(repo, "lease", "list", "--pattern", "nothing/**").out == "No active leases.\n"
+    for bad in (["--limit", "0"], ["--limit", "x"], ["--pattern", "a/[b"], ["--pattern", "../out"]):
+        refused = cli(repo, "lease", "list", *bad)
+        assert refused.code == 2 and "Traceback" not in refused.err and refused.out == "", bad
+
+
+def test_conflicts_stream_with_agent_and_limit(repo, cli):
+    assert cli(repo, "lease", "conflicts", "--json").out == '{\n  "conflicts": []\n}\n'
+    cli(repo, "lease", "acquire", "x", "--agent", "alice")
+    store = _store(repo)
+    try:
+        with store.write() as now:
+            for i in range(5):
+                store.conflicts.add({"id": f"conflict-{i}", "agent": ["bob", "carol"][i % 2], "path": f"x/{i}",
+                                     "severity": "high", "holder": "alice", "lease_id": "lease-1",
+                                     "lease_expires_at": now + 60_000, "operation": "commit", "status": "blocked",
+                                     "override_reason": None, "created_at": now - 5 + i})
+    finally:
+        store.close()
+    result = cli(repo, "lease", "conflicts", "--json")
+    assert result.out == json.dumps(result.json, indent=2) + "\n"
+    assert [r["id"] for r in result.json["conflicts"]] == [f"conflict-{i}" for i in range(5)]
+    carol = cli(repo, "lease", "conflicts", "--agent", "carol", "--limit", "1", "--json").json["conflicts"]
+    assert [r["id"] for r in carol] == ["conflict-1"]
+    lines = cli(repo, "lease", "conflicts", "--agent", "bob").out.splitlines()
+    assert lines[0].split() == ["WHEN", "STATUS", "OPERATION", "AGENT", "PATH", "HOLDER", "LEASE"]
+    assert [line.split()[-3] for line in lines[1:]] == ["x/0", "x/2", "x/4"]
+    assert cli(repo, "lease", "conflicts", "--agent", "dave").out == "No conflicts recorded.\n"
+    assert cli(repo, "lease", "conflicts", "--limit", "0").code == 2
+
+
+# runs the command as its own child and prints its peak resident size: a child forked from the
+# test process itself would count the test process's pages in its peak
+PEAK_RSS = """
+import resource, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    code = subprocess.run(sys.argv[2:], stdout=out).returncode
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def _peak_rss_kib(cmd, cwd, out_path) -> tuple[int, int]:
+    """Run ``cmd`` with stdout to ``out_path``; its exit status and peak resident size (KiB, Linux)."""
+    done = subprocess.run([sys.executable, "-c", PEAK_RSS, str(out_path), *cmd], cwd=cwd, capture_output=True,
+                          text=True, check=True)
+    code, kib = done.stdout.split()
+    return int(code), int(kib)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is in KiB on Linux")
+def test_list_streams_20000_leases_in_bounded_memory(repo, tmp_path):
+    count = 20_000
+    _fill(repo, count)
+    out = tmp_path / "list.json"
+    code, json_kib = _peak_rss_kib(["maf-lease", "list", "--json"], repo, out)
+    assert code == 0
+    leases = json.loads(out.read_text(encoding="utf-8"))["leases"]
+    assert len(leases) == count and len({lease["id"] for lease in leases}) == count
+    assert leases[0]["reason"] == 'reason 0 \u00e9 "q"' and [lease["created_at"] for lease in leases] == sorted(
+        lease["created_at"] for lease in leases)
+    code, text_kib = _peak_rss_kib(["maf-lease", "list"], repo, tmp_path / "list.txt")
+    assert code == 0 and len((tmp_path / "list.txt").read_text(encoding="utf-8").splitlines()) == count + 1
+    # the same process reading one lease, measured in the same run: the floor of the bound
+    code, floor_kib = _peak_rss_kib(["maf-lease", "list", "--json", "--limit", "1"], repo, tmp_path / "one.json")
+    assert code == 0 and len(json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))["leases"]) == 1
+    # built in memory, the document of 20,000 leases took about 80 MiB over that floor and the
+    # table about 18 MiB; streamed, a page of 1,000 leases at a time, both stay within 1 or 2
+    bound = floor_kib + 12 * 1024
+    assert json_kib < bound and text_kib < bound, (floor_kib, json_kib, text_kib)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import click
 
 from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
-from maf_hooks.cli.output import emit_json, table, warn
+from maf_hooks.cli.output import emit_json, emit_json_list, stream_table, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.text import quoted, shown
 from maf_hooks.errors import UsageError
@@ -157,39 +157,61 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
     return 0
 
 
+def limit_option(func):
+    return click.option("--limit", type=click.IntRange(min=1), metavar="N",
+                        help="At most N (the oldest first).")(func)
+
+
+LEASE_HEADERS = ["ID", "AGENT", "MODE", "PATTERN", "EXPIRES", "REASON"]
+SKEW_NOTE = ("(clock skew): taken with a clock ahead of this one; it ends at most its length after the next lease "
+             "command sees it (see docs/leases.md).")
+
+
+def _lease_rows(leases: Iterator, now: int, longest: int, skewed: list) -> Iterator[list]:
+    """The table's rows, as the leases are read; ``skewed`` gets one entry per clock-skew lease."""
+    for lease in leases:
+        status = lease.status(now)
+        expires = relative(lease.expires_at, now) if status == "active" else f"{status} {relative(lease.ended_at or lease.expires_at, now)}"
+        if lease.clock_skew(now, longest):
+            expires += " (clock skew)"
+            skewed.append(lease.id)
+        mode = lease.mode if lease.claim is None else f"{lease.mode} (auto-claim)"
+        yield [lease.id, lease.agent, mode, lease.pattern, expires, lease.reason]
+
+
 @lease_group.command("list")
 @click.option("--agent", "agent", metavar="ID", help="Only this agent's leases.")
 @click.option("--mine", is_flag=True, help="Only your own leases.")
 @click.option("--all", "show_all", is_flag=True, help="Include released and expired leases.")
+@click.option("--pattern", metavar="PATTERN",
+              help="Only leases on this pattern (a literal: exactly; a glob: matching the lease's pattern text).")
+@limit_option
 @json_option
 @pass_context
-def list_leases(context: Context, agent, mine, show_all, as_json):
-    """Active leases (with --all, ended ones too)."""
+def list_leases(context: Context, agent, mine, show_all, pattern, limit, as_json):
+    """Active leases (with --all, ended ones too), oldest first, printed as they are read.
+
+    \b
+    Examples:
+      maf-lease list --agent bob --pattern 'src/**' --limit 20
+      maf-lease list --all --json
+    """
     if agent and mine:
         raise UsageError("Give --agent ID or --mine, not both.")
     who = context.agent(None) if mine else (agent and context.agent(agent))
-    now = now_ms()
+    filters = leasing.pattern_filter(context.root, pattern, **_as_given(context))
+    now, longest = now_ms(), leasing.longest_ms(context.config)
     with existing_store(context) as store:
-        leases = leasing.list_leases(store, agent=who, show_all=show_all, now=now)
-    skewed = leasing.clock_skewed(context.config, leases, now)
-    if as_json:
-        emit_json(documents.lease_list(leases, skewed, now))
-        return 0
-    if not leases:
-        click.echo("No active leases." if not show_all else "No leases.")
-        return 0
-    rows = []
-    for lease in leases:
-        status = lease.status(now)
-        expires = relative(lease.expires_at, now) if status == "active" else f"{status} {relative(lease.ended_at or lease.expires_at, now)}"
-        if lease.id in skewed:
-            expires += " (clock skew)"
-        mode = lease.mode if lease.claim is None else f"{lease.mode} (auto-claim)"
-        rows.append([lease.id, lease.agent, mode, lease.pattern, expires, lease.reason])
-    table(["ID", "AGENT", "MODE", "PATTERN", "EXPIRES", "REASON"], rows)
+        leases = leasing.stream_leases(store, agent=who, show_all=show_all, now=now, limit=limit, **filters)
+        if as_json:
+            emit_json_list(documents.LEASE_LIST, (documents.lease_entry(lease, lease.clock_skew(now, longest), now)
+                                                  for lease in leases))
+            return 0
+        skewed: list[str] = []
+        if not stream_table(LEASE_HEADERS, _lease_rows(leases, now, longest, skewed)):
+            click.echo("No active leases." if not show_all else "No leases.")
     if skewed:
-        click.echo("(clock skew): taken with a clock ahead of this one; it ends at most its length after the "
-                   "next lease command sees it (see docs/leases.md).")
+        click.echo(SKEW_NOTE)
     return 0
 
 
@@ -261,24 +283,24 @@ def agents(context: Context, as_json):
 
 @lease_group.command("conflicts")
 @click.option("--since", metavar="DURATION", help="Only conflicts newer than this (90s, 30m, 2h, 7d).")
+@click.option("--agent", "agent", metavar="ID", help="Only the conflicts of this agent's commits, pushes and edits.")
+@limit_option
 @json_option
 @pass_context
-def conflicts(context: Context, since, as_json):
-    """RESERVATION_CONFLICT records: refused, warned and overridden commits and pushes."""
+def conflicts(context: Context, since, agent, limit, as_json):
+    """RESERVATION_CONFLICT records: refused, warned and overridden commits and pushes, oldest
+    first, printed as they are read."""
     now = now_ms()
     start = now - parse_duration_ms(since, what="--since") if since else 0
+    who = agent and context.agent(agent)
     with existing_store(context) as store:
-        rows = leasing.recorded_conflicts(store, start)
-    document = documents.conflicts(rows)
-    if as_json:
-        emit_json(document)
-        return 0
-    records = document["conflicts"]
-    if not records:
-        click.echo("No conflicts recorded" + (f" in the last {since}." if since else "."))
-        return 0
-    table(["WHEN", "STATUS", "OPERATION", "AGENT", "PATH", "HOLDER", "LEASE"], [
-        [relative(raw["created_at"], now), r["status"], r["operation"], r["agent"] or "(unknown)", r["path"], r["holder"], r["lease_id"]]
-        for raw, r in zip(rows, records)
-    ])
+        rows = leasing.stream_conflicts(store, start, agent=who, limit=limit)
+        if as_json:
+            emit_json_list(documents.CONFLICTS, (documents.conflict_entry(row) for row in rows))
+            return 0
+        shown_rows = ([relative(r["created_at"], now), r["status"], r["operation"], r["agent"] or "(unknown)", r["path"],
+                       r["holder"], r["lease_id"]] for r in rows)
+        if stream_table(["WHEN", "STATUS", "OPERATION", "AGENT", "PATH", "HOLDER", "LEASE"], shown_rows):
+            return 0
+    click.echo("No conflicts recorded" + (f" in the last {since}." if since else "."))
     return 0

@@ -9,7 +9,7 @@ from maf_hooks.timeutil import iso, relative
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     from maf_hooks.core.model import AcquireResult, Lease
@@ -63,7 +63,15 @@ def released(leases: Sequence[Lease], now: int) -> dict[str, Any]:
 
 def lease_list(leases: Sequence[Lease], skewed: set[str], now: int) -> dict[str, Any]:
     """``maf-lease list --json``: each lease, and whether it was taken with a clock ahead."""
-    return {"leases": [dict(lease.to_json(now), clock_skew=lease.id in skewed) for lease in leases]}
+    return {LEASE_LIST: [lease_entry(lease, lease.id in skewed, now) for lease in leases]}
+
+
+LEASE_LIST = "leases"  # the one key of lease_list: `maf-lease list --json` streams its entries
+
+
+def lease_entry(lease: Lease, skewed: bool, now: int) -> dict[str, Any]:
+    """One lease of :func:`lease_list`."""
+    return dict(lease.to_json(now), clock_skew=skewed)
 
 
 def checked(agent: str | None, reports: Sequence[PathReport], now: int) -> dict[str, Any]:
@@ -84,7 +92,14 @@ def heartbeat(agent: str, status: str | None, when: int) -> dict[str, Any]:
     return {"agent": agent, "status": status, "last_heartbeat": iso(when)}
 
 
-def conflicts(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+CONFLICTS = "conflicts"  # the one key of conflicts: `maf-lease conflicts --json` streams its entries
+
+
+def conflicts(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """``maf-lease conflicts --json``: the RESERVATION_CONFLICT records, times as ISO text."""
-    return {"conflicts": [dict(r, lease_expires_at=iso(r["lease_expires_at"]), created_at=iso(r["created_at"]))
-                          for r in rows]}
+    return {CONFLICTS: [conflict_entry(r) for r in rows]}
+
+
+def conflict_entry(record: dict[str, Any]) -> dict[str, Any]:
+    """One record of :func:`conflicts`."""
+    return dict(record, lease_expires_at=iso(record["lease_expires_at"]), created_at=iso(record["created_at"]))

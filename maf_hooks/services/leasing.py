@@ -24,7 +24,7 @@ from maf_hooks.services.lookup import rows_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from typing import Any, Callable
 
     from maf_hooks.store.base import Store
@@ -137,12 +137,35 @@ def release(store: Store, cfg: Any, agent: str, *, wanted: Sequence[str] = (), i
 
 
 def list_leases(store: Store | None, *, agent: str | None = None, show_all: bool = False,
-                now: int) -> list[Lease]:
+                now: int, **filters: Any) -> list[Lease]:
     """Active leases (with ``show_all``, ended ones too), of ``agent`` when given; ``store`` None
-    when no store exists yet."""
+    when no store exists yet. ``filters``: those of :func:`stream_leases`."""
+    return list(stream_leases(store, agent=agent, show_all=show_all, now=now, **filters))
+
+
+def stream_leases(store: Store | None, *, agent: str | None = None, show_all: bool = False, now: int,
+                  patterns: Sequence[str] = (), glob: str | None = None,
+                  limit: int | None = None) -> Iterator[Lease]:
+    """:func:`list_leases` as it is read (memory bounded, however many leases): ``patterns``
+    and ``glob`` as :func:`pattern_filter` gives them, the first ``limit`` leases when given."""
     if store is None:
-        return []
-    return store.leases.all(agent=agent) if show_all else store.leases.active(now, agent=agent)
+        return iter(())
+    return store.leases.listing(now, active_only=not show_all, agent=agent, patterns=patterns, glob=glob,
+                                limit=limit)
+
+
+def pattern_filter(root: str, raw: str | None, *, cwd: str | None = None,
+                   precompose: bool = False) -> dict[str, Any]:
+    """What ``--pattern P`` asks of a listing: a lease whose pattern text P matches. P is read as
+    a PATTERN argument is (relative to ``cwd``, validated); a literal P names the leases on it
+    in either spelling (``src`` and ``src/``, :func:`either_spelling`; escapes as stored), a glob
+    P is git wildmatch matched against the pattern text as if it were a path."""
+    if raw is None:
+        return {}
+    pattern = patterns.normalize(raw, root, cwd=cwd, precompose=precompose)
+    if patterns.is_literal(pattern):
+        return {"patterns": either_spelling(root, [raw], cwd=cwd, precompose=precompose)}
+    return {"glob": pattern}
 
 
 class PathReport:
@@ -197,4 +220,11 @@ def agents(store: Store | None, now: int) -> list[AgentState]:
 
 def recorded_conflicts(store: Store | None, start: int) -> list[dict[str, Any]]:
     """RESERVATION_CONFLICT records created at or after ``start``."""
-    return [] if store is None else store.conflicts.since(start)
+    return list(stream_conflicts(store, start))
+
+
+def stream_conflicts(store: Store | None, start: int, *, agent: str | None = None,
+                     limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """:func:`recorded_conflicts` as they are read, oldest first (memory bounded): of ``agent``
+    (the one who tried) when given, the first ``limit`` when given."""
+    return iter(()) if store is None else store.conflicts.stream(start, agent=agent, limit=limit)

@@ -9,6 +9,7 @@ import abc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 
@@ -32,6 +33,12 @@ class ConflictRecords(abc.ABC):
     def since(self, start: int) -> list[dict[str, Any]]:
         """Every conflict created at or after ``start``, oldest first, as :meth:`add` took them
         (with ``conflict_type``)."""
+
+    @abc.abstractmethod
+    def stream(self, start: int, *, agent: str | None = None, limit: int | None = None,
+               batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """The records of :meth:`since` (of ``agent``, the one who tried, when given; the first
+        ``limit`` when given), read ``batch`` rows at a time: memory follows ``batch``."""
 
     @abc.abstractmethod
     def mailed_since(self, dedup_key: str, start: int) -> bool:

@@ -15,9 +15,20 @@ import abc
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 
     from maf_hooks.core.model import AgentState, Lease
+
+LISTING_BATCH = 1000  # rows a listing holds at a time
+
+
+def glob_lead(glob: str) -> str:
+    """What every text that ``glob`` (git wildmatch) matches starts with: its characters before
+    the first ``*``, ``?``, ``[`` or ``\\``. A listing compares it in the query."""
+    for i, char in enumerate(glob):
+        if char in "*?[\\":
+            return glob[:i]
+    return glob
 
 
 class LeaseRecords(abc.ABC):
@@ -43,6 +54,48 @@ class LeaseRecords(abc.ABC):
         """Every active lease, as rows, for the hook: read so that a damaged index cannot hide
         one (StorageError when the store finds itself damaged). By default :meth:`active_rows`."""
         return self.active_rows(now)
+
+    # --- listings (maf-lease list) -----------------------------------------------------------
+
+    def listing(self, now: int, *, active_only: bool = True, agent: str | None = None,
+                patterns: Sequence[str] = (), glob: str | None = None, limit: int | None = None,
+                batch: int = LISTING_BATCH) -> Iterator[Lease]:
+        """Leases in ``created_at, id`` order, read ``batch`` rows at a time (memory follows
+        ``batch``, never every lease): the active ones (every lease ever taken, without
+        ``active_only``), of ``agent`` when given, whose pattern text is one of ``patterns`` when
+        given, and matches ``glob`` (git wildmatch, the text read as a path) when given; the first
+        ``limit`` of them when given. Filters run in the query, except the part of ``glob`` after
+        its :func:`glob_lead`, tested on each row read."""
+        test: Callable[[str], bool] | None = None
+        if glob is not None:
+            from functools import partial
+
+            from maf_hooks.patterns import matches
+
+            test = partial(matches, glob)
+        pages = self._listing_pages(now, active_only=active_only, agent=agent, patterns=tuple(patterns),
+                                    lead=None if glob is None else glob_lead(glob),
+                                    limit=limit if test is None else None, batch=batch)
+        from maf_hooks.core.model import Lease
+
+        left = limit
+        try:
+            for page in pages:
+                for row in page:
+                    if test is None or test(row[2]):
+                        yield Lease(*row)
+                        if left is not None:
+                            left -= 1
+                            if left <= 0:
+                                return
+        finally:
+            pages.close()  # a listing stopped early ends its query
+
+    @abc.abstractmethod
+    def _listing_pages(self, now: int, *, active_only: bool, agent: str | None, patterns: tuple[str, ...],
+                       lead: str | None, limit: int | None, batch: int) -> Generator[list[tuple], None, None]:
+        """The rows of :meth:`listing` in lists of at most ``batch``, from one query: ``lead`` a
+        text every pattern starts with, ``limit`` at most that many rows."""
 
     # --- reads for the rules ---------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIEL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from maf_hooks.store.postgres import PostgresStore
@@ -35,6 +36,20 @@ class PostgresConflictRecords(ConflictRecords):
         rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE repository = %s AND created_at >= %s "
                            "ORDER BY created_at, id", (self.repo, start))
         return [dict(zip(RECORD_FIELDS, row)) for row in rows]
+
+    def stream(self, start: int, *, agent: str | None = None, limit: int | None = None,
+               batch: int = 1000) -> Iterator[dict[str, Any]]:
+        sql = f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE repository = %s AND created_at >= %s"
+        args: list[Any] = [self.repo, start]
+        if agent is not None:
+            sql += " AND agent_id = %s"
+            args.append(agent)
+        sql += " ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT %s"
+            args.append(limit)
+        for page in self.db.pages(sql, args, batch):
+            yield from (dict(zip(RECORD_FIELDS, row)) for row in page)
 
     def mailed_since(self, dedup_key: str, start: int) -> bool:
         return self.db.one("SELECT 1 FROM mail_log WHERE repository = %s AND dedup_key = %s AND sent_at > %s",

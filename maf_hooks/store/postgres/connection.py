@@ -185,6 +185,29 @@ class Database:
         row = self.one(sql, args)
         return None if row is None else row[0]
 
+    def pages(self, sql: str, args: Sequence[Any] = (), size: int = 1000) -> Iterator[list[Any]]:
+        """The rows of one query in lists of at most ``size``, through a server-side cursor in a
+        transaction of its own (rolled back: it only reads): the server keeps the rest, so a
+        listing's memory follows ``size``, not the number of rows."""
+        if self.depth == 0 and self._lost():
+            self._reconnect()
+        with self._guarded():
+            tx = self.conn.transaction(force_rollback=True)
+            tx.__enter__()
+        try:
+            cursor = self.conn.cursor(name="maf_pages")
+            with self._guarded():
+                cursor.execute(sql, args)
+            while True:
+                with self._guarded():
+                    rows = cursor.fetchmany(size)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            with contextlib.suppress(StorageError), self._guarded():
+                tx.__exit__(None, None, None)
+
     # --- transactions --------------------------------------------------------------------------
 
     @contextlib.contextmanager

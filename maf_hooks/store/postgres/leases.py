@@ -8,7 +8,7 @@ from maf_hooks.store.leases import LeaseRecords
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Generator, Sequence
     from typing import Any
 
     from maf_hooks.store.postgres import PostgresStore
@@ -49,6 +49,32 @@ class PostgresLeaseRecords(LeaseRecords):
         return self._rows(
             f"{_OPEN} AND {_LIVE} AND (pattern = ANY(%s) OR (prefix = ANY(%s) AND {_IS_GLOB}))",
             (self.repo, now, list(patterns), list(prefixes)))
+
+    # --- listings ----------------------------------------------------------------------------
+
+    def _listing_pages(self, now: int, *, active_only: bool, agent: str | None, patterns: tuple[str, ...],
+                       lead: str | None, limit: int | None, batch: int) -> Generator[list[tuple], None, None]:
+        # a server-side cursor: the server sorts and keeps what is not yet read
+        where: list[str] = ["repository = %s"]
+        args: list[Any] = [self.repo]
+        if active_only:
+            where.append(f"ended_at IS NULL AND {_LIVE}")
+            args.append(now)
+        if agent is not None:
+            where.append("agent_id = %s")
+            args.append(agent)
+        if patterns:
+            where.append("pattern = ANY(%s)")
+            args.append(list(patterns))
+        if lead:
+            where.append("left(pattern, %s) = %s")
+            args += (len(lead), lead)
+        sql = f"SELECT {_COLUMNS} FROM leases WHERE {' AND '.join(where)} ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT %s"
+            args.append(limit)
+        for page in self.db.pages(sql, args, batch):
+            yield [tuple(row) for row in page]
 
     # --- reads for the rules -----------------------------------------------------------------
 

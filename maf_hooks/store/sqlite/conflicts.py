@@ -6,6 +6,7 @@ from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIEL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from maf_hooks.store.sqlite import SqliteStore
@@ -26,6 +27,20 @@ class SqliteConflictRecords(ConflictRecords):
         rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE created_at >= ? "
                            "ORDER BY created_at, id", (start,))
         return [dict(zip(RECORD_FIELDS, row)) for row in rows]
+
+    def stream(self, start: int, *, agent: str | None = None, limit: int | None = None,
+               batch: int = 1000) -> Iterator[dict[str, Any]]:
+        sql = f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE created_at >= ?"
+        args: list[Any] = [start]
+        if agent is not None:
+            sql += " AND agent_id = ?"
+            args.append(agent)
+        sql += " ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        for page in self.db.pages(sql, args, batch):
+            yield from (dict(zip(RECORD_FIELDS, row)) for row in page)
 
     def mailed_since(self, dedup_key: str, start: int) -> bool:
         return self.db.one("SELECT 1 FROM mail_log WHERE dedup_key = ? AND sent_at > ?", (dedup_key, start)) is not None

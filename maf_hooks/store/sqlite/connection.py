@@ -204,6 +204,16 @@ class Database:
         row = self.one(sql, args)
         return None if row is None else row[0]
 
+    def pages(self, sql: str, args: Sequence[Any] = (), size: int = 1000) -> Iterator[list[Any]]:
+        """The rows of one statement in lists of at most ``size``, stepped as they are read (never
+        all at once): a listing's memory follows ``size``, not the number of rows."""
+        try:
+            cursor = self.conn.execute(sql, args)
+            while rows := cursor.fetchmany(size):
+                yield rows
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            raise self._error(exc) from None
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """:func:`immediate`, with driver errors (a busy lock, a full disk) as StorageError."""

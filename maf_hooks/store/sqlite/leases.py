@@ -12,7 +12,7 @@ from maf_hooks.store.leases import LeaseRecords
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Generator, Sequence
     from typing import Any
 
     from maf_hooks.store.sqlite import SqliteStore
@@ -180,6 +180,29 @@ class SqliteLeaseRecords(LeaseRecords):
             "are active, so it does not let the change through. Inspect it with `maf-preflight --only "
             "database` (SQLite's integrity check), then restore it from a backup or repair it (an index "
             "alone: `REINDEX`).")
+
+    # --- listings ----------------------------------------------------------------------------
+
+    def _listing_pages(self, now: int, *, active_only: bool, agent: str | None, patterns: tuple[str, ...],
+                       lead: str | None, limit: int | None, batch: int) -> Generator[list[tuple], None, None]:
+        # one statement stepped page by page: keyset pages would each scan and sort every lease,
+        # as no index orders file_leases by (created_at, id); SQLite's sorter spills to disk
+        where: list[str] = [_LIVE] if active_only else ["1"]
+        args: list[Any] = [now] if active_only else []
+        if agent is not None:
+            where.append("l.agent_id = ?")
+            args.append(agent)
+        if patterns:
+            where.append(f"f.pattern IN ({_marks(patterns)})")
+            args += patterns
+        if lead:
+            where.append("substr(f.pattern, 1, ?) = ?")
+            args += (len(lead), lead)
+        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE {' AND '.join(where)} ORDER BY f.created_at, t.id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        yield from self.db.pages(sql, args, batch)
 
     # --- reads for the rules -----------------------------------------------------------------
 
