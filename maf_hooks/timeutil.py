@@ -41,10 +41,10 @@ def iso(ms: int | None) -> str | None:
     """``1700000000123`` -> ``2023-11-14T22:13:20.123Z`` (None stays None)."""
     if ms is None:
         return None
-    import datetime as _dt  # here, not on the hooks' import path
-
-    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    seconds, millis = divmod(int(ms), 1000)
+    t = time.gmtime(seconds)  # a listing formats a time per lease: no datetime object each
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                                                    millis)
 
 
 def parse_iso_ms(text: str) -> int:

@@ -9,6 +9,10 @@ from __future__ import annotations
 from maf_hooks.core.model import AgentState, Lease
 from maf_hooks.errors import StorageError
 from maf_hooks.store.leases import LeaseRecords
+from maf_hooks.store.sqlite.lease_keys import EACH as _EACH
+from maf_hooks.store.sqlite.lease_keys import is_glob as _is_glob
+from maf_hooks.store.sqlite.lease_keys import json_array as _json_array
+from maf_hooks.store.sqlite.lease_keys import key_counts as _key_counts
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -29,41 +33,8 @@ _LIVE = "t.state = 'LEASED' AND l.lease_expires_at > ?"
 _IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
 
 
-def _is_glob(pattern: str) -> bool:
-    return "*" in pattern or "?" in pattern or "[" in pattern or "\\" in pattern  # as _IS_GLOB
-
-
 def _live(row: tuple, now: int) -> bool:
     return row[7] == "LEASED" and row[6] is not None and row[6] > now  # as _LIVE
-
-
-def _key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dict[tuple[str, str], int]:
-    """How many of ``rows`` (open leases) have each lookup key of ``patterns`` and ``prefixes``,
-    as ``{("p", pattern) or ("g", prefix): n}``: the counts migration 11 keeps."""
-    counts: dict[tuple[str, str], int] = {}
-    for row in rows:
-        pattern = row[2]
-        if pattern in patterns:
-            counts["p", pattern] = counts.get(("p", pattern), 0) + 1
-        if _is_glob(pattern) and row[10] in prefixes:
-            counts["g", row[10]] = counts.get(("g", row[10]), 0) + 1
-    return counts
-
-
-def _json_array(keys: Collection[str]) -> str:
-    """``keys`` as one JSON array, read by SQLite's ``json_each(?)``: any number of keys in one
-    bound parameter (a list of ``?`` stops at 999 or 32,766 of them, by build). ``_json`` is the
-    C half of ``json``, without the decoder (and ``re``) that importing ``json`` loads."""
-    try:
-        from _json import encode_basestring
-    except ImportError:  # another Python implementation
-        from json import dumps
-
-        return dumps(list(keys), ensure_ascii=False)
-    return "[" + ",".join(map(encode_basestring, keys)) + "]"
-
-
-_EACH = "(SELECT value FROM json_each(?))"
 
 
 def _marks(values: Collection[Any]) -> str:

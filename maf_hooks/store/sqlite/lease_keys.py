@@ -1,0 +1,43 @@
+"""The keys of the hook's lease lookup on SQLite: which patterns are globs, the lookup keys as one
+JSON array for ``json_each(?)``, and the per-key counts that catch a damaged index (migration 11).
+Imports nothing but ``_json`` (the C half of ``json``), since the hook reads leases on every commit."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+EACH = "(SELECT value FROM json_each(?))"
+
+
+def is_glob(pattern: str) -> bool:
+    """A pattern with a glob character or an escape (``patterns.is_literal`` is false); as the
+    keeper's ``_IS_GLOB`` SQL."""
+    return "*" in pattern or "?" in pattern or "[" in pattern or "\\" in pattern
+
+
+def key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dict[tuple[str, str], int]:
+    """How many of ``rows`` (open leases) have each lookup key of ``patterns`` and ``prefixes``,
+    as ``{("p", pattern) or ("g", prefix): n}``: the counts migration 11 keeps."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        pattern = row[2]
+        if pattern in patterns:
+            counts["p", pattern] = counts.get(("p", pattern), 0) + 1
+        if is_glob(pattern) and row[10] in prefixes:
+            counts["g", row[10]] = counts.get(("g", row[10]), 0) + 1
+    return counts
+
+
+def json_array(keys: Collection[str]) -> str:
+    """``keys`` as one JSON array, read by SQLite's ``json_each(?)``: any number of keys in one
+    bound parameter (a list of ``?`` stops at 999 or 32,766 of them, by build). ``_json`` is the
+    C half of ``json``, without the decoder (and ``re``) that importing ``json`` loads."""
+    try:
+        from _json import encode_basestring
+    except ImportError:  # another Python implementation
+        from json import dumps
+
+        return dumps(list(keys), ensure_ascii=False)
+    return "[" + ",".join(map(encode_basestring, keys)) + "]"
