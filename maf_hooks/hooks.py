@@ -49,11 +49,15 @@ def run_hook(
         if decision is None:
             return 0
         if decision.shared:
+            from maf_hooks.core.conflicts import REPORT_PATHS
             from maf_hooks.core.text import quoted, shown
 
-            for path, lease in decision.shared:
+            for path, lease in decision.shared[:REPORT_PATHS]:
                 stream.write(f"maf: note: {shown(path)} is under a shared lease of {shown(lease.agent)} "
                              f"({quoted(lease.pattern)}).\n")
+            if len(decision.shared) > REPORT_PATHS:
+                stream.write(f"maf: note: and {len(decision.shared) - REPORT_PATHS} more paths under "
+                             "shared leases (`maf-lease check PATH...` shows each).\n")
         if not decision.conflicts:
             return 0
         from maf_hooks.services import conflicts

@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from conftest import commit_file, db_snapshot, git, make_repo
 
 from maf_hooks import git as maf_git
@@ -511,6 +512,62 @@ def test_database_newer_schema_fails(repo, cli):
     assert code == 1
     assert "newer than this maf-hooks knows" in by_id(document)["database"]["message"]
     assert "upgrade maf-hooks" in by_id(document)["reservations"]["message"]
+
+
+def _index_damaged(cli, repo):
+    """The lease database with one bit flipped in the pattern index's copy of a leased path only:
+    every page is still well formed (quick_check passes), but the index disagrees with its table."""
+    from test_damage import LEASED, damaged, install, occurrences, prepare, where
+
+    path, prepared = prepare(cli, repo)
+    for offset in occurrences(prepared, LEASED):
+        install(path, damaged(prepared, offset, LEASED))
+        if where(path) == {"index"}:
+            return path
+    pytest.fail("no copy of the path in the pattern index")
+
+
+def test_database_runs_quick_check_by_default_and_integrity_check_when_thorough(repo, cli):
+    _index_damaged(cli, repo)
+    check = report(cli, repo, "--only", "database", code=0)[1]["checks"][0]
+    assert check["status"] == "passed" and "integrity ok (quick_check)" in check["message"]
+    assert check["details"]["page_check"] == "quick_check" and check["details"]["integrity_check"] == "ok"
+
+    for args, config in ((["--thorough"], ""), ([], "[preflight.checks.database]\nthorough = true\n")):
+        write_config(repo, config)
+        code, document = report(cli, repo, "--only", "database", *args)
+        check = document["checks"][0]
+        assert code == 1 and check["status"] == "failed", (args, config)
+        assert check["details"]["page_check"] == "integrity_check"
+        assert check["details"]["integrity_check"] != "ok"
+        assert check["details"]["findings"][0].startswith("integrity_check: ")
+        assert "idx_file_leases_open_pattern" in check["details"]["findings"][0]
+        assert any("from a backup" in text for text in document["recommendations"])
+
+
+def test_database_quick_check_finds_a_damaged_page(repo, cli):
+    from test_damage import install, prepare
+
+    path, prepared = prepare(cli, repo)
+    with sqlite3.connect(path) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'file_leases'").fetchone()[0]
+    conn.close()
+    start = (root - 1) * page_size
+    assert prepared[start] in (0x05, 0x0D)  # a table b-tree page
+    # the page's first free block (bytes 1-2 of its header) now points into the header itself
+    install(path, prepared[:start + 1] + b"\x00\x20" + prepared[start + 3:])
+    code, document = report(cli, repo, "--only", "database")
+    check = document["checks"][0]
+    assert code == 1 and check["details"]["page_check"] == "quick_check"
+    assert check["details"]["findings"][0].startswith("quick_check: "), check["details"]["findings"]
+    assert any("from a backup" in text for text in document["recommendations"])
+
+
+def test_thorough_setting_is_validated(repo, cli):
+    write_config(repo, "[preflight.checks.database]\nthorough = 'yes please'\n")
+    result = pf(cli, repo, "--validate-config")
+    assert result.code == 2 and "preflight.checks.database.thorough" in result.out + result.err
 
 
 # --- hooks ------------------------------------------------------------------------------------

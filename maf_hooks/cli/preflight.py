@@ -27,6 +27,7 @@ Examples:
   maf-preflight --fix                    repair what it can, then check
   maf-preflight --only python,environment --json
   maf-preflight --skip smoke --junit reports/preflight.xml
+  maf-preflight --only database --thorough   the full integrity check
   maf-preflight --only reservations --from-ref origin/main --to-ref HEAD
   maf-preflight --validate-config
   maf-preflight history
@@ -149,15 +150,19 @@ def _write(path: str, data: bytes) -> None:
               help="Default retries of a failed smoke test (preflight.retry_count).")
 @click.option("--validate-config", is_flag=True,
               help="Validate the configuration, smoke tests included, and stop (exit 0 valid, 2 invalid).")
+@click.option("--thorough", is_flag=True, default=None,
+              help="The database check runs the full integrity_check instead of quick_check "
+                   "(preflight.checks.database.thorough).")
 @click.option("--from-ref", metavar="REF", help="With --to-ref: check the paths changed in FROM..TO, as the push hook.")
 @click.option("--to-ref", metavar="REF", help="The last commit of the range to check.")
 @click.pass_context
 def preflight_command(ctx: click.Context, config_path, env_name, agent_id, check_only, fix, only, skip, as_json,
-                      report_flag, output_path, junit_path, timeout, retry, validate_config, from_ref, to_ref):
+                      report_flag, output_path, junit_path, timeout, retry, validate_config, thorough, from_ref, to_ref):
     """Check the environment before work starts: Python and packages, environment variables, MCP
     configuration, the lease database, the git hooks, reservations, and the configured smoke tests.
     """
-    flags = {"preflight.timeout_seconds": timeout, "preflight.retry_count": retry}
+    flags = {"preflight.timeout_seconds": timeout, "preflight.retry_count": retry,
+             "preflight.checks.database.thorough": thorough}
     context = _context(ctx, config_path, env_name, flags)
     if ctx.invoked_subcommand is not None:
         return 0

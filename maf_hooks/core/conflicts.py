@@ -4,9 +4,6 @@ holders read. The recording and the mail are :mod:`maf_hooks.services.conflicts`
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from maf_hooks.core.policy import OVERRIDE_HOW, Override
 from maf_hooks.core.text import quoted, shown
 from maf_hooks.identity import HOW_TO_SET
@@ -18,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from maf_hooks.core.decision import Decision
+    from maf_hooks.core.model import Lease
 
 SEVERITY = {"blocked": "high", "warned": "medium", "overridden": "critical"}
 
@@ -41,6 +39,9 @@ def outcome(hook_mode: str, verdict: Override) -> Outcome:
 
 def dedup_key(decision: Decision, outcome: Outcome, holder: str, paths: list[str]) -> str:
     """The same attempt told to the same holder has the same key (mail is not sent twice)."""
+    import hashlib
+    import json
+
     return hashlib.sha256(
         json.dumps([outcome.status, decision.agent, holder, decision.operation, paths]).encode()
     ).hexdigest()
@@ -79,11 +80,14 @@ def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[d
                      f"{decision.operation} that changes paths you hold a lease on. "
                      "The hook is in warn mode, so it went through.")
     lines.append("")
-    for row in items:
+    for row in items[:REPORT_PATHS]:
         lease = row["lease"]
         lines.append(f"  {shown(row['path'])}")
         lines.append(f"      your lease {lease.id} on {quoted(lease.pattern)} ends {iso(lease.expires_at)} "
                      f"({relative(lease.expires_at, now)})")
+    if len(items) > REPORT_PATHS:
+        lines.append(f"  ... and {len(items) - REPORT_PATHS} more: every one is in the attached maf.json, "
+                     f"and {LIST_COMMAND} lists them")
     lines += ["", ("Please reply to them (maf mail send --to "
                    f"{_who(decision.agent) if decision.agent else 'AGENT'} --subject ... --body ...) or release the lease when you are done "
                    "(maf-lease release PATTERN)."), "", "-- maf-hooks"]
@@ -107,6 +111,29 @@ def told(mailed: list[str], queued: list[str], suppressed: Mapping[str, str]) ->
     return "; ".join(parts) if parts else "no mail could be written to them"
 
 
+REPORT_PATHS = 20  # a refusal shows this many paths; the rest are counted and listed by LIST_COMMAND
+LIST_COMMAND = "`maf-lease conflicts --since 10m`"
+
+
+def grouped(conflicts: list[tuple[str, Lease]], limit: int = REPORT_PATHS) -> tuple[list[tuple[Lease, list[str]]], int]:
+    """The (path, lease) pairs of the first ``limit`` paths grouped by lease, each lease with its
+    paths (in their order), the leases of one holder together (holders in order of first
+    appearance); and how many paths are left out."""
+    groups: dict[str, tuple[Lease, list[str]]] = {}
+    holders: dict[str, None] = {}
+    seen: dict[str, None] = {}
+    for path, lease in conflicts:
+        if path not in seen:
+            if len(seen) == limit:
+                break
+            seen[path] = None
+        holders.setdefault(lease.agent, None)
+        groups.setdefault(lease.id, (lease, []))[1].append(path)
+    order = {holder: rank for rank, holder in enumerate(holders)}
+    ordered = sorted(groups.values(), key=lambda group: order[group[0].agent])  # stable: leases in order
+    return ordered, len({path for path, _ in conflicts}) - len(seen)
+
+
 def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: list[str], now: int, *,
            queued: list[str] | None = None, suppressed: Mapping[str, str] | None = None) -> str:
     """The message the committer reads on stderr."""
@@ -121,11 +148,14 @@ def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: li
                       f"Reason recorded: {shown(outcome.reason)}. The holders are being told.",
     }[outcome.status]
     lines = [head, ""]
-    for path, lease in decision.conflicts:
-        lines.append(f"  {shown(path)}")
+    groups, more = grouped(decision.conflicts)
+    for lease, paths in groups:
+        lines += [f"  {shown(path)}" for path in paths]
         lines.append(f"      held by {shown(lease.agent)} (pattern {quoted(lease.pattern)}, lease {lease.id})")
         lines.append(f"      until {iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
         lines.append(f"      reason: {shown(lease.reason) if lease.reason else '(none given)'}")
+    if more:
+        lines.append(f"  ... and {more} more path{'s' if more != 1 else ''}: {LIST_COMMAND} lists them")
     lines.append("")
     if outcome.note:
         lines += [outcome.note, ""]
@@ -156,7 +186,7 @@ def edit_reason(decision: Decision, outcome: Outcome, told_text: str, now: int) 
     """Why an agent's edit is refused, as one paragraph the agent can act on: each path, its
     holder, the holder's pattern, when the lease ends and its reason; then what to do."""
     held = []
-    for path, lease in decision.conflicts:
+    for path, lease in decision.conflicts[:REPORT_PATHS]:
         why = f"reason: {shown(lease.reason)}" if lease.reason else "no reason given"
         held.append(f"{shown(path)} is leased exclusively by {shown(lease.agent)} (pattern {quoted(lease.pattern)}, "
                     f"lease {lease.id}, until {iso(lease.expires_at)}, {relative(lease.expires_at, now)}; {why})")
@@ -164,6 +194,9 @@ def edit_reason(decision: Decision, outcome: Outcome, told_text: str, now: int) 
     who = f"You are agent {shown(decision.agent)}." if decision.agent else \
         "You have no agent identity, so every lease counts as another agent's. " + HOW_TO_SET
     note = f" {outcome.note}" if outcome.note else ""
+    if len(decision.conflicts) > REPORT_PATHS:
+        held.append(f"and {len(decision.conflicts) - REPORT_PATHS} more (path, lease) pairs, which "
+                    f"{LIST_COMMAND} lists")
     return (f"RESERVATION_CONFLICT: maf refused this edit: {'; '.join(held)}. Do not edit "
             f"{'these files' if len(held) > 1 else 'this file'} now. Work on something else and try again after "
             f"the lease ends, ask the holder to release it (`maf mail send --to {shown(holder)} --subject ... --body ...`;"

@@ -7,7 +7,6 @@ that is what makes header injection impossible.
 
 from __future__ import annotations
 
-import email.utils
 import os
 import re
 
@@ -35,6 +34,8 @@ def address(agent_id: str | None) -> str:
     An id that is already an email address (``dev@example.com``) is used as the address itself;
     ``None`` (sender unknown) gives ``unknown agent <unknown@agents.maf.invalid>``.
     """
+    import email.utils  # here: a mailbox path (delivering bytes already built) needs no email package
+
     if agent_id is None:
         return email.utils.formataddr(UNKNOWN_SENDER)
     check_header_value("agent id", agent_id)
@@ -51,6 +52,8 @@ def agent_of(address_header: str | None) -> str:
     """The agent shown by a From/To header: its display name, else its address."""
     if not address_header:
         return ""
+    import email.utils
+
     name, addr = email.utils.parseaddr(address_header)
     return name or addr or address_header
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import errno
 import itertools
 import os
-import secrets
-import socket
 import stat
 import time
 
@@ -186,6 +184,9 @@ def check_root(root: str, *, create: bool) -> bool:
 
 def unique_name() -> str:
     """A Maildir file name: ``<seconds>.M<microseconds>P<pid>Q<count>R<random>.<host>``."""
+    import secrets  # here: delivering under a fixed key (the conflict outbox) needs neither
+    import socket
+
     now = time.time()
     host = socket.gethostname().replace("/", r"\057").replace(":", r"\072") or "localhost"
     return (f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(_counter)}"

@@ -9,13 +9,16 @@ a linked mail root, agent directory, ``tmp/``, ``new/`` or ``cur/`` is refused a
 
 from __future__ import annotations
 
-import email.errors
-from email.message import EmailMessage
-
 from maf_hooks.errors import StorageError, UsageError
 from maf_hooks.mail import confinement
 from maf_hooks.mail.addresses import mailbox_path
-from maf_hooks.mail.message import MESSAGE, POLICY, build_message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+# The email package is imported only where a message is built or written out: delivering bytes
+# already built (the conflict outbox, :func:`deliver_once`) needs none of it.
 
 
 def deliver(root: str, recipient: str, message: EmailMessage) -> str:
@@ -26,11 +29,7 @@ def deliver(root: str, recipient: str, message: EmailMessage) -> str:
     the way is refused (:class:`~maf_hooks.mail.confinement.MailPathRefused`).
     """
     path = mailbox_path(root, recipient)
-    try:
-        # as_bytes() folds long header lines (mailbox's own generator would not fold them)
-        data = message.as_bytes(policy=POLICY)
-    except (email.errors.MessageError, ValueError) as exc:
-        raise UsageError(f"This message cannot be written: {exc}") from None
+    data = as_bytes(message)  # folds long header lines (mailbox's own generator would not fold them)
     try:
         return confinement.write_message(root, recipient, data)
     except OSError as exc:
@@ -55,6 +54,10 @@ def deliver_once(root: str, recipient: str, data: bytes, key: str) -> str:
 
 def as_bytes(message: EmailMessage) -> bytes:
     """The message as it is stored in a Maildir file (long header lines folded)."""
+    import email.errors
+
+    from maf_hooks.mail.message import POLICY
+
     try:
         return message.as_bytes(policy=POLICY)
     except (email.errors.MessageError, ValueError) as exc:
@@ -63,6 +66,8 @@ def as_bytes(message: EmailMessage) -> bytes:
 
 def send(root: str, *, sender: str, recipient: str, subject: str, text: str) -> str:
     """Send a plain agent-to-agent message (X-MAF-Type: MESSAGE); return its key."""
+    from maf_hooks.mail.message import MESSAGE, build_message
+
     message = build_message(sender=sender, recipient=recipient, subject=subject, text=text,
                             maf_type=MESSAGE)
     return deliver(root, recipient, message)

@@ -111,6 +111,9 @@ CHECKS = Section({
     }, validate=_check_mcp),
     "database": Section({
         "enabled": _enabled(),
+        "thorough": Field("bool", False, help="the full integrity check (SQLite's integrity_check, which also "
+                                              "compares every index with its table) instead of quick_check; "
+                                              "also `maf-preflight --thorough`"),
     }),
     "hooks": Section({
         "enabled": _enabled(),

@@ -8,14 +8,13 @@ Imported by the git hook only when there is a conflict.
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections import OrderedDict
 
 from maf_hooks.core import conflicts as rules
 from maf_hooks.core import policy
 from maf_hooks.core.conflicts import SEVERITY, Outcome
 from maf_hooks.core.text import storable
-from maf_hooks.services.escalation import open_and_deliver
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +24,11 @@ if TYPE_CHECKING:
     from maf_hooks.core.decision import Decision
     from maf_hooks.core.model import Lease
     from maf_hooks.store.base import Store
+
+
+def _token() -> str:
+    """12 random hex digits, as ``secrets.token_hex(6)`` (without importing secrets, hmac and random)."""
+    return os.urandom(6).hex()
 
 
 def decide(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Outcome:
@@ -43,10 +47,11 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
     severity = SEVERITY[outcome.status]
     plan: dict[str, Any] = {"rows": rows, "queued": [], "holders": {}, "suppressed": {}, "failures": []}
     with store.write() as now:
+        records = []
         for raw_path, lease in decision.conflicts:
             path = storable(raw_path)
-            conflict_id = "conflict-" + secrets.token_hex(6)
-            store.conflicts.add({
+            conflict_id = "conflict-" + _token()
+            records.append({
                 "id": conflict_id, "agent": decision.agent, "path": path, "severity": severity,
                 "holder": lease.agent, "lease_id": lease.id, "lease_expires_at": lease.expires_at,
                 "operation": decision.operation, "status": outcome.status,
@@ -69,6 +74,7 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
             store.events.append(lease.id, "reservation_conflict", decision.agent,
                                 dict(envelope, status=outcome.status), now)
             rows.append({"envelope": envelope, "path": path, "lease": lease})
+        store.conflicts.add_many(records)
         if outcome.status == "overridden":
             for lease_id, lease in _unique_leases(decision.conflicts).items():
                 paths = [storable(p) for p, held in decision.conflicts if held.id == lease_id]
@@ -111,7 +117,7 @@ def _queue_mail(store: Store, decision: Decision, outcome: Outcome, plan: dict[s
             continue
         outbox_id = store.conflicts.queue_mail({"dedup_key": key, "recipient": holder,
                                                 "maf_type": "RESERVATION_CONFLICT", "message": data,
-                                                "token": secrets.token_hex(6), "created_at": now})
+                                                "token": _token(), "created_at": now})
         plan["queued"].append(outbox_id)
         plan["holders"][holder] = outbox_id
 
@@ -194,6 +200,10 @@ def _keep_mail_out_of_git(paths: Any, mail_root: str) -> None:
 def escalate(store: Store, cfg: Any, decision: Decision, outcome: Outcome, mail_root: str) -> list[str]:
     """Open the escalations whose triggers this attempt meets (``reservation_conflict``, and
     ``override_used`` when overridden)."""
+    if not cfg.get("escalation.paths"):
+        return []  # spares importing the escalation rules (open_and_deliver says the same)
+    from maf_hooks.services.escalation import open_and_deliver
+
     context = {"operation": decision.operation, "paths": sorted({storable(path) for path, _ in decision.conflicts})}
     opened = open_and_deliver(store, cfg, decision.agent, "reservation_conflict", context, mail_root)
     if outcome.status == "overridden":

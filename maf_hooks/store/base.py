@@ -103,9 +103,10 @@ class Store(abc.ABC):
         migrations recorded)."""
 
     @abc.abstractmethod
-    def health(self, *, thorough: bool = True) -> Health:
-        """Schema and storage facts for ``maf-preflight`` (``thorough``: also check integrity and
-        foreign keys, which reads every page). Reads only."""
+    def health(self, *, thorough: bool = True, full: bool = False) -> Health:
+        """Schema and storage facts for ``maf-preflight`` (``thorough``: also check the pages and
+        foreign keys, which reads every page; ``full``: the full integrity check, which also
+        compares every index with its table, instead of the quick one). Reads only."""
 
     # Record keepers, one interface each; a backend creates them on first use, so that a
     # caller pays only for the ones it touches (the git hook reads leases and nothing else).

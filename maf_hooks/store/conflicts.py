@@ -9,7 +9,7 @@ import abc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
 
@@ -18,16 +18,27 @@ RECORD_FIELDS = ("id", "agent", "path", "conflict_type", "severity", "holder", "
                  "operation", "status", "override_reason", "created_at")
 RECORD_COLUMNS = ("id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, lease_expires_at, "
                   "attempted_operation, status, override_reason, created_at")
+
+
+def record_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """A conflict record's values in :data:`RECORD_FIELDS` order (``conflict_type`` defaults to ``lease``)."""
+    return tuple(record.get(name, "lease") if name == "conflict_type" else record[name] for name in RECORD_FIELDS)
+
+
 # an outbox row's fields, which are also its columns
 OUTBOX_FIELDS = ("id", "dedup_key", "recipient", "maf_type", "message", "token", "status", "attempts", "last_error",
                  "created_at")
 
 
 class ConflictRecords(abc.ABC):
-    @abc.abstractmethod
     def add(self, record: dict[str, Any]) -> None:
         """Store one conflict. ``record`` has ``id, agent, path, severity, holder, lease_id,
         lease_expires_at, operation, status, override_reason, created_at`` (times in ms)."""
+        self.add_many([record])
+
+    @abc.abstractmethod
+    def add_many(self, records: Iterable[dict[str, Any]]) -> None:
+        """Store many conflicts (each as :meth:`add` takes it) in one statement batch."""
 
     @abc.abstractmethod
     def since(self, start: int) -> list[dict[str, Any]]:

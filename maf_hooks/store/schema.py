@@ -10,6 +10,7 @@ from collections import namedtuple
 Schema = namedtuple("Schema", ["version", "latest", "applied"])
 
 # What `maf-preflight`'s database check judges. journal_mode: None where the backend has no such
-# setting; integrity: the integrity check's lines (["ok"] when sound), None when not checked;
+# setting; integrity: the page check's lines (["ok"] when sound; SQLite's quick_check, or its
+# integrity_check when asked for the full check), None when not checked (or kept by a server);
 # foreign_key_tables: the table of each row whose foreign key points nowhere, None when not checked.
 Health = namedtuple("Health", ["schema", "journal_mode", "integrity", "foreign_key_tables"])

@@ -1,5 +1,7 @@
 """The ``database`` check: the lease database's schema version, integrity, foreign keys and
-journal mode, read through the store (:meth:`maf_hooks.store.base.Store.health`), never changed."""
+journal mode, read through the store (:meth:`maf_hooks.store.base.Store.health`), never changed.
+The pages are checked quickly (SQLite's quick_check) unless ``preflight.checks.database.thorough``
+(``maf-preflight --thorough``) asks for the full integrity_check."""
 
 from __future__ import annotations
 
@@ -18,13 +20,14 @@ def check_database(env: RunEnv) -> Outcome:
                        fixable=True)
     findings: list[str] = []
     fixable = False
+    full = bool(env.check_settings("database").get("thorough"))
     try:
         with env.open_store() as store:
-            health = store.health()
+            health = store.health(full=full)
     except StorageError as exc:
         findings.append(env.storage_message(exc))
     else:
-        fixable = _judge(health, details, findings)
+        fixable = _judge(health, details, findings, "integrity_check" if full else "quick_check")
     server = location.backend != "sqlite"
     if findings:
         recommendations = []
@@ -33,18 +36,21 @@ def check_database(env: RunEnv) -> Outcome:
             fixable = False  # --fix never migrates a shared server
         elif fixable:
             recommendations.append("`maf-preflight --fix` migrates the lease database and switches it to WAL.")
-        if any(f.startswith(("integrity_check", "foreign_key_check")) or "corrupt" in f for f in findings):
+        if any(f.startswith(("integrity_check", "quick_check", "foreign_key_check")) or "corrupt" in f
+               for f in findings):
             recommendations.append(f"Restore {shown} from a backup, or move it aside (a new one is created "
                                    "on the next lease).")
         return Outcome(FAILED, summarize(findings), details, findings, recommendations,
                        [Annotation("error", f"lease database {shown}: {f}") for f in findings], fixable=fixable)
     if server:
         return Outcome(PASSED, f"{shown}: schema version {details['schema_version']}, server reachable", details)
-    return Outcome(PASSED, f"{shown}: schema version {details['schema_version']}, integrity ok, WAL", details)
+    return Outcome(PASSED, f"{shown}: schema version {details['schema_version']}, integrity ok "
+                           f"({details['page_check']}), WAL", details)
 
 
-def _judge(health, details: dict, findings: list[str]) -> bool:
-    """Fill ``details`` and ``findings`` from the store's health; whether ``--fix`` would help."""
+def _judge(health, details: dict, findings: list[str], page_check: str) -> bool:
+    """Fill ``details`` and ``findings`` from the store's health (its pages checked by
+    ``page_check``: quick_check or integrity_check); whether ``--fix`` would help."""
     fixable = False
     version, latest = health.schema.version, health.schema.latest
     details.update(schema_version=version, current_version=latest)
@@ -55,9 +61,10 @@ def _judge(health, details: dict, findings: list[str]) -> bool:
         findings.append(f"schema version {version} is newer than this maf-hooks knows ({latest}): upgrade maf-hooks")
     integrity = health.integrity
     if integrity is not None:  # None: the backend keeps its own pages (a server)
+        details["page_check"] = page_check
         details["integrity_check"] = "ok" if integrity == ["ok"] else integrity[:10]
         if integrity != ["ok"]:
-            findings.append("integrity_check: " + "; ".join(integrity[:3])
+            findings.append(f"{page_check}: " + "; ".join(integrity[:3])
                             + (f" (and {len(integrity) - 3} more)" if len(integrity) > 3 else ""))
     violations = health.foreign_key_tables
     if violations is not None:

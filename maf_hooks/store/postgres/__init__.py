@@ -101,7 +101,7 @@ class PostgresStore(Store):
         version, _ = migrations.state(self.db)
         return Schema(version, migrations.SCHEMA_VERSION, migrations.applied(self.db) if applied else None)
 
-    def health(self, *, thorough: bool = True) -> Health:
+    def health(self, *, thorough: bool = True, full: bool = False) -> Health:
         from maf_hooks.store.schema import Health
 
         # the server keeps its own pages sound; there is no journal mode or foreign key to check here

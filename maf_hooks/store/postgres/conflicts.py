@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIELDS, ConflictRecords
+from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIELDS, ConflictRecords, record_row
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
     from maf_hooks.store.postgres import PostgresStore
@@ -26,11 +26,10 @@ class PostgresConflictRecords(ConflictRecords):
         self.db, self.repo = store.db, store.repository
         self.store = store
 
-    def add(self, record: dict[str, Any]) -> None:
-        row = dict(record, conflict_type=record.get("conflict_type", "lease"))
-        self.db.execute(
+    def add_many(self, records: Iterable[dict[str, Any]]) -> None:
+        self.db.executemany(
             f"INSERT INTO reservation_conflicts (repository, {RECORD_COLUMNS}) VALUES (%s, {','.join(['%s'] * len(RECORD_FIELDS))})",
-            (self.repo, *(row[name] for name in RECORD_FIELDS)))
+            [(self.repo, *record_row(record)) for record in records])
 
     def since(self, start: int) -> list[dict[str, Any]]:
         rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE repository = %s AND created_at >= %s "

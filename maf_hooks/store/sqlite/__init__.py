@@ -53,10 +53,10 @@ class SqliteStore(Store):
             "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")] if applied and version else []
         return Schema(version, migrations.latest(), done if applied else None)
 
-    def health(self, *, thorough: bool = True) -> Health:
+    def health(self, *, thorough: bool = True, full: bool = False) -> Health:
         from maf_hooks.store.sqlite import migrations, preflight
 
-        return preflight.health(self.db, migrations.latest(), thorough=thorough)
+        return preflight.health(self.db, migrations.latest(), thorough=thorough, full=full)
 
     events: EventLog = _Keeper("maf_hooks.store.sqlite.events", "SqliteEventLog")  # type: ignore[assignment]
     preflight: PreflightRecords = _Keeper(  # type: ignore[assignment]

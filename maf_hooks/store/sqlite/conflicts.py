@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIELDS, ConflictRecords
+from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIELDS, ConflictRecords, record_row
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
     from maf_hooks.store.sqlite import SqliteStore
-
 
 
 class SqliteConflictRecords(ConflictRecords):
     def __init__(self, store: SqliteStore) -> None:
         self.db = store.db
 
-    def add(self, record: dict[str, Any]) -> None:
-        row = dict(record, conflict_type=record.get("conflict_type", "lease"))
-        self.db.execute(
+    def add_many(self, records: Iterable[dict[str, Any]]) -> None:
+        self.db.executemany(
             f"INSERT INTO reservation_conflicts ({RECORD_COLUMNS}) VALUES ({','.join('?' * len(RECORD_FIELDS))})",
-            tuple(row[name] for name in RECORD_FIELDS))
+            map(record_row, records))
 
     def since(self, start: int) -> list[dict[str, Any]]:
         rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE created_at >= ? "

@@ -1,0 +1,183 @@
+"""A refused commit with many conflicting paths: a bounded report (the first paths grouped by
+holder and lease, then the count and the command that lists the rest), every record written in
+one batch on every backend, bounded mail text with every path in its JSON part, and no import
+the refusal does not need."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import git
+from contract.conftest import open_backend
+from test_hooks import ME, conflicts, hook, inbox, lease
+
+from maf_hooks.core import conflicts as rules
+from maf_hooks.core.conflicts import LIST_COMMAND, REPORT_PATHS, Outcome
+from maf_hooks.core.decision import Decision
+from maf_hooks.core.model import Lease
+from maf_hooks.services import conflicts as service
+
+NOW = 1_764_600_000_000
+HOUR = 3_600_000
+
+
+def stage_many(repo, names):
+    for name in names:
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("changed\n")
+    git("add", "--", *names, cwd=repo)
+
+
+def made_lease(lease_id, agent, pattern, reason=""):
+    return Lease(lease_id, agent, pattern, "exclusive", reason, NOW - HOUR, NOW + 2 * HOUR)
+
+
+def test_small_report_keeps_one_block_per_path():
+    one, two = made_lease("lease-1", "alice", "src/a.py", "parser"), made_lease("lease-2", "carol", "docs/**")
+    decision = Decision("commit", "bob", ["src/a.py", "docs/b.md"], [("docs/b.md", two), ("src/a.py", one)], [])
+    text = rules.report(decision, Outcome("blocked"), ["alice", "carol"], [], NOW)
+    assert text.startswith(
+        "RESERVATION_CONFLICT: this commit is refused: it changes 2 path(s) leased by another agent.\n\n"
+        "  docs/b.md\n"
+        "      held by carol (pattern 'docs/**', lease lease-2)\n"
+        "      until 2025-12-01T16:40:00.000Z (in 2h)\n"
+        "      reason: (none given)\n"
+        "  src/a.py\n"
+        "      held by alice (pattern 'src/a.py', lease lease-1)\n"
+        "      until 2025-12-01T16:40:00.000Z (in 2h)\n"
+        "      reason: parser\n\n"
+        "What to do:\n")
+    assert "more path" not in text and "maf-lease conflicts" not in text
+
+
+def test_report_groups_the_first_paths_by_holder_and_lease_then_counts_the_rest():
+    glob = made_lease("lease-g", "alice", "src/**", "refactor")
+    other = made_lease("lease-o", "carol", "src/b*.py")
+    exact = made_lease("lease-e", "alice", "src/a07.py")
+    pairs = []
+    for index in range(30):
+        path = f"src/a{index:02d}.py"
+        pairs.append((path, glob))
+        if index == 7:
+            pairs.append((path, exact))
+    pairs += [(f"src/b{index:02d}.py", glob) for index in range(20)] + [("src/b00.py", other)]
+    pairs.sort(key=lambda pair: pair[0])
+    decision = Decision("commit", "bob", sorted({p for p, _ in pairs}), pairs, [])
+    text = rules.report(decision, Outcome("blocked"), [], [], NOW, queued=["alice", "carol"])
+    body = text.split("\n\n")[1].splitlines()
+    shown_paths = [line.strip() for line in body if line.startswith("  src/")]
+    # the glob's 20 paths, then the exact lease's one (a path under two leases is shown under each)
+    assert shown_paths == [f"src/a{index:02d}.py" for index in range(REPORT_PATHS)] + ["src/a07.py"]
+    assert text.count("held by alice (pattern 'src/**', lease lease-g)") == 1
+    assert text.count("held by alice (pattern 'src/a07.py', lease lease-e)") == 1
+    assert "carol" not in "\n".join(body)  # carol's only path is past the first 20
+    assert body.index("  src/a19.py") < body.index("      held by alice (pattern 'src/**', lease lease-g)")
+    assert body[-1] == f"  ... and 30 more paths: {LIST_COMMAND} lists them"
+    assert "ask the holder (alice, carol)" in text  # every holder is named, shown or not
+    assert len(text.splitlines()) < 50
+
+
+def test_edit_reason_is_bounded():
+    held = made_lease("lease-g", "alice", "src/**")
+    pairs = [(f"src/f{index:03d}.py", held) for index in range(500)]
+    reason = rules.edit_reason(Decision("edit", "bob", [p for p, _ in pairs], pairs, []), Outcome("blocked"),
+                               "mail was sent to alice", NOW)
+    assert reason.count("is leased exclusively by alice") == REPORT_PATHS
+    assert f"and {500 - REPORT_PATHS} more (path, lease) pairs" in reason and LIST_COMMAND in reason
+
+
+def test_refused_commit_with_many_paths_records_all_and_reports_few(repo, cli):
+    lease(cli, repo, "big/", "--agent", "alice", "--reason", "moving")
+    lease(cli, repo, "small/x.txt", "--agent", "carol")
+    names = [f"big/f{index:03d}.txt" for index in range(60)] + ["small/x.txt"]
+    stage_many(repo, names)
+    code, err = hook(repo, env=ME)
+    assert code == 1
+    assert err.count("\n  big/") == REPORT_PATHS and "small/x.txt" not in err
+    assert err.count("held by alice (pattern 'big/'") == 1
+    assert f"... and {len(names) - REPORT_PATHS} more paths: {LIST_COMMAND} lists them" in err
+    assert {row[1] for row in conflicts(repo)} == set(names)  # every record, shown or not
+
+    listed = cli(repo, "lease", "conflicts", *LIST_COMMAND.strip("`").split()[2:], "--json")
+    assert listed.code == 0 and {r["path"] for r in listed.json["conflicts"]} == set(names)
+
+    (message,) = inbox(repo, "alice")
+    parts = {part.get_content_type(): part for part in message.walk()}
+    text = parts["text/plain"].get_payload(decode=True).decode("utf-8")
+    assert text.count("      your lease ") == REPORT_PATHS
+    assert f"... and {60 - REPORT_PATHS} more: every one is in the attached maf.json" in text
+    envelopes = json.loads(parts["application/json"].get_payload(decode=True))
+    assert sorted(e["filePath"] for e in envelopes) == names[:60]
+    assert len(inbox(repo, "carol")) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_store(request, tmp_path):
+    if request.param == "sqlite":
+        spec = str(tmp_path / "runtime.db")
+    else:
+        spec = request.getfixturevalue("pg_server").new_database() + "#example.com/refusal"
+    store = open_backend(request.param, spec, lambda: NOW)
+    yield store
+    store.close()
+
+
+def test_record_writes_every_conflict_and_one_message_per_holder(backend_store):
+    store = backend_store
+    held = {"alice": made_lease("lease-a", "alice", "a/**"), "carol": made_lease("lease-c", "carol", "c/**")}
+    pairs = [(f"a/{index:04d}", held["alice"]) for index in range(1500)] + [("c/1", held["carol"])]
+    plan = service.record(store, Decision("commit", "bob", [p for p, _ in pairs], pairs, []), Outcome("blocked"))
+    records = store.conflicts.since(0)
+    assert len(records) == len(pairs) and {r["path"] for r in records} == {p for p, _ in pairs}
+    assert {(r["holder"], r["lease_id"], r["status"], r["conflict_type"], r["agent"]) for r in records} == {
+        ("alice", "lease-a", "blocked", "lease", "bob"), ("carol", "lease-c", "blocked", "lease", "bob")}
+    assert len({r["id"] for r in records}) == len(pairs)
+    assert sorted(plan["holders"]) == ["alice", "carol"]
+    rows = store.conflicts.outbox(plan["queued"])
+    assert sorted(row["recipient"] for row in rows) == ["alice", "carol"]
+
+
+def test_add_many_is_all_or_nothing(backend_store):
+    store = backend_store
+    good = {"id": "conflict-1", "agent": "bob", "path": "a", "severity": "high", "holder": "alice",
+            "lease_id": "lease-a", "lease_expires_at": NOW, "operation": "commit", "status": "blocked",
+            "override_reason": None, "created_at": NOW}
+    with pytest.raises(Exception):  # noqa: B017 - the second row repeats the first one's id
+        with store.write():
+            store.conflicts.add_many([good, dict(good, path="b")])
+    assert store.conflicts.since(0) == []
+    store.conflicts.add(dict(good, conflict_type="lease"))
+    assert [r["path"] for r in store.conflicts.since(0)] == ["a"]
+
+
+REFUSE = """
+import io, json, sys
+from maf_hooks.hooks import run_hook
+code = run_hook("commit", stream=io.StringIO())
+heavy = ("email", "mailbox", "tomllib", "tomli", "secrets", "click", "maf_hooks.services.escalation")
+print(json.dumps([code, [m for m in heavy if m in sys.modules]]))
+"""
+
+
+def refuse_in_child(repo, env):
+    import os
+
+    environ = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "GIT_CONFIG_NOSYSTEM": "1", **env}
+    proc = subprocess.run([sys.executable, "-c", REFUSE], cwd=repo, env=environ, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_a_refused_commit_imports_only_what_it_needs(repo, cli):
+    lease(cli, repo, "held/", "--agent", "alice")
+    stage_many(repo, [f"held/f{index}.txt" for index in range(30)])
+    code, loaded = refuse_in_child(repo, ME)
+    assert code == 1 and loaded == ["email"]  # building the holder's message needs email, nothing else does
+    code, loaded = refuse_in_child(repo, ME)  # the same attempt again: the mail is not sent twice
+    assert code == 1 and loaded == []
+    assert len(inbox(repo, "alice")) == 1
