@@ -336,7 +336,7 @@ def test_migration5_backfills_chain_of_version4_database(repo, cli):
     # new events continue the backfilled chain
     ok(cli(repo, "lease", "acquire", "a/", "--agent", "carol"))
     assert ok(cli(repo, "audit", "validate")).out.startswith(
-        "audit chain valid: checked 1 new event(s) since the checkpoint at event 4 (5 in all;")
+        "audit chain valid: 5 event(s) checked (1 new since the checkpoint at event 4;")
     raw(repo).execute("UPDATE events SET agent_id = 'mallory' WHERE id = 2")
     assert broken(cli, repo)[1]["first_invalid_id"] == 2
 
@@ -911,8 +911,8 @@ def test_validate_cli_checks_new_events_from_the_checkpoint(repo, cli):
     assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 2 event(s) checked"
     ok(cli(repo, "lease", "acquire", "b/", "--agent", "alice"))
     assert ok(cli(repo, "audit", "validate")).out.strip() == (
-        "audit chain valid: checked 1 new event(s) since the checkpoint at event 2 (3 in all; events before "
-        "the checkpoint are re-hashed only by --full)")
+        "audit chain valid: 3 event(s) checked (1 new since the checkpoint at event 2; the events up to it are "
+        "re-hashed only by --full)")
     document = ok(cli(repo, "audit", "validate", "--json")).json
     assert document["from_checkpoint"] is True and document["checkpoint_id"] == 3 and document["new_checked"] == 0
     assert ok(cli(repo, "audit", "validate", "--full")).out.strip() == "audit chain valid: 3 event(s) checked"

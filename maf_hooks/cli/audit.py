@@ -35,9 +35,8 @@ def validate(context: Context, from_date, full, as_json):
     if as_json:
         emit_json(result)
     elif result["valid"] and result["from_checkpoint"]:
-        click.echo(f"audit chain valid: checked {result['new_checked']} new event(s) since the checkpoint at event "
-                   f"{result['checkpoint_id']} ({result['checked']} in all; events before the checkpoint are "
-                   "re-hashed only by --full)")
+        click.echo(f"audit chain valid: {result['checked']} event(s) checked ({result['new_checked']} new since the "
+                   f"checkpoint at event {result['checkpoint_id']}; the events up to it are re-hashed only by --full)")
     elif result["valid"]:
         click.echo(f"audit chain valid: {result['checked']} event(s) checked")
     else:
