@@ -149,7 +149,8 @@ def test_validate_chain_valid_after_mixed_operations(mixed, cli):
     result = ok(cli(repo, "audit", "validate"))
     assert result.out.strip() == f"audit chain valid: {total} event(s) checked"
     assert ok(cli(repo, "audit", "validate", "--json")).json == {
-        "valid": True, "checked": total, "first_invalid_id": None, "problem": None}
+        "valid": True, "checked": total, "first_invalid_id": None, "problem": None,
+        "from_checkpoint": True, "checkpoint_id": total, "new_checked": 0, "checkpoint_problem": None}
     chain = raw(repo).execute("SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events "
                               "ORDER BY id").fetchall()
     assert [row[0] for row in chain] == list(range(1, total + 1))
@@ -328,12 +329,14 @@ def test_migration5_backfills_chain_of_version4_database(repo, cli):
     assert [row[1:6] for row in chain] == old  # the rows themselves are untouched
     assert chain[0][6] == "" and all(chain[i][6] == chain[i - 1][7] for i in range(1, len(chain)))
     with open_store(repo, migrate=False) as store:
-        assert audit.validate(store) == {"valid": True, "checked": 4, "first_invalid_id": None, "problem": None}
+        assert audit.validate(store).items() >= {"valid": True, "checked": 4, "first_invalid_id": None,
+                                                 "problem": None}.items()
     assert upgraded.execute("SELECT COUNT(*) FROM audit_outbox").fetchone()[0] == 0
     upgraded.close()
     # new events continue the backfilled chain
     ok(cli(repo, "lease", "acquire", "a/", "--agent", "carol"))
-    assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 5 event(s) checked"
+    assert ok(cli(repo, "audit", "validate")).out.startswith(
+        "audit chain valid: 5 event(s) checked (1 new since the checkpoint at event 4;")
     raw(repo).execute("UPDATE events SET agent_id = 'mallory' WHERE id = 2")
     assert broken(cli, repo)[1]["first_invalid_id"] == 2
 
@@ -878,3 +881,111 @@ def test_foreign_key_migration_that_breaks_a_reference_rolls_back(repo):
     assert conn.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     conn.close()
+
+
+# --- the checkpoint: incremental validation (tests/contract/test_audit_checkpoint.py has the rest) ----
+
+def test_chain_hash_known_answer():
+    """The chain's format, pinned: event 3 of docs/audit.md's example, recomputed by hand there."""
+    previous = "6632e1e75804772d69223e149a3520c4617aa3e0941c35d1d23101ccaae9d775"
+    row = (3, "lease-5d643e437a66", 1795360947321, "release", '{"agent": "bob", "pattern": "docs/"}', "bob")
+    assert chain_hash(previous, row) == "7922bab91d3e8b6a5a2dc1e37716f3ef55e08db7031e4909c6ae5c52d8438b9a"
+
+
+@pytest.mark.parametrize("row", [
+    (1, "t", 0, "k", "{}", None),
+    (2**70, "ünï\u2028cødé \x00\x1f\x7f\"\\/", -5, "😀", '{"a": "\\u00e9\\n"}', "bob\ttab"),
+    (7, "t", 1.5, "k", "{}", "a"),  # not an integer time: json.dumps itself
+    (True, "t", 0, "k", "{}", "a"),  # a bool is not an id
+    (8, "t", 0, "k", "{}", 3),
+])
+def test_canonical_is_exactly_json_dumps(row):
+    from maf_hooks.core.chain import canonical
+
+    assert canonical(row) == json.dumps(list(row), separators=(",", ":"), ensure_ascii=False)
+
+
+def test_validate_cli_checks_new_events_from_the_checkpoint(repo, cli):
+    ok(cli(repo, "lease", "acquire", "a/", "--agent", "alice"))
+    ok(cli(repo, "lease", "release", "a/", "--agent", "alice"))
+    assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 2 event(s) checked"
+    ok(cli(repo, "lease", "acquire", "b/", "--agent", "alice"))
+    assert ok(cli(repo, "audit", "validate")).out.strip() == (
+        "audit chain valid: 3 event(s) checked (1 new since the checkpoint at event 2; the events up to it are "
+        "re-hashed only by --full)")
+    document = ok(cli(repo, "audit", "validate", "--json")).json
+    assert document["from_checkpoint"] is True and document["checkpoint_id"] == 3 and document["new_checked"] == 0
+    assert ok(cli(repo, "audit", "validate", "--full")).out.strip() == "audit chain valid: 3 event(s) checked"
+    assert ok(cli(repo, "audit", "validate", "--full", "--json")).json["from_checkpoint"] is False
+
+
+def _behind_the_triggers(repo, statement):
+    """A change that bypasses the triggers guarding the checkpoint (dropped, then made again)."""
+    from maf_hooks.store.sqlite.schema_v15 import V15_AUDIT_CHECKPOINT
+
+    conn = raw(repo)
+    for name in ("update", "delete", "insert"):
+        conn.execute(f"DROP TRIGGER audit_checkpoint_event_{name}")
+    conn.execute(statement)
+    for create in V15_AUDIT_CHECKPOINT[1:]:
+        conn.execute(create)
+    conn.close()
+
+
+def test_validate_incremental_misses_what_full_finds(mixed, cli):
+    """The documented limit of the checkpoint: an earlier event changed behind the triggers."""
+    repo = mixed
+    ok(cli(repo, "audit", "validate"))
+    _behind_the_triggers(repo, "UPDATE events SET agent_id = 'mallory' WHERE id = 3")
+    assert "since the checkpoint" in ok(cli(repo, "audit", "validate")).out
+    text, document = broken(cli, repo, "--full")
+    assert document["first_invalid_id"] == 3 and "BROKEN at event 3" in text.err
+
+
+def test_validate_an_sql_change_sets_the_checkpoint_aside(mixed, cli):
+    repo = mixed
+    ok(cli(repo, "audit", "validate"))
+    raw(repo).execute("UPDATE events SET agent_id = 'mallory' WHERE id = 3")
+    text, document = broken(cli, repo)
+    assert document["first_invalid_id"] == 3 and document["from_checkpoint"] is False
+
+
+def test_validate_a_checkpoint_set_aside_says_why_then_checks_everything(mixed, cli):
+    repo = mixed
+    ok(cli(repo, "audit", "validate"))
+    newest = event_count(repo)
+    _behind_the_triggers(repo, f"UPDATE events SET hash = 'x' WHERE id = {newest}")
+    text, document = broken(cli, repo)
+    assert document["first_invalid_id"] == newest and document["from_checkpoint"] is False
+    assert "is not the one verified on" in document["checkpoint_problem"]
+    lines = text.err.splitlines()
+    assert lines[0].startswith("the checkpoint no longer holds (its hash is not the one verified on ")
+    assert lines[0].endswith("): checked every event")
+    assert lines[1].startswith(f"audit chain BROKEN at event {newest}: its content does not match its hash")
+
+
+def test_guard_uses_and_moves_the_checkpoint(repo, cli):
+    ok(cli(repo, "lease", "heartbeat", "--agent", "alice"))
+    ok(cli(repo, "lease", "acquire", "a/", "--agent", "alice"))
+    ok(cli(repo, "lease", "acquire", "b/", "--agent", "alice"))
+    assert guard(cli, repo)["findings"] == []
+    with open_store(repo) as store:
+        assert store.audit.checkpoint()[0] == event_count(repo)
+    _behind_the_triggers(repo, "UPDATE events SET agent_id = 'mallory' WHERE id = 1")
+    assert guard(cli, repo)["findings"] == []  # from the checkpoint: only --full finds it
+    broken(cli, repo, "--full")
+    raw(repo).execute("DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)")
+    assert kinds(guard(cli, repo, code=1)) == [("audit_chain_broken", "critical")]
+
+
+def test_migration15_checkpoint_on_an_older_database(repo, cli):
+    conn = db.connect(str(db_file(repo)), migrate=False)
+    migrations.upgrade(conn, MIGRATIONS[:13])
+    conn.close()
+    with open_store(repo, migrate=False) as store:
+        append_events(store, [(SYSTEM_TASK, "release", None, {"n": index}, 1_700_000_000_000) for index in range(3)])
+    assert ok(cli(repo, "audit", "validate")).out.strip() == "audit chain valid: 3 event(s) checked"
+    names = {row[0] for row in raw(repo).execute("SELECT name FROM sqlite_master WHERE name LIKE 'audit_checkpoint%'")}
+    assert names == {"audit_checkpoint", "audit_checkpoint_event_update", "audit_checkpoint_event_delete",
+                     "audit_checkpoint_event_insert"}
+    assert raw(repo).execute("SELECT event_id, count FROM audit_checkpoint").fetchall() == [(3, 3)]

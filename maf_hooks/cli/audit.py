@@ -21,18 +21,28 @@ def audit_group(ctx, config_path, env_name):
 
 @audit_group.command("validate")
 @click.option("--from", "from_date", metavar="DATE", help="Check from the first event at or after DATE (ISO 8601).")
+@click.option("--full", is_flag=True, help="Re-check every event, not only those added since the last check.")
 @json_option
 @pass_context
-def validate(context: Context, from_date, as_json):
-    """Recompute the event hash chain; exit 1 naming the first row changed, removed or inserted."""
+def validate(context: Context, from_date, full, as_json):
+    """Check the event hash chain; exit 1 naming the first row changed, removed or inserted.
+
+    Without --full, only the events added since the last valid check (the checkpoint) are
+    hashed; that check's newest event and the number of events up to it are re-checked."""
     since = parse_iso_ms(from_date) if from_date else None
     with context.store_if_exists() as store:
-        result = audit.validate(store, since)
+        result = audit.validate(store, since, full=full)
     if as_json:
         emit_json(result)
+    elif result["valid"] and result["from_checkpoint"]:
+        click.echo(f"audit chain valid: {result['checked']} event(s) checked ({result['new_checked']} new since the "
+                   f"checkpoint at event {result['checkpoint_id']}; the events up to it are re-hashed only by --full)")
     elif result["valid"]:
         click.echo(f"audit chain valid: {result['checked']} event(s) checked")
     else:
+        if result["checkpoint_problem"] and result["checkpoint_problem"] != result["problem"]:
+            click.echo(f"the checkpoint no longer holds ({result['checkpoint_problem']}): checked every event",
+                       err=True)
         click.echo(f"audit chain BROKEN at event {result['first_invalid_id']}: {result['problem']} "
                    f"({result['checked']} event(s) before it are intact)", err=True)
     return 0 if result["valid"] else 1

@@ -4,7 +4,9 @@ the audit guard finds (each finding with a severity) and when it fails.
 The chain's format is :mod:`maf_hooks.core.chain`. Validation finds a row that was changed,
 removed or inserted afterwards: from the start, the first event must be id 1 with an empty
 ``prev_hash``; from a date, the first event at or after it is the anchor and its ``prev_hash`` is
-trusted. Ids follow each other without a gap, and the newest row must be the newest id ever
+trusted; from a checkpoint (the newest event an earlier validation verified from the start),
+that event and the count of rows up to it are checked again and the chain continues from its
+hash. Ids follow each other without a gap, and the newest row must be the newest id ever
 handed out, so that removing the newest events is found too.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from maf_hooks.core.chain import chain_hash
+from maf_hooks.timeutil import iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,29 +33,61 @@ def validate(rows: Iterable[Sequence[Any]], *, anchored: bool, highest_issued: i
     order; ``anchored``: they start at a date's anchor, not at the first event;
     ``highest_issued``: the newest id ever handed out. Returns ``valid``, ``checked``,
     ``first_invalid_id`` and ``problem``."""
+    return walk(rows, anchored=anchored, highest_issued=highest_issued)[0]
+
+
+def walk(rows: Iterable[Sequence[Any]], *, anchored: bool, highest_issued: int,
+         after: Sequence[Any] | None = None) -> tuple[dict[str, Any], tuple[int, str] | None]:
+    """:func:`validate`, and the (id, hash) of the last row it verified (None when none).
+    ``after``: a checkpoint ``(event_id, hash, count, ...)`` the rows continue, trusted as it is
+    (see :func:`checkpoint_problem`): the first row must be the next id and chain to its hash,
+    and ``checked`` counts on from its count."""
     expected_prev: str | None = None
     previous_id: int | None = None
     checked = 0
+    last: tuple[int, str] | None = None
+    if after is not None:
+        previous_id, expected_prev, checked = after[0], after[1], after[2]
     for row in rows:
         event_id, stored_prev, stored_hash = row[0], row[6] or "", row[7]
         if previous_id is None:
             if not anchored and event_id != 1:
-                return _broken(1, _missing(1, event_id - 1), checked)
+                return _broken(1, _missing(1, event_id - 1), checked), last
             expected_prev = stored_prev if anchored else ""
         elif event_id != previous_id + 1:
-            return _broken(previous_id + 1, _missing(previous_id + 1, event_id - 1), checked)
+            return _broken(previous_id + 1, _missing(previous_id + 1, event_id - 1), checked), last
         if stored_prev != expected_prev:
             return _broken(event_id, f"its prev_hash does not match event {previous_id}'s hash: "
-                                     "an event before it was changed, or this one was inserted", checked)
+                                     "an event before it was changed, or this one was inserted", checked), last
         if stored_hash != chain_hash(stored_prev, row[:6]):
-            return _broken(event_id, "its content does not match its hash (changed or inserted)", checked)
+            return _broken(event_id, "its content does not match its hash (changed or inserted)", checked), last
         expected_prev, previous_id = stored_hash, event_id
+        last = (event_id, stored_hash)
         checked += 1
     if previous_id is not None and highest_issued > previous_id:
-        return _broken(previous_id + 1, _missing(previous_id + 1, highest_issued), checked)
+        return _broken(previous_id + 1, _missing(previous_id + 1, highest_issued), checked), last
     if previous_id is None and not anchored and highest_issued > 0:
-        return _broken(1, _missing(1, highest_issued), checked)
-    return valid(checked)
+        return _broken(1, _missing(1, highest_issued), checked), last
+    return valid(checked), last
+
+
+def checkpoint_problem(checkpoint: Sequence[Any], row: Sequence[Any] | None, count: int) -> str | None:
+    """Why a checkpoint ``(event_id, hash, count, verified_at)`` no longer holds, given the stored
+    row at its id and how many rows are at or below it; None when it holds. What it re-checks is
+    that one row (its content against its hash, its hash against the checkpoint's) and the count:
+    a change to an earlier row that left both alone is found only by a full validation."""
+    event_id, digest, verified, verified_at = checkpoint[:4]
+    when = iso(verified_at)
+    if row is None:
+        return f"event {event_id}, verified on {when}, is missing (removed)"
+    if row[7] != digest:
+        return f"its hash is not the one verified on {when}: the chain was rewritten up to here"
+    if row[7] != chain_hash(row[6] or "", row[:6]):
+        return "its content does not match its hash (changed)"
+    if count != verified:
+        return (f"{count} event(s) are at or below it, {verified} when it was verified on {when}: "
+                "events were removed or inserted")
+    return None
 
 
 def valid(checked: int = 0) -> dict[str, Any]:

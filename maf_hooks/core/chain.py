@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring  # the string form json.dumps uses with ensure_ascii=False
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,8 +20,18 @@ if TYPE_CHECKING:
 
 
 def canonical(row: Sequence[Any]) -> str:
-    """``(id, task_id, ts, kind, data_json, agent_id)`` as one unambiguous string."""
+    """``(id, task_id, ts, kind, data_json, agent_id)`` as one unambiguous string: the compact
+    JSON array ``json.dumps(list(row), separators=(",", ":"), ensure_ascii=False)``.
+
+    Every stored row has integer id and time and text (or a null agent), so it is written here
+    with json's own string encoder, byte for byte what ``json.dumps`` writes, at a third of its
+    cost; anything else (a float, a bool) goes through ``json.dumps`` itself."""
     event_id, task_id, ts, kind, data_json, agent_id = row
+    if (type(event_id) is int and type(ts) is int and type(task_id) is str and type(kind) is str
+            and type(data_json) is str and (agent_id is None or type(agent_id) is str)):
+        agent = "null" if agent_id is None else encode_basestring(agent_id)
+        return (f"[{event_id},{encode_basestring(task_id)},{ts},{encode_basestring(kind)},"
+                f"{encode_basestring(data_json)},{agent}]")
     return json.dumps([event_id, task_id, ts, kind, data_json, agent_id], separators=(",", ":"), ensure_ascii=False)
 
 

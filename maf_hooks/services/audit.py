@@ -19,18 +19,58 @@ FLUSH_NOW_BUDGET_SECONDS = 30.0  # `maf audit flush`, run by hand, may wait long
 RETRY_BASE_MS = rules.RETRY_BASE_MS
 
 
-def validate(store: Store | None, since_ms: int | None = None) -> dict[str, Any]:
-    """Recompute the chain (from the first event at or after ``since_ms`` when given); the
-    result names the first row that was changed, removed or inserted. No store: nothing to check."""
+def validate(store: Store | None, since_ms: int | None = None, *, full: bool = False) -> dict[str, Any]:
+    """Check the chain and name the first row that was changed, removed or inserted. From the
+    checkpoint when one holds (see :func:`maf_hooks.core.audit.checkpoint_problem`): only the
+    events added since are hashed; ``full``: every event, whatever the checkpoint. A valid chain
+    from event 1 moves the checkpoint to its newest event. ``since_ms``: from the first event at
+    or after that time, as before (no checkpoint read or written). No store: nothing to check.
+    Besides the core's fields: ``from_checkpoint``, ``checkpoint_id`` (the event validation
+    started after, or None), ``new_checked`` (events hashed by this run), ``checkpoint_problem``
+    (why a checkpoint was set aside, or None)."""
     if store is None:
-        return rules.valid()
+        return _marked(rules.valid(), None, 0)
     trail = store.audit
-    if since_ms is None:
-        return rules.validate(trail.chain_rows(), anchored=False, highest_issued=trail.highest_issued_id())
-    anchor = trail.first_id_since(since_ms)
-    if anchor is None:  # nothing at or after that date
-        return rules.valid()
-    return rules.validate(trail.chain_rows(anchor), anchored=True, highest_issued=trail.highest_issued_id())
+    highest = trail.highest_issued_id()
+    if since_ms is not None:
+        anchor = trail.first_id_since(since_ms)
+        if anchor is None:  # nothing at or after that date
+            return _marked(rules.valid(), None, 0)
+        result = rules.validate(trail.chain_rows(anchor), anchored=True, highest_issued=highest)
+        return _marked(result, None, result["checked"])
+    mark = None if full else trail.checkpoint()
+    problem = None
+    if mark is not None:
+        problem = rules.checkpoint_problem(mark, trail.chain_row(mark[0]), trail.count_through(mark[0]))
+    if mark is not None and problem is None:
+        result, last = rules.walk(trail.chain_rows(mark[0] + 1), anchored=False, highest_issued=highest, after=mark)
+        result = _marked(result, mark[0], result["checked"] - mark[2])
+    else:
+        result, last = rules.walk(trail.chain_rows(), anchored=False, highest_issued=highest)
+        result = _marked(result, None, result["checked"], problem)
+        if result["valid"] and mark is not None and problem is not None:
+            # the chain holds together but is not the one verified: rewritten with new hashes
+            result.update(valid=False, first_invalid_id=mark[0], problem=problem, checked=min(mark[0] - 1, mark[2]))
+            return result
+    if result["valid"] and last is not None:
+        _save(store, last, result["checked"])
+    return result
+
+
+def _marked(result: dict[str, Any], checkpoint_id: int | None, new: int, problem: str | None = None) -> dict[str, Any]:
+    return dict(result, from_checkpoint=checkpoint_id is not None, checkpoint_id=checkpoint_id, new_checked=new,
+                checkpoint_problem=problem)
+
+
+def _save(store: Store, last: tuple[int, str], count: int) -> None:
+    """Move the checkpoint to ``last``; a store that cannot be written (read-only) keeps the old one."""
+    from maf_hooks.errors import StorageError
+
+    try:
+        with store.write() as now:
+            store.audit.save_checkpoint((last[0], last[1], count, now))
+    except StorageError:
+        pass
 
 
 def report(store: Store | None, *, since_ms: int, agent: str | None = None) -> dict[str, Any]:

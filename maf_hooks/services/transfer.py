@@ -73,11 +73,11 @@ def _copy(source: Store, target: Store, *, force: bool, mail_root: str, batch: i
                     writer.load(kind, rows)
                     counts[kind] += len(rows)
             copied = reader.counters()
-            source_chain = audit.validate(source)
+            source_chain = audit.validate(source, full=True)
         # the target never gives a token again that either store gave
         tokens = max(copied.last_token, before.last_token)
         writer.set_counters(Counters(copied.last_event_id, tokens))
-        target_chain = audit.validate(target)
+        target_chain = audit.validate(target, full=True)
         if target_chain != source_chain:
             raise StorageError(f"The copied audit chain does not validate on {target.location} as it does on "
                                f"{source.location} ({target_chain['problem'] or 'valid on the target only'}); "

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 # (id, task_id, ts, kind, data_json, agent_id, prev_hash, hash): the first six are what is hashed
 ChainRow = tuple
+# (event_id, hash, count, verified_at): events 1..event_id (count of them) verified at that time
+Checkpoint = tuple
 
 
 class AuditTrail(abc.ABC):
@@ -32,6 +34,25 @@ class AuditTrail(abc.ABC):
     def highest_issued_id(self) -> int:
         """The highest event id ever handed out, even if that row is gone (0 when none was):
         how removing the newest events is found."""
+
+    @abc.abstractmethod
+    def chain_row(self, event_id: int) -> ChainRow | None:
+        """One stored event row, or None when there is none with that id."""
+
+    @abc.abstractmethod
+    def count_through(self, event_id: int) -> int:
+        """How many event rows have an id at or below ``event_id``."""
+
+    # the checkpoint: the newest event verified from event 1 (set aside by the store whenever a
+    # row at or below it is changed, removed or inserted through SQL)
+
+    @abc.abstractmethod
+    def checkpoint(self) -> Checkpoint | None:
+        """The last checkpoint written, or None (never validated, or set aside since)."""
+
+    @abc.abstractmethod
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Replace the checkpoint (inside a write section)."""
 
     # the report and the guard
 

@@ -32,7 +32,8 @@ def test_chain_stays_valid_over_appends_from_several_processes(store, backend, s
     for worker in workers:
         worker.join(120)
         assert worker.exitcode == 0
-    assert audit.validate(store) == {"valid": True, "checked": 61, "first_invalid_id": None, "problem": None}
+    assert audit.validate(store).items() >= {"valid": True, "checked": 61, "first_invalid_id": None,
+                                             "problem": None}.items()
 
 
 def test_a_tampered_row_is_found(store, backend, spec):

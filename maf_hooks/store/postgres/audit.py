@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
-    from maf_hooks.store.audit import ChainRow
+    from maf_hooks.store.audit import ChainRow, Checkpoint
     from maf_hooks.store.postgres import PostgresStore
 
 _STATUS_TABLES = {"conflicts": "reservation_conflicts", "escalations": "escalation_tracking",
@@ -36,6 +36,26 @@ class PostgresAuditTrail(AuditTrail):
             if len(rows) < _BATCH:
                 return
             after = rows[-1][0]
+
+    def chain_row(self, event_id: int) -> ChainRow | None:
+        row = self.db.one("SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events "
+                          "WHERE repository = %s AND id = %s", (self.repo, event_id))
+        return tuple(row) if row is not None else None
+
+    def count_through(self, event_id: int) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM events WHERE repository = %s AND id <= %s",
+                                  (self.repo, event_id)))
+
+    def checkpoint(self) -> Checkpoint | None:
+        row = self.db.one("SELECT event_id, hash, count, verified_at FROM audit_checkpoint WHERE repository = %s",
+                          (self.repo,))
+        return (int(row[0]), row[1], int(row[2]), int(row[3])) if row is not None else None
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.db.execute(
+            "INSERT INTO audit_checkpoint (repository, event_id, hash, count, verified_at) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (repository) DO UPDATE SET event_id = EXCLUDED.event_id, hash = EXCLUDED.hash, "
+            "count = EXCLUDED.count, verified_at = EXCLUDED.verified_at", (self.repo, *checkpoint))
 
     def first_id_since(self, ts: int) -> int | None:
         return self.db.scalar("SELECT MIN(id) FROM events WHERE repository = %s AND ts >= %s", (self.repo, ts))

@@ -221,6 +221,22 @@ V1 = [
 ]
 
 
+# the audit chain's checkpoint per repository (docs/audit.md), set aside by a trigger whenever a
+# verified event is changed, removed, or an event is inserted at or below it
+V_AUDIT_CHECKPOINT = [
+    "CREATE TABLE audit_checkpoint (repository TEXT PRIMARY KEY, event_id BIGINT NOT NULL, hash TEXT NOT NULL, "
+    "count BIGINT NOT NULL, verified_at BIGINT NOT NULL)",
+    """CREATE FUNCTION maf_audit_checkpoint_forget() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF TG_OP <> 'INSERT' THEN
+            DELETE FROM audit_checkpoint WHERE repository = OLD.repository AND event_id >= OLD.id; END IF;
+        IF TG_OP <> 'DELETE' THEN
+            DELETE FROM audit_checkpoint WHERE repository = NEW.repository AND event_id >= NEW.id; END IF;
+        RETURN NULL; END $$""",
+    "CREATE TRIGGER audit_checkpoint_forget AFTER INSERT OR UPDATE OR DELETE ON events FOR EACH ROW "
+    "EXECUTE FUNCTION maf_audit_checkpoint_forget()",
+]
+
+
 class Migration:
     __slots__ = ("min_client", "name", "statements", "version")
 
@@ -230,6 +246,8 @@ class Migration:
 
 MIGRATIONS = [
     Migration(1, "leases, events, records and mail, keyed by repository", 1, V1),
+    # additive (min_client 1)
+    Migration(2, "audit chain checkpoint per repository", 1, V_AUDIT_CHECKPOINT),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version  # the newest schema this code knows
 

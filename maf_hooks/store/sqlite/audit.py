@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
-    from maf_hooks.store.audit import ChainRow
+    from maf_hooks.store.audit import ChainRow, Checkpoint
     from maf_hooks.store.sqlite import SqliteStore
 
 _STATUS_TABLES = {"conflicts": "reservation_conflicts", "escalations": "escalation_tracking",
@@ -28,6 +28,25 @@ class SqliteAuditTrail(AuditTrail):
         if first_id is None:
             return iter(self.db.execute(sql + " ORDER BY id"))
         return iter(self.db.execute(sql + " WHERE id >= ? ORDER BY id", (first_id,)))
+
+    def chain_row(self, event_id: int) -> ChainRow | None:
+        row = self.db.one("SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events "
+                          "WHERE id = ?", (event_id,))
+        return tuple(row) if row is not None else None
+
+    def count_through(self, event_id: int) -> int:
+        # every row less those above: SQLite counts a whole table from its smallest index, and
+        # the rows above a checkpoint are few
+        total = self.db.scalar("SELECT COUNT(*) FROM events")
+        return int(total) - int(self.db.scalar("SELECT COUNT(*) FROM events WHERE id > ?", (event_id,)))
+
+    def checkpoint(self) -> Checkpoint | None:
+        row = self.db.one("SELECT event_id, hash, count, verified_at FROM audit_checkpoint WHERE id = 1")
+        return tuple(row) if row is not None else None
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.db.execute("INSERT OR REPLACE INTO audit_checkpoint (id, event_id, hash, count, verified_at) "
+                        "VALUES (1, ?, ?, ?, ?)", tuple(checkpoint))
 
     def first_id_since(self, ts: int) -> int | None:
         return self.db.scalar("SELECT MIN(id) FROM events WHERE ts >= ?", (ts,))
