@@ -220,6 +220,21 @@ V1 = [
     "CREATE INDEX escalation_deliveries_status ON escalation_deliveries (repository, escalation_id, status)",
 ]
 
+# Migration "candidates" (2, additive): what a pattern's overlap candidates are found by
+# (docs/leases.md). A lease's head, the first path component of every path it covers: the first
+# directory of its literal prefix, or its pattern when the prefix is empty; compared in "C" order,
+# so that a range of heads is a range of text whatever the database's collation. The queries
+# (store/postgres/leases.py) repeat these expressions word for word, so that the planner uses them.
+HEAD = "((CASE WHEN prefix = '' THEN pattern ELSE split_part(prefix, '/', 1) END) COLLATE \"C\")"
+IS_GLOB = r"(pattern ~ '[*?[\\]')"
+V2_CANDIDATES = [
+    f"CREATE INDEX leases_open_head ON leases (repository, {HEAD}) WHERE ended_at IS NULL",
+    f"CREATE INDEX leases_open_globs ON leases (repository, prefix, pattern) WHERE ended_at IS NULL AND {IS_GLOB}",
+    # the leases beneath a prefix, as a range of text in "C" order (leases_open_prefix follows the
+    # database's collation, whose order need not keep a prefix's paths together)
+    'CREATE INDEX leases_open_prefix_c ON leases (repository, (prefix COLLATE "C")) WHERE ended_at IS NULL',
+]
+
 
 class Migration:
     __slots__ = ("min_client", "name", "statements", "version")
@@ -230,6 +245,7 @@ class Migration:
 
 MIGRATIONS = [
     Migration(1, "leases, events, records and mail, keyed by repository", 1, V1),
+    Migration(2, "candidates: open leases by head, open globs by prefix", 1, V2_CANDIDATES),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version  # the newest schema this code knows
 

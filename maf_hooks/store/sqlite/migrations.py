@@ -14,6 +14,7 @@ from maf_hooks.errors import StorageError
 from maf_hooks.store.sqlite.schema_v1_v4 import V1_CANONICAL, V2_CONFLICTS, V3_PREFLIGHT, V4_ESCALATION
 from maf_hooks.store.sqlite.schema_v12 import V12_EDIT_HOOKS
 from maf_hooks.store.sqlite.schema_v13 import V13_FENCING_TOKENS
+from maf_hooks.store.sqlite.schema_v16 import V16_CANDIDATE_INDEXES
 from maf_hooks.store.sqlite.transaction import immediate
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from maf_hooks.timeutil import now_ms
@@ -202,6 +203,7 @@ MIGRATIONS: list[Migration] = [
     Migration(11, "counts of open file leases per lookup key, kept by triggers", V11_LEASE_KEY_COUNTS),
     Migration(12, "edit-time hooks: conflicts of an edit, auto-claimed leases", V12_EDIT_HOOKS),
     Migration(13, "fencing tokens: a counter that only increases, a token per grant", V13_FENCING_TOKENS),
+    Migration(16, "overlap candidates: open leases by head, open globs by prefix", V16_CANDIDATE_INDEXES),
 ]
 
 
