@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from maf_hooks.core.model import AgentState, Lease
 from maf_hooks.store.leases import LeaseRecords
+from maf_hooks.store.postgres.candidates import CandidateReads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ _OPEN = "repository = %s AND ended_at IS NULL"
 _IS_GLOB = r"pattern ~ '[*?[\\]'"
 
 
-class PostgresLeaseRecords(LeaseRecords):
+class PostgresLeaseRecords(CandidateReads, LeaseRecords):
     def __init__(self, store: PostgresStore) -> None:
         self.db, self.repo = store.db, store.repository
         self.store = store
@@ -70,52 +71,6 @@ class PostgresLeaseRecords(LeaseRecords):
                 f"{_OPEN} AND {_LIVE} AND (prefix = ANY(%s) OR (prefix >= %s "
                 "AND prefix < %s))", (self.repo, now, list(prefixes), under, under[:-1] + "0"))
         return [Lease(*row) for row in rows]
-
-    # --- overlap candidates: the indexes of migration 2 (migrations.HEAD, IS_GLOB word for word) ----
-
-    def around(self, now: int, *, prefixes: Collection[str] = (), globs_at: Collection[str] = (),
-               names: Collection[str] = (), under: str | None = None) -> list[Lease]:
-        from maf_hooks.store.postgres.migrations import IS_GLOB
-
-        arms, args = [], [self.repo, now]
-        for arm, keys in (("prefix = ANY(%s)", prefixes), (f"(prefix = ANY(%s) AND {IS_GLOB})", globs_at),
-                          ("pattern = ANY(%s)", names)):
-            if keys:
-                arms.append(arm)
-                args.append(sorted(set(keys)))
-        if under is not None:  # prefixes starting with ``under`` (ending with '/'): '/' -> '0' bounds them
-            arms.append('((prefix COLLATE "C") >= %s AND (prefix COLLATE "C") < %s)')
-            args += [under, under[:-1] + "0"]
-        if not arms:
-            return []
-        return [Lease(*row) for row in self._rows(f"{_OPEN} AND {_LIVE} AND ({' OR '.join(arms)})", args)]
-
-    def root_globs(self) -> list[str]:
-        from maf_hooks.store.postgres.migrations import IS_GLOB
-
-        return [row[0] for row in self.db.all(
-            f"SELECT DISTINCT pattern FROM leases WHERE {_OPEN} AND {IS_GLOB} AND prefix = ''", (self.repo,))]
-
-    def heads(self, low: str = "", high: str | None = None) -> list[str]:
-        from maf_hooks.store.postgres.migrations import HEAD
-
-        # a loose index scan: the next head after each one, one seek each
-        def next_head(than: str) -> str:
-            return (f"(SELECT {HEAD} FROM leases WHERE {_OPEN} AND {HEAD} {than} ORDER BY {HEAD} LIMIT 1)")
-
-        below, bound = ("", ()) if high is None else (" AND head < %s", (high,))
-        sql = (f"WITH RECURSIVE h(head) AS (SELECT {next_head('>= %s')} UNION ALL SELECT {next_head('> h.head')} "
-               f"FROM h WHERE h.head IS NOT NULL{below.replace('head', 'h.head')}) "
-               f"SELECT head FROM h WHERE head IS NOT NULL{below}")
-        return [row[0] for row in self.db.all(sql, (self.repo, low, self.repo, *bound, *bound))]
-
-    def headed(self, now: int, heads: Collection[str]) -> list[Lease]:
-        from maf_hooks.store.postgres.migrations import HEAD
-
-        if not heads:
-            return []
-        return [Lease(*row) for row in self._rows(f"{_OPEN} AND {_LIVE} AND {HEAD} = ANY(%s)",
-                                                  (self.repo, now, sorted(set(heads))))]
 
     def named(self, now: int, *, patterns: Sequence[str] = (), ids: Sequence[str] = (),
               agent: str | None = None) -> list[Lease]:

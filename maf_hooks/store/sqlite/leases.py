@@ -9,6 +9,7 @@ from __future__ import annotations
 from maf_hooks.core.model import AgentState, Lease
 from maf_hooks.errors import StorageError
 from maf_hooks.store.leases import LeaseRecords
+from maf_hooks.store.sqlite.candidates import CandidateReads
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _unique(rows: list[tuple]) -> list[Lease]:
     return [Lease(*row) for row in sorted(found.values(), key=lambda row: (row[5], row[0]))]
 
 
-class SqliteLeaseRecords(LeaseRecords):
+class SqliteLeaseRecords(CandidateReads, LeaseRecords):
     def __init__(self, store: SqliteStore) -> None:
         self.db = store.db
 
@@ -185,52 +186,6 @@ class SqliteLeaseRecords(LeaseRecords):
         elif under is not None:
             # prefixes starting with ``under`` (which ends with '/'): under <= p < under with '/' -> '0'
             rows += self._open_rows("f.prefix >= ? AND f.prefix < ?", (under, under[:-1] + "0"), now)
-        return _unique(rows)
-
-    # --- overlap candidates: the indexes of migration 16 (schema_v16: HEAD, IS_GLOB word for word) --
-
-    def around(self, now: int, *, prefixes: Collection[str] = (), globs_at: Collection[str] = (),
-               names: Collection[str] = (), under: str | None = None) -> list[Lease]:
-        from maf_hooks.store.sqlite.schema_v16 import IS_GLOB
-
-        rows: list[tuple] = []
-        # the globs at a prefix through their own index, not the plain paths beside them
-        globs = _OPEN.replace("file_leases f", "file_leases f INDEXED BY idx_file_leases_open_globs", 1)
-        for where, keys, source in (("prefix IN ({})", prefixes, _OPEN),
-                                    (f"prefix IN ({{}}) AND {IS_GLOB}", globs_at, globs),
-                                    ("pattern IN ({})", names, _OPEN)):
-            keys = sorted(set(keys))
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start:start + _CHUNK]
-                rows += self._open_rows(where.format(_marks(chunk)), chunk, now, source)
-        if under is not None:  # prefixes starting with ``under`` (ending with '/'): '/' -> '0' bounds them
-            rows += self._open_rows("f.prefix >= ? AND f.prefix < ?", (under, under[:-1] + "0"), now)
-        return _unique(rows)
-
-    def root_globs(self) -> list[str]:
-        from maf_hooks.store.sqlite.schema_v16 import IS_GLOB
-
-        return [row[0] for row in self.db.all(
-            f"SELECT DISTINCT pattern FROM file_leases WHERE ended_at IS NULL AND {IS_GLOB} AND prefix = ''")]
-
-    def heads(self, low: str = "", high: str | None = None) -> list[str]:
-        from maf_hooks.store.sqlite.schema_v16 import HEAD
-
-        # a loose index scan: the next head after each one, one seek each
-        first = f"SELECT MIN({HEAD}) FROM file_leases WHERE ended_at IS NULL AND {HEAD}"
-        below, args = ("", ()) if high is None else (" AND head < ?", (high,))
-        return [row[0] for row in self.db.all(
-            f"WITH RECURSIVE h(head) AS (SELECT ({first} >= ?) UNION ALL SELECT ({first} > h.head) FROM h "
-            f"WHERE h.head IS NOT NULL{below.replace('head', 'h.head')}) SELECT head FROM h WHERE head IS NOT NULL{below}",
-            (low, *args, *args))]
-
-    def headed(self, now: int, heads: Collection[str]) -> list[Lease]:
-        from maf_hooks.store.sqlite.schema_v16 import HEAD
-
-        keys, rows = sorted(set(heads)), []
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start:start + _CHUNK]
-            rows += self._open_rows(f"{HEAD} IN ({_marks(chunk)})", chunk, now)
         return _unique(rows)
 
     def named(self, now: int, *, patterns: Sequence[str] = (), ids: Sequence[str] = (),
