@@ -469,6 +469,114 @@ def bench_concurrency(path, operations):
 # --- driver -----------------------------------------------------------------------------------
 
 
+
+# --- 4. overlap candidates: root globs, siblings, one directory filled ---------------------------
+
+PER_DIRECTORY = 100
+CANDIDATE_SIZES = (10_000, 100_000)
+FILL = 100_000
+
+
+def directory_patterns(d, with_root_glob):
+    """The hundred leases of directory ``d``: 90 files, 9 directory globs, and a root glob
+    (``*.cfgD``) for about 1 % of the directories, else one more file glob."""
+    pats = [f"dir{d}/f{k}.py" for k in range(90)]
+    pats += [f"dir{d}/s{j}/*.py" for j in range(9)]
+    pats.append(f"*.cfg{d}" if with_root_glob else f"dir{d}/docs/*.md")
+    return pats
+
+
+def populate_directories(path, total):
+    """``total`` active leases, PER_DIRECTORY a directory, one agent a directory (see :func:`populate`)."""
+    dirs = total // PER_DIRECTORY
+    globbers = root_glob_agents(dirs)
+    store = open_file(path, now_ms)
+    with store.write() as now:
+        for d in range(dirs):
+            for pattern in directory_patterns(d, d in globbers):
+                rules.insert_lease(store, f"agent{d:05d}", pattern, EXCLUSIVE, "", now, now + BACKGROUND_TTL_MS)
+    store.close()
+    return dirs
+
+
+CANDIDATE_CASES = {
+    "root glob (*.cfg, *.md, ...)": lambda k, dirs: ("*.cfg", "*.md", "*.txt", "c*.toml")[k % 4],
+    "new file beside 100 leases": lambda k, dirs: f"dir{(k * 7919) % dirs}/new{k}.py",
+    "new glob beside 100 leases": lambda k, dirs: f"dir{(k * 7919) % dirs}/t{k}/*.py",
+    "root glob, conflicting (*.cfgD)": lambda k, dirs: f"*.cfg{sorted(root_glob_agents(dirs))[k % 3]}",
+}
+
+
+def timed_acquires(store, case, dirs, calls, first=0):
+    """In-process acquire (then release when granted) of ``calls`` patterns of one case, in ms."""
+    times = []
+    for k in range(first, first + calls):
+        pattern = CANDIDATE_CASES[case](k, dirs)
+        t0 = time.perf_counter()
+        result = rules.acquire(store, "bench", [pattern], BENCH_TTL_MS)
+        times.append((time.perf_counter() - t0) * 1000)
+        if result.granted:
+            rules.release(store, "bench", pattern_list=[pattern])
+    return times
+
+
+def bench_candidates(tmp, size, calls):
+    """Acquire latency by kind of pattern among ``size`` leases, 100 a directory, next to the floor:
+    the acquire of a new file in an empty store, measured interleaved in the same run."""
+    floor_path = default_db_path(make_repo(tmp, f"floor{size}"))
+    path = default_db_path(make_repo(tmp, f"dirs{size}"))
+    dirs = populate_directories(path, size)
+    store, floor = open_file(path, now_ms), open_file(floor_path, now_ms)
+    for case in CANDIDATE_CASES:  # warm-up: page cache, compiled patterns
+        timed_acquires(store, case, dirs, 2)
+    times = {case: [] for case in CANDIDATE_CASES}
+    times["floor: new file, empty store"] = []
+    for k in range(calls):
+        for case in CANDIDATE_CASES:
+            times[case] += timed_acquires(store, case, dirs, 1, k)
+        times["floor: new file, empty store"] += timed_acquires(floor, "new file beside 100 leases", 1, 1, k)
+    store.close()
+    floor.close()
+    result = {case: summary(values) for case, values in times.items()}
+    base = result["floor: new file, empty store"]["p50"]
+    return {"size": size, "directories": dirs, "acquire_ms": result,
+            "ratio_p50_to_floor": {case: round(stat["p50"] / base, 2) for case, stat in result.items()}}
+
+
+def bench_fill(tmp, total):
+    """Fill one directory with ``total`` leases through ``acquire`` (each a new file), and compare
+    the acquires of the last tenth with those of the first: linear filling keeps the ratio near 1."""
+    store = open_file(default_db_path(make_repo(tmp, f"fill{total}")), now_ms)
+    tenth = max(1, total // 10)
+    times = []
+    started = time.perf_counter()
+    for k in range(total):
+        t0 = time.perf_counter()
+        result = rules.acquire(store, f"agent{k % 50}", [f"big/f{k}.py"], BACKGROUND_TTL_MS)
+        times.append((time.perf_counter() - t0) * 1000)
+        if not result.granted:
+            raise RuntimeError(f"fill: big/f{k}.py refused")
+    elapsed = time.perf_counter() - started
+    store.close()
+    first, last = summary(times[:tenth]), summary(times[-tenth:])
+    return {"leases": total, "elapsed_s": round(elapsed, 1), "first_tenth_ms": first, "last_tenth_ms": last,
+            "last_to_first_p50": round(last["p50"] / first["p50"], 2)}
+
+
+def print_candidates(figs, fill):
+    for fig in figs:
+        print(f"\n== acquire among {fig['size']:,} leases, {PER_DIRECTORY} a directory "
+              f"({fig['directories']} directories, 1 % with a root glob *.cfgD) ==")
+        for case, stat in fig["acquire_ms"].items():
+            print(f"    {case:<34} {fmt(stat)}   x{fig['ratio_p50_to_floor'][case]:.2f} floor")
+    if fill:
+        print(f"\n== one directory filled with {fill['leases']:,} leases through acquire: {fill['elapsed_s']} s ==")
+        print(f"    first tenth                        {fmt(fill['first_tenth_ms'])}")
+        print(f"    last tenth                         {fmt(fill['last_tenth_ms'])}   "
+              f"x{fill['last_to_first_p50']:.2f} the first (linear: about 1)")
+
+
+
 def verdict(ok):
     return "PASS" if ok else "MISS"
 
@@ -514,9 +622,21 @@ def main(argv=None):
                         help="cProfile the in-process acquires at the largest size and print the hot spots")
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES),
                         help="comma-separated background lease counts (multiples of 10)")
+    parser.add_argument("--only", choices=("all", "main", "candidates", "fill"), default="all",
+                        help="run one part: main (sections 1-3), candidates (acquire by kind of pattern among "
+                             "leases 100 a directory), fill (one directory filled through acquire)")
+    parser.add_argument("--candidate-sizes", default=",".join(str(s) for s in CANDIDATE_SIZES),
+                        help="comma-separated lease counts for the candidates part (multiples of 100)")
+    parser.add_argument("--fill", type=int, default=None,
+                        help=f"leases to fill one directory with (default {FILL:,}; --quick: {FILL // 20:,})")
     args = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()] if args.only in ("all", "main") else []
+    candidate_sizes = ([int(s) for s in args.candidate_sizes.split(",") if s.strip()]
+                       if args.only in ("all", "candidates") else [])
+    fill_total = (args.fill or (FILL // 20 if args.quick else FILL)) if args.only in ("all", "fill") else 0
+    if any(s < PER_DIRECTORY * 100 or s % PER_DIRECTORY for s in candidate_sizes):
+        parser.error(f"candidate sizes must be multiples of {PER_DIRECTORY} and at least {PER_DIRECTORY * 100}")
     if any(s < PATTERNS_PER_AGENT * 10 or s % PATTERNS_PER_AGENT for s in sizes):
         parser.error(f"sizes must be multiples of {PATTERNS_PER_AGENT} and at least {PATTERNS_PER_AGENT * 10}")
 
@@ -549,29 +669,49 @@ def main(argv=None):
             log(f"[{size}] {WORKERS} concurrent processes ...")
             fig["concurrency"] = bench_concurrency(path, counts["ops_per_worker"])
             report["sizes"][str(size)] = fig
+        report["candidates"] = []
+        for size in candidate_sizes:
+            log(f"[candidates {size}] populating and acquiring ...")
+            report["candidates"].append(bench_candidates(tmp, size, counts["pairs"]))
+        if fill_total:
+            log(f"[fill {fill_total}] acquiring ...")
+            report["fill"] = bench_fill(tmp, fill_total)
 
-    target_size = str(TARGET_ACQUIRE_AT) if str(TARGET_ACQUIRE_AT) in report["sizes"] else str(max(sizes))
-    acquire_p99 = report["sizes"][target_size]["inprocess"]["acquire_ms"]["p99"]
-    cli_worst = max(
-        fig["cli"]["wall_ms"][name]["p50"]
-        for fig in report["sizes"].values()
-        for name in ("maf-lease acquire --json", "maf-lease release")
-    )
+    report["targets"] = {}
+    if sizes:
+        target_size = str(TARGET_ACQUIRE_AT) if str(TARGET_ACQUIRE_AT) in report["sizes"] else str(max(sizes))
+        acquire_p99 = report["sizes"][target_size]["inprocess"]["acquire_ms"]["p99"]
+        cli_worst = max(
+            fig["cli"]["wall_ms"][name]["p50"]
+            for fig in report["sizes"].values()
+            for name in ("maf-lease acquire --json", "maf-lease release")
+        )
+        report["targets"].update({
+            f"inprocess_acquire_p99_ms_at_{target_size}": {
+                "value": acquire_p99, "target": f"< {TARGET_ACQUIRE_P99_MS}",
+                "result": verdict(acquire_p99 < TARGET_ACQUIRE_P99_MS)},
+            "cli_wall_ms_p50_worst": {
+                "value": cli_worst, "target": f"< {TARGET_CLI_MS}", "result": verdict(cli_worst < TARGET_CLI_MS)},
+        })
     errors = sum(fig["concurrency"]["errors"] for fig in report["sizes"].values())
-    report["targets"] = {
-        f"inprocess_acquire_p99_ms_at_{target_size}": {
-            "value": acquire_p99, "target": f"< {TARGET_ACQUIRE_P99_MS}", "result": verdict(acquire_p99 < TARGET_ACQUIRE_P99_MS)},
-        "cli_wall_ms_p50_worst": {
-            "value": cli_worst, "target": f"< {TARGET_CLI_MS}", "result": verdict(cli_worst < TARGET_CLI_MS)},
-        f"errors_at_{WORKERS}_processes": {
-            "value": errors, "target": "0", "result": verdict(errors == 0)},
-    }
+    if sizes:
+        report["targets"][f"errors_at_{WORKERS}_processes"] = {
+            "value": errors, "target": "0", "result": verdict(errors == 0)}
+    for fig in report["candidates"]:
+        worst = max(stat["p99"] for case, stat in fig["acquire_ms"].items() if not case.startswith("floor"))
+        report["targets"][f"inprocess_acquire_p99_ms_every_kind_at_{fig['size']}_100_a_directory"] = {
+            "value": worst, "target": f"< {TARGET_ACQUIRE_P99_MS}", "result": verdict(worst < TARGET_ACQUIRE_P99_MS)}
+    if "fill" in report:
+        ratio = report["fill"]["last_to_first_p50"]
+        report["targets"][f"fill_{fill_total}_last_to_first_tenth_p50"] = {
+            "value": ratio, "target": "< 2 (linear)", "result": verdict(ratio < 2)}
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
 
     print(f"maf-hooks lease benchmark ({report['mode']}): Python {report['python']}, SQLite {report['sqlite']}, "
           f"{report['cpus']} CPUs, {report['platform']}")
     for size, fig in report["sizes"].items():
         print_size(int(size), fig)
+    print_candidates(report["candidates"], report.get("fill"))
     print("\n== targets (informational) ==")
     for name, t in report["targets"].items():
         print(f"  {t['result']}  {name} = {t['value']} (target {t['target']})")

@@ -201,10 +201,12 @@ def test_migration_11_counts_the_leases_already_open(repo, cli):
     assert cli(repo, "lease", "release", "ended.txt", "--agent", "alice").code == 0
     db = repo / ".git" / "maf" / "runtime.db"
     conn = sqlite3.connect(db)
-    try:  # back to version 10: no counts table, no triggers (and nothing of migrations 12, 13 and 15)
+    try:  # back to version 10: no counts table, no triggers (and nothing of migrations 12, 13, 15 and 16)
         conn.execute("DROP TABLE audit_checkpoint")
         for name in ("update", "delete", "insert"):
             conn.execute(f"DROP TRIGGER audit_checkpoint_event_{name}")
+        conn.execute("DROP INDEX idx_file_leases_open_head")
+        conn.execute("DROP INDEX idx_file_leases_open_globs")
         conn.execute("DROP INDEX idx_file_leases_token")
         conn.execute("ALTER TABLE file_leases DROP COLUMN token")
         conn.execute("DROP TABLE lease_token_counter")

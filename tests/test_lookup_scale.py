@@ -17,6 +17,7 @@ from maf_hooks.patterns.match import covers
 from maf_hooks.services import leasing
 from maf_hooks.services.lookup import rows_for
 from maf_hooks.store.sqlite import open_file
+from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from tests.contract import conftest as contract
 from tests.test_damage import LEASED, damaged, occurrences
 
@@ -171,10 +172,15 @@ def test_migration_14_replaces_the_index_of_every_lease(tmp_path):
     db = tmp_path / "runtime.db"
     open_file(str(db), Clock()).close()
     conn = sqlite3.connect(db)
-    try:  # back to version 13: the pattern index of every lease
+    try:  # back to version 13: the pattern index of every lease (and nothing of migrations 15 and 16)
         conn.execute("DROP INDEX idx_file_leases_open_pattern")
         conn.execute("CREATE INDEX idx_file_leases_pattern ON file_leases(pattern)")
-        conn.execute("DELETE FROM schema_migrations WHERE version = 14")
+        conn.execute("DROP TABLE audit_checkpoint")
+        for name in ("update", "delete", "insert"):
+            conn.execute(f"DROP TRIGGER audit_checkpoint_event_{name}")
+        conn.execute("DROP INDEX idx_file_leases_open_head")
+        conn.execute("DROP INDEX idx_file_leases_open_globs")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 14")
         conn.execute("PRAGMA user_version = 13")
         conn.commit()
     finally:
@@ -184,7 +190,7 @@ def test_migration_14_replaces_the_index_of_every_lease(tmp_path):
     try:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "idx_file_leases_open_pattern" in names and "idx_file_leases_pattern" not in names
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 14
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         conn.close()
 

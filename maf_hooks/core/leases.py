@@ -22,29 +22,13 @@ if TYPE_CHECKING:
     from maf_hooks.store.base import Store
 
 
-def _ancestor_prefixes(prefix: str) -> list[str]:
-    """``a/b/`` -> ``['', 'a/', 'a/b/']``."""
-    result = [""]
-    index = prefix.find("/")
-    while index != -1:
-        result.append(prefix[: index + 1])
-        index = prefix.find("/", index + 1)
-    return result
-
-
 def candidates(store: Store, pattern: str, now: int, reading: Reading = PLAIN) -> list[Lease]:
-    """Active leases that might overlap ``pattern``: their literal prefix and ours nest (one at or
-    above the other). Two index reads of the store, not a scan of every lease."""
-    prefix = patterns.literal_prefix(pattern)
-    if reading.casefold:  # prefixes are stored as written: every open lease is a candidate
-        return store.leases.near(now, (), "")
-    if patterns.is_literal(pattern):
-        # a path: leases covering it sit at or above its directory; leases beneath it are
-        # candidates too (their prefix starts with it: they name it as a directory)
-        return store.leases.near(now, _ancestor_prefixes(prefix), patterns.unescape(pattern).rstrip("/") + "/")
-    if not prefix:  # a glob with no literal directory may overlap anything
-        return store.leases.near(now, (), "")
-    return store.leases.near(now, _ancestor_prefixes(prefix), prefix)
+    """Active leases that might overlap ``pattern`` (any agent, any mode); every lease that does
+    is among them. Index reads of the store and a cheap textual test, not a scan of every lease:
+    see :mod:`maf_hooks.core.candidates`."""
+    from maf_hooks.core.candidates import candidates as found
+
+    return found(store, pattern, now, reading)
 
 
 def overlapping(store: Store, pattern: str, now: int, reading: Reading = PLAIN) -> list[Lease]:

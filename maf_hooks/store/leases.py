@@ -113,6 +113,34 @@ class LeaseRecords(abc.ABC):
         """Active leases whose literal prefix is one of ``prefixes`` or (when ``under`` is not
         None) starts with ``under``; each lease once. An index read, not a scan, where it can be."""
 
+    # --- overlap candidates (core.candidates; docs/leases.md) ----------------------------------
+    # A lease's *head* is the first path component of every path it covers: the first directory
+    # of its literal prefix, or its pattern itself when that prefix is empty (``README``,
+    # ``*.cfg``, ``**/x``). Open leases (not ended) are read through indexes; the ones returned
+    # as leases are the active ones.
+
+    @abc.abstractmethod
+    def around(self, now: int, *, prefixes: Collection[str] = (), globs_at: Collection[str] = (),
+               names: Collection[str] = (), under: str | None = None) -> list[Lease]:
+        """Active leases whose literal prefix is one of ``prefixes``; or whose pattern is a glob
+        (a glob character or an escape) with its prefix among ``globs_at``; or whose pattern is
+        one of ``names``; or (``under`` not None) whose prefix starts with ``under``. Each lease
+        once, in ``created_at, id`` order; index reads whose cost follows the leases found."""
+
+    @abc.abstractmethod
+    def root_globs(self) -> list[str]:
+        """The distinct patterns of the open leases that are globs with an empty literal prefix
+        (``*.cfg``, ``**/x``, ``s*/a``): the leases whose head is not a name. An index read."""
+
+    @abc.abstractmethod
+    def heads(self, low: str = "", high: str | None = None) -> list[str]:
+        """The distinct heads of the open leases from ``low`` (included) to ``high`` (excluded;
+        None: no bound), in code point order: one index seek per head, not a read of every lease."""
+
+    @abc.abstractmethod
+    def headed(self, now: int, heads: Collection[str]) -> list[Lease]:
+        """Active leases whose head is one of ``heads``, in ``created_at, id`` order."""
+
     @abc.abstractmethod
     def named(self, now: int, *, patterns: Sequence[str] = (), ids: Sequence[str] = (),
               agent: str | None = None) -> list[Lease]:

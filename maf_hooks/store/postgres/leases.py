@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from maf_hooks.core.model import AgentState, Lease
 from maf_hooks.store.leases import LeaseRecords
+from maf_hooks.store.postgres.candidates import CandidateReads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ _OPEN = "repository = %s AND ended_at IS NULL"
 _IS_GLOB = r"pattern ~ '[*?[\\]'"
 
 
-class PostgresLeaseRecords(LeaseRecords):
+class PostgresLeaseRecords(CandidateReads, LeaseRecords):
     def __init__(self, store: PostgresStore) -> None:
         self.db, self.repo = store.db, store.repository
         self.store = store

@@ -9,6 +9,7 @@ from __future__ import annotations
 from maf_hooks.core.model import AgentState, Lease
 from maf_hooks.errors import StorageError
 from maf_hooks.store.leases import LeaseRecords
+from maf_hooks.store.sqlite.candidates import CandidateReads
 from maf_hooks.store.sqlite.lease_keys import EACH as _EACH
 from maf_hooks.store.sqlite.lease_keys import is_glob as _is_glob
 from maf_hooks.store.sqlite.lease_keys import json_array as _json_array
@@ -37,6 +38,9 @@ def _live(row: tuple, now: int) -> bool:
     return row[7] == "LEASED" and row[6] is not None and row[6] > now  # as _LIVE
 
 
+_CHUNK = 900  # bound parameters of one query listed as ? marks (old SQLite builds allow 999)
+
+
 def _marks(values: Collection[Any]) -> str:
     return ",".join("?" * len(values))
 
@@ -47,7 +51,7 @@ def _unique(rows: list[tuple]) -> list[Lease]:
     return [Lease(*row) for row in sorted(found.values(), key=lambda row: (row[5], row[0]))]
 
 
-class SqliteLeaseRecords(LeaseRecords):
+class SqliteLeaseRecords(CandidateReads, LeaseRecords):
     def __init__(self, store: SqliteStore) -> None:
         self.db = store.db
 
@@ -185,9 +189,9 @@ class SqliteLeaseRecords(LeaseRecords):
             args.append(agent)
         return [Lease(*row) for row in self.db.all(sql + " ORDER BY f.created_at, t.id", args)]
 
-    def _open_rows(self, where: str, args: Sequence[Any], now: int) -> list[tuple]:
+    def _open_rows(self, where: str, args: Sequence[Any], now: int, source: str = _OPEN) -> list[tuple]:
         """Active leases found through an index on open file leases (``ended_at IS NULL``)."""
-        sql = (f"SELECT {_COLUMNS} FROM {_OPEN} WHERE f.ended_at IS NULL AND {where} "
+        sql = (f"SELECT {_COLUMNS} FROM {source} WHERE f.ended_at IS NULL AND {where} "
                "AND +t.state = 'LEASED' AND l.lease_expires_at > ?")
         return self.db.all(sql, (*args, now))
 
