@@ -55,7 +55,7 @@ FLOOR_CODE = (
     "conn.execute(\"SELECT t.id, l.agent_id, f.pattern, f.mode, f.reason, f.created_at, l.lease_expires_at,"
     " t.state, f.ended_at, f.end_reason, f.prefix, f.claim_session, f.token"
     " FROM tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_id = t.id"
-    " WHERE t.state = 'LEASED' AND l.lease_expires_at > ? ORDER BY f.created_at, t.id\","
+    " WHERE t.state = 'LEASED' AND l.lease_expires_at > ?\","
     " (int(time.time() * 1000),)).fetchall()\n"
     "conn.close()\n"
 )
