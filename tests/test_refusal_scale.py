@@ -15,7 +15,7 @@ from contract.conftest import open_backend
 from test_hooks import ME, conflicts, hook, inbox, lease
 
 from maf_hooks.core import conflicts as rules
-from maf_hooks.core.conflicts import LIST_COMMAND, REPORT_PATHS, Outcome
+from maf_hooks.core.conflicts import REPORT_PATHS, Outcome, list_command
 from maf_hooks.core.decision import Decision
 from maf_hooks.core.model import Lease
 from maf_hooks.services import conflicts as service
@@ -76,7 +76,7 @@ def test_report_groups_the_first_paths_by_holder_and_lease_then_counts_the_rest(
     assert text.count("held by alice (pattern 'src/a07.py', lease lease-e)") == 1
     assert "carol" not in "\n".join(body)  # carol's only path is past the first 20
     assert body.index("  src/a19.py") < body.index("      held by alice (pattern 'src/**', lease lease-g)")
-    assert body[-1] == f"  ... and 30 more paths: {LIST_COMMAND} lists them"
+    assert body[-1] == "  ... and 30 more paths: `maf-lease conflicts --since 10m --agent bob` lists them"
     assert "ask the holder (alice, carol)" in text  # every holder is named, shown or not
     assert len(text.splitlines()) < 50
 
@@ -87,7 +87,7 @@ def test_edit_reason_is_bounded():
     reason = rules.edit_reason(Decision("edit", "bob", [p for p, _ in pairs], pairs, []), Outcome("blocked"),
                                "mail was sent to alice", NOW)
     assert reason.count("is leased exclusively by alice") == REPORT_PATHS
-    assert f"and {500 - REPORT_PATHS} more (path, lease) pairs" in reason and LIST_COMMAND in reason
+    assert f"and {500 - REPORT_PATHS} more (path, lease) pairs" in reason and list_command("bob") in reason
 
 
 def test_refused_commit_with_many_paths_records_all_and_reports_few(repo, cli):
@@ -99,10 +99,11 @@ def test_refused_commit_with_many_paths_records_all_and_reports_few(repo, cli):
     assert code == 1
     assert err.count("\n  big/") == REPORT_PATHS and "small/x.txt" not in err
     assert err.count("held by alice (pattern 'big/'") == 1
-    assert f"... and {len(names) - REPORT_PATHS} more paths: {LIST_COMMAND} lists them" in err
+    command = list_command(ME["MAF_AGENT_ID"])
+    assert f"... and {len(names) - REPORT_PATHS} more paths: {command} lists them" in err
     assert {row[1] for row in conflicts(repo)} == set(names)  # every record, shown or not
 
-    listed = cli(repo, "lease", "conflicts", *LIST_COMMAND.strip("`").split()[2:], "--json")
+    listed = cli(repo, "lease", "conflicts", *command.strip("`").split()[2:], "--json")
     assert listed.code == 0 and {r["path"] for r in listed.json["conflicts"]} == set(names)
 
     (message,) = inbox(repo, "alice")
@@ -181,3 +182,9 @@ def test_a_refused_commit_imports_only_what_it_needs(repo, cli):
     code, loaded = refuse_in_child(repo, ME)  # the same attempt again: the mail is not sent twice
     assert code == 1 and loaded == []
     assert len(inbox(repo, "alice")) == 1
+
+
+def test_the_listing_command_names_the_refused_agent_when_it_can():
+    assert list_command("bob@example.com") == "`maf-lease conflicts --since 10m --agent bob@example.com`"
+    assert list_command(None) == "`maf-lease conflicts --since 10m`"
+    assert list_command("a b;rm") == "`maf-lease conflicts --since 10m`"  # never a command line to trust

@@ -87,7 +87,7 @@ def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[d
                      f"({relative(lease.expires_at, now)})")
     if len(items) > REPORT_PATHS:
         lines.append(f"  ... and {len(items) - REPORT_PATHS} more: every one is in the attached maf.json, "
-                     f"and {LIST_COMMAND} lists them")
+                     f"and {list_command(decision.agent)} lists them")
     lines += ["", ("Please reply to them (maf mail send --to "
                    f"{_who(decision.agent) if decision.agent else 'AGENT'} --subject ... --body ...) or release the lease when you are done "
                    "(maf-lease release PATTERN)."), "", "-- maf-hooks"]
@@ -111,8 +111,16 @@ def told(mailed: list[str], queued: list[str], suppressed: Mapping[str, str]) ->
     return "; ".join(parts) if parts else "no mail could be written to them"
 
 
-REPORT_PATHS = 20  # a refusal shows this many paths; the rest are counted and listed by LIST_COMMAND
-LIST_COMMAND = "`maf-lease conflicts --since 10m`"
+REPORT_PATHS = 20  # a refusal shows this many paths; the rest are counted and listed by list_command()
+_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-")
+
+
+def list_command(agent: str | None) -> str:
+    """The command that lists every record of a refusal too long to show: the recent conflicts
+    of the agent who was refused (of everyone, without an agent id fit for a command line)."""
+    if agent and not agent.startswith("-") and _TOKEN.issuperset(agent):
+        return f"`maf-lease conflicts --since 10m --agent {agent}`"
+    return "`maf-lease conflicts --since 10m`"
 
 
 def grouped(conflicts: list[tuple[str, Lease]], limit: int = REPORT_PATHS) -> tuple[list[tuple[Lease, list[str]]], int]:
@@ -155,7 +163,7 @@ def report(decision: Decision, outcome: Outcome, mailed: list[str], failures: li
         lines.append(f"      until {iso(lease.expires_at)} ({relative(lease.expires_at, now)})")
         lines.append(f"      reason: {shown(lease.reason) if lease.reason else '(none given)'}")
     if more:
-        lines.append(f"  ... and {more} more path{'s' if more != 1 else ''}: {LIST_COMMAND} lists them")
+        lines.append(f"  ... and {more} more path{'s' if more != 1 else ''}: {list_command(decision.agent)} lists them")
     lines.append("")
     if outcome.note:
         lines += [outcome.note, ""]
@@ -196,7 +204,7 @@ def edit_reason(decision: Decision, outcome: Outcome, told_text: str, now: int) 
     note = f" {outcome.note}" if outcome.note else ""
     if len(decision.conflicts) > REPORT_PATHS:
         held.append(f"and {len(decision.conflicts) - REPORT_PATHS} more (path, lease) pairs, which "
-                    f"{LIST_COMMAND} lists")
+                    f"{list_command(decision.agent)} lists")
     return (f"RESERVATION_CONFLICT: maf refused this edit: {'; '.join(held)}. Do not edit "
             f"{'these files' if len(held) > 1 else 'this file'} now. Work on something else and try again after "
             f"the lease ends, ask the holder to release it (`maf mail send --to {shown(holder)} --subject ... --body ...`;"
