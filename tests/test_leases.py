@@ -183,3 +183,20 @@ def test_migration_9_empties_the_stored_regex_text(tmp_path):
     assert store.db.all("SELECT regex FROM file_leases") == [("",)]
     assert [held.pattern for held in store.leases.active(store.now())] == ["docs/*.txt"]  # still a lease
     store.close()
+
+
+_SEGMENTS = ["a", "b", "*", "?", "[ab]", "**", "a*", "*b", "[!a]*", "a?b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=3).map("/".join), min_size=1, max_size=8),
+       st.lists(st.lists(st.sampled_from(["a", "b", "ab", "ba", "aab", "x"]), min_size=1, max_size=4).map("/".join),
+                min_size=1, max_size=10),
+       st.booleans())
+def test_index_with_many_globs_in_one_bucket_covers_as_each_would(globs, paths, casefold):
+    """A bucket of several globs is first tested as one alternation: the items found are exactly
+    those whose own pattern covers the path."""
+    index = LeaseIndex(((pattern, number) for number, pattern in enumerate(globs)), casefold=casefold)
+    for path in paths:
+        expected = {number for number, pattern in enumerate(globs) if patterns.covers(pattern, path, casefold)}
+        assert set(index.covering(path)) == expected, (globs, path)

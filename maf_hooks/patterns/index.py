@@ -92,7 +92,7 @@ class LeaseIndex:
                 exact.setdefault(name, []).append(item)
         self._exact, self._beneath, self._buckets, self.size = exact, beneath, buckets, size
         self._casefold, self._match = casefold, match
-        self._testers: dict[str, list] = {}
+        self._testers: dict[str, tuple[Any, list]] = {}
 
     def __len__(self) -> int:
         return self.size
@@ -101,11 +101,25 @@ class LeaseIndex:
         """The items of the glob leases in the bucket of ``prefix`` covering the (folded) path."""
         testers = self._testers.get(prefix)
         if testers is None:  # made the first time a path needs them
-            compiled, casefold = self._match.compiled, self._casefold
-            testers = self._testers[prefix] = [
-                (compiled(pattern, casefold).tester(True), item) for pattern, item in self._buckets[prefix]
-            ]
-        return [item for test, item in testers if test(key)]
+            testers = self._testers[prefix] = self._make_testers(prefix)
+        anyone, each = testers
+        if anyone is not None and anyone(key) is None:  # the usual answer, from one test
+            return []
+        return [item for test, item in each if test(key)]
+
+    def _make_testers(self, prefix: str) -> tuple[Any, list]:
+        """The bucket's testers, and one test of them all (an alternation of their regular
+        expressions, which matches a path exactly when one of them does) when every one is a
+        regular expression and there are several; else None."""
+        compiled, casefold = self._match.compiled, self._casefold
+        patterns = [compiled(pattern, casefold) for pattern, _ in self._buckets[prefix]]
+        each = [(pattern.tester(True), item) for pattern, (_, item) in zip(patterns, self._buckets[prefix])]
+        anyone = None
+        if len(patterns) > 1 and all(pattern.regex is not None for pattern in patterns):
+            import re
+
+            anyone = re.compile("|".join(f"(?:{pattern.regex})(?:/.*)?" for pattern in patterns), re.DOTALL).fullmatch
+        return anyone, each
 
     def covering(self, path: str) -> list:
         """The items of the leases covering ``path`` (the path itself first, then its parents)."""
