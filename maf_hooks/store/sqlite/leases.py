@@ -153,8 +153,8 @@ class SqliteLeaseRecords(CandidateReads, LeaseRecords):
         return StorageError(
             f"The lease database {self.db.path} is damaged: {what}. The hook cannot tell which leases "
             "are active, so it does not let the change through. Inspect it with `maf-preflight --only "
-            "database` (SQLite's integrity check), then restore it from a backup or repair it (an index "
-            "alone: `REINDEX`).")
+            "database --thorough` (SQLite's integrity check), then restore it from a backup or repair it "
+            "(an index alone: `REINDEX`).")
 
     # --- listings ----------------------------------------------------------------------------
 
