@@ -342,3 +342,15 @@ def test_a_schema_named_in_the_urls_options_holds_the_tables(tmp_path, pg_server
     assert run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice").returncode == 0
     assert pg_server.sql("SELECT pattern FROM team_a.leases", dbname) == [("a.txt",)]
     assert pg_server.sql("SELECT to_regclass('public.leases')", dbname) == [(None,)]
+
+
+def test_a_password_or_an_unknown_parameter_in_the_query_is_refused_before_connecting(tmp_path, pg_url):
+    repo = fleet_repo(tmp_path, pg_url)
+    for url in (pg_url + "?password=s3cret-pw", pg_url + "?sslmod=require"):
+        for env in ({"MAF_DB_URL": url}, {}):
+            if not env:
+                (repo / "maf.toml").write_text(f'[storage]\nurl = "{url}"\nrepository = "example.com/org/app"\n')
+            for command in (("maf-lease", "list"), ("maf", "config", "show"), ("maf", "config", "validate")):
+                result = run(repo, *command, env=env)
+                assert result.returncode == 2, (url, env, command, result.stdout, result.stderr)
+                assert "s3cret" not in result.stdout + result.stderr

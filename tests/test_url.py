@@ -55,3 +55,15 @@ def test_url_problems():
     problem = url_problem("postgresql://maf:s3cret@db.example/maf")
     assert "password" in problem and "s3cret" not in problem and "PGPASSWORD" in problem
     assert "not a valid URL" in url_problem("postgresql://db.example:port/maf")
+
+
+def test_a_password_in_the_query_is_refused_too():
+    problem = url_problem("postgresql://db.example/maf?user=team&password=s3cret")
+    assert "password" in problem and "s3cret" not in problem
+
+
+def test_an_unknown_connection_parameter_is_a_configuration_problem():
+    pytest.importorskip("psycopg")
+    problem = url_problem("postgresql://maf@db.example/maf?sslmod=require")
+    assert "sslmod" in problem and "libpq" in problem
+    assert url_problem("postgresql://maf@db.example/maf?sslmode=require&options=-csearch_path%3Dteam_a") is None

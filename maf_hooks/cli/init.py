@@ -133,7 +133,8 @@ def driver_problems(root: str) -> list[str]:
         missing = repo_setup.hooks_without_driver(handle.read())
     line = f"additional_dependencies: {json.dumps([repo_setup.DRIVER_REQUIREMENT])}"
     return [f"{repo_setup.CONFIG_FILE}: the hook {hook_id} has no PostgreSQL driver in its environment, so it "
-            f"cannot reach storage.url and would refuse every commit; add `{line}` to it"
+            f"cannot reach storage.url and would refuse every {'push' if 'push' in hook_id else 'commit'}; "
+            f"add `{line}` to it"
             for hook_id in missing]
 
 

@@ -28,9 +28,30 @@ def url_problem(text: str) -> str | None:
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError as exc:
         return f"{redact(text)!r} is not a valid URL ({exc})"
-    if parts.password is not None:
+    from urllib.parse import parse_qs
+
+    try:
+        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError as exc:
+        return f"{redact(text)!r} has a query that is not name=value pairs ({exc})"
+    if parts.password is not None or "password" in query:
         return ("the URL holds a password; keep it out of the configuration: give it in PGPASSWORD, "
                 "~/.pgpass, or the variable named by storage.password_env")
+    return _driver_problem(text)
+
+
+def _driver_problem(text: str) -> str | None:
+    """What libpq (through psycopg, when installed) finds wrong with the URL's parameters: an
+    unknown one (``?sslmod=require``) is a configuration error, not a failure to connect."""
+    try:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:  # no driver: opening the store says so
+        return None
+    try:
+        conninfo_to_dict(text)
+    except ProgrammingError as exc:
+        return f"{redact(text)!r} is not a connection URL libpq accepts: {' '.join(str(exc).split())}"
     return None
 
 
