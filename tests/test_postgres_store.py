@@ -354,3 +354,30 @@ def test_a_password_or_an_unknown_parameter_in_the_query_is_refused_before_conne
                 result = run(repo, *command, env=env)
                 assert result.returncode == 2, (url, env, command, result.stdout, result.stderr)
                 assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_the_everyday_role_of_docs_fleet_md_works_and_can_run_migrate_on_a_current_server(tmp_path, pg_server,
+                                                                                            pg_url):
+    """The grants docs/fleet.md gives an everyday role (no CREATE) are enough for leases, and for
+    `maf db migrate` once the schema is current; a schema change needs the owner."""
+    dbname = pg_url.rsplit("/", 1)[1]
+    assert run(fleet_repo(tmp_path / "owner", pg_url), "maf", "db", "migrate").returncode == 0
+    pg_server.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'everyday') THEN "
+                  "CREATE ROLE everyday LOGIN PASSWORD 'every-pw'; END IF; END $$")
+    for grant in (f"GRANT CONNECT ON DATABASE {dbname} TO everyday",):
+        pg_server.sql(grant)
+    for grant in ("GRANT USAGE ON SCHEMA public TO everyday",
+                  "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO everyday",
+                  "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO everyday"):
+        pg_server.sql(grant, dbname)
+    pg_server.sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", dbname)
+    url = f"postgresql://everyday@127.0.0.1:{pg_server.port}/{dbname}"
+    repo = fleet_repo(tmp_path / "agent", url)
+    env = {"PGPASSWORD": "every-pw"}
+    migrated = run(repo, "maf", "db", "migrate", env=env)
+    assert migrated.returncode == 0 and "up to date" in migrated.stdout, migrated.stderr
+    assert run(repo, "maf-lease", "acquire", "a.txt", "--agent", "alice", env=env).returncode == 0
+    assert run(repo, "maf", "audit", "validate", env=env).returncode == 0
+    pg_server.sql("DELETE FROM maf_schema WHERE version = (SELECT MAX(version) FROM maf_schema)", dbname)
+    refused = run(repo, "maf", "db", "migrate", env=env)
+    assert refused.returncode == 3 and "privileges" in refused.stderr and "every-pw" not in refused.stderr
