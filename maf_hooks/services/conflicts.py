@@ -47,7 +47,7 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
     severity = SEVERITY[outcome.status]
     plan: dict[str, Any] = {"rows": rows, "queued": [], "holders": {}, "suppressed": {}, "failures": []}
     with store.write() as now:
-        records = []
+        records, events = [], []
         for raw_path, lease in decision.conflicts:
             path = storable(raw_path)
             conflict_id = "conflict-" + _token()
@@ -71,9 +71,9 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
                     "attemptedOperation": decision.operation,
                 },
             }
-            store.events.append(lease.id, "reservation_conflict", decision.agent,
-                                dict(envelope, status=outcome.status), now)
+            events.append((lease.id, "reservation_conflict", decision.agent, dict(envelope, status=outcome.status)))
             rows.append({"envelope": envelope, "path": path, "lease": lease})
+        store.events.append_many(events, now)
         store.conflicts.add_many(records)
         if outcome.status == "overridden":
             for lease_id, lease in _unique_leases(decision.conflicts).items():

@@ -64,3 +64,22 @@ def test_events_of_an_unknown_task_are_kept(store):
     # events outlive their tasks (migration 8): the log never depends on a task row existing
     with store.write() as now:
         assert store.events.append("no-such-task", "kind", None, {}, now) >= 1
+
+
+def test_append_many_numbers_and_chains_as_appending_one_by_one(make_store, backend, spec):
+    from maf_hooks.core.audit import validate
+
+    store = make_store()
+    with store.write() as now:
+        first = store.events.append("t-1", "acquire", "alice", {"pattern": "a"}, now)
+        ids = store.events.append_many([("t-2", "reservation_conflict", "bob", {"path": f"p{n}"})
+                                        for n in range(5)], now)
+        assert store.events.append_many([], now) == []
+        last = store.events.append("t-3", "release", "alice", {}, now)
+    assert ids == list(range(first + 1, first + 6)) and last == first + 6
+    rows = list(store.audit.chain_rows())
+    assert [row[0] for row in rows] == list(range(1, last + 1))
+    assert validate(rows, anchored=False, highest_issued=store.audit.highest_issued_id())["valid"] is True
+    import json
+
+    assert json.loads(rows[ids[2] - 1][4]) == {"path": "p2", "agent": "bob"}
