@@ -29,21 +29,8 @@ def migrate(context: Context, as_json: bool) -> int:
     """Create the store, or bring an older one up to the current schema. The one command that
     migrates a shared server (the hooks never do; run it from one machine, then upgrade the others)."""
     location = context.store_location
-    existed = location.exists()
-    before = None
-    if location.backend != "sqlite":
-        with location.open(environ=context.environ, upgrade=True) as store:
-            applied = getattr(store, "upgraded", [])
-            schema = store.schema(applied=True)
-        before = (applied[0] - 1) if applied else schema.version
-        existed = before != 0
-        before = before or None
-    else:
-        if existed:
-            with location.open(environ=context.environ, read_only=True) as probe:
-                before = probe.schema().version
-        with location.open(environ=context.environ) as store:
-            schema = store.schema(applied=True)
+    before, schema = location.migrate(environ=context.environ)
+    existed = before is not None
     if as_json:
         emit_json({"path": str(location), "backend": location.backend, "created": not existed,
                    "previous_version": before, "version": schema.version,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Mapping
 
     from maf_hooks.store.base import Store
+    from maf_hooks.store.schema import Schema
 
 
 class StoreLocation:
@@ -33,6 +34,16 @@ class StoreLocation:
 
     def exists(self) -> bool:
         return os.path.exists(self.path)
+
+    def migrate(self, *, environ: Mapping[str, str]) -> tuple[int | None, Schema]:
+        """Create the file or bring its schema up to date (``maf db migrate``): the version it
+        had (None: no file yet) and its schema now, with the migrations applied."""
+        before = None
+        if self.exists():
+            with self.open(environ=environ, read_only=True) as probe:
+                before = probe.schema().version
+        with self.open(environ=environ) as store:
+            return before, store.schema(applied=True)
 
     def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
              create: bool = True, migrate: bool = True, read_only: bool = False,
@@ -107,6 +118,14 @@ class ServerLocation:
         return Settings(self.url, password=password,
                         connect_timeout=float(self.cfg.get("storage.connect_timeout_seconds")),
                         statement_timeout=float(self.cfg.get("storage.statement_timeout_seconds")))
+
+    def migrate(self, *, environ: Mapping[str, str]) -> tuple[int | None, Schema]:
+        """Bring the server's schema up to date (``maf db migrate``): the version it had (None:
+        none yet) and its schema now, with the migrations applied."""
+        with self.open(environ=environ, upgrade=True) as store:
+            applied, schema = store.upgraded, store.schema(applied=True)  # type: ignore[attr-defined]
+        before = (applied[0] - 1) if applied else schema.version
+        return before or None, schema
 
     def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
              create: bool = True, migrate: bool = True, read_only: bool = False,
