@@ -1,20 +1,24 @@
 """The keys of the hook's lease lookup on SQLite: which patterns are globs, the lookup keys as one
 JSON array for ``json_each(?)``, and the per-key counts that catch a damaged index (migration 11).
-Imports nothing but ``_json`` (the C half of ``json``), since the hook reads leases on every commit."""
+Imports only ``maf_hooks.patterns`` (its glob characters) and ``_json`` (the C half of ``json``), since
+the hook reads leases on every commit."""
 
 from __future__ import annotations
+
+from maf_hooks.patterns import GLOB_CHARS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Collection
 
 EACH = "(SELECT value FROM json_each(?))"
+_GLOB = frozenset(GLOB_CHARS)
 
 
 def is_glob(pattern: str) -> bool:
-    """A pattern with a glob character or an escape (``patterns.is_literal`` is false); as the
-    keeper's ``_IS_GLOB`` SQL."""
-    return "*" in pattern or "?" in pattern or "[" in pattern or "\\" in pattern
+    """A pattern with a glob character or an escape (``patterns.GLOB_CHARS``); as the keeper's
+    ``_IS_GLOB`` SQL."""
+    return not _GLOB.isdisjoint(pattern)
 
 
 def key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dict[tuple[str, str], int]:
