@@ -18,9 +18,13 @@ LEASED = "src/zqxjkv_leased_module.py"
 GLOB_DIR = "lib/wvutsr_globbed/"
 
 
-def prepare(cli, repo, pattern=LEASED):
-    """The repository's lease database with alice's lease on ``pattern``, as bytes on disk only."""
+def prepare(cli, repo, pattern=LEASED, *, keyed=False):
+    """The repository's lease database with alice's lease on ``pattern``, as bytes on disk only.
+    ``keyed``: with two more leases elsewhere, so that a commit of one path finds its leases by
+    key (``services.lookup``: more leases open than paths changed)."""
     lease(cli, repo, pattern, "--agent", "alice", "--reason", "owned")
+    if keyed:
+        lease(cli, repo, "docs/elsewhere.md", "other/*.txt", "--agent", "alice", "--reason", "elsewhere")
     db = repo / ".git" / "maf" / "runtime.db"
     conn = sqlite3.connect(db)
     try:
@@ -78,7 +82,7 @@ def install(db, data: bytes) -> None:
 
 @pytest.mark.parametrize("ignorecase", [False, True], ids=["keyed-lookup", "full-read"])
 def test_every_damaged_copy_of_the_leased_path_refuses_the_commit(repo, cli, ignorecase):
-    db, prepared = prepare(cli, repo)
+    db, prepared = prepare(cli, repo, keyed=not ignorecase)
     if ignorecase:  # the hook then reads every lease instead of looking them up by key
         git("config", "core.ignorecase", "true", cwd=repo)
     stage(repo, LEASED)
@@ -98,7 +102,7 @@ def test_every_damaged_copy_of_the_leased_path_refuses_the_commit(repo, cli, ign
 
 
 def test_damaged_index_is_read_around_and_the_lease_still_found(repo, cli):
-    db, prepared = prepare(cli, repo)
+    db, prepared = prepare(cli, repo, keyed=True)
     stage(repo, LEASED)
     for offset in occurrences(prepared, LEASED):
         install(db, damaged(prepared, offset, LEASED))
@@ -116,7 +120,7 @@ def test_damaged_row_fails_closed_naming_the_cause(repo, cli, ignorecase):
     """The keyed lookup reads the pattern from its (intact) index entry: a conflict. Reading every
     lease (here with core.ignorecase) meets the damaged text, which no count agrees with: refused
     as damage, naming the check to run."""
-    db, prepared = prepare(cli, repo)
+    db, prepared = prepare(cli, repo, keyed=not ignorecase)
     if ignorecase:
         git("config", "core.ignorecase", "true", cwd=repo)
     stage(repo, LEASED)

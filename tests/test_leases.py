@@ -200,3 +200,49 @@ def test_index_with_many_globs_in_one_bucket_covers_as_each_would(globs, paths, 
     for path in paths:
         expected = {number for number, pattern in enumerate(globs) if patterns.covers(pattern, path, casefold)}
         assert set(index.covering(path)) == expected, (globs, path)
+
+
+# --- the index in bulk: covered(paths) is covering(path) for every path -------------------------
+
+_BULK_SEGMENTS = ["a", "b", "ab", "*", "a*", "*b", "?", "[ab]", "**", "x.py", "*.py", "\\*", "a\nb", "."]
+_BULK_NAMES = ["a", "b", "ab", "x.py", "b.py", "*", "a\nb", "ab.py", "é", "a.py.b"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_BULK_SEGMENTS), min_size=1, max_size=3).map("/".join), min_size=1,
+                max_size=10),
+       st.lists(st.lists(st.sampled_from(_BULK_NAMES), min_size=1, max_size=4).map("/".join), max_size=60),
+       st.booleans())
+def test_covered_in_bulk_is_covering_of_every_path(raw_patterns, paths, casefold):
+    """Literal leases and what lies beneath them, glob buckets at the root and under a prefix
+    (ranges large enough to be searched for their literal text), paths with a newline or
+    repeated: the bulk answer is exactly the per-path answer, in sorted order."""
+    leases = [(pattern, number) for number, pattern in enumerate(raw_patterns)]  # even a newline in one
+    paths = paths + [f"a/b/n{n}.py" for n in range(40)] + [f"ab/x{n}" for n in range(40)]
+    index = LeaseIndex(leases, casefold=casefold)
+    expected = [(path, index.covering(path)) for path in sorted(paths)]
+    assert index.covered(paths) == [(path, found) for path, found in expected if found]
+
+
+def test_covered_finds_root_and_prefixed_globs_by_their_literal_text():
+    index = LeaseIndex([("*.cfg", "cfg"), ("**/*.min.js", "min"), ("src/d1/*.py", "py"), ("src/d2/", "d2"),
+                        ("src/d3/f7.py", "f7"), ("src/d4", "d4")])
+    paths = [f"src/d{d}/f{n}.py" for d in range(6) for n in range(50)] + ["top.cfg", "web/app.min.js/x", "a.cfgx"]
+    found = dict(index.covered(paths))
+    assert found["top.cfg"] == ["cfg"] and found["web/app.min.js/x"] == ["min"] and "a.cfgx" not in found
+    assert {path for path, items in found.items() if items == ["py"]} == {f"src/d1/f{n}.py" for n in range(50)}
+    assert sorted(path for path, items in found.items() if items == ["d2"]) == sorted(
+        f"src/d2/f{n}.py" for n in range(50))
+    assert found["src/d3/f7.py"] == ["f7"] and len([p for p in found if p.startswith("src/d4/")]) == 50
+    assert len(found) == 50 + 50 + 1 + 50 + 2
+
+
+def test_longest_literal_is_a_run_every_covered_path_holds():
+    from maf_hooks.patterns.syntax import longest_literal
+
+    assert longest_literal("src/*.min.js") == ".min.js"
+    assert longest_literal("src/d5/*.py", 2) == ".py"
+    assert longest_literal("*/b") == "/b"
+    assert longest_literal("a/**/b") in ("a", "b")  # '**' may be no component: no '/' is required
+    assert longest_literal("a\\*b/c?") == "a*b/c"
+    assert longest_literal("[ab]*") == longest_literal("docs/**", 1) == ""

@@ -15,7 +15,7 @@ from maf_hooks.core.model import EXCLUSIVE, SHARED
 from maf_hooks.errors import StorageError
 from maf_hooks.patterns.match import covers
 from maf_hooks.services import leasing
-from maf_hooks.services.lookup import rows_for
+from maf_hooks.services.lookup import keyed_rows, rows_for
 from maf_hooks.store.sqlite import open_file
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from tests.contract import conftest as contract
@@ -77,13 +77,14 @@ def test_a_large_commit_finds_exactly_what_the_full_read_finds(store, clock, see
     clock.advance(10)  # past the expiry of the short leases
     paths = sorted({random_path(rnd, n) for n in range(4_000)})
     assert len(paths) > 2_000  # more than the 900 keys the lookup once stopped at
-    rows = rows_for(store.leases, clock.now, paths)
+    rows = keyed_rows(store.leases, clock.now, paths)  # rows_for reads them all here: fewer leases than paths
     active = {row[0] for row in store.leases.active_rows(clock.now)}
     assert {row[0] for row in rows} <= active  # no ended or expired lease
     assert [row[0] for row in rows] == [row[0] for row in store.leases.active_rows(clock.now) if row[0] in
                                         {r[0] for r in rows}]  # active_rows order
     found = covering(rows, paths)
     assert found == judge(store, clock.now, paths) == covering(store.leases.checked_rows(clock.now), paths)
+    assert found == covering(rows_for(store.leases, clock.now, paths), paths)
     assert any(found.values())  # the case is not empty
 
 
@@ -97,7 +98,7 @@ def test_casefold_reads_every_lease_and_finds_the_other_spelling(store, clock):
     found = covering(rows, paths, casefold=True)
     assert found == judge(store, clock.now, paths, casefold=True)
     assert any(row[2] == "SRC/A/Upper.PY" for row in rows)
-    assert not any(row[2] == "SRC/A/Upper.PY" for row in rows_for(store.leases, clock.now, paths))  # exact keys
+    assert not any(row[2] == "SRC/A/Upper.PY" for row in keyed_rows(store.leases, clock.now, paths))  # exact keys
 
 
 def test_root_globs_are_found_by_the_empty_prefix(store, clock):
@@ -107,7 +108,7 @@ def test_root_globs_are_found_by_the_empty_prefix(store, clock):
             rules.insert_lease(store, "alice", pattern, SHARED, "", now, now + MINUTE)
         rules.insert_lease(store, "alice", "far/away/*.cfg", SHARED, "", now, now + MINUTE)
     paths = [f"deep/d{n}/f{n}.py" for n in range(2_000)] + ["top.cfg", "b", "*x"]
-    rows = rows_for(store.leases, clock.now, paths)
+    rows = keyed_rows(store.leases, clock.now, paths)
     assert sorted(row[2] for row in rows) == sorted(roots)
     assert covering(rows, paths) == judge(store, clock.now, paths)
 
@@ -117,14 +118,39 @@ def test_one_hundred_thousand_paths_in_one_lookup(store, clock):
         for pattern in ("gen/d7/f70007.py", "gen/d3/", "gen/*.md", "other/x"):
             rules.insert_lease(store, "alice", pattern, EXCLUSIVE, "", now, now + MINUTE)
     paths = [f"gen/d{n % 10}/f{n}.py" for n in range(100_000)]
-    rows = rows_for(store.leases, clock.now, paths)
+    rows = keyed_rows(store.leases, clock.now, paths)
     assert sorted(row[2] for row in rows) == ["gen/*.md", "gen/d3/", "gen/d7/f70007.py"]
+
+
+def test_fewer_leases_than_paths_are_read_in_full_and_more_by_key(store, clock, monkeypatch):
+    """The cheaper read for the size: every open lease when the store counts no more of them
+    than paths changed (where it can count them: SQLite keeps the count), else the keyed lookup;
+    both give the leases that cover the paths."""
+    with store.write() as now:
+        for n in range(30):
+            rules.insert_lease(store, "alice", f"src/f{n}.py", EXCLUSIVE, "", now, now + MINUTE)
+        rules.insert_lease(store, "alice", "far/*.md", EXCLUSIVE, "", now, now + MINUTE)
+    reads: list[str] = []
+    for name in ("checked_rows", "active_rows_near"):
+        original = getattr(store.leases, name)
+        monkeypatch.setattr(store.leases, name, lambda *a, _o=original, _n=name, **k: reads.append(_n) or _o(*a, **k))
+    many = [f"src/f{n}.py" for n in range(0, 60, 2)] + ["far/x.md", "src/other.py"]
+    few = ["src/f4.py", "far/y.md"]
+    covered_many = {row[2] for row in rows_for(store.leases, clock.now, many)}
+    covered_few = {row[2] for row in rows_for(store.leases, clock.now, few)}
+    counted = store.leases.open_count()
+    assert counted in (None, 31)
+    assert reads == (["checked_rows", "active_rows_near"] if counted is not None
+                     else ["active_rows_near", "active_rows_near"])
+    assert {p for p in covered_many if any(covers(p, path) for path in many)} == {
+        f"src/f{n}.py" for n in range(0, 30, 2)} | {"far/*.md"}
+    assert covered_few == {"src/f4.py", "far/*.md"}
 
 
 def test_check_uses_the_keyed_lookup(store, clock, tmp_path, monkeypatch):
     rnd = random.Random(11)
     fill(store, rnd, 200)
-    paths = sorted({random_path(rnd, n) for n in range(300)})
+    paths = sorted({random_path(rnd, n) for n in range(300)})[:100]  # fewer paths than leases: by key
     expected = judge(store, clock.now, paths)
 
     def every_lease(*args, **kwargs):
@@ -157,7 +183,7 @@ def test_the_pattern_lookup_reads_an_index_of_open_leases_only(tmp_path):
         statements: list[str] = []
         conn.set_trace_callback(statements.append)
         paths = [f"src/f{n}.py" for n in range(2_000)]
-        rows = rows_for(store.leases, clock.now, paths)
+        rows = keyed_rows(store.leases, clock.now, paths)
         conn.set_trace_callback(None)
         assert sorted(row[2] for row in rows) == sorted(f"src/f{n}.py" for n in range(0, 50, 2))
         lookup = next(sql for sql in statements if "json_each" in sql and "file_leases" in sql)

@@ -56,11 +56,10 @@ def judge(changed: Iterable[str], rows: Iterable[tuple], agent: str | None, *, c
     shared: list[tuple[str, Lease]] = []
     if not len(index):
         return conflicts, shared
-    covering = index.covering
     made: dict[str, Lease] = {}
-    for path in sorted(changed):
+    for path, rows_found in index.covered(changed):  # in bulk: most paths are covered by none
         row: tuple
-        for row in covering(path):
+        for row in rows_found:
             lease = made.get(row[0])
             if lease is None:
                 lease = made[row[0]] = Lease(*row)

@@ -28,12 +28,13 @@ def staged_paths(paths: RepoPaths) -> set[str]:
     the first commit). ``--no-renames`` lists a rename as its old and its new path; unmerged
     paths are included. During a merge only paths whose staged content differs from every parent.
     """
-    return staged_paths_later(paths)()
+    return set(staged_paths_later(paths)())
 
 
 def staged_paths_later(paths: RepoPaths) -> Later:
     """Start :func:`staged_paths` now (outside a merge its one ``git diff``), to collect later:
-    the call returns (or raises) what :func:`staged_paths` would."""
+    the call returns (or raises) the paths :func:`staged_paths` would (outside a merge as a list,
+    in git's order)."""
     merge_head = os.path.join(paths.git_dir, "MERGE_HEAD")
     if os.path.exists(merge_head):
         def during_merge() -> set[str]:
@@ -48,8 +49,9 @@ def staged_paths_later(paths: RepoPaths) -> Later:
         return Later(during_merge)
     job = Background(_STAGED, paths.root, drain=True)  # without a commit argument: HEAD, or the empty tree if unborn
 
-    def finish() -> set[str]:
-        return set(zsplit(job.result()[1]))
+    def finish() -> list[str]:
+        # in git's order (sorted: what the lease index sorts again at no cost), each path once
+        return list(dict.fromkeys(zsplit(job.result()[1])))
 
     return Later(finish, job)
 

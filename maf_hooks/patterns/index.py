@@ -19,7 +19,7 @@ from maf_hooks.patterns import GLOB_CHARS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from typing import Any, TypeVar
 
     T = TypeVar("T")
@@ -55,6 +55,29 @@ def lookup_keys(paths: Iterable[str]) -> tuple[set[str], set[str]]:
                 patterns.update((directory[:-1], directory, directory + "**"))
             index = path.find("/", index + 1)
     return patterns, prefixes
+
+
+_SMALL_RANGE = 32  # paths under a bucket judged one by one rather than searched
+
+
+def _starts(ordered: list[str]) -> list[int]:
+    """Where each path starts in ``"\\n".join(ordered)``, and where one more would start."""
+    from itertools import accumulate
+    from operator import add
+
+    return list(map(add, accumulate(map(len, ordered), initial=0), range(len(ordered) + 1)))
+
+
+def _lines_holding(joined: str, text: str, start: int, end: int) -> Iterator[str]:
+    """Each line of ``joined[start:end]`` (``start`` begins a line) that holds ``text``."""
+    found = joined.find(text, start, end)
+    while found != -1:
+        head = joined.rfind("\n", start, found) + 1 or start
+        tail = joined.find("\n", found, end)
+        if tail == -1:
+            tail = end
+        yield joined[head:tail]
+        found = joined.find(text, tail, end)
 
 
 class LeaseIndex:
@@ -120,6 +143,62 @@ class LeaseIndex:
 
             anyone = re.compile("|".join(f"(?:{pattern.regex})(?:/.*)?" for pattern in patterns), re.DOTALL).fullmatch
         return anyone, each
+
+    def covered(self, paths: Iterable[str]) -> list[tuple[str, list]]:
+        """``[(path, covering(path)), ...]`` for each of ``paths`` (sorted) that some lease covers:
+        what :meth:`covering` of every path gives, found in bulk so that the cost follows the
+        leases and the paths they may cover, not every path times its directories.
+
+        Over the sorted paths, a literal lease's path and everything beneath it are one range
+        (found by bisection), and so are the paths under a glob bucket's prefix; in a bucket's
+        range, only the lines holding each glob's longest literal run (``syntax.longest_literal``,
+        found by ``str.find`` over the paths joined by newlines) can be covered. Those candidates
+        are then judged by :meth:`covering` itself, so the answer is exactly its answer. With
+        ``casefold``, or a path holding a newline, every path is judged one by one."""
+        ordered = sorted(paths)
+        picked = range(len(ordered)) if self._casefold else self._candidates(ordered)
+        result = []
+        for index in sorted(picked):
+            found = self.covering(ordered[index])
+            if found:
+                result.append((ordered[index], found))
+        return result
+
+    def _candidates(self, ordered: list[str]) -> Iterable[int]:
+        """The indexes of the (sorted, not folded) paths that a lease may cover: a superset of
+        those that :meth:`covering` finds a lease for."""
+        from bisect import bisect_left, bisect_right
+
+        picked: set[int] = set()
+        for name in self._exact:  # the path itself and everything beneath it
+            picked.update(range(bisect_left(ordered, name), bisect_right(ordered, name)))
+        for name in (*self._exact, *self._beneath):
+            picked.update(range(bisect_left(ordered, name + "/"), bisect_left(ordered, name + "0")))  # '0' follows '/'
+        if not self._buckets:
+            return picked
+        joined = "\n".join(ordered)
+        if joined.count("\n") != len(ordered) - 1:  # a path with a newline: no lines to search
+            return range(len(ordered))
+        starts: list[int] = []  # where each path starts in ``joined``: only for a bucket with a prefix
+        _, syntax = _readers()
+        for prefix, bucket in self._buckets.items():
+            if prefix and not prefix.endswith("/"):
+                continue  # never consulted by covering()
+            low, high, span = 0, len(ordered), (0, len(joined))
+            if prefix:
+                low, high = bisect_left(ordered, prefix), bisect_left(ordered, prefix[:-1] + "0")
+            for pattern, _ in bucket:
+                text = syntax.longest_literal(pattern, prefix.count("/"))
+                if not text or "\n" in text or high - low <= _SMALL_RANGE:
+                    picked.update(range(low, high))
+                    break
+                if prefix and not starts:
+                    starts = _starts(ordered)
+                if prefix:
+                    span = (starts[low], starts[high] - 1)  # from the range's first path to its last's end
+                for line in _lines_holding(joined, text, *span):
+                    picked.update(range(bisect_left(ordered, line), bisect_right(ordered, line)))
+        return picked
 
     def covering(self, path: str) -> list:
         """The items of the leases covering ``path`` (the path itself first, then its parents)."""

@@ -247,6 +247,28 @@ def literal_prefix(pattern: str) -> str:
     return "".join(prefix)
 
 
+def longest_literal(pattern: str, skip: int = 0) -> str:
+    """The longest run of literal characters that every path the pattern covers contains, read
+    from its segment ``skip`` on (a '/' between two segments is part of a run; ``**`` ends one):
+    ``'src/*.min.js'`` -> ``'.min.js'``, ``'*.py'`` -> ``'.py'``, ``'*'`` -> ``''``. A cheap pre-test
+    of many paths at once (``LeaseIndex.covered``); not for ``casefold``."""
+    best = run = ""
+    follows = False  # whether the previous segment was one component (so a '/' comes next)
+    for segment in parse(pattern).segments[skip:]:
+        if segment is DSTAR:
+            best, run, follows = max(best, run, key=len), "", False
+            continue
+        if follows:
+            run += "/"
+        for token in segment:
+            if token is not STAR and len(token) == 1 and token[0][0] == token[0][1]:
+                run += chr(token[0][0])
+            else:
+                best, run = max(best, run, key=len), ""
+        follows = True
+    return max(best, run, key=len)
+
+
 def named_directories(pattern: str) -> list[str]:
     """The directories the pattern names literally: those of its literal prefix
     (``'build.d/x'`` -> ``['build.d']``, ``'src/conf.d/'`` -> ``['src', 'src/conf.d']``)."""

@@ -20,18 +20,29 @@ def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casef
     The leases are looked up by key (``patterns.index.lookup_keys``: each path, its parent
     directories, and the literal prefixes of globs, the root's ``""`` among them), in one query
     at any size, so that the cost follows the paths and the leases found, not the number of
-    active leases. The lookup loads every lease that the index could find for these paths. Two
-    cases read every active lease instead: ``casefold`` (``core.ignorecase``: the keys are
-    stored as written and compared exactly), and a path that is no valid UTF-8 (git output
-    decoded with surrogateescape), which no stored key can equal. Both reads check what they
+    active leases. The lookup loads every lease that the index could find for these paths. Three
+    cases read every active lease instead: no more leases open than paths changed (as the store
+    counts them, :meth:`LeaseRecords.open_count`: reading them all is then the cheaper read),
+    ``casefold`` (``core.ignorecase``: the keys are stored as written and compared exactly), and
+    a path that is no valid UTF-8 (git output decoded with surrogateescape), which no stored key
+    can equal. Both reads check what they
     found against the store's own counts and raise StorageError on a damaged database, so that
     damage refuses the change instead of hiding a lease."""
-    from maf_hooks.patterns.index import lookup_keys
-
     if not changed:
         return []
     if casefold or not _all_utf8(changed):
         return records.checked_rows(now)
+    open_count = records.open_count()
+    if open_count is not None and open_count <= len(changed):  # no more leases than keys: read them all
+        return records.checked_rows(now)
+    return keyed_rows(records, now, changed)
+
+
+def keyed_rows(records: LeaseRecords, now: int, changed: Collection[str]) -> list[tuple]:
+    """The active leases that the index could find for ``changed`` (valid UTF-8, not folded),
+    looked up by their keys in one query (checked against the store's counts)."""
+    from maf_hooks.patterns.index import lookup_keys
+
     patterns, prefixes = lookup_keys(changed)  # the keys of a path's parents are parts of it
     return records.active_rows_near(now, patterns, prefixes)
 

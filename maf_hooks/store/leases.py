@@ -50,6 +50,12 @@ class LeaseRecords(abc.ABC):
         keys and the leases found, not every active lease. The rows found are checked against
         what the store knows of its own leases: StorageError when they prove damaged."""
 
+    def open_count(self) -> int | None:
+        """About how many leases are open (ended or not yet noticed expired), when the store can
+        say so without reading them; None when it cannot. Chooses between :meth:`checked_rows`
+        and :meth:`active_rows_near` for many paths (``services.lookup``)."""
+        return None
+
     def checked_rows(self, now: int) -> list[tuple]:
         """Every active lease, as rows, for the hook: read so that a damaged index cannot hide
         one (StorageError when the store finds itself damaged). By default :meth:`active_rows`."""

@@ -30,6 +30,7 @@ _FROM = "tasks t JOIN leases l ON l.task_id = t.id JOIN file_leases f ON f.task_
 # the same join driven from file_leases (SQLite keeps CROSS JOIN order), for its indexes on open leases
 _OPEN = "file_leases f CROSS JOIN tasks t ON t.id = f.task_id CROSS JOIN leases l ON l.task_id = f.task_id"
 _LIVE = "t.state = 'LEASED' AND l.lease_expires_at > ?"
+_OPEN_COUNT = "SELECT n FROM lease_key_counts WHERE kind = 't' AND key = ''"  # every open file lease
 # a pattern with a glob character or an escape (``patterns.is_literal`` is false); cheaper than GLOB
 _IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
 
@@ -60,7 +61,7 @@ class SqliteLeaseRecords(CandidateReads, LeaseRecords):
     def has_active(self, now: int) -> bool:
         live, total = self.db.one(
             f"SELECT EXISTS (SELECT 1 FROM {_FROM} WHERE {_LIVE}), "
-            "(SELECT n FROM lease_key_counts WHERE kind = 't' AND key = '')", (now,))
+            f"({_OPEN_COUNT})", (now,))
         if live == 1:
             return True
         if not total:
@@ -68,6 +69,9 @@ class SqliteLeaseRecords(CandidateReads, LeaseRecords):
         # the counts say some lease is open, yet none was found live: expired leases not yet
         # ended, or an index that misses one; a read without the indexes tells them apart
         return bool(self.checked_rows(now))
+
+    def open_count(self) -> int | None:
+        return self.db.scalar(_OPEN_COUNT) or 0  # kept by triggers (migration 11)
 
     def active_rows(self, now: int, *, agent: str | None = None) -> list[tuple]:
         sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE {_LIVE}"
@@ -142,7 +146,7 @@ class SqliteLeaseRecords(CandidateReads, LeaseRecords):
             f"SELECT {columns}, t.id IS NULL OR l.task_id IS NULL FROM file_leases f NOT INDEXED "
             "LEFT JOIN tasks t ON t.id = f.task_id LEFT JOIN leases l ON l.task_id = f.task_id "
             "WHERE f.ended_at IS NULL ORDER BY f.created_at, f.task_id")
-        total = self.db.scalar("SELECT n FROM lease_key_counts WHERE kind = 't' AND key = ''") or 0
+        total = self.db.scalar(_OPEN_COUNT) or 0
         if len(rows) != total:
             raise self._damaged(f"{len(rows)} open leases are stored, the count kept says {total}")
         if any(row[-1] for row in rows):
