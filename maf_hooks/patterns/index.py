@@ -187,9 +187,12 @@ class LeaseIndex:
             low, high, span = 0, len(ordered), (0, len(joined))
             if prefix:
                 low, high = bisect_left(ordered, prefix), bisect_left(ordered, prefix[:-1] + "0")
+            if high - low <= _SMALL_RANGE:  # no path or a few under the prefix: judge them all
+                picked.update(range(low, high))
+                continue
             for pattern, _ in bucket:
                 text = syntax.longest_literal(pattern, prefix.count("/"))
-                if not text or "\n" in text or high - low <= _SMALL_RANGE:
+                if not text or "\n" in text:
                     picked.update(range(low, high))
                     break
                 if prefix and not starts:

@@ -19,7 +19,6 @@ from maf_hooks.core.reading import PLAIN, Reading
 from maf_hooks.core.text import problem
 from maf_hooks.directories import ExistingDirectories
 from maf_hooks.errors import UsageError
-from maf_hooks.services.escalation import open_and_deliver
 from maf_hooks.services.lookup import rows_for
 
 TYPE_CHECKING = False
@@ -109,6 +108,8 @@ def _takeovers(store: Store, cfg: Any, agent: str, taken: list[str], mail_root: 
     """A forced takeover counts towards ``lease_takeover`` escalation triggers."""
     if not taken:
         return []
+    from maf_hooks.services.escalation import open_and_deliver  # only for a takeover
+
     return open_and_deliver(store, cfg, agent, "lease_takeover", {"patterns": taken}, mail_root())
 
 
