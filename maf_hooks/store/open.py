@@ -1,9 +1,11 @@
 """The one place a backend is chosen: configuration and environment in, an open store out.
 
-SQLite by default (a file in the git common directory unless ``MAF_DB_PATH`` or
-``storage.db_path`` says otherwise); PostgreSQL when ``storage.url`` (or ``MAF_DB_URL``) names
-a server, under the repository key ``storage.repository`` (default: the ``origin`` remote's
-normalised URL). Only this module decides which; nothing else imports a backend to open it.
+The runtime (:func:`maf_hooks.store.runtime.effective`) decides: ``memory`` (``MAF_RUNTIME``,
+``MAF_RUNTIME_MODE`` or ``storage.runtime``) wins, a private in-memory store of this process;
+else PostgreSQL when ``storage.url`` (or ``MAF_DB_URL``) names a server, under the repository key
+``storage.repository`` (default: the ``origin`` remote's normalised URL); else SQLite, a file in
+the git common directory unless ``MAF_DB_PATH`` or ``storage.db_path`` says otherwise. Only this
+module decides which; nothing else imports a backend to open it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class StoreLocation:
     """Where the configured store lives, before anything is opened (``exists`` never creates)."""
 
     backend = "sqlite"
+    runtime = "sqlite"
 
     def __init__(self, root: str, common_dir: str, cfg: Any) -> None:
         self.path = location.db_path(root, common_dir, cfg.get("storage.db_path"))
@@ -68,6 +71,7 @@ class ServerLocation:
     """A PostgreSQL server and this repository's key on it (``path``: the URL without password)."""
 
     backend = "postgresql"
+    runtime = "postgres"
 
     def __init__(self, root: str, cfg: Any) -> None:
         from maf_hooks.store.url import redact
@@ -152,8 +156,66 @@ class ServerLocation:
                            migrate=upgrade, audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
 
 
-def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation | ServerLocation:
-    if cfg.get("storage.url"):
+class MemoryLocation:
+    """A private store in this process's memory (the memory runtime): the SQLite backend on an
+    in-memory database (:mod:`maf_hooks.store.sqlite.memory`), so every rule is the one a file
+    has; every open in this process sees the same records, no other process sees them, and they
+    are gone when the process exits."""
+
+    backend = "sqlite"
+    runtime = "memory"
+    path = ":memory:"
+
+    def __init__(self, common_dir: str) -> None:
+        self.key = os.path.realpath(common_dir)  # one store per repository, as a file is
+
+    def __str__(self) -> str:
+        return ":memory: (storage.runtime = memory: private to this process, gone when it exits; no file)"
+
+    def exists(self) -> bool:
+        from maf_hooks.store.sqlite import memory
+
+        return memory.exists(self.key)
+
+    def migrate(self, *, environ: Mapping[str, str]) -> tuple[int | None, Schema]:
+        """As :meth:`StoreLocation.migrate`: made on first use, then current."""
+        before = None
+        if self.exists():
+            with self.open(environ=environ, read_only=True) as probe:
+                before = probe.schema().version
+        with self.open(environ=environ) as store:
+            return before, store.schema(applied=True)
+
+    def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
+             create: bool = True, migrate: bool = True, read_only: bool = False,
+             timeout: float | None = None, upgrade: bool = False) -> Store:
+        """Open it (see :meth:`StoreLocation.open`; ``upgrade`` changes nothing here)."""
+        from maf_hooks.store.sqlite import open_memory
+        from maf_hooks.timeutil import now_ms
+
+        return open_memory(self.key, clock or now_ms, create=create, migrate=migrate, read_only=read_only,
+                           timeout=timeout, audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
+
+
+def locate(root: str, common_dir: str, cfg: Any, *, guarding: bool = False) -> Location:
+    """Where the configured store lives (nothing is opened). ``guarding``: the caller checks
+    changes against the leases other processes took (the git hooks, the agents' edit hooks),
+    which a private in-memory store cannot do: refused (ConfigError) with the reason."""
+    from maf_hooks.store import runtime
+
+    chosen = runtime.effective(cfg)
+    if chosen == runtime.MEMORY:
+        if guarding:
+            from maf_hooks.errors import ConfigError
+
+            source = cfg.source("storage.runtime") if hasattr(cfg, "source") else "the configuration"
+            raise ConfigError(
+                f"storage.runtime is memory ({runtime.where(source)}): a private in-memory lease store that no "
+                "other process sees, so it cannot guard anything, and the hooks refuse it. Unset MAF_RUNTIME "
+                "(and MAF_RUNTIME_MODE, storage.runtime) where the hooks run; the memory runtime is for "
+                "experiments and dry runs in one process (`maf mcp`, in-process use).")
+        return MemoryLocation(common_dir)
+    if chosen == runtime.POSTGRES:
         return ServerLocation(root, cfg)
     return StoreLocation(root, common_dir, cfg)
 
@@ -185,4 +247,4 @@ def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> 
 if TYPE_CHECKING:
     from typing import Union
 
-    Location = Union[StoreLocation, ServerLocation]  # what locate() gives
+    Location = Union[StoreLocation, ServerLocation, MemoryLocation]  # what locate() gives
