@@ -171,6 +171,17 @@ def test_the_agent_hook_refuses_the_memory_runtime_in_the_clients_deny_form(repo
                 "permissionDecisionReason"]
 
 
+def test_the_preflight_reservations_check_fails_in_the_memory_runtime(repo):
+    done = subprocess.run([str(BIN / "maf-preflight"), "--only", "reservations"], cwd=repo, capture_output=True,
+                          text=True, env={**os.environ, "MAF_RUNTIME": "memory"}, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert ("FAIL  Reservations [reservations]" in done.stdout
+            and "storage.runtime is memory (from MAF_RUNTIME): a private in-memory lease store" in done.stdout)
+    done = subprocess.run([str(BIN / "maf-preflight"), "--only", "reservations"], cwd=repo, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "SKIP  Reservations" in done.stdout  # no database: nothing to check
+
+
 # --- a memory store lives as long as its process ----------------------------------------------
 
 def test_memory_store_in_process_is_shared_by_every_open_and_leaves_no_file(repo, tmp_path):

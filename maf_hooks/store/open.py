@@ -166,8 +166,9 @@ class MemoryLocation:
     runtime = "memory"
     path = ":memory:"
 
-    def __init__(self, common_dir: str) -> None:
+    def __init__(self, common_dir: str, source: str = "the configuration") -> None:
         self.key = os.path.realpath(common_dir)  # one store per repository, as a file is
+        self.source = source  # where storage.runtime = memory came from (env:MAF_RUNTIME)
 
     def __str__(self) -> str:
         return ":memory: (storage.runtime = memory: private to this process, gone when it exits; no file)"
@@ -200,24 +201,34 @@ class MemoryLocation:
 def locate(root: str, common_dir: str, cfg: Any, *, guarding: bool = False) -> Location:
     """Where the configured store lives (nothing is opened). ``guarding``: the caller checks
     changes against the leases other processes took (the git hooks, the agents' edit hooks),
-    which a private in-memory store cannot do: refused (ConfigError) with the reason."""
+    which a private in-memory store cannot do: refused (ConfigError, :func:`unguarded`)."""
     from maf_hooks.store import runtime
 
     chosen = runtime.effective(cfg)
     if chosen == runtime.MEMORY:
+        found = MemoryLocation(common_dir, cfg.source("storage.runtime") if hasattr(cfg, "source") else
+                               "the configuration")
         if guarding:
             from maf_hooks.errors import ConfigError
 
-            source = cfg.source("storage.runtime") if hasattr(cfg, "source") else "the configuration"
-            raise ConfigError(
-                f"storage.runtime is memory ({runtime.where(source)}): a private in-memory lease store that no "
-                "other process sees, so it cannot guard anything, and the hooks refuse it. Unset MAF_RUNTIME "
-                "(and MAF_RUNTIME_MODE, storage.runtime) where the hooks run; the memory runtime is for "
-                "experiments and dry runs in one process (`maf mcp`, in-process use).")
-        return MemoryLocation(common_dir)
+            raise ConfigError(unguarded(found))
+        return found
     if chosen == runtime.POSTGRES:
         return ServerLocation(root, cfg)
     return StoreLocation(root, common_dir, cfg)
+
+
+def unguarded(found: Location) -> str | None:
+    """Why a check of changes against other agents' leases cannot use ``found`` (the memory
+    runtime), or None: the hooks' and the preflight's one message."""
+    if found.runtime != "memory":
+        return None
+    from maf_hooks.store.runtime import where
+
+    return (f"storage.runtime is memory ({where(found.source)}): a private in-memory lease store "  # type: ignore[union-attr]
+            "that no other process sees, so it cannot guard anything, and the hooks refuse it. Unset MAF_RUNTIME "
+            "(and MAF_RUNTIME_MODE, storage.runtime) where the hooks run; the memory runtime is for experiments "
+            "and dry runs in one process (`maf mcp`, in-process use).")
 
 
 def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> StoreLocation | ServerLocation:
