@@ -122,7 +122,7 @@ def load(
             sources[dotted] = "flag"
     _fill_entry_defaults(SCHEMA, values)
     if not problems:
-        problems.extend(cross_checks(values))
+        problems.extend(cross_checks(values, lambda dotted: sources.get(dotted, DEFAULT)))
     if problems:
         where = path or "the environment"
         raise ConfigError(f"Invalid configuration ({where}):", problems)
@@ -245,13 +245,30 @@ def _apply_environment(spec: Section, values: dict, sources: dict, environ, wher
         dotted = f"{where}{key}"
         if isinstance(node, Section):
             _apply_environment(node, values[key], sources, environ, dotted + ".", problems)
-        elif isinstance(node, Field) and node.env and environ.get(node.env, "") != "":
-            ok, result = node.check(environ[node.env], from_text=True)
-            if ok:
-                values[key] = result
-                sources[dotted] = f"env:{node.env}"
-            else:
-                problems.append(f"{node.env} (for {dotted}): {result}")
+        elif isinstance(node, Field) and node.env:
+            found = _from_variables(node, dotted, environ, problems)
+            if found:
+                name, values[key] = found
+                sources[dotted] = f"env:{name}"
+
+
+def _from_variables(node: Field, dotted: str, environ, problems: list) -> tuple[str, Any] | None:
+    """``(variable, clean value)`` from the field's variable, or from an older name of it
+    (``MAF_RUNTIME_MODE``); both set must agree. None when none is set or a value is refused."""
+    found: list[tuple[str, Any]] = []
+    for name in (node.env or "", *node.old_env):
+        if environ.get(name, "") == "":
+            continue
+        ok, result = node.check(environ[name], from_text=True)
+        if not ok:
+            problems.append(f"{name} (for {dotted}): {result}")
+            return None
+        found.append((name, result))
+    if any(value != found[0][1] for _, value in found[1:]):
+        shown = ", ".join(f"{name}={value!r}" for name, value in found)
+        problems.append(f"{' and '.join(name for name, _ in found)} (for {dotted}) disagree ({shown}): set one of them")
+        return None
+    return found[0] if found else None
 
 
 def _set(values: dict, dotted: str, value: Any) -> None:

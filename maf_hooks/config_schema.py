@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from maf_hooks.config_schema_types import MAX_MINUTES, MAX_RETRIES, MAX_SECONDS, Field, ListOf, MapOf, Section
 from maf_hooks.preflight.schema import PREFLIGHT
+from maf_hooks.store import runtime
 
 RESERVATION = Section({
     "default_timeout_minutes": Field("int", 30, env="MAF_RESERVATION_DEFAULT_TIMEOUT", minimum=1,
@@ -56,6 +57,11 @@ def file_mode(text: str) -> int | None:
 
 
 STORAGE = Section({
+    "runtime": Field("str", None, env="MAF_RUNTIME", old_env=("MAF_RUNTIME_MODE",),
+                     choices=runtime.RUNTIMES, problem=runtime.problem,
+                     help="the kind of lease store: sqlite (a file), postgres (the server of storage.url) "
+                          "or memory (private to one process; the hooks refuse it). Unset: postgres when "
+                          "storage.url is set, else sqlite"),
     "db_path": Field("str", None, env="MAF_DB_PATH",
                      help="lease database path, relative to the repository root"),
     "file_mode": Field("str", "0600", help="permissions of a lease database file when it is created "
@@ -198,9 +204,12 @@ SCHEMA = Section({
 })
 
 
-def cross_checks(values: dict) -> list[str]:
-    """Rules that span several keys, run on the merged configuration."""
-    problems = []
+def cross_checks(values: dict, source=lambda dotted: "default") -> list[str]:
+    """Rules that span several keys, run on the merged configuration (``source(dotted key)``:
+    where a value came from, for the message)."""
+    problems: list[str] = []
+    if (values.get("storage") or {}).get("runtime"):
+        problems.extend(filter(None, [runtime.contradiction(values["storage"], source)]))
     reservation = values.get("reservation", {})
     default, maximum = reservation.get("default_timeout_minutes"), reservation.get("max_timeout_minutes")
     if isinstance(default, int) and isinstance(maximum, int) and default > maximum:

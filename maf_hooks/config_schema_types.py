@@ -19,16 +19,18 @@ _FALSE = {"0", "false", "no", "off"}
 
 class Field:
     def __init__(self, kind: str, default: Any = None, *, choices=None, env: str | None = None,
-                 minimum: float | None = None, maximum: float | None = None, help: str = "",
-                 problem: Callable[[Any], str | None] | None = None):
+                 old_env: tuple[str, ...] = (), minimum: float | None = None, maximum: float | None = None,
+                 help: str = "", problem: Callable[[Any], str | None] | None = None):
         self.kind = kind  # "int", "float", "str", "bool", "list[str]"
         self.default = default
         self.choices = tuple(choices) if choices else None
         self.env = env
+        self.old_env = old_env  # older names of the variable, read too (the two must agree when both are set)
         self.minimum = minimum  # inclusive bounds of a number; a value outside is refused
         self.maximum = maximum
         self.help = help
-        self.problem = problem  # what else is wrong with a value of the right kind, or None
+        self.problem = problem  # what else is wrong with a value of the right kind, or None (asked before
+        # the choices, so that it can say why a value is no choice)
 
     def check(self, value: Any, *, from_text: bool = False) -> tuple[bool, Any]:
         """``(True, clean value)`` or ``(False, what was expected)``."""
@@ -72,6 +74,10 @@ class Field:
             return False, f"expected a list of strings, got {_shown(value)}"
         if kind in ("str", "list[str]") and "\0" in (value if kind == "str" else "".join(value)):
             return False, f"expected text without a NUL character, got {_shown(value)}"  # no path or name holds one
+        if self.problem and value is not None:
+            problem = self.problem(value)
+            if problem:
+                return False, problem
         if self.choices and value not in self.choices:
             return False, f"expected one of {', '.join(self.choices)}, got {_shown(value)}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -79,10 +85,6 @@ class Field:
                 return False, f"expected at least {_number(self.minimum)}, got {_number(value)}"
             if self.maximum is not None and value > self.maximum:
                 return False, f"expected at most {_number(self.maximum)}, got {_number(value)}"
-        if self.problem and value is not None:
-            problem = self.problem(value)
-            if problem:
-                return False, problem
         return True, value
 
 

@@ -32,15 +32,19 @@ def show(context: Context, as_json):
     """Print the effective configuration and where each value came from."""
     config = context.config
     items = _flatten(config.values)
+    from maf_hooks.store.runtime import effective
+
     if as_json:
         emit_json({
             "file": config.path,
             "env": config.env_name,
+            "runtime": effective(config),
             "values": config.values,
             "sources": {key: config.source(key) for key, _ in items},
         })
         return 0
-    click.echo(f"# file: {config.path or '(none: defaults)'}; overlay: {config.env_name or '(none)'}")
+    click.echo(f"# file: {config.path or '(none: defaults)'}; overlay: {config.env_name or '(none)'}; "
+               f"runtime: {effective(config)}")
     table(["KEY", "VALUE", "SOURCE"], [[k, repr(v) if isinstance(v, str) else v, config.source(k)] for k, v in items])
     return 0
 

@@ -15,10 +15,17 @@ def db_group() -> None:
 
 
 @db_group.command("path")
+@json_option
 @pass_context
-def path(context: Context) -> int:
-    """Print where the lease store is: the SQLite file in use, or the server's URL (never its password)."""
-    click.echo(str(context.store_location))
+def path(context: Context, as_json: bool) -> int:
+    """Print where the lease store is: the SQLite file in use, the server's URL (never its
+    password), or that it is in memory (the memory runtime)."""
+    location = context.store_location
+    if as_json:
+        emit_json({"runtime": location.runtime, "backend": location.backend, "path": location.path,
+                   "exists": location.exists()})
+    else:
+        click.echo(str(location))
     return 0
 
 

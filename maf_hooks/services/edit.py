@@ -154,7 +154,7 @@ def _write_in(client: str, call: ToolCall, start: Start, relative: Sequence[str]
     auto = claiming and bool(cfg.get("agent_hooks.auto_claim.enabled"))
     from maf_hooks.store import open as store_open
 
-    location = store_open.locate(paths.root, paths.common_dir, cfg)
+    location = store_open.locate(paths.root, paths.common_dir, cfg, guarding=True)
     if not location.exists() and not auto:
         return None  # nobody has leased anything
     settings = start.settings()
@@ -258,7 +258,7 @@ def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, cl
 
     sessions.forget(client, session_key(client, call))
     cfg = state["cfg"] = config.load(paths.root, environ=environ)
-    location = store_open.locate(paths.root, paths.common_dir, cfg)
+    location = store_open.locate(paths.root, paths.common_dir, cfg)  # memory: nothing of this session is in it
     if not location.exists():
         return 0
     agent = state["agent"] = agent_for(client, call, environ, start.identity)

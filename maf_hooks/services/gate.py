@@ -72,7 +72,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     settings.update(cfg=cfg, paths=paths)
     if policy.hook_mode(cfg, environ) == "off":
         return settings, None
-    location = store_open.locate(paths.root, paths.common_dir, cfg)
+    location = store_open.locate(paths.root, paths.common_dir, cfg, guarding=True)
     settings["db_path"] = location.path
     if not location.exists():
         return settings, None  # nobody has leased anything: nothing to check, nothing to create

@@ -1,9 +1,11 @@
 """The one place a backend is chosen: configuration and environment in, an open store out.
 
-SQLite by default (a file in the git common directory unless ``MAF_DB_PATH`` or
-``storage.db_path`` says otherwise); PostgreSQL when ``storage.url`` (or ``MAF_DB_URL``) names
-a server, under the repository key ``storage.repository`` (default: the ``origin`` remote's
-normalised URL). Only this module decides which; nothing else imports a backend to open it.
+The runtime (:func:`maf_hooks.store.runtime.effective`) decides: ``memory`` (``MAF_RUNTIME``,
+``MAF_RUNTIME_MODE`` or ``storage.runtime``) wins, a private in-memory store of this process;
+else PostgreSQL when ``storage.url`` (or ``MAF_DB_URL``) names a server, under the repository key
+``storage.repository`` (default: the ``origin`` remote's normalised URL); else SQLite, a file in
+the git common directory unless ``MAF_DB_PATH`` or ``storage.db_path`` says otherwise. Only this
+module decides which; nothing else imports a backend to open it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class StoreLocation:
     """Where the configured store lives, before anything is opened (``exists`` never creates)."""
 
     backend = "sqlite"
+    runtime = "sqlite"
 
     def __init__(self, root: str, common_dir: str, cfg: Any) -> None:
         self.path = location.db_path(root, common_dir, cfg.get("storage.db_path"))
@@ -68,6 +71,7 @@ class ServerLocation:
     """A PostgreSQL server and this repository's key on it (``path``: the URL without password)."""
 
     backend = "postgresql"
+    runtime = "postgres"
 
     def __init__(self, root: str, cfg: Any) -> None:
         from maf_hooks.store.url import redact
@@ -152,10 +156,79 @@ class ServerLocation:
                            migrate=upgrade, audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
 
 
-def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation | ServerLocation:
-    if cfg.get("storage.url"):
+class MemoryLocation:
+    """A private store in this process's memory (the memory runtime): the SQLite backend on an
+    in-memory database (:mod:`maf_hooks.store.sqlite.memory`), so every rule is the one a file
+    has; every open in this process sees the same records, no other process sees them, and they
+    are gone when the process exits."""
+
+    backend = "sqlite"
+    runtime = "memory"
+    path = ":memory:"
+
+    def __init__(self, common_dir: str, source: str = "the configuration") -> None:
+        self.key = os.path.realpath(common_dir)  # one store per repository, as a file is
+        self.source = source  # where storage.runtime = memory came from (env:MAF_RUNTIME)
+
+    def __str__(self) -> str:
+        return ":memory: (storage.runtime = memory: private to this process, gone when it exits; no file)"
+
+    def exists(self) -> bool:
+        from maf_hooks.store.sqlite import memory
+
+        return memory.exists(self.key)
+
+    def migrate(self, *, environ: Mapping[str, str]) -> tuple[int | None, Schema]:
+        """As :meth:`StoreLocation.migrate`: made on first use, then current."""
+        before = None
+        if self.exists():
+            with self.open(environ=environ, read_only=True) as probe:
+                before = probe.schema().version
+        with self.open(environ=environ) as store:
+            return before, store.schema(applied=True)
+
+    def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
+             create: bool = True, migrate: bool = True, read_only: bool = False,
+             timeout: float | None = None, upgrade: bool = False) -> Store:
+        """Open it (see :meth:`StoreLocation.open`; ``upgrade`` changes nothing here)."""
+        from maf_hooks.store.sqlite import open_memory
+        from maf_hooks.timeutil import now_ms
+
+        return open_memory(self.key, clock or now_ms, create=create, migrate=migrate, read_only=read_only,
+                           timeout=timeout, audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")))
+
+
+def locate(root: str, common_dir: str, cfg: Any, *, guarding: bool = False) -> Location:
+    """Where the configured store lives (nothing is opened). ``guarding``: the caller checks
+    changes against the leases other processes took (the git hooks, the agents' edit hooks),
+    which a private in-memory store cannot do: refused (ConfigError, :func:`unguarded`)."""
+    from maf_hooks.store import runtime
+
+    chosen = runtime.effective(cfg)
+    if chosen == runtime.MEMORY:
+        found = MemoryLocation(common_dir, cfg.source("storage.runtime") if hasattr(cfg, "source") else
+                               "the configuration")
+        if guarding:
+            from maf_hooks.errors import ConfigError
+
+            raise ConfigError(unguarded(found))
+        return found
+    if chosen == runtime.POSTGRES:
         return ServerLocation(root, cfg)
     return StoreLocation(root, common_dir, cfg)
+
+
+def unguarded(found: Location) -> str | None:
+    """Why a check of changes against other agents' leases cannot use ``found`` (the memory
+    runtime), or None: the hooks' and the preflight's one message."""
+    if found.runtime != "memory":
+        return None
+    from maf_hooks.store.runtime import where
+
+    return (f"storage.runtime is memory ({where(found.source)}): a private in-memory lease store "  # type: ignore[union-attr]
+            "that no other process sees, so it cannot guard anything, and the hooks refuse it. Unset MAF_RUNTIME "
+            "(and MAF_RUNTIME_MODE, storage.runtime) where the hooks run; the memory runtime is for experiments "
+            "and dry runs in one process (`maf mcp`, in-process use).")
 
 
 def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> StoreLocation | ServerLocation:
@@ -185,4 +258,4 @@ def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> 
 if TYPE_CHECKING:
     from typing import Union
 
-    Location = Union[StoreLocation, ServerLocation]  # what locate() gives
+    Location = Union[StoreLocation, ServerLocation, MemoryLocation]  # what locate() gives

@@ -21,7 +21,12 @@ def _lease_text(lease, now: int) -> str:
 
 
 def check_reservations(env: RunEnv) -> Outcome:
+    from maf_hooks.store.open import unguarded
+
     path = env.context.db_path
+    refusal = unguarded(env.context.store_location)
+    if refusal:
+        return Outcome(FAILED, refusal, {"database": path})
     if not env.context.store_location.exists():
         return Outcome(SKIPPED, "skipped: no lease database, so nobody holds a lease "
                                 f"({env.display(path)} does not exist)", {"database": env.display(path)})

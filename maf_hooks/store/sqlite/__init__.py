@@ -85,3 +85,16 @@ def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migra
     conn = connect(path, create=create and not read_only, migrate=migrate and not read_only, read_only=read_only,
                    timeout=timeout, file_mode=FILE_MODE if file_mode is None else file_mode)
     return SqliteStore(Database(conn, path), clock, audit_webhook=audit_webhook)
+
+
+def open_memory(key: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
+                read_only: bool = False, timeout: float | None = None,
+                audit_webhook: bool = False) -> SqliteStore:
+    """Open this process's in-memory database of ``key`` (:mod:`maf_hooks.store.sqlite.memory`),
+    as :func:`open_file` opens a file: made and migrated on first use unless told not to."""
+    from maf_hooks.store.sqlite import memory
+    from maf_hooks.store.sqlite.connection import BUSY_TIMEOUT_SECONDS, Database
+
+    conn = memory.connect(key, create=create, migrate=migrate, read_only=read_only,
+                          timeout=BUSY_TIMEOUT_SECONDS if timeout is None else timeout)
+    return SqliteStore(Database(conn, memory.LOCATION), clock, audit_webhook=audit_webhook)

@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations onl
 if TYPE_CHECKING:
     from typing import Any, Iterable, Iterator, Sequence
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "Database", "connect", "describe", "immediate"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Database", "connect", "describe", "immediate", "prepare"]
 
 BUSY_TIMEOUT_SECONDS = 15.0
 FILE_MODE = 0o600  # a new database file: its owner only, unless storage.file_mode says otherwise
@@ -96,13 +96,21 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
         conn = sqlite3.connect(path, timeout=wait, isolation_level=None)
     except sqlite3.Error as exc:
         raise StorageError(describe(exc, path)) from None
+    return prepare(conn, path, create=create, migrate=migrate, timeout=wait)
+
+
+def prepare(conn: sqlite3.Connection, path: str, *, create: bool, migrate: bool, timeout: float,
+            wal: bool = True) -> sqlite3.Connection:
+    """Set up a new connection to ``path`` (see :func:`connect`; ``wal``: switch a file to WAL,
+    which an in-memory database has no use for); closed again when that fails."""
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cell_size_check = ON")  # a damaged page is an error, not read as it is
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION and migrate:  # up to date (every hook run): no migrations to load
-            _ensure_wal(conn, wait)
+            if wal:
+                _ensure_wal(conn, timeout)
             return conn
         from maf_hooks.store.sqlite import migrations
 
@@ -114,7 +122,8 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
                                "Restore it from a backup, or move it aside (the next `maf-lease` "
                                "command creates a fresh, empty one).")
         if migrate:
-            _ensure_wal(conn, wait)
+            if wal:
+                _ensure_wal(conn, timeout)
             migrations.upgrade(conn)
     except sqlite3.Error as exc:
         conn.close()
