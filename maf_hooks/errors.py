@@ -47,6 +47,12 @@ class StorageError(MafError):
     exit_code = ENVIRONMENT
 
 
+class DamagedStore(StorageError):
+    """The store was read and its data is damaged: a corrupt page, a file that is no SQLite
+    database or holds no schema, lease rows that contradict each other. The same exit code as
+    any storage failure (a hook refuses either way); ``maf db check`` reports it as damage found."""
+
+
 class GitError(MafError):
     """A git command failed or the directory is not inside a git repository."""
 

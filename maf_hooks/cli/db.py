@@ -80,3 +80,6 @@ def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
     click.echo(f"audit chain on the target: {state} ({chain['checked']} events); next fencing token "
                f"{result['last_token'] + 1}")
     return 0
+
+
+from maf_hooks.cli import db_maintenance  # noqa: E402,F401  (check, backup, restore)

@@ -34,7 +34,7 @@ def copy(source_at: Location, target_at: Location, *, environ: Mapping[str, str]
     if _same(source_at, target_at):
         raise UsageError(f"--to names the store in use ({target_at}): give another URL or path.")
     with source_at.open(environ=environ, create=False) as source, target_at.open(environ=environ, upgrade=True) as target:
-        result = _copy(source, target, force=force, mail_root=mail_root, batch=batch)
+        result = copy_records(source, target, force=force, mail_root=mail_root, batch=batch)
         if MAIL in result["mail_to_maildir"]:
             result["counts"][MAIL] = deliver_to_maildir(mail_root, _dump_mail(source, batch))
     del result["mail_to_maildir"]
@@ -43,24 +43,29 @@ def copy(source_at: Location, target_at: Location, *, environ: Mapping[str, str]
     return result
 
 
-def _copy(source: Store, target: Store, *, force: bool, mail_root: str, batch: int) -> dict[str, Any]:
+def copy_records(source: Store, target: Store, *, force: bool, mail_root: str = "", batch: int = BATCH,
+                 mail: bool = True) -> dict[str, Any]:
+    """Copy the records of open ``source`` into open ``target`` in one write section of each
+    (see :func:`copy`; the Maildir side is the caller's). ``mail=False``: agent mail is neither
+    copied nor removed (a backup and a restore of a server, whose SQLite file holds no mail)."""
     from maf_hooks.services import audit
 
     reader, writer = transfer_of(source), transfer_of(target)
+    kinds = [kind for kind in writer.kinds if mail or kind != MAIL]
     counts: dict[str, int] = {}
     with target.write():
-        present = {kind: n for kind in writer.kinds if (n := writer.count(kind))}
+        present = {kind: n for kind in kinds if (n := writer.count(kind))}
         if present and not force:
             held = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in present.items())
             raise Refused(f"The target {target.location} already holds records of this repository ({held}). "
                           "Nothing was copied. Give --force to replace them (other repositories on a "
                           "shared server are never touched).")
         if present:
-            writer.clear()
+            writer.clear(keep=() if mail else (MAIL,))
         before = writer.counters()
         with source.write():  # no lease or event is written to the source while it is read
             for kind in KINDS:
-                if kind not in writer.kinds:
+                if kind not in kinds:
                     continue
                 if kind in reader.kinds:
                     pages: Iterator[list[tuple]] = reader.dump(kind, batch)
@@ -82,7 +87,7 @@ def _copy(source: Store, target: Store, *, force: bool, mail_root: str, batch: i
             raise StorageError(f"The copied audit chain does not validate on {target.location} as it does on "
                                f"{source.location} ({target_chain['problem'] or 'valid on the target only'}); "
                                "nothing was copied.")
-    to_maildir = [MAIL] if MAIL in reader.kinds and MAIL not in writer.kinds else []
+    to_maildir = [MAIL] if mail and MAIL in reader.kinds and MAIL not in writer.kinds else []
     return {"replaced": present, "counts": counts, "last_token": tokens, "last_event_id": copied.last_event_id,
             "audit": target_chain, "mail_to_maildir": to_maildir}
 

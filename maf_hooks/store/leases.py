@@ -61,6 +61,14 @@ class LeaseRecords(abc.ABC):
         one (StorageError when the store finds itself damaged). By default :meth:`active_rows`."""
         return self.active_rows(now)
 
+    def stored_problems(self, now: int, limit: int) -> list[str]:
+        """What the backend's own layout of a lease contradicts (``maf db check``), each named,
+        at most ``limit``: SQLite keeps a lease in three rows and counts per key, which must
+        agree. What every backend can contradict (an ended lease still ``LEASED``, one fencing
+        token twice) is judged over :meth:`listing` by :mod:`maf_hooks.services.dbcheck`. By
+        default nothing (a layout of one row per lease)."""
+        return []
+
     # --- listings (maf-lease list) -----------------------------------------------------------
 
     def listing(self, now: int, *, active_only: bool = True, agent: str | None = None,

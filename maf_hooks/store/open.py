@@ -62,9 +62,29 @@ class StoreLocation:
         from maf_hooks.store.sqlite import open_file
         from maf_hooks.timeutil import now_ms
 
-        mode = int(self.file_mode, 8) if isinstance(self.file_mode, str) else None
         return open_file(self.path, clock or now_ms, create=create, migrate=migrate, read_only=read_only, timeout=timeout,
-                         audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")), file_mode=mode)
+                         audit_webhook=bool(environ.get("AUDIT_WEBHOOK_URL")), file_mode=self.mode())
+
+    def mode(self) -> int:
+        """The permissions of a database file made here: ``storage.file_mode``, default 0600."""
+        from maf_hooks.store.sqlite.connection import FILE_MODE
+
+        return int(self.file_mode, 8) if isinstance(self.file_mode, str) else FILE_MODE
+
+    def snapshot(self, target: str) -> None:
+        """An online, consistent copy of this database in the new file ``target`` (SQLite's
+        backup API, :func:`maf_hooks.store.sqlite.backup.snapshot`), made with :meth:`mode`."""
+        from maf_hooks.store.sqlite import backup
+
+        backup.snapshot(self.path, target, self.mode())
+
+    def restore_from(self, source: str, *, keep: str | None, guard: Callable[[], None]) -> None:
+        """Write the database file ``source`` (a copy that may be changed) into this one under
+        its write lock (:func:`maf_hooks.store.sqlite.backup.restore`): ``guard`` may refuse once
+        the lock is held; the state replaced is saved to ``keep``; fencing tokens never repeat."""
+        from maf_hooks.store.sqlite import backup
+
+        backup.restore(source, self.path, mode=self.mode(), keep=keep, guard=guard)
 
 
 class ServerLocation:
@@ -253,6 +273,18 @@ def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> 
     if key == "storage.url":
         return ServerLocation(root, named)
     return StoreLocation(root, common_dir, named)
+
+
+def file_location(path: str, file_mode: str | None) -> StoreLocation:
+    """The SQLite file at ``path`` (a backup), a file made there getting ``file_mode`` (an octal
+    string; None: 0600)."""
+    from types import SimpleNamespace
+
+    full = os.path.abspath(path)
+    keys = {"storage.db_path": full, "storage.file_mode": file_mode}
+    named = SimpleNamespace(get=lambda dotted, default=None: keys.get(dotted, default))
+    directory = os.path.dirname(full)
+    return StoreLocation(directory, directory, named)
 
 
 if TYPE_CHECKING:

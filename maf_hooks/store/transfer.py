@@ -135,9 +135,10 @@ class Transfer(abc.ABC):
                 self.db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
 
     @abc.abstractmethod
-    def clear(self) -> None:
-        """Remove every record of this repository the kinds hold (and its audit webhook queue,
-        which names the events removed); the counters stay (:meth:`set_counters`)."""
+    def clear(self, keep: Sequence[str] = ()) -> None:
+        """Remove every record of this repository the kinds hold, but those of the kinds in
+        ``keep`` (and its audit webhook queue, which names the events removed); the counters
+        stay (:meth:`set_counters`)."""
 
     @abc.abstractmethod
     def counters(self) -> Counters:

@@ -6,7 +6,7 @@ The pages are checked quickly (SQLite's quick_check) unless ``preflight.checks.d
 from __future__ import annotations
 
 from maf_hooks.errors import StorageError
-from maf_hooks.preflight.result import FAILED, PASSED, WARNING, Annotation, Outcome, plural, summarize
+from maf_hooks.preflight.result import FAILED, PASSED, WARNING, Annotation, Outcome, summarize
 from maf_hooks.preflight.runenv import RunEnv
 
 
@@ -51,30 +51,9 @@ def check_database(env: RunEnv) -> Outcome:
 def _judge(health, details: dict, findings: list[str], page_check: str) -> bool:
     """Fill ``details`` and ``findings`` from the store's health (its pages checked by
     ``page_check``: quick_check or integrity_check); whether ``--fix`` would help."""
-    fixable = False
-    version, latest = health.schema.version, health.schema.latest
-    details.update(schema_version=version, current_version=latest)
-    if version < latest:
-        findings.append(f"schema version {version} is older than the current {latest}")
-        fixable = True
-    elif version > latest:
-        findings.append(f"schema version {version} is newer than this maf-hooks knows ({latest}): upgrade maf-hooks")
-    integrity = health.integrity
-    if integrity is not None:  # None: the backend keeps its own pages (a server)
-        details["page_check"] = page_check
-        details["integrity_check"] = "ok" if integrity == ["ok"] else integrity[:10]
-        if integrity != ["ok"]:
-            findings.append(f"{page_check}: " + "; ".join(integrity[:3])
-                            + (f" (and {len(integrity) - 3} more)" if len(integrity) > 3 else ""))
-    violations = health.foreign_key_tables
-    if violations is not None:
-        details["foreign_key_violations"] = len(violations)
-    if violations:
-        findings.append(f"foreign_key_check: {plural(len(violations), 'row violates', 'rows violate')} foreign keys "
-                        f"(in {', '.join(sorted(set(violations)))})")
-    if health.journal_mode is not None:
-        details["journal_mode"] = health.journal_mode
-        if health.journal_mode != "wal":
-            findings.append(f"journal mode is {health.journal_mode}, not WAL")
-            fixable = True
-    return fixable
+    from maf_hooks.core.health import findings as health_findings
+
+    facts, found = health_findings(health, page_check)
+    details.update(facts)
+    findings.extend(finding.text for finding in found)
+    return any(finding.fixable for finding in found)

@@ -43,8 +43,8 @@ class PostgresTransfer(Transfer):
             return [(TABLES[kind], ("repository", *columns[1:]), [(self.repo, *row[1:]) for row in rows])]
         return [(TABLES[kind], ("repository", *columns), [(self.repo, *row) for row in rows])]
 
-    def clear(self) -> None:
-        for table in (*(TABLES[kind] for kind in KINDS), "audit_outbox"):
+    def clear(self, keep: Sequence[str] = ()) -> None:
+        for table in (*(TABLES[kind] for kind in KINDS if kind not in keep), "audit_outbox"):
             self.db.execute(f"DELETE FROM {table} WHERE repository = %s", (self.repo,))
 
     def counters(self) -> Counters:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 
-from maf_hooks.errors import MafError, StorageError, UsageError
+from maf_hooks.errors import DamagedStore, MafError, StorageError, UsageError
 from maf_hooks.store.sqlite.transaction import immediate
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 
@@ -20,7 +20,8 @@ TYPE_CHECKING = False  # typing costs the git hook milliseconds; annotations onl
 if TYPE_CHECKING:
     from typing import Any, Iterable, Iterator, Sequence
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "Database", "connect", "describe", "immediate", "prepare"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Database", "connect", "create_file", "describe", "immediate", "prepare",
+           "storage_error"]
 
 BUSY_TIMEOUT_SECONDS = 15.0
 FILE_MODE = 0o600  # a new database file: its owner only, unless storage.file_mode says otherwise
@@ -45,7 +46,7 @@ def _check_writable(path: str) -> None:
         )
 
 
-def _create(path: str, mode: int) -> None:
+def create_file(path: str, mode: int) -> None:
     """Make the missing database file with exactly ``mode`` (the umask does not narrow or widen
     it): SQLite then gives its -wal and -shm files the same permissions as the database."""
     try:
@@ -60,14 +61,25 @@ def _create(path: str, mode: int) -> None:
         os.close(fd)
 
 
+def _is_damage(text: str) -> bool:
+    return "not a database" in text or "malformed" in text
+
+
 def describe(exc: sqlite3.Error, path: str) -> str:
     text = str(exc)
-    if "not a database" in text or "malformed" in text:
+    if _is_damage(text):
         return (
             f"The lease database {path} is corrupt or not an SQLite database ({text}). "
             "Move it aside (the next command creates a fresh one) or restore it from a backup."
         )
     return f"Lease database error on {path}: {text}."
+
+
+def storage_error(exc: sqlite3.Error, path: str) -> StorageError:
+    """The error for a driver error on ``path``: :class:`DamagedStore` when the file proved
+    corrupt or no database, else :class:`StorageError`; the message is :func:`describe`'s."""
+    kind = DamagedStore if _is_damage(str(exc)) else StorageError
+    return kind(describe(exc, path))
 
 
 def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: bool = False,
@@ -89,13 +101,13 @@ def connect(path: str, *, create: bool = True, migrate: bool = True, read_only: 
     if create:
         _check_writable(path)
         if not os.path.exists(path):
-            _create(path, file_mode)
+            create_file(path, file_mode)
     elif not os.path.exists(path):
         raise StorageError(f"No lease database at {path}.")
     try:
         conn = sqlite3.connect(path, timeout=wait, isolation_level=None)
     except sqlite3.Error as exc:
-        raise StorageError(describe(exc, path)) from None
+        raise storage_error(exc, path) from None
     return prepare(conn, path, create=create, migrate=migrate, timeout=wait)
 
 
@@ -118,7 +130,7 @@ def prepare(conn: sqlite3.Connection, path: str, *, create: bool, migrate: bool,
         if not create and migrate and version == 0:
             # the file exists but holds no schema (truncated, or not made by maf-hooks): reading
             # it as "no leases" would let every change through
-            raise StorageError(f"The lease database {path} holds no schema: it is empty or damaged. "
+            raise DamagedStore(f"The lease database {path} holds no schema: it is empty or damaged. "
                                "Restore it from a backup, or move it aside (the next `maf-lease` "
                                "command creates a fresh, empty one).")
         if migrate:
@@ -127,7 +139,7 @@ def prepare(conn: sqlite3.Connection, path: str, *, create: bool, migrate: bool,
             migrations.upgrade(conn)
     except sqlite3.Error as exc:
         conn.close()
-        raise StorageError(describe(exc, path)) from None
+        raise storage_error(exc, path) from None
     except BaseException:
         conn.close()
         raise
@@ -148,7 +160,7 @@ def _connect_read_only(path: str, timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only = ON")
         conn.execute("PRAGMA cell_size_check = ON")
     except sqlite3.Error as exc:
-        raise StorageError(describe(exc, path)) from None
+        raise storage_error(exc, path) from None
     return conn
 
 
@@ -181,7 +193,7 @@ class Database:
         if isinstance(exc, UnicodeEncodeError):  # a value that is no valid text reached the driver
             return UsageError("A value to store is not valid UTF-8 text (an argument or variable with "
                               "undecodable bytes?); give it as text.")
-        error = StorageError(describe(exc, self.path or "the lease database"))  # type: ignore[arg-type]
+        error = storage_error(exc, self.path or "the lease database")  # type: ignore[arg-type]
         error.__cause__ = exc
         return error
 

@@ -7,7 +7,7 @@ The git hook reads leases here on every commit, so this module imports only what
 from __future__ import annotations
 
 from maf_hooks.core.model import AgentState, Lease
-from maf_hooks.errors import StorageError
+from maf_hooks.errors import DamagedStore, StorageError
 from maf_hooks.store.leases import LeaseRecords
 from maf_hooks.store.sqlite.candidates import CandidateReads
 from maf_hooks.store.sqlite.lease_keys import EACH as _EACH
@@ -114,16 +114,20 @@ class SqliteLeaseRecords(CandidateReads, LeaseRecords):
 
     def _verified(self, now: int) -> list[tuple]:
         """Every open file lease (:meth:`_scanned`), checked against every count kept per key."""
+        rows = self._scanned(now)
+        if self._miscounted(rows):
+            raise self._damaged("the open leases do not match the counts kept for their keys")
+        return rows
+
+    def _miscounted(self, rows: list[tuple]) -> bool:
+        """Whether the open lease ``rows`` differ from the counts that triggers keep per key."""
         from collections import Counter  # C-counted: the full read of a large commit
 
-        rows = self._scanned(now)
         kept: dict[str, dict[str, int]] = {"p": {}, "g": {}}
         for kind, key, n in self.db.all("SELECT kind, key, n FROM lease_key_counts WHERE kind != 't'"):
             kept.setdefault(kind, {})[key] = n
-        if (Counter([row[2] for row in rows]) != kept["p"] or len(kept) != 2
-                or Counter([row[10] for row in rows if _is_glob(row[2])]) != kept["g"]):
-            raise self._damaged("the open leases do not match the counts kept for their keys")
-        return rows
+        return bool(Counter([row[2] for row in rows]) != kept["p"] or len(kept) != 2
+                    or Counter([row[10] for row in rows if _is_glob(row[2])]) != kept["g"])
 
     def _counts(self, patterns: str, extra: Collection[str], prefixes: str) -> dict[tuple[str, str], int]:
         """The counts kept for the lookup keys: ``patterns`` and ``prefixes`` as JSON arrays,
@@ -139,22 +143,35 @@ class SqliteLeaseRecords(CandidateReads, LeaseRecords):
 
     def _scanned(self, now: int) -> list[tuple]:
         """Every open file lease, read by scanning the table (no index of file_leases), in
-        ``created_at, id`` order; StorageError when their number differs from the count kept, or
+        ``created_at, id`` order; DamagedStore when their number differs from the count kept, or
         a lease's task or lease row is missing."""
+        rows, problem = self._scan()
+        if problem:
+            raise self._damaged(problem)
+        return rows
+
+    def _scan(self) -> tuple[list[tuple], str | None]:
+        """:meth:`_scanned`'s rows, and what proves them damaged (None: nothing)."""
         columns = "f.task_id" + _COLUMNS[len("t.id"):]
         rows = self.db.all(
             f"SELECT {columns}, t.id IS NULL OR l.task_id IS NULL FROM file_leases f NOT INDEXED "
             "LEFT JOIN tasks t ON t.id = f.task_id LEFT JOIN leases l ON l.task_id = f.task_id "
             "WHERE f.ended_at IS NULL ORDER BY f.created_at, f.task_id")
         total = self.db.scalar(_OPEN_COUNT) or 0
+        problem = None
         if len(rows) != total:
-            raise self._damaged(f"{len(rows)} open leases are stored, the count kept says {total}")
-        if any(row[-1] for row in rows):
-            raise self._damaged("an open file lease has no task or lease row")
-        return [row[:-1] for row in rows]
+            problem = f"{len(rows)} open leases are stored, the count kept says {total}"
+        elif any(row[-1] for row in rows):
+            problem = "an open file lease has no task or lease row"
+        return [row[:-1] for row in rows], problem
+
+    def stored_problems(self, now: int, limit: int) -> list[str]:
+        from maf_hooks.store.sqlite import consistency
+
+        return consistency.problems(self, limit)
 
     def _damaged(self, what: str) -> StorageError:
-        return StorageError(
+        return DamagedStore(
             f"The lease database {self.db.path} is damaged: {what}. The hook cannot tell which leases "
             "are active, so it does not let the change through. Inspect it with `maf-preflight --only "
             "database --thorough` (SQLite's integrity check), then restore it from a backup or repair it "

@@ -55,7 +55,8 @@ class SqliteTransfer(Transfer):
             return [("escalation_tracking", ("id", *KINDS[kind]), [(row[0], *row) for row in rows])]
         return super().target(kind, rows)
 
-    def clear(self) -> None:
+    def clear(self, keep: Sequence[str] = ()) -> None:
+        assert not set(keep) & set(self.kinds), "a SQLite file is cleared whole"
         for table in _TABLES:
             self.db.execute(f"DELETE FROM {table}")
         # a file lease's task removes its leases and file_leases rows with it (ON DELETE CASCADE)
