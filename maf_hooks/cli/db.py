@@ -73,3 +73,7 @@ def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
     click.echo(f"audit chain on the target: {state} ({chain['checked']} events); next fencing token "
                f"{result['last_token'] + 1}")
     return 0
+
+
+# export, import and import-legacy live in their own module, on this group
+from maf_hooks.cli import db_transfer  # noqa: E402, F401
