@@ -100,3 +100,53 @@ def _read(file: str, cwd: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{file} is not UTF-8 text: not a document of `maf db export`. Nothing was imported.") from None
+
+
+@db_group.command("import-legacy")
+@click.argument("path", metavar="[PATH]", required=False)
+@click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
+@click.option("--force", is_flag=True, help="Let active earlier leases take over the overlapping active leases "
+              "of other agents (recorded as takeovers) instead of refusing the import.")
+@json_option
+@pass_context
+def import_legacy(context: Context, path: str | None, dry_run: bool, force: bool, as_json: bool) -> int:
+    """Move an earlier MAF installation's records in: the leases of .maf/reservations.db
+    (file_reservations) and of the runtime_leases table, and the runtime_heartbeats and
+    runtime_message_queue tables as events. PATH: its .maf/ directory (the default, at the
+    repository root) or one database file in it. Running it again imports nothing twice.
+
+    \b
+    maf db import-legacy --dry-run
+    maf db import-legacy ../old-checkout/.maf/runtime.db --json
+    """
+    from maf_hooks.services import legacy
+    from maf_hooks.services.leasing import reading_for
+
+    files = legacy.legacy_files(path, context.root, context.cwd)
+    report = legacy.import_legacy(context.store_location, files, root=context.root, environ=context.environ,
+                                  reading=reading_for(context.root, context.path_settings, directories=True),
+                                  force=force, dry_run=dry_run)
+    if as_json:
+        emit_json(report)
+        return 0
+    from maf_hooks.core.text import shown
+
+    leases, events = report["leases"], report["events"]
+    prefix = "would import" if dry_run else "imported"
+    click.echo(f"{prefix} from {', '.join(shown(s['path']) for s in report['sources'])}: "
+               f"{leases['active']} active leases, {leases['history']} ended leases (history), "
+               f"{events['heartbeats']} heartbeats and {events['messages']} queued messages as events")
+    already = leases["already_imported"] + events["already_imported"]
+    if already or leases["duplicates"]:
+        click.echo(f"already imported: {leases['already_imported']} leases, {events['already_imported']} events; "
+                   f"{leases['duplicates']} duplicate records of one file (the one ending last taken)")
+    if dry_run and report["overlaps"] and not force:
+        click.echo("the import would be refused: active earlier leases overlap other agents' active leases "
+                   "(below); release those, or give --force to take them over")
+    for overlap in report["overlaps"]:
+        verb = "takes over" if overlap["taken_over"] else "overlaps"
+        click.echo(f"{shown(overlap['pattern'])} of {shown(overlap['agent'])} {verb} "
+                   f"{shown(overlap['holder_pattern'])} held by {shown(overlap['holder'])} ({overlap['holder_lease']})")
+    for skipped in report["skipped"]:
+        click.echo(f"skipped a record of {shown(skipped['source'])}: {shown(skipped['problem'])}", err=True)
+    return 0
