@@ -136,10 +136,12 @@ def import_legacy(context: Context, path: str | None, dry_run: bool, force: bool
     click.echo(f"{prefix} from {', '.join(shown(s['path']) for s in report['sources'])}: "
                f"{leases['active']} active leases, {leases['history']} ended leases (history), "
                f"{events['heartbeats']} heartbeats and {events['messages']} queued messages as events")
-    already = leases["already_imported"] + events["already_imported"]
-    if already or leases["duplicates"]:
-        click.echo(f"already imported: {leases['already_imported']} leases, {events['already_imported']} events; "
-                   f"{leases['duplicates']} duplicate records of one file (the one ending last taken)")
+    if leases["already_imported"] or events["already_imported"]:
+        click.echo(f"imported before, not again: {leases['already_imported']} leases, "
+                   f"{events['already_imported']} events")
+    if leases["duplicates"]:
+        click.echo(f"duplicates (a file another record names too): {leases['duplicates']}, the record ending last "
+                   "was taken")
     if dry_run and report["overlaps"] and not force:
         click.echo("the import would be refused: active earlier leases overlap other agents' active leases "
                    "(below); release those, or give --force to take them over")
