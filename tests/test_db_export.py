@@ -145,3 +145,6 @@ def test_export_output_is_whole_or_not_at_all(cli, repo, tmp_path):
     assert usage.code == 2 and "--output" in usage.err and usage.out == ""
     missing = cli(repo, "db", "export", "-o", tmp_path / "no" / "such.json")
     assert missing.code == 2 and "does not exist" in missing.err
+    directory = cli(repo, "db", "export", "-o", tmp_path)
+    assert directory.code == 2 and "is a directory" in directory.err
+    assert sorted(os.listdir(tmp_path)) == ["old.json", "repo"]

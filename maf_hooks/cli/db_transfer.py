@@ -47,6 +47,8 @@ def export(context: Context, fmt: str, output: str | None, as_json: bool) -> int
     path = os.path.join(context.cwd, output)
     if not os.path.isdir(os.path.dirname(path)):
         raise UsageError(f"--output {output}: the directory {os.path.dirname(path)} does not exist.")
+    if os.path.isdir(path):
+        raise UsageError(f"--output {output} is a directory: name the file to write.")
     with atomic_text(path) as out:
         result = service.export(context.store_location, out, environ=context.environ, mail_root=context.mail_root())
     result.update(output=path, source=str(context.store_location))

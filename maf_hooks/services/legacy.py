@@ -71,7 +71,7 @@ def import_legacy(location: Location, files: Sequence[str], *, root: str, readin
     plan = _Plan(records, root)
     if dry_run and not location.exists():
         return _rehearsed(plan, reading, sources)
-    with location.open(environ=environ, upgrade=True) as store:
+    with location.open(environ=environ, upgrade=not dry_run) as store:  # a dry run migrates no server
         try:
             with store.write() as now:
                 report = plan.write(store, now, reading, force=force)
