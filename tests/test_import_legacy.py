@@ -186,11 +186,11 @@ def test_dry_run_without_a_store_creates_none(repo, cli):
 
 def test_other_spellings_one_file_and_seconds(repo, cli):
     """A runtime database named on its own, with camelCase columns, ISO and second times."""
-    path = repo / "old" / "runtime-dev.db"
+    path = repo / "old %41#?" / "runtime-dev.db"
     database(path, ["CREATE TABLE runtime_leases (filePath TEXT, agentId TEXT, expiresAt TEXT, createdAt INTEGER)"],
              [("INSERT INTO runtime_leases VALUES (?, ?, ?, ?)", ("x.txt", "erin", "2099-01-01T00:00:00Z", 1700000000)),
               ("INSERT INTO runtime_leases VALUES (?, ?, ?, ?)", ("y.txt", "erin", "soon", 1700000000))])
-    report = ok(cli(repo, "db", "import-legacy", "old/runtime-dev.db", "--json")).json
+    report = ok(cli(repo, "db", "import-legacy", "old %41#?/runtime-dev.db", "--json")).json
     assert report["leases"]["active"] == 1 and "soon" in report["skipped"][0]["problem"]
     lease = leases_of(cli, repo, {})[file_id("x.txt")]
     assert lease["created_at"] == "2023-11-14T22:13:20.000Z" and lease["expires_at"] == "2099-01-01T00:00:00.000Z"

@@ -59,7 +59,9 @@ def read(path: str) -> tuple[dict[str, int], list[Record]]:
     """The legacy tables of the SQLite file ``path`` (read only): rows per table found, and the
     records in table order, then rowid order. UsageError for a file that is not SQLite, or a
     table without a required column."""
-    uri = "file:" + os.path.abspath(path).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+    from urllib.parse import quote
+
+    uri = "file:" + quote(os.path.abspath(path)) + "?mode=ro"  # %, ? and # in a name escaped
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
