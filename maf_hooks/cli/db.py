@@ -82,4 +82,5 @@ def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
     return 0
 
 
-from maf_hooks.cli import db_maintenance  # noqa: E402,F401  (check, backup, restore)
+# check, backup and restore; export, import and import-legacy: their own modules, on this group
+from maf_hooks.cli import db_maintenance, db_transfer  # noqa: E402, F401

@@ -84,7 +84,9 @@ def _end(store: Store, lease: Lease, reason: str, now: int) -> None:
     store.leases.end(lease)
 
 
-def _take_over(store: Store, lease: Lease, agent: str, now: int, **why: object) -> None:
+def take_over(store: Store, lease: Lease, agent: str, now: int, **why: object) -> None:
+    """End another agent's ``lease`` as taken over by ``agent`` (a ``takeover`` event naming
+    both, with ``why``). Call inside a write section."""
     _end(store, lease, "taken_over", now)
     store.events.append(lease.id, "takeover", agent,
                         {"pattern": lease.pattern, "holder": lease.agent, "taken_by": agent, **why}, now)
@@ -128,7 +130,7 @@ def acquire(store: Store, agent: str, pattern_list: Sequence[str], ttl_ms: int, 
             for conflict in conflicts:
                 if conflict.lease.id not in seen:
                     seen.add(conflict.lease.id)
-                    _take_over(store, conflict.lease, agent, now, requested=conflict.pattern)
+                    take_over(store, conflict.lease, agent, now, requested=conflict.pattern)
                     taken_over.append(conflict.lease)
             conflicts = []
         own = {lease.pattern: lease for lease in store.leases.named(now, patterns=wanted, agent=agent)}
@@ -218,7 +220,7 @@ def release(store: Store, agent: str, *, pattern_list: Sequence[str] = (), ids: 
                 _end(store, lease, "released", now)
                 store.events.append(lease.id, "release", agent, {"pattern": lease.pattern}, now)
             else:
-                _take_over(store, lease, agent, now, released=True)
+                take_over(store, lease, agent, now, released=True)
         return chosen
 
 

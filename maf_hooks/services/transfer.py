@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import os
 
-from maf_hooks.errors import Refused, StorageError, UsageError
+from maf_hooks.errors import MafError, Refused, StorageError, UsageError
 from maf_hooks.store.transfer import BATCH, KINDS, Counters, transfer_of
+
+# what a chain's validation says of it (besides where it started from)
+CHAIN_FIELDS = ("valid", "checked", "first_invalid_id", "problem")
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from typing import Any
 
     from maf_hooks.store.base import Store
     from maf_hooks.store.open import Location
+    from maf_hooks.store.transfer import Transfer
 
 MAIL = "mail_messages"
 
@@ -54,15 +58,8 @@ def copy_records(source: Store, target: Store, *, force: bool, mail_root: str = 
     kinds = [kind for kind in writer.kinds if mail or kind != MAIL]
     counts: dict[str, int] = {}
     with target.write():
-        present = {kind: n for kind in kinds if (n := writer.count(kind))}
-        if present and not force:
-            held = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in present.items())
-            raise Refused(f"The target {target.location} already holds records of this repository ({held}). "
-                          "Nothing was copied. Give --force to replace them (other repositories on a "
-                          "shared server are never touched).")
-        if present:
-            writer.clear(keep=() if mail else (MAIL,))
-        before = writer.counters()
+        present, before = make_room(writer, target, force=force, verb="copied", kinds=kinds,
+                                    keep=() if mail else (MAIL,))
         with source.write():  # no lease or event is written to the source while it is read
             for kind in KINDS:
                 if kind not in kinds:
@@ -73,23 +70,57 @@ def copy_records(source: Store, target: Store, *, force: bool, mail_root: str = 
                     pages = maildir_rows(mail_root, batch)
                 else:
                     continue
-                counts[kind] = 0
-                for rows in pages:
-                    writer.load(kind, rows)
-                    counts[kind] += len(rows)
+                counts[kind] = load_pages(writer, kind, pages)
             copied = reader.counters()
             source_chain = audit.validate(source, full=True)
-        # the target never gives a token again that either store gave
-        tokens = max(copied.last_token, before.last_token)
-        writer.set_counters(Counters(copied.last_event_id, tokens))
-        target_chain = audit.validate(target, full=True)
-        if target_chain != source_chain:
-            raise StorageError(f"The copied audit chain does not validate on {target.location} as it does on "
-                               f"{source.location} ({target_chain['problem'] or 'valid on the target only'}); "
-                               "nothing was copied.")
+        tokens, target_chain = settle(writer, target, copied, before, source_chain, source.location, verb="copied")
     to_maildir = [MAIL] if mail and MAIL in reader.kinds and MAIL not in writer.kinds else []
     return {"replaced": present, "counts": counts, "last_token": tokens, "last_event_id": copied.last_event_id,
             "audit": target_chain, "mail_to_maildir": to_maildir}
+
+
+# --- filling a target: the steps a copy and an import share ----------------------------------
+
+def make_room(writer: Transfer, target: Store, *, force: bool, verb: str, kinds: Sequence[str] | None = None,
+              keep: Sequence[str] = ()) -> tuple[dict[str, int], Counters]:
+    """Inside the target's write section: refuse a target holding records of this repository
+    (Refused, exit 1) unless ``force``, which removes them. ``kinds``: the kinds that count
+    (default: every kind the target keeps); ``keep``: kinds left in place by ``force``. Returns
+    what was there (kind -> count) and the target's counters before."""
+    present = {kind: n for kind in (writer.kinds if kinds is None else kinds) if (n := writer.count(kind))}
+    if present and not force:
+        held = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in present.items())
+        raise Refused(f"The target {target.location} already holds records of this repository ({held}). "
+                      f"Nothing was {verb}. Give --force to replace them (other repositories on a "
+                      "shared server are never touched).")
+    if present:
+        writer.clear(keep=keep)
+    return present, writer.counters()
+
+
+def load_pages(writer: Transfer, kind: str, pages: Iterable[Sequence[tuple]]) -> int:
+    """Load canonical rows of ``kind`` page by page; how many."""
+    count = 0
+    for rows in pages:
+        writer.load(kind, rows)
+        count += len(rows)
+    return count
+
+
+def settle(writer: Transfer, target: Store, counters: Counters, before: Counters, expected: Mapping[str, Any],
+           source: str, *, verb: str, error: type[MafError] = StorageError) -> tuple[int, dict[str, Any]]:
+    """Set the target's counters (the token counter never lowered: no token is given twice) and
+    validate its audit chain in full, which must come out as ``expected`` (the source's), else
+    ``error`` (StorageError: the copy went wrong) and the section rolls back. Returns the last token and the target's chain."""
+    from maf_hooks.services import audit
+
+    tokens = max(counters.last_token, before.last_token)
+    writer.set_counters(Counters(counters.last_event_id, tokens))
+    chain = audit.validate(target, full=True)
+    if any(chain.get(key) != expected.get(key) for key in CHAIN_FIELDS):
+        raise error(f"The {verb} audit chain does not validate on {target.location} as it does on "
+                           f"{source} ({chain['problem'] or 'valid on the target only'}); nothing was {verb}.")
+    return tokens, chain
 
 
 def _dump_mail(source: Store, batch: int) -> Iterator[list[tuple]]:
@@ -156,7 +187,8 @@ def maildir_rows(root: str, batch: int = BATCH) -> Iterator[list[tuple]]:
 
 def deliver_to_maildir(root: str, pages: Iterator[Sequence[tuple]]) -> int:
     """Deliver canonical ``mail_messages`` rows into the Maildir under ``root``, each under its
-    own key exactly once (a message already there is left as it is); a seen one gets the flag S."""
+    own key exactly once (a message already there is left as it is); a seen one gets the flag S
+    and its seen time as the file's time."""
     import mailbox
 
     from maf_hooks.mail.maildir import deliver_once
@@ -171,6 +203,9 @@ def deliver_to_maildir(root: str, pages: Iterator[Sequence[tuple]]) -> int:
                 if "S" not in message.get_flags():
                     message.set_subdir("cur")
                     message.add_flag("S")
+                    # the file's time is when it was seen (read back by maildir_rows); half a
+                    # millisecond on, so that reading it back in milliseconds gives seen_at
+                    message.set_date((seen_at + 0.5) / 1000)
                     box[key] = message
             delivered += 1
     return delivered
