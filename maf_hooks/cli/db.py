@@ -73,3 +73,8 @@ def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
     click.echo(f"audit chain on the target: {state} ({chain['checked']} events); next fencing token "
                f"{result['last_token'] + 1}")
     return 0
+
+
+from maf_hooks.cli.db_gc import gc  # noqa: E402 - a command of its own module, on this group
+
+db_group.add_command(gc)
