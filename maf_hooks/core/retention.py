@@ -75,7 +75,8 @@ def anchor_problem(row: Sequence[Any]) -> str | None:
     if not isinstance(data, dict):
         return "it is an anchor without readable data"
     first, total, digest = data.get("first_id"), data.get("pruned_total"), data.get("hash")
-    if not all(type(value) is int for value in (first, total)) or not isinstance(digest, str):
+    if not (isinstance(first, int) and isinstance(total, int) and isinstance(digest, str)) or \
+            isinstance(first, bool) or isinstance(total, bool):
         return "it is an anchor without first_id, pruned_total and hash"
     if len(digest) != 64 or not set(digest) <= _HASH_CHARS:
         return f"it is an anchor whose recorded hash {digest[:80]!r} is not a SHA-256 in hex"

@@ -13,7 +13,7 @@ from maf_hooks.core import retention as rules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
     from maf_hooks.store.base import Store
 
@@ -42,8 +42,7 @@ def gc(store: Store, cfg: Any, *, older_than_ms: int | None = None, dry_run: boo
     if dry_run:
         cut = rules.cutoffs(days, store.now(), older_than_ms=older_than_ms, floors_ms=floors)
         _refuse_broken(chain, cut)
-        records = {record: store.retention.count(record, cut[_kind(record)]) if cut[_kind(record)] is not None else 0
-                   for record in store.retention.records}
+        records = _each(store, cut, store.retention.count)
         end = store.retention.event_prefix_end(cut["events"]) if cut["events"] is not None else None
         records["events"] = store.audit.count_through(end) if end is not None else 0
         return _document(store, cut, records, chain, None, dry_run=True)
@@ -52,8 +51,7 @@ def gc(store: Store, cfg: Any, *, older_than_ms: int | None = None, dry_run: boo
         if cut["events"] is not None:
             chain = audit.validate(store)  # again, under the lock: from the checkpoint just saved
             _refuse_broken(chain, cut)
-        records = {record: store.retention.delete(record, cut[_kind(record)]) if cut[_kind(record)] is not None else 0
-                   for record in store.retention.records}
+        records = _each(store, cut, store.retention.delete)
         anchor = _prune_events(store, cut["events"], now) if cut["events"] is not None else None
         records["events"] = anchor["pruned"] if anchor else 0
     result = _document(store, cut, records, chain, anchor, dry_run=False)
@@ -62,10 +60,15 @@ def gc(store: Store, cfg: Any, *, older_than_ms: int | None = None, dry_run: boo
     return result
 
 
-def _kind(record: str) -> str:
+def _each(store: Store, cut: dict[str, int | None], act: Callable[[str, int], int]) -> dict[str, int]:
+    """``act`` (count or delete) on every record kind the store keeps whose cut-off is set (0 for the others)."""
     from maf_hooks.store.retention import RECORDS
 
-    return RECORDS[record]
+    found = {}
+    for record in store.retention.records:
+        before = cut[RECORDS[record]]
+        found[record] = act(record, before) if before is not None else 0
+    return found
 
 
 def _refuse_broken(chain: dict[str, Any], cut: dict[str, int | None]) -> None:
@@ -78,8 +81,8 @@ def _refuse_broken(chain: dict[str, Any], cut: dict[str, int | None]) -> None:
 
 
 def _prune_events(store: Store, before: int, now: int) -> dict[str, Any] | None:
-    """Delete the prunable start of the chain and append the anchor that replaces it; move the
-    checkpoint to the anchor (the chain was verified up to its newest event in this section)."""
+    """Append the anchor that replaces the prunable start of the chain and delete that start; move
+    the checkpoint to the anchor (the chain was verified up to its newest event in this section)."""
     from maf_hooks.store.audit import ANCHOR_KIND
     from maf_hooks.store.events import SYSTEM_TASK
 
@@ -87,15 +90,22 @@ def _prune_events(store: Store, before: int, now: int) -> dict[str, Any] | None:
     end = store.retention.event_prefix_end(before)
     if end is None:
         return None
-    digest = trail.chain_row(end)[7]  # the hash the chain had there: what event end + 1 chains to
+    last = trail.chain_row(end)
+    if last is None:  # the run ends at a stored event, in this section
+        raise AssertionError(f"event {end} is not stored")
+    digest = last[7]  # the hash the chain had there: what event end + 1 chains to
     previous = trail.latest_anchor()
     start = rules.anchor_start(previous) if previous is not None else None
     pruned_before = start[0] - 1 if start is not None else 0
-    pruned = store.retention.delete_events_through(end)
+    pruned = trail.count_through(end)
     data = rules.anchor_data(pruned=pruned, pruned_total=pruned_before + pruned, first_id=end + 1, digest=digest,
                              before=before, previous=previous[0] if previous is not None else None)
+    # appended before the delete, so that it chains to the newest event even when every event goes
     anchor_id = store.events.append(SYSTEM_TASK, ANCHOR_KIND, None, data, now)
+    store.retention.delete_events_through(end)
     row = trail.chain_row(anchor_id)
+    if row is None:
+        raise AssertionError(f"the anchor {anchor_id} just appended is not stored")
     trail.save_checkpoint((anchor_id, row[7], trail.count_through(anchor_id), now))
     return rules.anchor_summary(row)
 
