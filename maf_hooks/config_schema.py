@@ -56,6 +56,20 @@ def file_mode(text: str) -> int | None:
     return mode if mode & 0o600 == 0o600 else None
 
 
+RETENTION_MAX_DAYS = 36_500
+
+RETENTION = Section({
+    "leases_days": Field("int", 30, minimum=0, maximum=RETENTION_MAX_DAYS,
+                         help="`maf db gc` deletes leases that ended this many days ago (0: kept forever)"),
+    "conflicts_days": Field("int", 90, minimum=0, maximum=RETENTION_MAX_DAYS,
+                            help="`maf db gc` deletes conflict records this old (0: kept forever)"),
+    "mail_days": Field("int", 30, minimum=0, maximum=RETENTION_MAX_DAYS,
+                       help="`maf db gc` deletes delivered outbox mail, the mail log and fleet mail this old "
+                            "(never Maildir files; 0: kept forever)"),
+    "events_days": Field("int", 365, minimum=0, maximum=RETENTION_MAX_DAYS,
+                         help="`maf db gc` prunes audit events this old, leaving an anchor (0: kept forever)"),
+})
+
 STORAGE = Section({
     "runtime": Field("str", None, env="MAF_RUNTIME", old_env=("MAF_RUNTIME_MODE",),
                      choices=runtime.RUNTIMES, problem=runtime.problem,
@@ -77,6 +91,7 @@ STORAGE = Section({
                                      help="how long to wait for the server to accept a connection"),
     "statement_timeout_seconds": Field("float", 5.0, minimum=0.1, maximum=MAX_SECONDS,
                                        help="how long one statement (or lock wait) may take on the server"),
+    "retention": RETENTION,
 }, validate=_storage)
 
 MAIL = Section({

@@ -150,7 +150,8 @@ def test_validate_chain_valid_after_mixed_operations(mixed, cli):
     assert result.out.strip() == f"audit chain valid: {total} event(s) checked"
     assert ok(cli(repo, "audit", "validate", "--json")).json == {
         "valid": True, "checked": total, "first_invalid_id": None, "problem": None,
-        "from_checkpoint": True, "checkpoint_id": total, "new_checked": 0, "checkpoint_problem": None}
+        "from_checkpoint": True, "checkpoint_id": total, "new_checked": 0, "checkpoint_problem": None,
+        "anchor": None}
     chain = raw(repo).execute("SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events "
                               "ORDER BY id").fetchall()
     assert [row[0] for row in chain] == list(range(1, total + 1))

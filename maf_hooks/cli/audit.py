@@ -45,6 +45,10 @@ def validate(context: Context, from_date, full, as_json):
                        err=True)
         click.echo(f"audit chain BROKEN at event {result['first_invalid_id']}: {result['problem']} "
                    f"({result['checked']} event(s) before it are intact)", err=True)
+    anchor = result["anchor"]
+    if not as_json and anchor is not None and since is None:
+        click.echo(f"checked from the anchor: event {anchor['id']} replaced events 1..{anchor['pruned_total']} "
+                   f"(pruned by `maf db gc`); the chain starts at event {anchor['first_id']}", err=not result["valid"])
     return 0 if result["valid"] else 1
 
 

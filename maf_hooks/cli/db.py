@@ -82,5 +82,8 @@ def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
     return 0
 
 
-# check, backup and restore; export, import and import-legacy: their own modules, on this group
+# check, backup and restore; export, import and import-legacy; gc: their own modules, on this group
 from maf_hooks.cli import db_maintenance, db_transfer  # noqa: E402, F401
+from maf_hooks.cli.db_gc import gc  # noqa: E402
+
+db_group.add_command(gc)

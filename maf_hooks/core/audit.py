@@ -6,7 +6,8 @@ removed or inserted afterwards: from the start, the first event must be id 1 wit
 ``prev_hash``; from a date, the first event at or after it is the anchor and its ``prev_hash`` is
 trusted; from a checkpoint (the newest event an earlier validation verified from the start),
 that event and the count of rows up to it are checked again and the chain continues from its
-hash. Ids follow each other without a gap, and the newest row must be the newest id ever
+hash; after ``maf db gc``, the start is the newest anchor's (:mod:`maf_hooks.core.retention`):
+the first kept event must be the id it names and chain to the hash it recorded. Ids follow each other without a gap, and the newest row must be the newest id ever
 handed out, so that removing the newest events is found too.
 """
 
@@ -37,26 +38,37 @@ def validate(rows: Iterable[Sequence[Any]], *, anchored: bool, highest_issued: i
 
 
 def walk(rows: Iterable[Sequence[Any]], *, anchored: bool, highest_issued: int,
-         after: Sequence[Any] | None = None) -> tuple[dict[str, Any], tuple[int, str] | None]:
+         after: Sequence[Any] | None = None,
+         start: tuple[int, str, int] | None = None) -> tuple[dict[str, Any], tuple[int, str] | None]:
     """:func:`validate`, and the (id, hash) of the last row it verified (None when none).
     ``after``: a checkpoint ``(event_id, hash, count, ...)`` the rows continue, trusted as it is
     (see :func:`checkpoint_problem`): the first row must be the next id and chain to its hash,
-    and ``checked`` counts on from its count."""
+    and ``checked`` counts on from its count. ``start``: an anchor's ``(first_id, hash, anchor
+    id)`` (:func:`maf_hooks.core.retention.anchor_start`): the events before ``first_id`` were
+    pruned, and the first row must be ``first_id`` and chain to that hash."""
     expected_prev: str | None = None
     previous_id: int | None = None
     checked = 0
     last: tuple[int, str] | None = None
+    first_expected = start[0] if start is not None else 1
     if after is not None:
         previous_id, expected_prev, checked = after[0], after[1], after[2]
     for row in rows:
         event_id, stored_prev, stored_hash = row[0], row[6] or "", row[7]
         if previous_id is None:
-            if not anchored and event_id != 1:
-                return _broken(1, _missing(1, event_id - 1), checked), last
-            expected_prev = stored_prev if anchored else ""
+            if start is not None and event_id < first_expected:
+                return _broken(event_id, f"it is older than event {first_expected}, where the anchor (event "
+                                         f"{start[2]}) says the chain starts after gc: inserted", checked), last
+            if not anchored and event_id != first_expected:
+                return _broken(first_expected, _missing(first_expected, event_id - 1), checked), last
+            expected_prev = start[1] if start is not None else stored_prev if anchored else ""
         elif event_id != previous_id + 1:
             return _broken(previous_id + 1, _missing(previous_id + 1, event_id - 1), checked), last
         if stored_prev != expected_prev:
+            if previous_id is None and start is not None:
+                return _broken(event_id, f"its prev_hash does not match the hash the anchor (event {start[2]}) "
+                                         "recorded for the pruned events: the anchor or this event was changed",
+                               checked), last
             return _broken(event_id, f"its prev_hash does not match event {previous_id}'s hash: "
                                      "an event before it was changed, or this one was inserted", checked), last
         if stored_hash != chain_hash(stored_prev, row[:6]):
@@ -66,8 +78,8 @@ def walk(rows: Iterable[Sequence[Any]], *, anchored: bool, highest_issued: int,
         checked += 1
     if previous_id is not None and highest_issued > previous_id:
         return _broken(previous_id + 1, _missing(previous_id + 1, highest_issued), checked), last
-    if previous_id is None and not anchored and highest_issued > 0:
-        return _broken(1, _missing(1, highest_issued), checked), last
+    if previous_id is None and not anchored and highest_issued >= first_expected:
+        return _broken(first_expected, _missing(first_expected, highest_issued), checked), last
     return valid(checked), last
 
 

@@ -27,27 +27,37 @@ def validate(store: Store | None, since_ms: int | None = None, *, full: bool = F
     or after that time, as before (no checkpoint read or written). No store: nothing to check.
     Besides the core's fields: ``from_checkpoint``, ``checkpoint_id`` (the event validation
     started after, or None), ``new_checked`` (events hashed by this run), ``checkpoint_problem``
-    (why a checkpoint was set aside, or None)."""
+    (why a checkpoint was set aside, or None), ``anchor`` (the newest anchor ``maf db gc`` left,
+    where a check from the start begins: :func:`maf_hooks.core.retention.anchor_summary`, or None)."""
+    from maf_hooks.core import retention
+
     if store is None:
         return _marked(rules.valid(), None, 0)
     trail = store.audit
     highest = trail.highest_issued_id()
+    anchor = trail.latest_anchor()
+    named = retention.anchor_summary(anchor)
     if since_ms is not None:
-        anchor = trail.first_id_since(since_ms)
-        if anchor is None:  # nothing at or after that date
-            return _marked(rules.valid(), None, 0)
-        result = rules.validate(trail.chain_rows(anchor), anchored=True, highest_issued=highest)
-        return _marked(result, None, result["checked"])
+        first = trail.first_id_since(since_ms)
+        if first is None:  # nothing at or after that date
+            return _marked(rules.valid(), None, 0, anchor=named)
+        result = rules.validate(trail.chain_rows(first), anchored=True, highest_issued=highest)
+        return _marked(result, None, result["checked"], anchor=named)
+    start = None if anchor is None else retention.anchor_start(anchor)
+    if anchor is not None and start is None:
+        broken = {"valid": False, "checked": 0, "first_invalid_id": anchor[0],
+                  "problem": retention.anchor_problem(anchor)}
+        return _marked(broken, None, 0, anchor=named)
     mark = None if full else trail.checkpoint()
     problem = None
     if mark is not None:
         problem = rules.checkpoint_problem(mark, trail.chain_row(mark[0]), trail.count_through(mark[0]))
     if mark is not None and problem is None:
         result, last = rules.walk(trail.chain_rows(mark[0] + 1), anchored=False, highest_issued=highest, after=mark)
-        result = _marked(result, mark[0], result["checked"] - mark[2])
+        result = _marked(result, mark[0], result["checked"] - mark[2], anchor=named)
     else:
-        result, last = rules.walk(trail.chain_rows(), anchored=False, highest_issued=highest)
-        result = _marked(result, None, result["checked"], problem)
+        result, last = rules.walk(trail.chain_rows(), anchored=False, highest_issued=highest, start=start)
+        result = _marked(result, None, result["checked"], problem, anchor=named)
         if result["valid"] and mark is not None and problem is not None:
             # the chain holds together but is not the one verified: rewritten with new hashes
             result.update(valid=False, first_invalid_id=mark[0], problem=problem, checked=min(mark[0] - 1, mark[2]))
@@ -57,9 +67,10 @@ def validate(store: Store | None, since_ms: int | None = None, *, full: bool = F
     return result
 
 
-def _marked(result: dict[str, Any], checkpoint_id: int | None, new: int, problem: str | None = None) -> dict[str, Any]:
+def _marked(result: dict[str, Any], checkpoint_id: int | None, new: int, problem: str | None = None, *,
+            anchor: dict[str, Any] | None = None) -> dict[str, Any]:
     return dict(result, from_checkpoint=checkpoint_id is not None, checkpoint_id=checkpoint_id, new_checked=new,
-                checkpoint_problem=problem)
+                checkpoint_problem=problem, anchor=anchor)
 
 
 def _save(store: Store, last: tuple[int, str], count: int) -> None:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 ChainRow = tuple
 # (event_id, hash, count, verified_at): events 1..event_id (count of them) verified at that time
 Checkpoint = tuple
+# the kind of the event ``maf db gc`` writes in place of the events it pruned (docs/audit.md)
+ANCHOR_KIND = "audit_anchor"
 
 
 class AuditTrail(abc.ABC):
@@ -42,6 +44,10 @@ class AuditTrail(abc.ABC):
     @abc.abstractmethod
     def count_through(self, event_id: int) -> int:
         """How many event rows have an id at or below ``event_id``."""
+
+    @abc.abstractmethod
+    def latest_anchor(self) -> ChainRow | None:
+        """The newest event of kind :data:`ANCHOR_KIND` (where the chain starts after a gc), or None."""
 
     # the checkpoint: the newest event verified from event 1 (set aside by the store whenever a
     # row at or below it is changed, removed or inserted through SQL)

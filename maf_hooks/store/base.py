@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.mailboxes import Mailboxes
     from maf_hooks.store.preflight import PreflightRecords
+    from maf_hooks.store.retention import Retention
     from maf_hooks.store.schema import Health, Schema
 
 
@@ -145,6 +146,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def deliveries(self) -> DeliveryOutbox:
         """The escalation messages' outbox (:mod:`maf_hooks.store.escalations`)."""
+
+    @property
+    @abc.abstractmethod
+    def retention(self) -> Retention:
+        """What ``maf db gc`` counts, deletes and compacts (:mod:`maf_hooks.store.retention`)."""
 
     mailboxes: Mailboxes | None = None
     """The agents' mailboxes when this store keeps the mail (:mod:`maf_hooks.store.mailboxes`); None

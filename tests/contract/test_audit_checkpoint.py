@@ -66,7 +66,8 @@ def test_validation_after_appends_checks_only_the_new_events(store):
     append(store, 2)
     second = audit.validate(store)
     assert second == {"valid": True, "checked": 5, "first_invalid_id": None, "problem": None,
-                      "from_checkpoint": True, "checkpoint_id": 3, "new_checked": 2, "checkpoint_problem": None}
+                      "from_checkpoint": True, "checkpoint_id": 3, "new_checked": 2, "checkpoint_problem": None,
+                      "anchor": None}
     third = audit.validate(store)
     assert third["from_checkpoint"] and third["checkpoint_id"] == 5 and third["new_checked"] == 0
     full = audit.validate(store, full=True)

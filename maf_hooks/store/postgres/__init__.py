@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.mailboxes import Mailboxes
     from maf_hooks.store.postgres.connection import Database, Settings
     from maf_hooks.store.preflight import PreflightRecords
+    from maf_hooks.store.retention import Retention
     from maf_hooks.store.schema import Health, Schema
 
 # what opening reads, in one round trip: the schema's window, the server's clock, whether the
@@ -123,6 +124,7 @@ class PostgresStore(Store):
         "maf_hooks.store.postgres.escalations", "PostgresEscalations")
     deliveries: DeliveryOutbox = Keeper(  # type: ignore[assignment]
         "maf_hooks.store.postgres.escalations", "PostgresDeliveries")
+    retention: Retention = Keeper("maf_hooks.store.postgres.retention", "PostgresRetention")  # type: ignore[assignment]
     mailboxes: Mailboxes = Keeper("maf_hooks.store.postgres.mailboxes", "PostgresMailboxes")  # type: ignore[assignment]
 
 

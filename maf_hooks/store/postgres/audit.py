@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from maf_hooks.store.audit import AuditTrail
+from maf_hooks.store.audit import ANCHOR_KIND, AuditTrail
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +45,11 @@ class PostgresAuditTrail(AuditTrail):
     def count_through(self, event_id: int) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM events WHERE repository = %s AND id <= %s",
                                   (self.repo, event_id)))
+
+    def latest_anchor(self) -> ChainRow | None:
+        row = self.db.one("SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events "
+                          "WHERE repository = %s AND kind = %s ORDER BY id DESC LIMIT 1", (self.repo, ANCHOR_KIND))
+        return tuple(row) if row is not None else None
 
     def checkpoint(self) -> Checkpoint | None:
         row = self.db.one("SELECT event_id, hash, count, verified_at FROM audit_checkpoint WHERE repository = %s",

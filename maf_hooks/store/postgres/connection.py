@@ -208,6 +208,24 @@ class Database:
             with contextlib.suppress(StorageError), self._guarded():
                 tx.__exit__(None, None, None)
 
+    @contextlib.contextmanager
+    def warnings(self) -> Iterator[list[str]]:
+        """The server's warnings while the block runs, as a list that fills as they arrive (a
+        statement the server skipped in part, such as a VACUUM of a table the role may not vacuum,
+        succeeds with a warning)."""
+        found: list[str] = []
+
+        def collect(diagnostic: psycopg.errors.Diagnostic) -> None:
+            if diagnostic.severity_nonlocalized == "WARNING":
+                found.append(diagnostic.message_primary or "")
+
+        conn = self.conn
+        conn.add_notice_handler(collect)
+        try:
+            yield found
+        finally:
+            conn.remove_notice_handler(collect)
+
     # --- transactions --------------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.events import EventLog
     from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.preflight import PreflightRecords
+    from maf_hooks.store.retention import Retention
     from maf_hooks.store.schema import Health, Schema
     from maf_hooks.store.sqlite.connection import Database
 
@@ -69,6 +70,7 @@ class SqliteStore(Store):
         "maf_hooks.store.sqlite.escalations", "SqliteEscalations")
     deliveries: DeliveryOutbox = _Keeper(  # type: ignore[assignment]
         "maf_hooks.store.sqlite.escalations", "SqliteDeliveries")
+    retention: Retention = _Keeper("maf_hooks.store.sqlite.retention", "SqliteRetention")  # type: ignore[assignment]
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,

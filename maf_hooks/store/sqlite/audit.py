@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from maf_hooks.store.audit import AuditTrail
+from maf_hooks.store.audit import ANCHOR_KIND, AuditTrail
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,6 +39,11 @@ class SqliteAuditTrail(AuditTrail):
         # the rows above a checkpoint are few
         total = self.db.scalar("SELECT COUNT(*) FROM events")
         return int(total) - int(self.db.scalar("SELECT COUNT(*) FROM events WHERE id > ?", (event_id,)))
+
+    def latest_anchor(self) -> ChainRow | None:
+        row = self.db.one("SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events "
+                          "WHERE kind = ? ORDER BY id DESC LIMIT 1", (ANCHOR_KIND,))
+        return tuple(row) if row is not None else None
 
     def checkpoint(self) -> Checkpoint | None:
         row = self.db.one("SELECT event_id, hash, count, verified_at FROM audit_checkpoint WHERE id = 1")
