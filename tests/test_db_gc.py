@@ -97,3 +97,20 @@ def test_gc_and_vacuum_on_a_server_and_a_role_that_may_not_vacuum(tmp_path, pg_s
     assert skipped.returncode == 1, skipped.stdout + skipped.stderr
     assert "the server skipped leases" in skipped.stderr and "owner" in skipped.stderr
     assert run(agent, "maf", "audit", "validate", "--full", env=env).returncode == 0
+
+
+def test_after_a_gc_check_backup_and_export_keep_the_anchored_chain(repo, cli, tmp_path):
+    """The operator's other commands read a pruned chain as validate does: `maf db check` passes,
+    a backup checks, and an export imported into an empty store reproduces the anchor."""
+    busy(repo, cli, 3)
+    ok(cli(repo, "db", "gc", "--older-than", "1ms"))
+    ok(cli(repo, "lease", "acquire", "kept.txt", "--agent", "bob"))
+    ok(cli(repo, "db", "check"))
+    ok(cli(repo, "db", "backup", str(tmp_path / "after-gc.db")))
+    document = tmp_path / "export.json"
+    ok(cli(repo, "db", "export", "--output", str(document)))
+    env = {"MAF_DB_PATH": str(tmp_path / "imported.db")}
+    ok(cli(repo, "db", "import", str(document), env=env))
+    imported = ok(cli(repo, "audit", "validate", "--full", "--json", env=env)).json
+    assert imported["valid"] and imported["anchor"]["id"] == 7 and imported["checked"] == 2
+    ok(cli(repo, "db", "check", "--full", env=env))
