@@ -195,6 +195,8 @@ def parse(pattern: str, casefold: bool = False) -> Parsed:
 
 def has_meta(segment: str) -> bool:
     """Whether the text has an unescaped '*', '?' or '['."""
+    if "\\" not in segment:  # no escape: three searches in C
+        return "*" in segment or "?" in segment or "[" in segment
     i = 0
     while i < len(segment):
         if segment[i] == "\\":
@@ -239,6 +241,10 @@ def literal_prefix(pattern: str) -> str:
     ``'src/'`` -> ``'src/'``, ``'src/a.py'`` -> ``'src/'``. Every path the pattern covers
     starts with it.
     """
+    if "\\" not in pattern:  # no escape: up to the last '/' before the first glob character
+        first = min((at for at in (pattern.find("*"), pattern.find("?"), pattern.find("[")) if at != -1),
+                    default=len(pattern))
+        return pattern[: pattern.rfind("/", 0, first) + 1]
     prefix = []
     for segment in pattern.split("/")[:-1]:  # the last piece is not followed by '/'
         if has_meta(segment):
