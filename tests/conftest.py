@@ -98,6 +98,41 @@ def pg_url(pg_server) -> str:
     return pg_server.new_database()
 
 
+# --- a real headless browser (Debian's chromium, driven by Playwright) --------------------------
+
+# read before any test clears MAF_* variables: `.ci/run` sets it, and CI sets CI
+REQUIRE_BROWSER = bool(os.environ.get("MAF_REQUIRE_BROWSER") or os.environ.get("CI"))
+# the system's chromium, never a browser Playwright downloads; nothing it does reaches the network
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for one test module (started on first use, closed after the module). A missing
+    chromium or Playwright skips the test, or fails it where the browser is required (CI)."""
+    import shutil
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        message = "chromium is not on PATH: install it (Debian: apt-get install chromium) to run the board's browser tests"
+        if REQUIRE_BROWSER:
+            pytest.fail(message + " (required here: MAF_REQUIRE_BROWSER or CI is set)")
+        pytest.skip(message)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if REQUIRE_BROWSER:
+            pytest.fail("playwright is not installed: ./scripts/setup installs it with the test extra")
+        pytest.skip("playwright is not installed (pip install playwright; its own browsers are not needed)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 @pytest.fixture
 def repo(tmp_path) -> Path:
     """A git repository with one commit and a configured user.email."""

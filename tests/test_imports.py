@@ -42,7 +42,7 @@ def test_every_module_imports_on_its_own():
 @pytest.mark.parametrize("entry", ["maf_hooks.hooks"])
 def test_hook_import_path_is_lean(entry):
     heavy = ("click", "git", "pathspec", "email", "mailbox", "tomllib", "tomli", "packaging", "urllib.request",
-             "psycopg", "maf_hooks.store.postgres")
+             "psycopg", "maf_hooks.store.postgres", "starlette", "uvicorn", "maf_hooks.web")
     code = f"import sys, {entry}; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     assert_prints_nothing(code)
 

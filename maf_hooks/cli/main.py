@@ -25,6 +25,7 @@ COMMANDS = {
     "mail": "maf_hooks.cli.mail:mail_group",
     "mcp": "maf_hooks.cli.mcp:mcp_command",
     "preflight": "maf_hooks.cli.preflight:preflight_command",
+    "serve": "maf_hooks.cli.serve:serve_command",
 }
 
 

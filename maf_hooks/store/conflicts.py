@@ -52,6 +52,11 @@ class ConflictRecords(abc.ABC):
         ``limit`` when given), read ``batch`` rows at a time: memory follows ``batch``."""
 
     @abc.abstractmethod
+    def latest(self, limit: int, *, status: str | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` records (of ``status`` only, when given), newest first, as
+        :meth:`since` gives them: an index read from the newest end, whatever the table holds."""
+
+    @abc.abstractmethod
     def mailed_since(self, dedup_key: str, start: int) -> bool:
         """Whether mail with this key was logged after ``start``."""
 

@@ -111,3 +111,17 @@ def test_conflict_stream_equals_since_with_agent_and_limit(store, clock):
         assert list(store.conflicts.stream(start, limit=2, batch=batch)) == store.conflicts.since(start)[:2]
         assert [r["id"] for r in store.conflicts.stream(0, agent="carol", limit=3, batch=batch)] == [
             "conflict-0000", "conflict-0002", "conflict-0004"]
+
+
+def test_latest_conflicts_are_the_newest_first_with_a_status_filter(store, clock):
+    statuses = ["blocked", "overridden", "warned", "overridden", "blocked", "blocked", "overridden"]
+    with store.write():
+        for i, status in enumerate(statuses):  # two at each time: the later id is the newer
+            store.conflicts.add(dict(_record(i, "alice", clock.now + i // 2), status=status,
+                                     override_reason="hotfix" if status == "overridden" else None))
+    oldest_first = store.conflicts.since(0)
+    assert [r["id"] for r in store.conflicts.latest(3)] == ["conflict-0006", "conflict-0005", "conflict-0004"]
+    assert store.conflicts.latest(100) == oldest_first[::-1]
+    assert [r["id"] for r in store.conflicts.latest(2, status="overridden")] == ["conflict-0006", "conflict-0003"]
+    assert [r["override_reason"] for r in store.conflicts.latest(5, status="overridden")] == ["hotfix"] * 3
+    assert store.conflicts.latest(5, status="nothing") == []

@@ -50,6 +50,12 @@ class PostgresConflictRecords(ConflictRecords):
         for page in self.db.pages(sql, args, batch):
             yield from (dict(zip(RECORD_FIELDS, row)) for row in page)
 
+    def latest(self, limit: int, *, status: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("AND status = %s ", (self.repo, status, limit)) if status is not None else ("", (self.repo, limit))
+        rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE repository = %s {where}"
+                           "ORDER BY created_at DESC, id DESC LIMIT %s", args)
+        return [dict(zip(RECORD_FIELDS, row)) for row in rows]
+
     def mailed_since(self, dedup_key: str, start: int) -> bool:
         return self.db.one("SELECT 1 FROM mail_log WHERE repository = %s AND dedup_key = %s AND sent_at > %s",
                            (self.repo, dedup_key, start)) is not None

@@ -40,6 +40,12 @@ class SqliteConflictRecords(ConflictRecords):
         for page in self.db.pages(sql, args, batch):
             yield from (dict(zip(RECORD_FIELDS, row)) for row in page)
 
+    def latest(self, limit: int, *, status: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("WHERE status = ? ", (status, limit)) if status is not None else ("", (limit,))
+        rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts {where}"
+                           "ORDER BY created_at DESC, id DESC LIMIT ?", args)
+        return [dict(zip(RECORD_FIELDS, row)) for row in rows]
+
     def mailed_since(self, dedup_key: str, start: int) -> bool:
         return self.db.one("SELECT 1 FROM mail_log WHERE dedup_key = ? AND sent_at > ?", (dedup_key, start)) is not None
 
