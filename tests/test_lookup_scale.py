@@ -15,7 +15,7 @@ from maf_hooks.core.model import EXCLUSIVE, SHARED
 from maf_hooks.errors import StorageError
 from maf_hooks.patterns.match import covers
 from maf_hooks.services import leasing
-from maf_hooks.services.lookup import keyed_rows, rows_for
+from maf_hooks.services.lookup import FULL_READ_RATIO, keyed_rows, rows_for
 from maf_hooks.store.sqlite import open_file
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from tests.contract import conftest as contract
@@ -123,9 +123,9 @@ def test_one_hundred_thousand_paths_in_one_lookup(store, clock):
 
 
 def test_fewer_leases_than_paths_are_read_in_full_and_more_by_key(store, clock, monkeypatch):
-    """The cheaper read for the size: every open lease when the store counts no more of them
-    than paths changed (where it can count them: SQLite keeps the count), else the keyed lookup;
-    both give the leases that cover the paths."""
+    """The cheaper read for the size: every open lease when the store counts few of them for the
+    paths changed (one a FULL_READ_RATIO paths or fewer; where it can count them: SQLite keeps the
+    count), else the keyed lookup; both give the leases that cover the paths."""
     with store.write() as now:
         for n in range(30):
             rules.insert_lease(store, "alice", f"src/f{n}.py", EXCLUSIVE, "", now, now + MINUTE)
@@ -134,7 +134,7 @@ def test_fewer_leases_than_paths_are_read_in_full_and_more_by_key(store, clock, 
     for name in ("checked_rows", "active_rows_near"):
         original = getattr(store.leases, name)
         monkeypatch.setattr(store.leases, name, lambda *a, _o=original, _n=name, **k: reads.append(_n) or _o(*a, **k))
-    many = [f"src/f{n}.py" for n in range(0, 60, 2)] + ["far/x.md", "src/other.py"]
+    many = [f"src/f{n}.py" for n in range(0, 60, 2)] + ["far/x.md"] + [f"new/n{n}.py" for n in range(31 * FULL_READ_RATIO)]
     few = ["src/f4.py", "far/y.md"]
     covered_many = {row[2] for row in rows_for(store.leases, clock.now, many)}
     covered_few = {row[2] for row in rows_for(store.leases, clock.now, few)}

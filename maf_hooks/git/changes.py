@@ -50,8 +50,9 @@ def staged_paths_later(paths: RepoPaths) -> Later:
     job = Background(_STAGED, paths.root, drain=True)  # without a commit argument: HEAD, or the empty tree if unborn
 
     def finish() -> list[str]:
-        # in git's order (sorted: what the lease index sorts again at no cost), each path once
-        return list(dict.fromkeys(zsplit(job.result()[1])))
+        # in git's order (sorted: what the lease index sorts again at no cost); an unmerged path
+        # may be named more than once, which the lease index reads as once
+        return zsplit(job.result()[1])
 
     return Later(finish, job)
 

@@ -145,7 +145,7 @@ class LeaseIndex:
         return anyone, each
 
     def covered(self, paths: Iterable[str]) -> list[tuple[str, list]]:
-        """``[(path, covering(path)), ...]`` for each of ``paths`` (sorted) that some lease covers:
+        """``[(path, covering(path)), ...]`` for each of ``paths`` (sorted, each once) that some lease covers:
         what :meth:`covering` of every path gives, found in bulk so that the cost follows the
         leases and the paths they may cover, not every path times its directories.
 
@@ -159,9 +159,12 @@ class LeaseIndex:
         picked = range(len(ordered)) if self._casefold else self._candidates(ordered)
         result = []
         for index in sorted(picked):
-            found = self.covering(ordered[index])
+            path = ordered[index]
+            if index and ordered[index - 1] == path:
+                continue  # a path given twice is judged once
+            found = self.covering(path)
             if found:
-                result.append((ordered[index], found))
+                result.append((path, found))
         return result
 
     def _candidates(self, ordered: list[str]) -> Iterable[int]:

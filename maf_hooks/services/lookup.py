@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from maf_hooks.store.leases import LeaseRecords
 
 
+# Reading every open lease costs about four times what looking up one path's keys does (each lease
+# read goes into the lease index; a key is one index probe): so every lease is read when there are
+# at most a quarter as many as paths changed (benchmarks/bench_grid.py measures both sides).
+FULL_READ_RATIO = 4
+
+
 def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casefold: bool = False) -> list[tuple]:
     """The active leases that may cover a changed path, as rows in ``active_rows`` order.
 
@@ -21,8 +27,9 @@ def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casef
     directories, and the literal prefixes of globs, the root's ``""`` among them), in one query
     at any size, so that the cost follows the paths and the leases found, not the number of
     active leases. The lookup loads every lease that the index could find for these paths. Three
-    cases read every active lease instead: no more leases open than paths changed (as the store
-    counts them, :meth:`LeaseRecords.open_count`: reading them all is then the cheaper read),
+    cases read every active lease instead: few leases open for the paths changed (at most one a
+    ``FULL_READ_RATIO`` paths, as the store counts them, :meth:`LeaseRecords.open_count`: reading
+    them all is then the cheaper read),
     ``casefold`` (``core.ignorecase``: the keys are stored as written and compared exactly), and
     a path that is no valid UTF-8 (git output decoded with surrogateescape), which no stored key
     can equal. Both reads check what they
@@ -33,7 +40,7 @@ def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casef
     if casefold or not _all_utf8(changed):
         return records.checked_rows(now)
     open_count = records.open_count()
-    if open_count is not None and open_count <= len(changed):  # no more leases than keys: read them all
+    if open_count is not None and open_count * FULL_READ_RATIO <= len(changed):
         return records.checked_rows(now)
     return keyed_rows(records, now, changed)
 
