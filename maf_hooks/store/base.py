@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.mailboxes import Mailboxes
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.tallies import Tallies
 
 
 class Keeper:
@@ -145,6 +146,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def deliveries(self) -> DeliveryOutbox:
         """The escalation messages' outbox (:mod:`maf_hooks.store.escalations`)."""
+
+    @property
+    @abc.abstractmethod
+    def tallies(self) -> Tallies:
+        """The grouped counts ``maf metrics`` exposes (:mod:`maf_hooks.store.tallies`)."""
 
     mailboxes: Mailboxes | None = None
     """The agents' mailboxes when this store keeps the mail (:mod:`maf_hooks.store.mailboxes`); None

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.postgres.connection import Database, Settings
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.tallies import Tallies
 
 # what opening reads, in one round trip: the schema's window, the server's clock, whether the
 # repository has an active lease at that time (what the commit hook asks first) and whether any
@@ -123,6 +124,7 @@ class PostgresStore(Store):
         "maf_hooks.store.postgres.escalations", "PostgresEscalations")
     deliveries: DeliveryOutbox = Keeper(  # type: ignore[assignment]
         "maf_hooks.store.postgres.escalations", "PostgresDeliveries")
+    tallies: Tallies = Keeper("maf_hooks.store.postgres.tallies", "PostgresTallies")  # type: ignore[assignment]
     mailboxes: Mailboxes = Keeper("maf_hooks.store.postgres.mailboxes", "PostgresMailboxes")  # type: ignore[assignment]
 
 

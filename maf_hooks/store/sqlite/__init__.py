@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.tallies import Tallies
     from maf_hooks.store.sqlite.connection import Database
 
 
@@ -69,6 +70,7 @@ class SqliteStore(Store):
         "maf_hooks.store.sqlite.escalations", "SqliteEscalations")
     deliveries: DeliveryOutbox = _Keeper(  # type: ignore[assignment]
         "maf_hooks.store.sqlite.escalations", "SqliteDeliveries")
+    tallies: Tallies = _Keeper("maf_hooks.store.sqlite.tallies", "SqliteTallies")  # type: ignore[assignment]
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
