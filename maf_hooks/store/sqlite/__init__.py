@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from maf_hooks.store.leases import LeaseRecords
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.schema import Health, Schema
-    from maf_hooks.store.tallies import Tallies
     from maf_hooks.store.sqlite.connection import Database
+    from maf_hooks.store.tallies import Tallies
 
 
 class SqliteStore(Store):
