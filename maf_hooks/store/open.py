@@ -32,6 +32,10 @@ class StoreLocation:
     def __str__(self) -> str:
         return self.path
 
+    def beside(self, name: str) -> str:
+        """A small file of this clone's kept beside the database (the hooks' timings)."""
+        return os.path.join(os.path.dirname(self.path), name)
+
     def exists(self) -> bool:
         return os.path.exists(self.path)
 
@@ -69,16 +73,22 @@ class ServerLocation:
 
     backend = "postgresql"
 
-    def __init__(self, root: str, cfg: Any) -> None:
+    def __init__(self, root: str, cfg: Any, common_dir: str) -> None:
         from maf_hooks.store.url import redact
 
         self.root = root
+        self.common_dir = common_dir
         self.url = cfg.get("storage.url")
         self.path = redact(self.url)
         self.cfg = cfg
 
     def __str__(self) -> str:
         return self.path
+
+    def beside(self, name: str) -> str:
+        """A small file of this clone's, kept where a database file would be (``maf/`` in the git
+        common directory): what this machine measures, such as the hooks' timings, stays local."""
+        return os.path.join(self.common_dir, os.path.dirname(location.DEFAULT_RELATIVE), name)
 
     def exists(self) -> bool:
         """A configured server always counts: whether it is reachable is for :meth:`open` to say
@@ -154,7 +164,7 @@ class ServerLocation:
 
 def locate(root: str, common_dir: str, cfg: Any) -> StoreLocation | ServerLocation:
     if cfg.get("storage.url"):
-        return ServerLocation(root, cfg)
+        return ServerLocation(root, cfg, common_dir)
     return StoreLocation(root, common_dir, cfg)
 
 
@@ -178,7 +188,7 @@ def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> 
     # the configuration as it is, with the one key the command line names replaced
     named = SimpleNamespace(get=lambda dotted, default=None: value if dotted == key else cfg.get(dotted, default))
     if key == "storage.url":
-        return ServerLocation(root, named)
+        return ServerLocation(root, named, common_dir)
     return StoreLocation(root, common_dir, named)
 
 
