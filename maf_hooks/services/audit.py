@@ -87,7 +87,7 @@ def report(store: Store | None, *, since_ms: int, agent: str | None = None) -> d
 
 
 def guard(store: Store | None, *, bead_id: str, mail_root: str, max_kb: float, now: int,
-          stale_minutes: int = 60) -> dict[str, Any]:
+          stale_minutes: int = rules.STALE_MINUTES) -> dict[str, Any]:
     """The audit guard: the bead's mail against its budget, and (with a store) findings about
     stale lease holders, overdue escalations, overrides without a reason and the chain."""
     size, messages = mail_mentioning(mail_root, bead_id)
