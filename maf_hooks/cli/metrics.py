@@ -23,7 +23,7 @@ def metrics_command(context: Context, directory: str | None, as_json: bool) -> i
 
     \b
     maf metrics                                          # for a scrape, or to look
-    maf metrics --textfile /var/lib/node_exporter/text   # from cron, for node_exporter
+    maf metrics --textfile "$TEXTFILE_DIR"   # from cron: node_exporter --collector.textfile.directory
     """
     from maf_hooks.services import metrics
 
