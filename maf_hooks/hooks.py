@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from maf_hooks.errors import MafError
 
@@ -30,7 +31,9 @@ def run_hook(
     stream: TextIO | None = None,
     clock: Callable[[], int] | None = None,
 ) -> int:
-    """Decide one commit or push; return the exit code (0 let it through, 1 refuse)."""
+    """Decide one commit or push; return the exit code (0 let it through, 1 refuse). Once the
+    answer is written, its duration is recorded beside the store (:mod:`maf_hooks.hook_timing`)."""
+    started = time.perf_counter()
     environ = os.environ if environ is None else environ
     stream = sys.stderr if stream is None else stream
     if clock is None:
@@ -76,6 +79,9 @@ def run_hook(
             from maf_hooks.services.followup import finish
 
             finish(settings, environ, clock)
+        from maf_hooks.hook_timing import after
+
+        after(settings, operation, started)
 
 
 def _agent(settings: dict[str, Any]) -> str | None:

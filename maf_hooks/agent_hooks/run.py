@@ -42,8 +42,9 @@ def decode(data: bytes) -> object:
 
 
 def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
-        clock: Callable[[], int] | None = None) -> Reply:
-    """Answer one hook call of ``client`` whose input is ``data``."""
+        clock: Callable[[], int] | None = None, state: dict[str, Any] | None = None) -> Reply:
+    """Answer one hook call of ``client`` whose input is ``data``. ``state`` (filled as it goes)
+    tells the caller what the call was (``kind``) and where its timing goes (``timings``)."""
     environ = os.environ if environ is None else environ
     if client not in CLIENTS:
         return Reply(stderr=f"maf: unknown agent client {client!r}: expected one of {', '.join(CLIENTS)}.\n", code=2)
@@ -52,7 +53,8 @@ def run(client: str, data: bytes, environ: Mapping[str, str] | None = None, *,
 
         clock = now_ms
     protocol = client_module(client)
-    state: dict[str, Any] = {"environ": environ}
+    state = {} if state is None else state
+    state["environ"] = environ
     try:
         document = decode(data)
         if isinstance(document, dict):  # what is known of the call, should the input prove bad

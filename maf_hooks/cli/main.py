@@ -24,6 +24,7 @@ COMMANDS = {
     "lease": "maf_hooks.cli.lease:lease_group",
     "mail": "maf_hooks.cli.mail:mail_group",
     "mcp": "maf_hooks.cli.mcp:mcp_command",
+    "metrics": "maf_hooks.cli.metrics:metrics_command",
     "preflight": "maf_hooks.cli.preflight:preflight_command",
     "serve": "maf_hooks.cli.serve:serve_command",
 }

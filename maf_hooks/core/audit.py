@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 SEVERITIES = ("critical", "high", "medium", "low")
+# an agent holding active leases is stale after this long without a heartbeat (the guard's
+# stale_lease_holder finding, the metric maf_agents_stale, the live board)
+STALE_MINUTES = 60
 LEASE_KINDS = {"acquire": "taken", "release": "released", "expire": "expired", "takeover": "taken_over"}
 
 

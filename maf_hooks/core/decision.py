@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
 
 
+OPERATIONS = ("commit", "push", "edit")  # what a decision (and so a conflict record) is about
+
+
 class Decision:
     """What a check found; ``conflicts``/``shared`` are ``(path, lease)`` pairs in path order."""
 

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 WEBHOOK_BUDGET_SECONDS = 1.0  # the most a command or hook waits on AUDIT_WEBHOOK_URL
 FLUSH_NOW_BUDGET_SECONDS = 30.0  # `maf audit flush`, run by hand, may wait longer
 RETRY_BASE_MS = rules.RETRY_BASE_MS
-STALE_MINUTES = 60  # an agent holding leases with no heartbeat for this long is stale (the guard, the board)
 
 
 def validate(store: Store | None, since_ms: int | None = None, *, full: bool = False) -> dict[str, Any]:
@@ -99,7 +98,7 @@ def report(store: Store | None, *, since_ms: int, agent: str | None = None) -> d
 
 
 def guard(store: Store | None, *, bead_id: str, mail_root: str, max_kb: float, now: int,
-          stale_minutes: int = STALE_MINUTES) -> dict[str, Any]:
+          stale_minutes: int = rules.STALE_MINUTES) -> dict[str, Any]:
     """The audit guard: the bead's mail against its budget, and (with a store) findings about
     stale lease holders, overdue escalations, overrides without a reason and the chain."""
     size, messages = mail_mentioning(mail_root, bead_id)

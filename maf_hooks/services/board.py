@@ -10,7 +10,7 @@ store's clock (``now_ms``), so that a browser's own clock never enters "time lef
 
 from __future__ import annotations
 
-from maf_hooks.services.audit import STALE_MINUTES
+from maf_hooks.core.audit import STALE_MINUTES
 from maf_hooks.services.documents import conflict_entry
 from maf_hooks.timeutil import iso
 

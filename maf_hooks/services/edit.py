@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from maf_hooks import gitfiles, identity
+from maf_hooks import gitfiles, hook_timing, identity
 from maf_hooks.core import policy
 from maf_hooks.errors import NotARepository
 from maf_hooks.services.followup import finish
@@ -162,6 +162,7 @@ def _write_in(client: str, call: ToolCall, start: Start, relative: Sequence[str]
 
     changed = list(dict.fromkeys(normalize_path(path, paths.root, precompose=settings.precompose)
                                  for path in relative))
+    state["timings"] = location.beside(hook_timing.FILE)  # the hook's duration goes there afterwards
     store = state["store"] = location.open(environ=environ, clock=clock, create=auto)
     resolve = lambda: agent_for(client, call, environ, start.identity)
     claim: Callable[[str], object] | None = None
@@ -264,5 +265,6 @@ def session_ended(client: str, call: ToolCall, environ: Mapping[str, str], *, cl
     agent = state["agent"] = agent_for(client, call, environ, start.identity)
     if agent is None:
         return 0
+    state["timings"] = location.beside(hook_timing.FILE)
     store = state["store"] = location.open(environ=environ, clock=clock, create=False)
     return len(claims.release_session(store, agent, session_key(client, call)))

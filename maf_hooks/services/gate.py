@@ -11,7 +11,7 @@ stopped). This module is imported by the git hook: it imports only what that pat
 
 from __future__ import annotations
 
-from maf_hooks import git
+from maf_hooks import git, hook_timing
 from maf_hooks.core import policy
 from maf_hooks.services.lookup import rows_for
 
@@ -77,6 +77,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     if not location.exists():
         return settings, None  # nobody has leased anything: nothing to check, nothing to create
 
+    settings["timings"] = location.beside(hook_timing.FILE)  # the hook's duration goes there afterwards
     store = settings["store"] = location.open(environ=environ, clock=clock, create=False)
     now = store.now()
     if not store.leases.has_active(now):

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.retention import Retention
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.tallies import Tallies
 
 
 class Keeper:
@@ -151,6 +152,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def retention(self) -> Retention:
         """What ``maf db gc`` counts, deletes and compacts (:mod:`maf_hooks.store.retention`)."""
+
+    @property
+    @abc.abstractmethod
+    def tallies(self) -> Tallies:
+        """The grouped counts ``maf metrics`` exposes (:mod:`maf_hooks.store.tallies`)."""
 
     mailboxes: Mailboxes | None = None
     """The agents' mailboxes when this store keeps the mail (:mod:`maf_hooks.store.mailboxes`); None

@@ -35,6 +35,10 @@ class StoreLocation:
     def __str__(self) -> str:
         return self.path
 
+    def beside(self, name: str) -> str:
+        """A small file of this clone's kept beside the database (the hooks' timings)."""
+        return os.path.join(os.path.dirname(self.path), name)
+
     def exists(self) -> bool:
         return os.path.exists(self.path)
 
@@ -93,16 +97,22 @@ class ServerLocation:
     backend = "postgresql"
     runtime = "postgres"
 
-    def __init__(self, root: str, cfg: Any) -> None:
+    def __init__(self, root: str, cfg: Any, common_dir: str) -> None:
         from maf_hooks.store.url import redact
 
         self.root = root
+        self.common_dir = common_dir
         self.url = cfg.get("storage.url")
         self.path = redact(self.url)
         self.cfg = cfg
 
     def __str__(self) -> str:
         return self.path
+
+    def beside(self, name: str) -> str:
+        """A small file of this clone's, kept where a database file would be (``maf/`` in the git
+        common directory): what this machine measures, such as the hooks' timings, stays local."""
+        return os.path.join(self.common_dir, os.path.dirname(location.DEFAULT_RELATIVE), name)
 
     def exists(self) -> bool:
         """A configured server always counts: whether it is reachable is for :meth:`open` to say
@@ -193,6 +203,11 @@ class MemoryLocation:
     def __str__(self) -> str:
         return ":memory: (storage.runtime = memory: private to this process, gone when it exits; no file)"
 
+    def beside(self, name: str) -> str:
+        """Where a file store of this repository would keep ``name`` (``maf/`` in the git common
+        directory): the memory store has no directory of its own."""
+        return os.path.join(self.key, os.path.dirname(location.DEFAULT_RELATIVE), name)
+
     def exists(self) -> bool:
         from maf_hooks.store.sqlite import memory
 
@@ -234,7 +249,7 @@ def locate(root: str, common_dir: str, cfg: Any, *, guarding: bool = False) -> L
             raise ConfigError(unguarded(found))
         return found
     if chosen == runtime.POSTGRES:
-        return ServerLocation(root, cfg)
+        return ServerLocation(root, cfg, common_dir)
     return StoreLocation(root, common_dir, cfg)
 
 
@@ -271,7 +286,7 @@ def locate_given(root: str, common_dir: str, cfg: Any, given: str, cwd: str) -> 
     # the configuration as it is, with the one key the command line names replaced
     named = SimpleNamespace(get=lambda dotted, default=None: value if dotted == key else cfg.get(dotted, default))
     if key == "storage.url":
-        return ServerLocation(root, named)
+        return ServerLocation(root, named, common_dir)
     return StoreLocation(root, common_dir, named)
 
 

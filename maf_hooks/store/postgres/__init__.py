@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.retention import Retention
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.tallies import Tallies
 
 # what opening reads, in one round trip: the schema's window, the server's clock, whether the
 # repository has an active lease at that time (what the commit hook asks first) and whether any
@@ -125,6 +126,7 @@ class PostgresStore(Store):
     deliveries: DeliveryOutbox = Keeper(  # type: ignore[assignment]
         "maf_hooks.store.postgres.escalations", "PostgresDeliveries")
     retention: Retention = Keeper("maf_hooks.store.postgres.retention", "PostgresRetention")  # type: ignore[assignment]
+    tallies: Tallies = Keeper("maf_hooks.store.postgres.tallies", "PostgresTallies")  # type: ignore[assignment]
     mailboxes: Mailboxes = Keeper("maf_hooks.store.postgres.mailboxes", "PostgresMailboxes")  # type: ignore[assignment]
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.retention import Retention
     from maf_hooks.store.schema import Health, Schema
     from maf_hooks.store.sqlite.connection import Database
+    from maf_hooks.store.tallies import Tallies
 
 
 class SqliteStore(Store):
@@ -71,6 +72,7 @@ class SqliteStore(Store):
     deliveries: DeliveryOutbox = _Keeper(  # type: ignore[assignment]
         "maf_hooks.store.sqlite.escalations", "SqliteDeliveries")
     retention: Retention = _Keeper("maf_hooks.store.sqlite.retention", "SqliteRetention")  # type: ignore[assignment]
+    tallies: Tallies = _Keeper("maf_hooks.store.sqlite.tallies", "SqliteTallies")  # type: ignore[assignment]
 
 
 def open_file(path: str, clock: Callable[[], int], *, create: bool = True, migrate: bool = True,
