@@ -152,3 +152,22 @@ def test_loopback_names():
     assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "localhost.evil", "example.com", "[::2]", ""]))
     assert [host_of(h) for h in ("a:1", "a", "[::1]:8", "[::1]", "[::1", "", None)] == [
         "a", "a", "[::1]", "[::1]", None, None, None]
+
+
+def test_the_board_serves_the_metrics_behind_the_same_gate(repo, cli, served):
+    """`/metrics` is `maf metrics` over HTTP: Prometheus's text format (read back with
+    prometheus_client's own parser), GET only, and with a token a scraper's bearer token."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert cli(repo, "lease", "acquire", "src/", "--agent", "alice").code == 0
+    assert cli(repo, "lease", "acquire", "docs/", "--agent", "bob", "--shared").code == 0
+    board = served("--token-env", "BOARD_TOKEN", env={"BOARD_TOKEN": TOKEN})
+    assert board.request("GET", "/metrics")[0] == 401
+    status, headers, body = board.request("GET", "/metrics", {"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200 and headers["Content-Type"].startswith("text/plain") and "version=" in headers["Content-Type"]
+    families = {family.name: family for family in text_string_to_metric_families(body)}
+    active = {(s.labels["agent"], s.labels["mode"]): s.value for s in families["maf_leases_active"].samples}
+    assert active == {("alice", "exclusive"): 1.0, ("bob", "shared"): 1.0}
+    assert board.request("POST", "/metrics", {"Authorization": f"Bearer {TOKEN}"})[0] == 405
+    command = {family.name for family in text_string_to_metric_families(cli(repo, "metrics").out)}
+    assert set(families) == command  # the same exposition as the command (its values move: the file's size)

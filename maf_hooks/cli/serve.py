@@ -51,7 +51,8 @@ def token_from(variable: str | None, environ) -> str | None:
 def serve_command(ctx: click.Context, host, port, token_env, as_json, config_path, env_name):
     """Serve the live board: a read-only web page of who holds what, the agents' heartbeats,
     recent conflicts and overrides, open escalations and the audit chain's state. It redraws
-    itself every few seconds; it has no write action.
+    itself every few seconds; it has no write action. It also serves `maf metrics` at /metrics
+    for Prometheus.
 
     On loopback (the default) it answers only requests addressed to localhost, 127.0.0.1 or
     [::1]. To listen anywhere else, name a token with --token-env: every request must then send
@@ -83,6 +84,11 @@ def serve_command(ctx: click.Context, host, port, token_env, as_json, config_pat
         with context.store_if_exists() as store:
             return board.snapshot(store, store.now() if store is not None else _now())
 
+    def read_metrics() -> tuple[bytes, str]:
+        from maf_hooks.services import metrics
+
+        return metrics.exposition(context), metrics.content_type()
+
     sock = server.listen(host, port)
     url = server.url_of(sock)
     if as_json:
@@ -92,7 +98,7 @@ def serve_command(ctx: click.Context, host, port, token_env, as_json, config_pat
     else:
         needs = f"; every request needs the token in ${token_env}" if token is not None else ""
         click.echo(f"maf serve: the board is at {url} (read-only{needs}). Ctrl-C stops it.")
-    server.serve(app.build(read_board, token=token, loopback=loopback), sock)
+    server.serve(app.build(read_board, token=token, loopback=loopback, read_metrics=read_metrics), sock)
     return 0
 
 

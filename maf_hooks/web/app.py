@@ -34,10 +34,13 @@ def page_file(name: str) -> bytes:
     return resources.files("maf_hooks.web").joinpath("static", name).read_bytes()
 
 
-def build(read_board: Callable[[], dict[str, Any]], *, token: str | None, loopback: bool) -> Starlette:
+def build(read_board: Callable[[], dict[str, Any]], *, token: str | None, loopback: bool,
+          read_metrics: Callable[[], tuple[bytes, str]] | None = None) -> Starlette:
     """The application: ``read_board()`` gives the snapshot document (it opens and closes the
     store; it runs in a worker thread, one per request). A store that cannot be read is a 503
-    whose JSON names the reason; the page shows it and keeps asking."""
+    whose JSON names the reason; the page shows it and keeps asking. ``read_metrics()`` gives
+    the Prometheus exposition and its content type, served at ``/metrics`` behind the same gate
+    (a scraper sends the token as a bearer token)."""
 
     def static(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
         body = page_file(name)
@@ -60,8 +63,19 @@ def build(read_board: Callable[[], dict[str, Any]], *, token: str | None, loopba
             return JSONResponse({"error": described(exc)[1], "exit_code": ENVIRONMENT}, status_code=500,
                                 headers=SAFE_HEADERS)
 
+    def metrics(request: Request) -> Response:
+        from maf_hooks.errors import MafError, described
+
+        assert read_metrics is not None
+        try:
+            body, media_type = read_metrics()
+        except (MafError, OSError) as exc:  # a scraper sees the target down, with the reason
+            return Response(described(exc)[1] + "\n", status_code=503, media_type="text/plain; charset=utf-8",
+                            headers=SAFE_HEADERS)
+        return Response(body, media_type=media_type, headers=SAFE_HEADERS)
+
     routes = [Route(path, static(name, media_type), methods=["GET"]) for path, (name, media_type) in FILES.items()]
     routes.append(Route("/api/board", board, methods=["GET"]))
-    # /metrics (issue 13, services/metrics.py: exposition(context) -> bytes) is mounted here, a GET
-    # route like the others, behind the same gate.
+    if read_metrics is not None:
+        routes.append(Route("/metrics", metrics, methods=["GET"]))
     return Starlette(routes=routes, middleware=[Middleware(Gate, token=token, loopback=loopback)])
