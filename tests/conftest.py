@@ -184,3 +184,23 @@ def db_snapshot(path) -> list:
         return [(t, sorted(map(repr, conn.execute(f"SELECT * FROM {t}")))) for t in tables]
     finally:
         conn.close()
+
+
+# --- promtool (Debian: prometheus), which checks the alert rules and the dashboard's queries ----
+
+REQUIRE_PROMTOOL = bool(os.environ.get("MAF_REQUIRE_PROMTOOL") or os.environ.get("CI"))
+
+
+@pytest.fixture
+def promtool():
+    """The path of Prometheus's promtool; a missing one skips the test, or fails it where it is
+    required (``.ci/run`` sets MAF_REQUIRE_PROMTOOL, CI sets CI)."""
+    import shutil
+
+    found = shutil.which("promtool")
+    if found is None:
+        message = "promtool is not on PATH: install it (Debian: apt-get install prometheus)"
+        if REQUIRE_PROMTOOL:
+            pytest.fail(message + " (required here: MAF_REQUIRE_PROMTOOL or CI is set)")
+        pytest.skip(message)
+    return found
