@@ -71,9 +71,11 @@ class Context:
             yield store
         finally:
             try:
-                from maf_hooks.services import audit
+                url = self.environ.get("AUDIT_WEBHOOK_URL")
+                if url:  # the audit service (hashlib and all) only where a webhook is set
+                    from maf_hooks.services import audit
 
-                audit.flush_quietly(store, self.environ.get("AUDIT_WEBHOOK_URL"), store.now())
+                    audit.flush_quietly(store, url, store.now())
             finally:
                 store.close()
 
