@@ -19,6 +19,13 @@ from __future__ import annotations
 SEMANTICS_VERSION = 1
 GLOB_CHARS = "*?[\\"  # a pattern without any of these is a path
 
+
+def has_glob_chars(text: str) -> bool:
+    """Whether ``text`` holds one of :data:`GLOB_CHARS` (a glob character or an escape): four
+    searches in C, several times faster than testing each character (the hook asks it of every
+    lease it reads)."""
+    return "*" in text or "?" in text or "[" in text or "\\" in text
+
 _EXPORTS = {
     "PatternError": "syntax",
     "escape": "syntax",
@@ -57,6 +64,7 @@ if TYPE_CHECKING:  # what __getattr__ returns, for type checkers
 
 __all__ = [
     "GLOB_CHARS",
+    "has_glob_chars",
     "MAX_PATTERN_LENGTH",
     "SEMANTICS_VERSION",
     "PatternError",

@@ -15,7 +15,7 @@ With ``casefold`` (``core.ignorecase``) keys and paths are compared with ASCII l
 
 from __future__ import annotations
 
-from maf_hooks.patterns import GLOB_CHARS
+from maf_hooks.patterns import has_glob_chars
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-_GLOB_OR_ESCAPE = frozenset(GLOB_CHARS)
 
 
 def _readers():
@@ -94,9 +93,9 @@ class LeaseIndex:
             match, syntax = _readers()
         for pattern, item in leases:
             size += 1
-            if _GLOB_OR_ESCAPE.isdisjoint(pattern):
+            if not has_glob_chars(pattern):
                 name = pattern
-            elif pattern.endswith("/**") and _GLOB_OR_ESCAPE.isdisjoint(pattern[:-3]):
+            elif pattern.endswith("/**") and not has_glob_chars(pattern[:-3]):
                 name = pattern[:-2]
             else:
                 if syntax is None:
@@ -173,10 +172,18 @@ class LeaseIndex:
         from bisect import bisect_left, bisect_right
 
         picked: set[int] = set()
-        for name in self._exact:  # the path itself and everything beneath it
-            picked.update(range(bisect_left(ordered, name), bisect_right(ordered, name)))
-        for name in (*self._exact, *self._beneath):
-            picked.update(range(bisect_left(ordered, name + "/"), bisect_left(ordered, name + "0")))  # '0' follows '/'
+        count = len(ordered)
+        for names, itself in ((self._exact, True), (self._beneath, False)):
+            for name in names:  # the path itself (an exact key), and everything beneath it
+                at = bisect_left(ordered, name)
+                if itself and at < count and ordered[at] == name:
+                    end = bisect_right(ordered, name, at)
+                    picked.update(range(at, end))
+                    at = end
+                under = name + "/"
+                at = bisect_left(ordered, under, at)
+                if at < count and ordered[at].startswith(under):  # most keys have nothing beneath
+                    picked.update(range(at, bisect_left(ordered, name + "0", at)))  # '0' follows '/'
         if not self._buckets:
             return picked
         joined = "\n".join(ordered)

@@ -20,7 +20,7 @@ negation applies, which is git's WM_CASEFOLD.
 
 from __future__ import annotations
 
-from maf_hooks.patterns import GLOB_CHARS, charsets
+from maf_hooks.patterns import GLOB_CHARS, charsets, has_glob_chars
 from maf_hooks.patterns.cache import Lru
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
@@ -223,7 +223,7 @@ def unescape(text: str) -> str:
 
 def escape(path: str) -> str:
     """The pattern that matches exactly ``path`` (every glob character escaped)."""
-    if not any(char in path for char in GLOB_CHARS):
+    if not has_glob_chars(path):
         return path
     return "".join("\\" + char if char in GLOB_CHARS else char for char in path)
 

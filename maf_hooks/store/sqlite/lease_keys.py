@@ -1,24 +1,23 @@
 """The keys of the hook's lease lookup on SQLite: which patterns are globs, the lookup keys as one
 JSON array for ``json_each(?)``, and the per-key counts that catch a damaged index (migration 11).
-Imports only ``maf_hooks.patterns`` (its glob characters) and ``_json`` (the C half of ``json``), since
+Imports only ``maf_hooks.patterns`` (what a glob is) and ``_json`` (the C half of ``json``), since
 the hook reads leases on every commit."""
 
 from __future__ import annotations
 
-from maf_hooks.patterns import GLOB_CHARS
+from maf_hooks.patterns import has_glob_chars
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Collection
 
 EACH = "(SELECT value FROM json_each(?))"
-_GLOB = frozenset(GLOB_CHARS)
 
 
 def is_glob(pattern: str) -> bool:
     """A pattern with a glob character or an escape (``patterns.GLOB_CHARS``); as the keeper's
     ``_IS_GLOB`` SQL."""
-    return not _GLOB.isdisjoint(pattern)
+    return has_glob_chars(pattern)
 
 
 def key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dict[tuple[str, str], int]:
