@@ -16,7 +16,8 @@ read or written loses that one sample, and the hook's outcome stays what it was.
 not a histogram of today's :data:`BUCKETS` starts again from zero (Prometheus reads that as a
 counter reset).
 
-This module is on the hooks' import path: it imports only ``os``, ``time`` and ``fcntl``.
+This module is on the hooks' import path: it imports only ``os``, ``time``, ``fcntl`` and
+:mod:`maf_hooks.atomicfile`.
 """
 
 from __future__ import annotations
@@ -108,19 +109,13 @@ def _add(series: dict[str, list[Any]], hook: str, seconds: float) -> None:
 
 
 def _replace(path: str, series: dict[str, list[Any]]) -> None:
+    from maf_hooks.atomicfile import write_bytes
+
     lines = [_header()] + [" ".join((hook, repr(float(values[0])), *map(str, values[1:])))
                            for hook, values in sorted(series.items())]
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    # under the lock, so one temporary name a process; not flushed to disk: a crash loses a sample
+    write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"), durable=False,
+                temporary=f"{path}.{os.getpid()}.tmp")
 
 
 def read(path: str) -> dict[str, tuple[list[tuple[float, int]], float]]:

@@ -22,6 +22,17 @@ if TYPE_CHECKING:
     from maf_hooks.store.schema import Schema
 
 
+def _migrate_here(location: StoreLocation | MemoryLocation, environ: Mapping[str, str]) -> tuple[int | None, Schema]:
+    """Migrate a store this process opens itself (a file, or memory): its version before (None:
+    none yet) and its schema now, with the migrations applied."""
+    before = None
+    if location.exists():
+        with location.open(environ=environ, read_only=True) as probe:
+            before = probe.schema().version
+    with location.open(environ=environ) as store:
+        return before, store.schema(applied=True)
+
+
 class StoreLocation:
     """Where the configured store lives, before anything is opened (``exists`` never creates)."""
 
@@ -45,12 +56,7 @@ class StoreLocation:
     def migrate(self, *, environ: Mapping[str, str]) -> tuple[int | None, Schema]:
         """Create the file or bring its schema up to date (``maf db migrate``): the version it
         had (None: no file yet) and its schema now, with the migrations applied."""
-        before = None
-        if self.exists():
-            with self.open(environ=environ, read_only=True) as probe:
-                before = probe.schema().version
-        with self.open(environ=environ) as store:
-            return before, store.schema(applied=True)
+        return _migrate_here(self, environ)
 
     def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
              create: bool = True, migrate: bool = True, read_only: bool = False,
@@ -215,12 +221,7 @@ class MemoryLocation:
 
     def migrate(self, *, environ: Mapping[str, str]) -> tuple[int | None, Schema]:
         """As :meth:`StoreLocation.migrate`: made on first use, then current."""
-        before = None
-        if self.exists():
-            with self.open(environ=environ, read_only=True) as probe:
-                before = probe.schema().version
-        with self.open(environ=environ) as store:
-            return before, store.schema(applied=True)
+        return _migrate_here(self, environ)
 
     def open(self, *, environ: Mapping[str, str], clock: Callable[[], int] | None = None,
              create: bool = True, migrate: bool = True, read_only: bool = False,

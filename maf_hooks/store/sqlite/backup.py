@@ -25,23 +25,11 @@ if TYPE_CHECKING:
 _BUSY, _LOCKED = 5, 6  # a backup step's status: another connection holds the lock
 
 
-def new_file(path: str, mode: int) -> None:
-    """Make ``path`` with exactly ``mode``; StorageError when it exists or cannot be made."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-    except OSError as exc:
-        raise StorageError(f"Cannot create {path}: {exc.strerror or exc}.") from None
-    try:
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-
-
 def snapshot(source: str, target: str, mode: int) -> None:
     """Copy the database at ``source`` into the new file ``target`` (made with ``mode``; it must
     not exist): one backup step, so the copy is consistent however many write meanwhile. The
     copy is one self-contained file (journal mode DELETE), written to disk before this returns."""
-    new_file(target, mode)
+    create_file(target, mode, exist_ok=False)
     src = connect(source, read_only=True)
     try:
         dst = sqlite3.connect(target, isolation_level=None)

@@ -46,15 +46,19 @@ def _check_writable(path: str) -> None:
         )
 
 
-def create_file(path: str, mode: int) -> None:
+def create_file(path: str, mode: int, *, exist_ok: bool = True) -> None:
     """Make the missing database file with exactly ``mode`` (the umask does not narrow or widen
-    it): SQLite then gives its -wal and -shm files the same permissions as the database."""
+    it): SQLite then gives its -wal and -shm files the same permissions as the database. A file
+    that exists already (another process made it first) keeps its mode, unless ``exist_ok`` is
+    false: then it is a StorageError, as any other failure to make it."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-    except FileExistsError:  # another process made it first: its mode stands
-        return
+    except FileExistsError:
+        if exist_ok:
+            return
+        raise StorageError(f"Cannot create {path}: it exists already.") from None
     except OSError as exc:
-        raise StorageError(f"Cannot create the lease database {path}: {exc.strerror or exc}.") from None
+        raise StorageError(f"Cannot create the database file {path}: {exc.strerror or exc}.") from None
     try:
         os.fchmod(fd, mode)
     finally:
