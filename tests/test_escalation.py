@@ -51,7 +51,7 @@ def messages(repo, agent):
 
 def json_part(message):
     for part in message.walk():
-        if part.get_content_type() == "application/json":
+        if part.get_filename() == "maf.json":
             return json.loads(part.get_payload(decode=True))
     return None
 
