@@ -97,9 +97,13 @@ def in_words(ms: int) -> str:
 
 def after(ms: int, now: int, event: str = "this message") -> str:
     """When ``ms`` is, told against ``now`` for a text read later: ``45 minutes after this
-    message`` (``... before ...`` when it is earlier), never a countdown that goes stale."""
+    message`` (``... before ...`` when it is earlier), never a countdown that goes stale. The
+    exact time is told beside it, so the span is rounded: to the minute from a minute up (a lease
+    of 45 minutes that a hook meets 0.2 s later is "45 minutes" after), else to the second."""
     delta = ms - now
-    return f"{in_words(abs(delta))} {'after' if delta >= 0 else 'before'} {event}"
+    unit = 60_000 if abs(delta) >= 59_500 else 1000
+    rounded = (abs(delta) + unit // 2) // unit * unit
+    return f"{in_words(rounded)} {'after' if delta >= 0 else 'before'} {event}"
 
 
 def relative(ms: int, now: int) -> str:
