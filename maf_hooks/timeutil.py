@@ -65,19 +65,45 @@ def parse_iso_ms(text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def span(ms: int) -> str:
-    """A short human span: ``45s``, ``29m 59s``, ``2h 5m``, ``3d 4h``."""
+def _largest(ms: int) -> list[tuple[int, str]]:
+    """The two largest units of a span (seconds only under an hour), as ``(count, unit)``."""
     seconds = max(0, int(ms // 1000))
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+        parts = [(days, "d"), (hours, "h")]
+    elif hours:
+        parts = [(hours, "h"), (minutes, "m")]
+    elif minutes:
+        parts = [(minutes, "m"), (secs, "s")]
+    else:
+        parts = [(secs, "s")]
+    return [parts[0]] + [part for part in parts[1:] if part[0]]
+
+
+def span(ms: int) -> str:
+    """A short human span: ``45s``, ``29m 59s``, ``2h 5m``, ``3d 4h``."""
+    return " ".join(f"{count}{unit}" for count, unit in _largest(ms))
+
+
+_WORDS = {"d": "day", "h": "hour", "m": "minute", "s": "second"}
+
+
+def in_words(ms: int) -> str:
+    """The span of :func:`span` in words: ``45 seconds``, ``29 minutes 59 seconds``, ``1 hour``."""
+    return " ".join(f"{count} {_WORDS[unit]}{'' if count == 1 else 's'}" for count, unit in _largest(ms))
+
+
+def after(ms: int, now: int, event: str = "this message") -> str:
+    """When ``ms`` is, told against ``now`` for a text read later: ``45 minutes after this
+    message`` (``... before ...`` when it is earlier), never a countdown that goes stale. The
+    exact time is told beside it, so the span is rounded: to the minute from a minute up (a lease
+    of 45 minutes that a hook meets 0.2 s later is "45 minutes" after), else to the second."""
+    delta = ms - now
+    unit = 60_000 if abs(delta) >= 59_500 else 1000
+    rounded = (abs(delta) + unit // 2) // unit * unit
+    return f"{in_words(rounded)} {'after' if delta >= 0 else 'before'} {event}"
 
 
 def relative(ms: int, now: int) -> str:

@@ -204,3 +204,22 @@ def promtool():
             pytest.fail(message + " (required here: MAF_REQUIRE_PROMTOOL or CI is set)")
         pytest.skip(message)
     return found
+
+
+REQUIRE_NEOMUTT = bool(os.environ.get("MAF_REQUIRE_NEOMUTT") or os.environ.get("CI"))
+
+
+@pytest.fixture
+def neomutt():
+    """The paths of neomutt and tmux (the terminal it runs in); a missing one skips the test, or
+    fails it where it is required (``.ci/run`` sets MAF_REQUIRE_NEOMUTT, CI sets CI)."""
+    import shutil
+
+    found = {name: shutil.which(name) for name in ("neomutt", "tmux")}
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        message = f"{' and '.join(missing)} not on PATH: install them (Debian: apt-get install neomutt tmux)"
+        if REQUIRE_NEOMUTT:
+            pytest.fail(message + " (required here: MAF_REQUIRE_NEOMUTT or CI is set)")
+        pytest.skip(message)
+    return found

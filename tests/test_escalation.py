@@ -51,7 +51,7 @@ def messages(repo, agent):
 
 def json_part(message):
     for part in message.walk():
-        if part.get_content_type() == "application/json":
+        if part.get_filename() == "maf.json":
             return json.loads(part.get_payload(decode=True))
     return None
 
@@ -146,6 +146,12 @@ def test_repeated_conflict_opens_one_escalation_to_level_one(esc_repo, cli):
     assert payload["type"] == "ESCALATION_REQUEST" and payload["agentId"] == "bob" and payload["level"] == 1
     assert payload["pathId"] == "critical-system-escalation" and payload["target"] == "on-call-engineer"
     assert payload["context"]["paths"] == ["held/f.txt"]
+    # named for the repository (its directory, without a server), in the escalation's thread, signed
+    escalation_id = payload["escalationId"]
+    assert str(message["Subject"]).startswith("[MAF] ESCALATION_REQUEST in repo level 1 ")
+    assert str(message["In-Reply-To"]) == str(message["References"]) == f"<{escalation_id}@maf-hooks>"
+    text = message.get_payload()[0].get_payload(decode=True).decode("utf-8")
+    assert text.startswith(f"ESCALATION_REQUEST {escalation_id} in repo\n") and text.endswith("\n-- \nmaf-hooks\n")
     # a third conflict: still one open escalation for (path, bob, reservation_conflict)
     conflict_commit(esc_repo, cli)
     listing = cli(esc_repo, "escalate", "list", "--json").json["escalations"]

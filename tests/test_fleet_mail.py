@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import commit_file, git, make_repo
 
+from maf_hooks.store.url import repository_key
+
 ALICE = {"MAF_AGENT_ID": "alice"}
 BOB = {"MAF_AGENT_ID": "bob"}
 
@@ -80,7 +82,8 @@ def test_conflict_in_one_clone_reaches_the_holder_in_the_other(machines, cli):
     [message] = listed.json["messages"]
     assert message["type"] == "RESERVATION_CONFLICT" and message["seen"] is False and message["folder"] == "new"
     assert message["from"].startswith("bob <") and message["to"].startswith("alice <")
-    assert message["subject"].startswith("[MAF] RESERVATION_CONFLICT")
+    key = repository_key(git("remote", "get-url", "origin", cwd=a).stdout.strip())
+    assert message["subject"].startswith(f"[MAF] RESERVATION_CONFLICT in {key}: ")  # the key both clones share
     assert listed.json["agent"] == "alice" and "127.0.0.1" in listed.json["mailbox"]  # the server's location
 
     table = cli(a, "mail", "list", env=ALICE)

@@ -247,8 +247,8 @@ def test_hook_one_message_per_holder(repo, cli):
     import json
 
     for message, expected in ((alice[0], {"a/1", "a/2"}), (carol[0], {"b/1", "b2/1"})):
-        parts = {part.get_content_type(): part for part in message.walk()}
-        envelopes = json.loads(parts["application/json"].get_payload(decode=True))
+        parts = {part.get_filename() or part.get_content_type(): part for part in message.walk()}
+        envelopes = json.loads(parts["maf.json"].get_payload(decode=True))
         assert {e["filePath"] for e in envelopes} == expected
         for envelope in envelopes:
             assert envelope["type"] == "RESERVATION_CONFLICT" and envelope["agentId"] == "bob"

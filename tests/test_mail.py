@@ -123,8 +123,9 @@ def test_deliver_creates_maildir_and_puts_message_in_new(root):
     text_part, json_part = parsed.iter_parts()
     assert text_part.get_content_type() == "text/plain"
     assert text_part.get_content() == "alice tried to commit src/api/x.py, which you lease.\n"
-    assert json_part.get_content_type() == "application/json"
-    assert json_part.get_filename() == "maf.json"
+    # text/plain, so that mutt shows it inline; an attachment named maf.json
+    assert json_part.get_content_type() == "text/plain" and json_part.get_content_charset() == "utf-8"
+    assert json_part.get_content_disposition() == "attachment" and json_part.get_filename() == "maf.json"
     assert json.loads(json_part.get_content()) == {"paths": ["src/api/x.py"], "lease": {"id": 7}}
 
 

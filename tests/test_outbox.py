@@ -34,7 +34,7 @@ def outbox(repo):
 def conflict_ids(messages):
     ids = []
     for message in messages:
-        part = next(p for p in message.walk() if p.get_content_type() == "application/json")
+        part = next(p for p in message.walk() if p.get_filename() == "maf.json")
         ids += [envelope["conflictId"] for envelope in json.loads(part.get_payload(decode=True))]
     return ids
 

@@ -107,11 +107,11 @@ def test_refused_commit_with_many_paths_records_all_and_reports_few(repo, cli):
     assert listed.code == 0 and {r["path"] for r in listed.json["conflicts"]} == set(names)
 
     (message,) = inbox(repo, "alice")
-    parts = {part.get_content_type(): part for part in message.walk()}
+    parts = {part.get_filename() or part.get_content_type(): part for part in message.walk()}
     text = parts["text/plain"].get_payload(decode=True).decode("utf-8")
     assert text.count("      your lease ") == REPORT_PATHS
     assert f"... and {60 - REPORT_PATHS} more: every one is in the attached maf.json" in text
-    envelopes = json.loads(parts["application/json"].get_payload(decode=True))
+    envelopes = json.loads(parts["maf.json"].get_payload(decode=True))
     assert sorted(e["filePath"] for e in envelopes) == names[:60]
     assert len(inbox(repo, "carol")) == 1
 

@@ -41,3 +41,16 @@ def test_lease_conflicts_since_too_long_exit_2(repo, cli):
         assert f"Invalid --since '{since}': it must be at most 36500d" in result.err
         assert "internal error" not in result.err
     assert cli(repo, "lease", "conflicts", "--since", "36500d").code == 0
+
+
+def test_after_states_a_span_in_words_against_the_message_rounded_beside_an_exact_time():
+    from maf_hooks.timeutil import after, span
+
+    now = 1_764_600_000_000
+    assert after(now + 45 * 60_000, now) == "45 minutes after this message"
+    assert after(now + 45 * 60_000 - 150, now) == "45 minutes after this message"  # met 0.15 s after taking it
+    assert after(now + 2 * 3_600_000 + 5 * 60_000, now) == "2 hours 5 minutes after this message"
+    assert after(now + 86_400_000 + 3_600_000, now) == "1 day 1 hour after this message"
+    assert after(now + 30_000, now) == "30 seconds after this message"
+    assert after(now - 90_000, now) == "2 minutes before this message"
+    assert span(45 * 60_000 - 150) == "44m 59s"  # the countdown of a terminal report is unchanged

@@ -77,21 +77,30 @@ def list_mail(context: Context, agent, unread, as_json):
 
 
 @mail_group.command("read")
-@click.argument("key", metavar="ID")
+@click.argument("key", metavar="ID", required=False)
+@click.option("--latest", is_flag=True, help="The newest message (by date), instead of an ID.")
 @agent_option
 @json_option
 @pass_context
-def read_mail(context: Context, key, agent, as_json):
+def read_mail(context: Context, key, latest, agent, as_json):
     """Show one message (headers and text) and mark it read.
 
+    ID is a message's id as `maf mail list` shows it, or enough of its start to name one
+    message (a start that fits several is refused, exit 2, listing them); --latest reads the
+    newest message instead.
+
     \b
-    Example:
+    Examples:
       maf mail read 1700000000.M123456P4242Q1.host
+      maf mail read 1700000000.M12
+      maf mail read --latest --json
     """
+    if latest and key is not None:
+        raise UsageError("Give either a message ID or --latest, not both.")
     who = context.agent(agent)
     assert who is not None  # required
     with service.mail_store(context) as store:
-        message = service.read(context.mail_root(), who, key, store=store)
+        message = service.read(context.mail_root(), who, key, store=store, latest=latest)
     if as_json:
         emit_json(message)
         return 0
@@ -103,7 +112,7 @@ def read_mail(context: Context, key, agent, as_json):
     text = shown(message["text"], lines=True)  # another agent's text: no raw escape sequence
     click.echo(text, nl=not text.endswith("\n"))
     if message["json"] is not None:
-        click.echo(f"\n[{_mail().JSON_FILENAME} attached: `maf mail read {shown(key)} --json` shows it]")
+        click.echo(f"\n[{_mail().JSON_FILENAME} attached: `maf mail read {shown(message['id'])} --json` shows it]")
     return 0
 
 

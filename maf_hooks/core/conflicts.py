@@ -5,9 +5,9 @@ holders read. The recording and the mail are :mod:`maf_hooks.services.conflicts`
 from __future__ import annotations
 
 from maf_hooks.core.policy import OVERRIDE_HOW, Override
-from maf_hooks.core.text import quoted, shown
+from maf_hooks.core.text import SIGNATURE, quoted, shown
 from maf_hooks.identity import HOW_TO_SET
-from maf_hooks.timeutil import iso, relative
+from maf_hooks.timeutil import after, iso, relative
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,13 +51,14 @@ def _who(agent: str | None) -> str:
     return shown(agent) if agent else "an agent with no identity"
 
 
-def subject(decision: Decision, outcome: Outcome, holder: str, count: int) -> str:
+def subject(decision: Decision, outcome: Outcome, holder: str, count: int, repository: str) -> str:
     what = f"{count} path{'s' if count != 1 else ''} you hold"
+    head = f"[MAF] RESERVATION_CONFLICT in {shown(repository)}"
     if outcome.status == "overridden":
-        return f"[MAF] RESERVATION_CONFLICT: {_who(decision.agent)} overrode your lease ({what})"
+        return f"{head}: {_who(decision.agent)} overrode your lease ({what})"
     verb = "was refused" if outcome.status == "blocked" else "went through with a warning"
     article = "an" if decision.operation == "edit" else "a"
-    return f"[MAF] RESERVATION_CONFLICT: {article} {decision.operation} by {_who(decision.agent)} touching {what} {verb}"
+    return f"{head}: {article} {decision.operation} by {_who(decision.agent)} touching {what} {verb}"
 
 
 def _act(operation: str) -> str:
@@ -65,33 +66,43 @@ def _act(operation: str) -> str:
     return "edit" if operation == "edit" else f"{operation} changes to"
 
 
-def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[dict[str, Any]], now: int) -> str:
+def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[dict[str, Any]], now: int,
+                repository: str) -> str:
+    """The holder's message: who did what in ``repository``, each path with its lease and when
+    the lease ends (an absolute time, and how long after this message: it is read later)."""
     lines = [f"Hello {holder},", ""]
+    where = f"in {shown(repository)}"
     if outcome.status == "overridden":
         lines.append(
             f"{_who(decision.agent)} used the emergency override (MAF_RESERVATION_OVERRIDE) to {_act(decision.operation)} "
-            f"paths you hold a lease on. Their reason: {shown(outcome.reason)}"
+            f"paths you hold a lease on {where}. Their reason: {shown(outcome.reason)}"
         )
     elif outcome.status == "blocked":
-        lines.append(f"{_who(decision.agent)} tried to {_act(decision.operation)} paths you hold a lease on. "
+        lines.append(f"{_who(decision.agent)} tried to {_act(decision.operation)} paths you hold a lease on {where}. "
                      "The attempt was refused.")
     else:
         lines.append(f"{_who(decision.agent)} made a{'n' if decision.operation == 'edit' else ''} "
-                     f"{decision.operation} that changes paths you hold a lease on. "
+                     f"{decision.operation} that changes paths you hold a lease on {where}. "
                      "The hook is in warn mode, so it went through.")
     lines.append("")
     for row in items[:REPORT_PATHS]:
         lease = row["lease"]
         lines.append(f"  {shown(row['path'])}")
-        lines.append(f"      your lease {lease.id} on {quoted(lease.pattern)} ends {iso(lease.expires_at)} "
-                     f"({relative(lease.expires_at, now)})")
+        lines.append(f"      your lease {lease.id} on {quoted(lease.pattern)} ends {iso(lease.expires_at)}, "
+                     f"{after(lease.expires_at, now)}")
     if len(items) > REPORT_PATHS:
         lines.append(f"  ... and {len(items) - REPORT_PATHS} more: every one is in the attached maf.json, "
                      f"and {list_command(decision.agent)} lists them")
     lines += ["", ("Please reply to them (maf mail send --to "
                    f"{_who(decision.agent) if decision.agent else 'AGENT'} --subject ... --body ...) or release the lease when you are done "
-                   "(maf-lease release PATTERN)."), "", "-- maf-hooks"]
+                   "(maf-lease release PATTERN)."), "", SIGNATURE]
     return "\n".join(lines) + "\n"
+
+
+def lease_ids(items: list[dict[str, Any]]) -> list[str]:
+    """The leases a holder's message is about, each once, in the order of its paths: the threads
+    it belongs to."""
+    return list(dict.fromkeys(row["lease"].id for row in items))
 
 
 def told(mailed: list[str], queued: list[str], suppressed: Mapping[str, str]) -> str:

@@ -13,6 +13,7 @@ other than tab, at most :data:`MAX_TEXT` characters.
 from __future__ import annotations
 
 MAX_TEXT = 1000
+SIGNATURE = "-- \nmaf-hooks"  # ends every mail maf writes: the standard "-- " line (with its space), then who wrote it
 
 # not control characters in Unicode's C0/C1 sense, but they reorder or break what a reader sees
 _INVISIBLE = frozenset("\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -22,7 +22,7 @@ _WHERE = {
     "address": "addresses", "agent_of": "addresses", "mailbox_path": "addresses", "DOMAIN": "addresses",
     "UNKNOWN_SENDER": "addresses",
     "build_message": "message", "JSON_FILENAME": "message", "MESSAGE": "message", "MESSAGE_ID_DOMAIN": "message",
-    "POLICY": "message",
+    "POLICY": "message", "thread_root": "message", "is_json_part": "message",
     "deliver": "maildir", "send": "maildir", "deliver_once": "maildir", "outbox_key": "maildir",
     "as_bytes": "maildir",
     "list_messages": "reading", "read_message": "reading",

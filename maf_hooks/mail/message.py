@@ -1,5 +1,10 @@
 """Building agent mail: every message has a text/plain part a person can read; a message that
-carries data for programs is ``multipart/mixed`` with an ``application/json`` part (``maf.json``)."""
+carries data for programs is ``multipart/mixed`` with the JSON as a second part, an attachment
+named ``maf.json`` declared ``text/plain; charset=utf-8`` so that mutt and every other reader show
+it inline (``application/json`` is shown as "unsupported" by mutt without a mailcap entry).
+
+Messages about one thing (a lease, an escalation) form a thread: each refers to that thing's
+fixed root Message-ID (:func:`thread_root`) in In-Reply-To and References."""
 
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ from maf_hooks.mail.addresses import address, check_header_value, encodable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
 MESSAGE_ID_DOMAIN = "maf.local"
+THREAD_DOMAIN = "maf-hooks"
 JSON_FILENAME = "maf.json"
 MESSAGE = "MESSAGE"  # X-MAF-Type of a plain agent-to-agent message
 
@@ -37,12 +43,15 @@ def build_message(
     json_payload: Any = None,
     extra_headers: Mapping[str, str] | None = None,
     date_ms: int | None = None,
+    references: Sequence[str] = (),
 ) -> EmailMessage:
     """A message from ``sender`` (an agent id, or None when unknown) to agent ``recipient``.
 
     Headers: From, To, Subject, Date, Message-ID, X-MAF-Type (when ``maf_type`` is given) and
-    ``extra_headers`` (names ``X-MAF-Name``). Body: ``text`` as text/plain; with ``json_payload``,
-    multipart/mixed with that text part and an application/json part named ``maf.json``.
+    ``extra_headers`` (names ``X-MAF-Name``); with ``references`` (Message-IDs such as
+    :func:`thread_root`'s), References lists them and In-Reply-To names the last. Body: ``text``
+    as text/plain; with ``json_payload``, multipart/mixed with that text part and the JSON as a
+    text/plain attachment named ``maf.json``.
     A header value with a line break or control character is refused (UsageError); undecodable
     bytes in ``text`` (surrogate escapes) become U+FFFD.
     """
@@ -52,6 +61,8 @@ def build_message(
     check_header_value("recipient", recipient)
     validate_agent_id(recipient, source="recipient")
     check_header_value("subject", subject)
+    for reference in references:
+        check_header_value("reference", reference)
     if not isinstance(text, str):
         raise UsageError("The message text must be a string.")
     if not encodable(text):  # e.g. a file name with bytes that are not UTF-8 (surrogateescape)
@@ -89,15 +100,31 @@ def build_message(
         raise UsageError(f"Invalid message date {date_ms!r} (milliseconds since the epoch).") from None
     message["Date"] = date
     message["Message-ID"] = email.utils.make_msgid(domain=MESSAGE_ID_DOMAIN)
+    if references:
+        message["In-Reply-To"] = references[-1]
+        message["References"] = " ".join(references)
     for name, value in headers:
         message[name] = value
     message.set_content(text)
     if json_payload is not None:
-        data = (payload + "\n").encode("ascii")
+        data = payload + "\n"  # ASCII: every other character is escaped
         # 7bit keeps the JSON readable in the raw file; lines over the RFC 5322 limit need base64
         longest = max(len(line) for line in data.splitlines())
         message.add_attachment(
-            data, maintype="application", subtype="json", filename=JSON_FILENAME,
+            data, subtype="plain", charset="utf-8", filename=JSON_FILENAME,
             cte="7bit" if longest <= 990 else "base64",
         )
     return message
+
+
+def thread_root(thing_id: str) -> str:
+    """The fixed root Message-ID of the thread about one lease or escalation
+    (``<lease-1a2b3c@maf-hooks>``): never a message itself, every message about it refers to it."""
+    return f"<{thing_id}@{THREAD_DOMAIN}>"
+
+
+def is_json_part(part: Any) -> bool:
+    """Whether a part of a message is its JSON: the ``maf.json`` attachment, or an
+    ``application/json`` part (as messages written before the attachment became text/plain have it)."""
+    return part.get_content_type() == "application/json" or (
+        part.get_content_maintype() == "text" and part.get_filename() == JSON_FILENAME)

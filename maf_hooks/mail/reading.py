@@ -15,11 +15,11 @@ import os
 import re
 from email.message import EmailMessage
 
-from maf_hooks.errors import Refused, StorageError
+from maf_hooks.errors import Refused, StorageError, UsageError
 from maf_hooks.mail import confinement
 from maf_hooks.mail.addresses import mailbox_path
 from maf_hooks.mail.maildir import failure_reason
-from maf_hooks.mail.message import POLICY
+from maf_hooks.mail.message import POLICY, is_json_part
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,6 +81,27 @@ def read_message(root: str, agent_id: str, key: str, *, mark_seen: bool = True) 
         raise StorageError(f"Could not read the mailbox {path}: {failure_reason(exc)}") from exc
     seen, folder = _state(info)
     return details(key, raw, seen=seen, folder=folder)
+
+
+def choose(ids: list[str], given: str | None, agent_id: str, *, latest: bool = False) -> str:
+    """The id ``maf mail read`` means among the mailbox's ``ids`` (oldest first for ``latest``):
+    with ``latest`` the newest; else ``given`` itself, or the one id that begins with it. A
+    prefix of several is refused (UsageError, listing them); one of none is returned as given,
+    for the reader to refuse as unknown."""
+    if latest:
+        if not ids:
+            raise Refused(f"No messages for {agent_id}: there is no latest one to read.")
+        return ids[-1]
+    if not given:
+        raise UsageError("Give a message id (or the start of one, as `maf mail list` shows it), or --latest.")
+    if given in ids:
+        return given
+    matches = sorted(key for key in ids if key.startswith(given))
+    if len(matches) > 1:
+        shown = ", ".join(matches[:10]) + (f" and {len(matches) - 10} more" if len(matches) > 10 else "")
+        raise UsageError(f"The id {given!r} is ambiguous: {len(matches)} messages of {agent_id} begin with it "
+                         f"({shown}). Give more of the id.")
+    return matches[0] if matches else given
 
 
 def flags(root: str, agent_id: str) -> dict[str, str]:
@@ -270,7 +291,7 @@ def _text_of(parsed: EmailMessage) -> str:
 
 def _json_of(parsed: EmailMessage) -> Any:
     for part in parsed.walk():
-        if part.get_content_type() != "application/json":
+        if not is_json_part(part):
             continue
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):

@@ -144,7 +144,7 @@ def _into_server(location: Location, staged: Location, keep_dir: str | None, sta
     from maf_hooks.store.open import file_location
 
     with location.open(environ=environ) as server, staged.open(environ=environ, create=False) as backup_file:
-        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in server.repository)  # type: ignore[attr-defined]
+        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in server.repository or "")
         keep = _free(os.path.join(os.path.abspath(keep_dir or os.getcwd()), f"{name}.before-restore-{stamp}.db"))
         try:
             with server.write() as now:  # the repository's write lock, until the records are replaced

@@ -36,10 +36,12 @@ def decide(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Outcome:
     return rules.outcome(policy.hook_mode(cfg, environ), policy.override(cfg, environ, agent))
 
 
-def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: int = 0) -> dict[str, Any]:
+def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: int = 0, *,
+           repository: str = "this repository") -> dict[str, Any]:
     """One conflict record and one event per conflicting (path, lease); an ``override`` event per
     lease when overridden; and, in the SAME write section, one outbox row per holder (the built
-    message, delivered after the decision), unless the dedup rule suppresses it.
+    message, delivered after the decision, naming ``repository`` and threaded under each of its
+    leases' :func:`~maf_hooks.mail.message.thread_root`), unless the dedup rule suppresses it.
 
     Returns ``{"rows", "queued" (outbox ids), "holders" ({holder: outbox id}), "suppressed"
     ({holder: "delivered" | "pending"}), "failures" (messages that could not be built)}``."""
@@ -82,12 +84,12 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
                     "reason": outcome.reason, "holder": lease.agent, "paths": paths,
                     "operation": decision.operation,
                 }, now)
-        _queue_mail(store, decision, outcome, plan, dedup_minutes, now)
+        _queue_mail(store, decision, outcome, plan, dedup_minutes, now, repository)
     return plan
 
 
 def _queue_mail(store: Store, decision: Decision, outcome: Outcome, plan: dict[str, Any], dedup_minutes: int,
-                now: int) -> None:
+                now: int, repository: str) -> None:
     """One outbox row per holder listing all of that holder's paths (inside the records' section)."""
     from maf_hooks import mail
 
@@ -106,11 +108,13 @@ def _queue_mail(store: Store, decision: Decision, outcome: Outcome, plan: dict[s
             data = mail.as_bytes(mail.build_message(
                 sender=decision.agent,
                 recipient=holder,
-                subject=rules.subject(decision, outcome, holder, len(paths)),
-                text=rules.holder_text(decision, outcome, holder, items, now),
+                subject=rules.subject(decision, outcome, holder, len(paths), repository),
+                text=rules.holder_text(decision, outcome, holder, items, now, repository),
                 maf_type="RESERVATION_CONFLICT",
                 json_payload=[row["envelope"] for row in items],
                 date_ms=now,
+                # In-Reply-To: the lease of the first path; References: every lease, that one last
+                references=[mail.thread_root(lease_id) for lease_id in reversed(rules.lease_ids(items))],
             ))
         except Exception as exc:  # noqa: BLE001 - a mail failure must not hide the decision
             plan["failures"].append(f"{holder}: {exc}")
@@ -162,10 +166,13 @@ def settle(decision: Decision, store: Store, cfg: Any, paths: Any, *, environ: M
     """Decide (THE override rule), record (with the holders' mail queued), mail and escalate one
     conflicting commit, push or edit. ``tried`` receives the outbox ids delivered or tried here."""
     from maf_hooks.context import mail_root_for
+    from maf_hooks.git import main_worktree_root
+    from maf_hooks.services.mail import repository_name
 
     now = store.now()
     outcome = decide(cfg, environ, decision.agent)
-    plan = record(store, decision, outcome, cfg.get("mail.dedup_minutes"))
+    plan = record(store, decision, outcome, cfg.get("mail.dedup_minutes"),
+                  repository=repository_name(store, cfg, main_worktree_root(paths)))
     if tried is not None:
         tried.extend(plan["queued"])
     mail_root = mail_root_for(paths, cfg)

@@ -85,15 +85,17 @@ def send(channel: str, cfg: Any, spec: dict[str, Any], mail_root: str, target: s
         from maf_hooks.mail import escalation as message
         from maf_hooks.services import mail
 
-        mail.deliver(store, mail_root, target, message.build(maf_type, payload, target))
+        mail.deliver(store, mail_root, target,
+                     message.build(maf_type, payload, target, mail.repository_name(store, cfg)))
     elif channel == "email":
         from maf_hooks.mail import escalation as message
         from maf_hooks.mail import smtp
+        from maf_hooks.services.mail import repository_name
 
         settings = cfg.get("escalation.smtp") or {}
         smtp_timeout = float(settings.get("timeout_seconds") or timeout)
-        smtp.send(settings, spec["email"], message.build(maf_type, payload, target), min(timeout, smtp_timeout),
-                  environ)
+        smtp.send(settings, spec["email"], message.build(maf_type, payload, target, repository_name(store, cfg)),
+                  min(timeout, smtp_timeout), environ)
     elif channel == "webhook":
         from maf_hooks.mail import http
 

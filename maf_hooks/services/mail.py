@@ -33,6 +33,40 @@ def mail_store(context: Any) -> Iterator[Store | None]:
         yield store
 
 
+def repository_name(store: Store | None, cfg: Any, main_root: str | None = None) -> str:
+    """The repository's name in the subject and text of conflict and escalation mail: its key
+    on a lease server (``storage.repository``, by default the origin's ``host/org/app``), which
+    every clone shares; else the name of the main worktree's top directory (``main_root``, else
+    found from the configuration's root)."""
+    import os
+
+    key = store.repository if store is not None else _configured_key(cfg)
+    if key:
+        return str(key)
+    if main_root is None and getattr(cfg, "root", None):
+        from maf_hooks import git
+        from maf_hooks.errors import MafError
+
+        try:
+            main_root = git.main_worktree_root(git.repo_paths(cfg.root))
+        except (MafError, OSError):
+            main_root = cfg.root
+    return os.path.basename(os.path.normpath(main_root)) if main_root else "this repository"
+
+
+def _configured_key(cfg: Any) -> str | None:
+    """The key a lease server would file this repository under, before any store is open."""
+    if not cfg.get("storage.url") or not getattr(cfg, "root", None):
+        return None
+    from maf_hooks.errors import MafError
+    from maf_hooks.store.open import ServerLocation
+
+    try:
+        return ServerLocation(cfg.root, cfg, "").repository()
+    except MafError:
+        return None
+
+
 def _boxes(store: Store | None) -> Mailboxes | None:
     return None if store is None else store.mailboxes
 
@@ -56,16 +90,20 @@ def inbox(mail_root: str, agent: str, *, unread_only: bool = False, store: Store
                                               for row in rows])}
 
 
-def read(mail_root: str, agent: str, key: str, *, store: Store | None = None) -> dict[str, Any]:
-    """One message of the agent's, marked read; an unknown key is refused."""
+def read(mail_root: str, agent: str, key: str | None, *, store: Store | None = None,
+         latest: bool = False) -> dict[str, Any]:
+    """One message of the agent's, marked read: the one whose id is ``key`` or begins with it
+    (a prefix that fits several is refused, UsageError), or with ``latest`` the newest; an
+    unknown id is refused (Refused)."""
     from maf_hooks import mail
     from maf_hooks.mail import reading
 
+    mail.mailbox_path(mail_root, agent)  # the check of the agent id, before anything is read
+    key = reading.choose(_message_ids(mail_root, agent, store, ordered=latest), key, agent, latest=latest)
     boxes = _boxes(store)
     if boxes is None:
         return mail.read_message(mail_root, agent, key, mark_seen=True)
     assert store is not None
-    mail.mailbox_path(mail_root, agent)
     row = boxes.message(agent, key)
     if row is None:
         from maf_hooks.errors import Refused
@@ -77,6 +115,19 @@ def read(mail_root: str, agent: str, key: str, *, store: Store | None = None) ->
             boxes.mark_seen(agent, [key], now)
             row["seen_at"] = now
     return reading.details(key, row["message"], **_state(row))
+
+
+def _message_ids(mail_root: str, agent: str, store: Store | None, *, ordered: bool) -> list[str]:
+    """The ids in the agent's mailbox; ``ordered``: oldest first (reads every message), else
+    in no order (the Maildir's file names only)."""
+    if ordered:
+        return [message["id"] for message in inbox(mail_root, agent, store=store)["messages"]]
+    boxes = _boxes(store)
+    if boxes is None:
+        from maf_hooks.mail import reading
+
+        return list(reading.flags(mail_root, agent))
+    return [row["key"] for row in boxes.messages(agent)]
 
 
 def _state(row: dict[str, Any]) -> dict[str, Any]:

@@ -46,10 +46,12 @@ class Preview:
 
     def __init__(self, cfg: Any, record: dict[str, Any]) -> None:
         from maf_hooks.mail import escalation as message  # only a dry run builds it here
+        from maf_hooks.services.mail import repository_name
 
         self.payload = rules.request_payload(record)
         self.channels = rules.channels_for(cfg, record["target"])
-        self.message = message.build("ESCALATION_REQUEST", self.payload, record["target"])
+        self.message = message.build("ESCALATION_REQUEST", self.payload, record["target"],
+                                     repository_name(None, cfg))
 
 
 def open_and_send(store: Store, cfg: Any, record: dict[str, Any], mail_root: str,

@@ -63,6 +63,7 @@ class Store(abc.ABC):
 
     backend: str = ""
     location: str = ""
+    repository: str | None = None  # the repository's key on a server that holds many; None: a store of its own
 
     def __init__(self, clock: Callable[[], int]) -> None:
         self.clock = clock

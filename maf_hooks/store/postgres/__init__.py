@@ -59,6 +59,7 @@ def lock_key(repository: str) -> int:
 
 class PostgresStore(Store):
     backend = "postgresql"
+    repository: str  # always set: the key this store's rows are filed under
 
     def __init__(self, db: Database, repository: str, clock: Callable[[], int] | None, server_now: int, *,
                  facts: Opened | None = None, audit_webhook: bool = False) -> None:
