@@ -7,9 +7,13 @@ import time
 from maf_hooks.errors import UsageError
 
 # compiled (and cached by ``re``) on first use, not when the git hook imports this module
-_DURATION = r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$"
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_BARE = r"^" + _NUMBER + r"$"
+_PART = _NUMBER + r"\s*(ms|s|m|h|d)\s*"  # "ms" before "m": the alternation takes the first that fits
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_UNITS = ("d", "h", "m", "s", "ms")  # the order a combined duration writes them in
 MAX_DURATION_MS = 36_500 * 86_400_000  # 100 years: far beyond any lease, well inside SQLite's integers
+_EXAMPLES = "such as 90s, 30m, 1h30m, 2h or 1d"
 
 
 def now_ms() -> int:
@@ -17,24 +21,49 @@ def now_ms() -> int:
 
 
 def parse_duration_ms(text: str, *, default_unit: str = "m", what: str = "duration") -> int:
-    """Parse ``90s``, ``30m``, ``2h``, ``1d`` (a bare number takes ``default_unit``) into milliseconds."""
+    """Parse a duration into milliseconds: ``90s``, ``30m``, ``2h``, ``1d``, ``250ms``, units
+    combined from the largest down (``1h30m``, ``1d 12h``, ``2m30s``), decimal fractions
+    (``1.5h``); a bare number (``15``, ``0.5``) takes ``default_unit``. Rounded to the nearest
+    millisecond; more than zero and at most 100 years. Every option and setting that takes a
+    duration parses it here."""
     import re
 
-    match = re.match(_DURATION, str(text), re.IGNORECASE)
-    if not match:
-        raise UsageError(
-            f"Invalid {what} {text!r}: expected a whole number with a unit, such as 90s, 30m, 2h or 1d."
-        )
-    number, unit = match.groups()
-    # more digits than the maximum has in milliseconds is too long in any unit (and int() of
-    # thousands of digits is refused by Python itself)
-    too_long = len(number.lstrip("0")) > len(str(MAX_DURATION_MS))
-    value = 0 if too_long else int(number) * _UNIT_MS[(unit or default_unit).lower()]
-    if too_long or value > MAX_DURATION_MS:
+    raw = str(text).strip().lower()
+    if re.match(_BARE, raw):
+        parts = [(raw, default_unit)]
+    else:
+        parts, position = [], 0
+        for match in re.finditer(_PART, raw):
+            if match.start() != position:
+                break
+            parts.append((match.group(1), match.group(2)))
+            position = match.end()
+        if not parts or position != len(raw):
+            raise UsageError(f"Invalid {what} {text!r}: expected a number with a unit ({_EXAMPLES}; "
+                             "units d, h, m, s, ms).")
+        order = [_UNITS.index(unit) for _, unit in parts]
+        if order != sorted(set(order)):
+            raise UsageError(f"Invalid {what} {text!r}: combine units from the largest down, each once "
+                             "(such as 1d12h or 1h30m).")
+    total = sum(_part_ms(number, unit) for number, unit in parts)
+    if total is None or total > MAX_DURATION_MS:
         raise UsageError(f"Invalid {what} {text!r}: it must be at most 36500d (100 years).")
-    if value <= 0:
-        raise UsageError(f"Invalid {what} {text!r}: it must be longer than zero.")
-    return value
+    if total <= 0:
+        raise UsageError(f"Invalid {what} {text!r}: it must be longer than zero (at least 1ms).")
+    return total
+
+
+def _part_ms(number: str, unit: str) -> int:
+    """``number`` (decimal digits, perhaps with a fraction) of ``unit`` in whole milliseconds,
+    by integer arithmetic (no float rounding). More digits than the maximum has in milliseconds
+    counts as more than the maximum (and int() of thousands of digits is refused by Python)."""
+    whole, _, fraction = number.partition(".")
+    if len(whole.lstrip("0")) > len(str(MAX_DURATION_MS)):
+        return MAX_DURATION_MS + 1
+    fraction = fraction[:12]  # a picosecond of a day is far below a millisecond
+    scale = 10 ** len(fraction)
+    numerator = (int(whole or "0") * scale + int(fraction or "0")) * _UNIT_MS[unit]
+    return (2 * numerator + scale) // (2 * scale)  # to the nearest millisecond, halves up
 
 
 def iso(ms: int | None) -> str | None:
@@ -47,22 +76,46 @@ def iso(ms: int | None) -> str | None:
                                                     millis)
 
 
-def parse_iso_ms(text: str) -> int:
-    """Accept ``2026-11-01``, ``2026-11-01T10:00:00``, with or without ``Z``/offset (UTC assumed)."""
-    import datetime as _dt
+# ISO 8601's extended format, by this parser on every Python (datetime.fromisoformat accepts
+# more on 3.11 than on 3.9): a date, then perhaps a time (T or a space; minutes, seconds, a
+# fraction after "." or ","), then perhaps a zone (Z, +HH:MM, +HHMM, +HH)
+_ISO = (r"^(\d{4})-(\d{2})-(\d{2})"
+        r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+        r"(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$")
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_EPOCH_DAY = 719_163  # datetime.date(1970, 1, 1).toordinal()
 
-    raw = text.strip()
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
-    try:
-        moment = _dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise UsageError(
-            f"Invalid date {text!r}: expected ISO 8601, such as 2026-11-01 or 2026-11-01T10:00:00Z."
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
-    return int(moment.timestamp() * 1000)
+
+def parse_iso_ms(text: str) -> int:
+    """An ISO 8601 date or time in milliseconds since the epoch: ``2026-11-01``,
+    ``2026-11-01T10:00``, ``2026-11-01T10:00:00.5Z``, ``2026-11-01 10:00:00+02:00``; without a
+    zone it is UTC. A fraction of a second is cut to milliseconds."""
+    import datetime as _dt
+    import re
+
+    match = re.match(_ISO, str(text).strip(), re.IGNORECASE)
+    if not match:
+        raise UsageError(f"Invalid date {text!r}: expected ISO 8601, such as 2026-11-01, 2026-11-01T10:00:00Z "
+                         "or 2026-11-01T10:00:00.5+02:00.")
+    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
+    year_n, month_n, day_n = int(year), int(month), int(day)
+    if not 1 <= month_n <= 12:
+        raise UsageError(f"Invalid date {text!r}: the month must be 01 to 12.")
+    leap = year_n % 4 == 0 and (year_n % 100 != 0 or year_n % 400 == 0)
+    last = 29 if month_n == 2 and leap else _MONTH_DAYS[month_n - 1]
+    if year_n < 1 or not 1 <= day_n <= last:
+        raise UsageError(f"Invalid date {text!r}: {year}-{month} has days 01 to {last}." if year_n else
+                         f"Invalid date {text!r}: the year must be 0001 or later.")
+    days = _dt.date(year_n, month_n, day_n).toordinal() - _EPOCH_DAY
+    clock = [int(hour or 0), int(minute or 0), int(second or 0)]
+    offset = [int(off_h or 0), int(off_m or 0)]
+    for value, limit, name in zip(clock + offset, (23, 59, 59, 23, 59),
+                                  ("hour", "minute", "second", "offset hour", "offset minute")):
+        if value > limit:
+            raise UsageError(f"Invalid date {text!r}: the {name} must be at most {limit}.")
+    millis = int((fraction or "").ljust(3, "0")[:3])
+    offset_ms = (offset[0] * 60 + offset[1]) * 60_000 * (-1 if sign == "-" else 1)
+    return ((days * 24 + clock[0]) * 60 + clock[1]) * 60_000 + clock[2] * 1000 + millis - offset_ms
 
 
 def _largest(ms: int) -> list[tuple[int, str]]:

@@ -42,7 +42,8 @@ def test_every_module_imports_on_its_own():
 @pytest.mark.parametrize("entry", ["maf_hooks.hooks"])
 def test_hook_import_path_is_lean(entry):
     heavy = ("click", "git", "pathspec", "email", "mailbox", "tomllib", "tomli", "packaging", "urllib.request",
-             "psycopg", "maf_hooks.store.postgres", "starlette", "uvicorn", "maf_hooks.web", "prometheus_client")
+             "psycopg", "maf_hooks.store.postgres", "starlette", "uvicorn", "maf_hooks.web", "prometheus_client",
+             "rich", "maf_hooks.cli")
     code = f"import sys, {entry}; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     assert_prints_nothing(code)
 
@@ -99,7 +100,7 @@ def test_an_allowed_edit_imports_neither_click_nor_subprocess_nor_the_git_packag
                 "tool_input": {"file_path": str(repo / "free.txt")}}
     heavy = ("click", "subprocess", "maf_hooks.git", "maf_hooks.patterns.syntax", "maf_hooks.patterns.automaton",
              "maf_hooks.store.sqlite.migrations", "psycopg", "maf_hooks.store.postgres",
-             "email", "tomllib", "tomli", "typing", "dataclasses", "prometheus_client")
+             "email", "tomllib", "tomli", "typing", "dataclasses", "prometheus_client", "rich")
     code = ("import sys\nfrom maf_hooks.agent_hooks.run import run\n"
             f"reply = run('claude', {json.dumps(document).encode()!r})\n"
             "assert (reply.stdout, reply.code) == ('', 0), reply\n"

@@ -20,6 +20,25 @@ def _flatten(values: dict, prefix: str = "") -> list[tuple[str, object]]:
     return items
 
 
+def toml_value(value: object) -> str:
+    """``value`` as TOML writes it (``true``, ``"block"``, ``["a", "b"]``, inline tables), by
+    tomlkit; an unset value (None: TOML has none) is empty."""
+    import tomlkit
+
+    def item(value):
+        if isinstance(value, dict):
+            table = tomlkit.inline_table()
+            table.update({key: item(inner) for key, inner in value.items() if inner is not None})
+            return table
+        if isinstance(value, (list, tuple)):
+            array = tomlkit.array()
+            array.extend(item(inner) for inner in value)
+            return array
+        return tomlkit.item(value)
+
+    return "" if value is None else item(value).as_string()
+
+
 @click.group("config")
 def config_group():
     """The configuration."""
@@ -29,7 +48,9 @@ def config_group():
 @json_option
 @pass_context
 def show(context: Context, as_json):
-    """Print the effective configuration and where each value came from."""
+    """Print the effective configuration: every key, where its value came from, and the value as
+    TOML writes it (empty: unset). On a terminal a long value folds to fit; piped, each key is one
+    line."""
     config = context.config
     items = _flatten(config.values)
     from maf_hooks.store.runtime import effective
@@ -45,7 +66,7 @@ def show(context: Context, as_json):
         return 0
     click.echo(f"# file: {config.path or '(none: defaults)'}; overlay: {config.env_name or '(none)'}; "
                f"runtime: {effective(config)}")
-    table(["KEY", "VALUE", "SOURCE"], [[k, repr(v) if isinstance(v, str) else v, config.source(k)] for k, v in items])
+    table(["KEY", "SOURCE", "VALUE"], [[key, config.source(key), toml_value(value)] for key, value in items])
     return 0
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sys
 import time
 
 import click
@@ -150,35 +150,64 @@ def tick(context: Context, as_json):
 
 
 @escalate_group.command("monitor")
-@click.option("--interval", type=float, default=30.0, show_default=True, help="Seconds between ticks.")
-@click.option("--count", type=int, default=0, help="Stop after this many ticks (0: until Ctrl-C).")
+@click.option("--interval", default="30s", show_default=True, metavar="DURATION",
+              help="Time between ticks: 30s, 2m, 500ms (a bare number is seconds).")
+@click.option("--count", type=click.IntRange(min=0), default=0, help="Stop after this many ticks (0: until Ctrl-C).")
+@json_option
 @pass_context
-def monitor(context: Context, interval, count):
-    """Tick in a loop and show the open escalations; Ctrl-C stops cleanly."""
-    if interval <= 0:
-        raise UsageError("--interval must be more than 0 seconds.")
+def monitor(context: Context, interval, count, as_json):
+    """Tick in a loop and show the open escalations; Ctrl-C stops cleanly. On a terminal the table
+    is redrawn in place; piped, each tick prints its heading and table; with --json each tick is
+    one JSON document on one line (`maf.escalation-monitor/1`).
+
+    \b
+    maf escalate monitor --interval 1m
+    maf escalate monitor --json --count 1 | jq '.open | length'
+    """
+    from maf_hooks.cli.output import console, renderable
+    from maf_hooks.timeutil import parse_duration_ms
+
+    seconds = parse_duration_ms(interval, default_unit="s", what="--interval") / 1000
+    out = console()
+    live = None
+    if not as_json and out.is_interactive:
+        from rich.live import Live
+
+        live = Live(console=out, auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
     done = 0
     try:
-        while True:
-            with context.store() as store:
-                now = store.now()
-                escalation.sync_paths(store, context.config)
-                changes = escalation.tick(store, context.config)
-                _deliver(context, store)
-                records = [r for r in escalation.listing(store) if r["status"] in OPEN]
-            if sys.stdout.isatty():
-                click.clear()
-            click.echo(f"maf escalate monitor — {iso(now)} — {len(records)} open, {len(changes)} changed this tick")
-            if records:
-                table(HEADERS, _rows(records, now))
-            else:
-                click.echo("no open escalations")
-            done += 1
-            if count and done >= count:
-                return 0
-            time.sleep(interval)
+        with live if live is not None else contextlib.nullcontext():
+            while True:
+                with context.store() as store:
+                    now = store.now()
+                    escalation.sync_paths(store, context.config)
+                    changes = escalation.tick(store, context.config)
+                    deliveries = _deliver(context, store)
+                    records = [r for r in escalation.listing(store) if r["status"] in OPEN]
+                heading = f"maf escalate monitor — {iso(now)} — {len(records)} open, {len(changes)} changed this tick"
+                if as_json:
+                    click.echo(json.dumps({"schema": "maf.escalation-monitor/1", "time": iso(now),
+                                           "open": [_json(r) for r in records], "changes": changes,
+                                           "deliveries": deliveries}))
+                elif live is not None:
+                    from rich.console import Group
+                    from rich.text import Text
+
+                    body = renderable(HEADERS, _rows(records, now)) if records else Text("no open escalations")
+                    live.update(Group(Text(heading), body), refresh=True)
+                else:
+                    click.echo(heading)
+                    if records:
+                        table(HEADERS, _rows(records, now))
+                    else:
+                        click.echo("no open escalations")
+                done += 1
+                if count and done >= count:
+                    return 0
+                time.sleep(seconds)
     except KeyboardInterrupt:
-        click.echo("\nmonitor stopped")
+        if not as_json:
+            click.echo("\nmonitor stopped")
         return 0
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
+from typing import Any
 
 import click
 
 from maf_hooks.cli.errors import entry
 from maf_hooks.cli.options import config_options, json_option
-from maf_hooks.cli.output import emit_json, table
+from maf_hooks.cli.output import emit_json, styled, table
 from maf_hooks.context import Context
 from maf_hooks.core.text import shown
 from maf_hooks.errors import ConfigError, UsageError
@@ -64,27 +64,33 @@ OUTPUT_LINES = 5  # of a failed command's output, under its line (the report kee
 
 class CliProgress:
     """The runner's progress (:class:`maf_hooks.preflight.runenv.Progress`) for people: result
-    lines as each check ends; on a terminal a transient "running ..." line on stderr, elsewhere
-    (CI logs) one stderr line when a smoke test starts or is retried. (Not a subclass, so that
-    `maf` commands other than preflight do not import the preflight package.)"""
+    lines as each check ends; on a terminal a transient "running ..." line on stderr (rich's
+    status spinner, cleared when the check ends), elsewhere (CI logs) one stderr line when a
+    smoke test starts or is retried. (Not a subclass, so that `maf` commands other than preflight
+    do not import the preflight package.)"""
 
     def __init__(self, human: bool, width: int):
+        from maf_hooks.cli.output import console
+
         self.human = human
         self.width = width
-        self.tty = _isatty(sys.stderr)
-        self.transient = False
+        self.err = console(err=True)
+        self.status: Any = None  # rich's Status while a "running ..." line is shown
 
     def _say(self, text: str) -> None:
-        if self.tty:
-            click.echo("\r\x1b[K" + click.style(text, dim=True), nl=False, err=True)
-            self.transient = True
+        if self.err.is_interactive:
+            if self.status is None:
+                self.status = self.err.status(text, spinner="dots")
+                self.status.start()
+            else:
+                self.status.update(text)
         elif self.human:
             click.echo(f"maf-preflight: {text}", err=True)
 
     def _clear(self) -> None:
-        if self.transient:
-            click.echo("\r\x1b[K", nl=False, err=True)
-            self.transient = False
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
 
     def start(self, check_id, name, attempt, attempts, timeout):
         of = f", attempt {attempt} of {attempts}" if attempts > 1 else ""
@@ -100,7 +106,7 @@ class CliProgress:
         self._clear()
         if not self.human:
             return
-        status = click.style(LABELS[result.status], fg=COLOURS[result.status], bold=result.status == FAILED)
+        status = styled(LABELS[result.status], COLOURS[result.status] + (" bold" if result.status == FAILED else ""))
         click.echo(f"{status}  {label(result):<{self.width}}  {duration_text(result.duration_ms):>7}  {shown(result.message)}")
         if result.status in (FAILED, WARNING) and len(result.findings) > 1:
             for finding in result.findings:
@@ -109,13 +115,6 @@ class CliProgress:
             tail = result.details.get("stderr_tail") or result.details.get("stdout_tail") or ""
             for line in tail.rstrip("\n").splitlines()[-OUTPUT_LINES:]:
                 click.echo(f"      | {line}")
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _write(path: str, data: bytes) -> None:
@@ -215,7 +214,7 @@ def _run(context: Context, *, agent_id, fix, only, skip, json_out, output_path, 
         for change in fixes["changes"]:
             click.echo(f"fixed: {change}")
         for failure in fixes["failures"]:
-            click.echo(click.style(f"not fixed: {failure}", fg="red"))
+            click.echo(styled(f"not fixed: {failure}", "red"))
         if not fixes["changes"] and not fixes["failures"]:
             click.echo("fixed: nothing needed fixing")
 
@@ -246,7 +245,7 @@ def _summary(document: dict, run) -> None:
 
     counts = document["summary"]
     failed = document["status"] == "failed"
-    verdict = click.style(f"preflight {document['status']}", fg="red" if failed else "green", bold=True)
+    verdict = styled(f"preflight {document['status']}", "bold red" if failed else "bold green")
     click.echo(f"{verdict}: {counts['passed']} passed, {plural(counts['warnings'], 'warning')}, {counts['failed']} failed, "
                f"{counts['skipped']} skipped in {duration_text(document['duration_ms'])} "
                f"({document['executionId']}, agent {document['agentId'] or 'unknown'})")
@@ -255,7 +254,7 @@ def _summary(document: dict, run) -> None:
         for text in document["recommendations"]:
             click.echo(f"  - {shown(text)}")
     if run.record_note and "no lease database" not in run.record_note:
-        click.echo(click.style(run.record_note, dim=True))
+        click.echo(styled(run.record_note, "dim"))
 
 
 @preflight_command.command("history")
