@@ -125,7 +125,7 @@ def load(
         problems.extend(cross_checks(values, lambda dotted: sources.get(dotted, DEFAULT)))
     if problems:
         where = path or "the environment"
-        raise ConfigError(f"Invalid configuration ({where}):", problems)
+        raise ConfigError(f"Invalid configuration ({where}):", problems, file=path)
     return Config(values, sources, path=path, env_name=env_name, root=root)
 
 

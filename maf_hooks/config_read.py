@@ -37,9 +37,10 @@ def read_toml(path: str) -> dict:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except UnicodeDecodeError as exc:
-        raise ConfigError(_not_utf8(path, exc)) from None
+        raise ConfigError(_not_utf8(path, exc), file=path, line=_utf8_line(exc)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
+        line, column = _toml_position(exc)
+        raise ConfigError(f"{path} is not valid TOML: {exc}.", file=path, line=line, column=column) from None
     except RecursionError:  # the parser recurses once per nested array or inline table
         raise ConfigError(_too_deep_to_read(path)) from None
     except ValueError as exc:  # an integer of more than 4300 digits
@@ -70,12 +71,28 @@ def check_depth(data: dict, path: str, prefix: str) -> None:
             stack.extend((value, [*keys, f"[{index}]"]) for index, value in enumerate(node))
 
 
+def _utf8_line(exc: UnicodeDecodeError) -> int:
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    return data[:exc.start].count(b"\n") + 1
+
+
 def _not_utf8(path: str, exc: UnicodeDecodeError) -> str:
     data = exc.object if isinstance(exc.object, bytes) else b""
-    line = data[:exc.start].count(b"\n") + 1
     byte = data[exc.start:exc.start + 1].hex() or "?"
-    return (f"{path} is not valid UTF-8 (byte 0x{byte} on line {line}): a configuration file must be "
+    return (f"{path} is not valid UTF-8 (byte 0x{byte} on line {_utf8_line(exc)}): a configuration file must be "
             "saved as UTF-8 text.")
+
+
+def _toml_position(exc: ValueError) -> tuple[int | None, int | None]:
+    """Where a TOML file stopped parsing: the error's ``lineno``/``colno`` (Python 3.14, tomli
+    2.1), else the ``(at line L, column C)`` that every version's message ends with."""
+    line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    if isinstance(line, int) and isinstance(column, int):
+        return line, column
+    import re  # only for a file that does not parse
+
+    found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    return (int(found.group(1)), int(found.group(2))) if found else (None, None)
 
 
 def read_any(path: str) -> dict:
@@ -86,9 +103,10 @@ def read_any(path: str) -> dict:
             with open(path, "rb") as handle:
                 return json.loads(handle.read().decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise ConfigError(_not_utf8(path, exc)) from None
+            raise ConfigError(_not_utf8(path, exc), file=path, line=_utf8_line(exc)) from None
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path} is not valid JSON: {exc}.") from None
+            raise ConfigError(f"{path} is not valid JSON: {exc}.", file=path, line=exc.lineno,
+                              column=exc.colno) from None
         except RecursionError:
             raise ConfigError(_too_deep_to_read(path)) from None
         except ValueError as exc:  # an integer of more than 4300 digits

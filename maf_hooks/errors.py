@@ -26,10 +26,12 @@ class UsageError(MafError):
 
 
 class ConfigError(UsageError):
-    """The configuration is invalid; ``problems`` lists each one with its key path."""
+    """The configuration is invalid; ``problems`` lists each one with its key path. ``file``,
+    ``line`` and ``column`` say where, when that is known (a file that does not parse)."""
 
-    def __init__(self, message, problems=()):
+    def __init__(self, message, problems=(), *, file=None, line=None, column=None):
         self.problems = list(problems)
+        self.file, self.line, self.column = file, line, column
         if self.problems:
             message = message + "\n" + "\n".join("  - " + p for p in self.problems)
         super().__init__(message)

@@ -149,7 +149,7 @@ def test_validate_chain_valid_after_mixed_operations(mixed, cli):
     result = ok(cli(repo, "audit", "validate"))
     assert result.out.strip() == f"audit chain valid: {total} event(s) checked"
     assert ok(cli(repo, "audit", "validate", "--json")).json == {
-        "valid": True, "checked": total, "first_invalid_id": None, "problem": None,
+        "schema": "maf.audit.validate/1", "valid": True, "checked": total, "first_invalid_id": None, "problem": None,
         "from_checkpoint": True, "checkpoint_id": total, "new_checked": 0, "checkpoint_problem": None,
         "anchor": None}
     chain = raw(repo).execute("SELECT id, task_id, ts, kind, data_json, agent_id, prev_hash, hash FROM events "
@@ -384,7 +384,20 @@ def report_scenario(repo, cli) -> None:
     ok(cli(repo, "escalate", "resolve", first, "--agent", "lead", "--note", "done"))
 
 
-EMPTY = {"leases": {}, "conflicts": {}, "overrides": [], "escalations": {}, "preflight": {}}
+ZERO = {"leases": dict.fromkeys(("taken", "released", "expired", "taken_over"), 0),
+        "conflicts": dict.fromkeys(("blocked", "warned", "overridden"), 0),
+        "escalations": dict.fromkeys(("pending", "escalated", "acknowledged", "resolved", "timeout"), 0),
+        "preflight": dict.fromkeys(("pending", "running", "passed", "failed", "timeout"), 0)}
+
+
+def counted(overrides=(), **given) -> dict:
+    """A report's entry: every count present (0 unless ``given``), in the report's key order."""
+    return {"leases": {**ZERO["leases"], **given.get("leases", {})},
+            "conflicts": {**ZERO["conflicts"], **given.get("conflicts", {})}, "overrides": list(overrides),
+            "escalations": {**ZERO["escalations"], **given.get("escalations", {})},
+            "preflight": {**ZERO["preflight"], **given.get("preflight", {})}}
+
+
 DAVE_OVERRIDE = {"reason": "release blocker", "holder": "carol", "paths": ["held/x.txt"]}
 
 
@@ -393,20 +406,16 @@ def test_report_json_per_agent_and_total(reported, cli):
     result = ok(cli(repo, "audit", "report", "--json")).json
     assert result["days"] == 7
     assert result["agents"] == {
-        "alice": dict(EMPTY, leases={"taken": 2, "released": 1, "expired": 1}, preflight={"passed": 2, "failed": 1}),
-        "bob": dict(EMPTY, leases={"taken": 1}),
-        "carol": dict(EMPTY, leases={"taken": 1, "taken_over": 1}),
-        "dave": dict(EMPTY, conflicts={"blocked": 1, "overridden": 1, "warned": 1}, overrides=[DAVE_OVERRIDE],
-                     escalations={"pending": 1, "resolved": 1}, preflight={"failed": 1}),
-        "erin": dict(EMPTY, conflicts={"blocked": 2}),
+        "alice": counted(leases={"taken": 2, "released": 1, "expired": 1}, preflight={"passed": 2, "failed": 1}),
+        "bob": counted(leases={"taken": 1}),
+        "carol": counted(leases={"taken": 1, "taken_over": 1}),
+        "dave": counted([DAVE_OVERRIDE], conflicts={"blocked": 1, "overridden": 1, "warned": 1},
+                        escalations={"pending": 1, "resolved": 1}, preflight={"failed": 1}),
+        "erin": counted(conflicts={"blocked": 2}),
     }
-    assert result["total"] == {
-        "leases": {"taken": 4, "released": 1, "expired": 1, "taken_over": 1},
-        "conflicts": {"blocked": 3, "overridden": 1, "warned": 1},
-        "overrides": [DAVE_OVERRIDE],
-        "escalations": {"pending": 1, "resolved": 1},
-        "preflight": {"passed": 2, "failed": 2},
-    }
+    assert result["total"] == counted([DAVE_OVERRIDE], leases={"taken": 4, "released": 1, "expired": 1, "taken_over": 1},
+                                      conflicts={"blocked": 3, "overridden": 1, "warned": 1},
+                                      escalations={"pending": 1, "resolved": 1}, preflight={"passed": 2, "failed": 2})
     assert result["most_contested_paths"] == [{"path": "held/x.txt", "conflicts": 4, "agents": 2},
                                               {"path": "held/y.txt", "conflicts": 1, "agents": 1}]
 
@@ -425,7 +434,8 @@ def test_report_days_window(reported, cli):
     repo = reported
     result = ok(cli(repo, "audit", "report", "--days", "1", "--json")).json
     assert result["days"] == 1
-    assert result["agents"]["alice"]["leases"] == {"taken": 1, "released": 1, "expired": 1}  # old/ was taken 3 days ago
+    # old/ was taken 3 days ago
+    assert result["agents"]["alice"]["leases"] == {"taken": 1, "released": 1, "expired": 1, "taken_over": 0}
     assert cli(repo, "audit", "report", "--days", "0").code == 2
 
 
@@ -480,7 +490,7 @@ def test_guard_passes_without_findings(repo, cli):
     assert document["status"] == "passed" and document["findings"] == []
     assert document["summary"] == {"totalFindings": 0, "criticalCount": 0, "highCount": 0, "mediumCount": 0,
                                    "lowCount": 0}
-    assert document["mail"] == {"bytes": 0, "messages": 0, "budget_kb": 5.0}
+    assert document["mail"] == {"bytes": 0, "messages": 0, "budgetKb": 5.0}
     text = ok(cli(repo, "audit", "guard", "--bead-id", "bd-7"))
     assert text.out == ("AUDIT_GUARD_RESULT PASSED for bd-7: mail 0.0 KB in 0 message(s) of a 5 KB budget\n"
                         "0 finding(s): 0 critical, 0 high, 0 medium, 0 low\n")
@@ -595,7 +605,7 @@ def test_guard_mail_budget(repo, cli):
     assert 2300 < size < 5 * 1024
     over = guard(cli, repo, "--max-kb", "2")
     assert kinds(over) == [("mail_budget", "high")] and over["status"] == "passed"
-    assert over["mail"] == {"bytes": size, "messages": 2, "budget_kb": 2.0}
+    assert over["mail"] == {"bytes": size, "messages": 2, "budgetKb": 2.0}
     message = over["findings"][0]["message"]
     assert "2 message(s) mentioning bd-7" in message and "2 KB budget" in message
     # read mail (moved to cur/) still counts
@@ -677,7 +687,7 @@ def test_webhook_not_set_queues_nothing(repo, cli):
     ok(cli(repo, "lease", "acquire", "src/", "--agent", "alice"))
     assert outbox(repo) == []
     flushed = ok(cli(repo, "audit", "flush", "--json")).json
-    assert flushed == {"sent": 0, "failed": 0, "pending": 0, "configured": False}
+    assert flushed == {"schema": "maf.audit.flush/1", "sent": 0, "failed": 0, "pending": 0, "configured": False}
 
 
 def test_webhook_500_keeps_rows_queued_with_backoff_then_flush(repo, cli, receiver, monkeypatch):
@@ -693,7 +703,7 @@ def test_webhook_500_keeps_rows_queued_with_backoff_then_flush(repo, cli, receiv
     assert [(r["status"], r["body"]["id"]) for r in receiver.requests] == [(500, 1), (200, 2)]
     assert [row[4] is None for row in outbox(repo)] == [True, False]
     early = ok(cli(repo, "audit", "flush", "--json", env=env)).json
-    assert early == {"sent": 0, "failed": 0, "pending": 1, "configured": True}
+    assert early == {"schema": "maf.audit.flush/1", "sent": 0, "failed": 0, "pending": 1, "configured": True}
     # later (the clock moved past the backoff): `maf audit flush` delivers it
     later = next_attempt + 1
     monkeypatch.setattr("maf_hooks.cli.audit.now_ms", lambda: later)

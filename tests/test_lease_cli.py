@@ -470,12 +470,15 @@ def _fill(repo, count, *, agents=20, ttl_ms=20 * 60_000):
         store.close()
 
 
+EMPTY_LIST = '{\n  "schema": "maf.lease.list/1",\n  "leases": []\n}\n'
+
+
 def test_list_json_is_the_document_emit_json_writes(repo, cli):
-    assert cli(repo, "lease", "list", "--json").out == '{\n  "leases": []\n}\n'  # no database yet
+    assert cli(repo, "lease", "list", "--json").out == EMPTY_LIST  # no database yet
     cli(repo, "lease", "acquire", "a", "--agent", "alice", "--reason", 'tab\there "quoted" \u00e9')
     cli(repo, "lease", "acquire", "b/**", "--agent", "bob")
     cli(repo, "lease", "release", "a", "--agent", "alice")
-    assert cli(repo, "lease", "list", "--json", "--agent", "alice").out == '{\n  "leases": []\n}\n'
+    assert cli(repo, "lease", "list", "--json", "--agent", "alice").out == EMPTY_LIST
     for args in (["--json"], ["--all", "--json"]):
         out = cli(repo, "lease", "list", *args).out
         document = json.loads(out)
@@ -496,6 +499,11 @@ def test_emit_json_list_writes_what_emit_json_writes(capsys):
             emit_json({"key": items})
             expected = capsys.readouterr().out
             assert emit_json_list("key", iter(items), chunk=chunk) == len(items)
+            assert capsys.readouterr().out == expected
+        for head in ({"schema": "maf.x/1"}, {"schema": "maf.x/1", "n": 2, "none": None}):
+            emit_json({**head, "key": items})
+            expected = capsys.readouterr().out
+            assert emit_json_list("key", iter(items), chunk=2, head=head) == len(items)
             assert capsys.readouterr().out == expected
 
 
@@ -544,7 +552,7 @@ def test_list_filters_pattern_limit_agent_in_the_query(repo, cli):
 
 
 def test_conflicts_stream_with_agent_and_limit(repo, cli):
-    assert cli(repo, "lease", "conflicts", "--json").out == '{\n  "conflicts": []\n}\n'
+    assert cli(repo, "lease", "conflicts", "--json").out == '{\n  "schema": "maf.lease.conflicts/1",\n  "conflicts": []\n}\n'
     cli(repo, "lease", "acquire", "x", "--agent", "alice")
     store = _store(repo)
     try:

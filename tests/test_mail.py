@@ -411,7 +411,7 @@ def test_mail_cli_send_list_read_round_trip_json(repo, mcli):
                 "--agent", "alice", "--json")
     assert sent.code == 0, sent.err
     key = sent.json["id"]
-    assert sent.json == {"id": key, "from": "alice", "to": "bob", "subject": "src/api/ is free", "type": "MESSAGE"}
+    assert sent.json == {"schema": "maf.mail.send/1", "id": key, "from": "alice", "to": "bob", "subject": "src/api/ is free", "type": "MESSAGE"}
     assert files_in(repo / ".agent-mail", "bob", "new") == [key]
 
     listed = mcli(repo, "list", "--agent", "bob", "--json")

@@ -118,7 +118,7 @@ def test_acquire_conflict_release_list_check_in_memory(repo, cli):
             assert ok(await call(bob, "lease_acquire", patterns=["src/a.py"]))["granted"][0]["agent"] == "bob"
             assert ok(await call(bob, "lease_renew", all=True))["renewed"][0]["pattern"] == "src/a.py"
             assert ok(await call(bob, "heartbeat", status="editing a.py"))["status"] == "editing a.py"
-            assert ok(await call(bob, "conflicts", since="1h")) == {"conflicts": []}
+            assert ok(await call(bob, "conflicts", since="1h")) == {"schema": "maf.lease.conflicts/1", "conflicts": []}
 
     run(scenario)
 

@@ -149,7 +149,7 @@ def test_textfile_is_written_whole_and_replaced_atomically(repo, tmp_path):
     ok([BIN / "maf-lease", "acquire", "src/"], repo, ALICE)
     done = ok([BIN / "maf", "metrics", "--textfile", directory, "--json"], repo)
     path = directory / "maf.prom"
-    assert json.loads(done.stdout) == {"textfile": str(path)}
+    assert json.loads(done.stdout) == {"schema": "maf.metrics.textfile/1", "textfile": str(path)}
     assert value(samples(path.read_text()), "maf_leases_active", agent="alice", mode="exclusive") == 1
     assert os.listdir(directory) == ["maf.prom"]  # no temporary file is left for node_exporter
     # a reader never sees half a file while writers replace it again and again

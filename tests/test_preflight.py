@@ -113,7 +113,7 @@ def test_fresh_repository_passes_and_changes_nothing(repo, cli):
     assert document["checkType"] == "preflight" and document["agentId"] == "dev@example.com"
     assert document["executionId"].startswith("pf-") and document["timestamp"].endswith("Z")
     for check in document["checks"]:
-        assert set(check) >= {"id", "name", "status", "message", "details", "duration_ms", "attempts"}
+        assert set(check) >= {"id", "name", "status", "message", "details", "durationMs", "attempts"}
     assert not os.path.exists(db_path(repo)) and not (repo / ".agent-mail").exists()
     assert git("status", "--porcelain", "--ignored", cwd=repo).stdout == before
     assert document["recorded"] is False
@@ -1000,7 +1000,7 @@ def test_maf_preflight_group_and_history_subcommand(repo, cli):
     result = cli(repo, "preflight", "--only", "python", command=group)
     assert result.code == 0 and result.out.startswith("PASS  Python")
     result = cli(repo, "preflight", "history", "--json", command=group)
-    assert result.code == 0 and result.json == {"runs": []}
+    assert result.code == 0 and result.json == {"schema": "maf.preflight.history/1", "runs": []}
     result = cli(repo, "--config", "missing.toml", "preflight", command=group)
     assert result.code == 2 and "missing.toml" in result.err
     helped = pf(cli, repo, "--help")

@@ -24,7 +24,9 @@ def maf(repo, *args: str, env: dict | None = None, stdin: str | None = None) -> 
 def where(repo, env: dict | None = None) -> dict:
     done = maf(repo, "db", "path", "--json", env=env)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    document = json.loads(done.stdout)
+    assert document.pop("schema") == "maf.db.path/1"
+    return document
 
 
 def refused(repo, env: dict) -> str:

@@ -33,7 +33,8 @@ def served(repo, cli):
 def test_the_board_serves_its_page_and_document_and_nothing_else(repo, cli, served):
     assert cli(repo, "lease", "acquire", "src/", "--agent", "alice", "--reason", "refactor").code == 0
     board = served()
-    assert board.document == {"url": board.url, "token_required": False, "loopback": True, "store": "sqlite"}
+    assert board.document == {"schema": "maf.serve/1", "url": board.url, "token_required": False, "loopback": True,
+                              "store": "sqlite"}
     assert board.host == "127.0.0.1"
     status, headers, page = board.request("GET", "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html") and 'src="board.js"' in page

@@ -7,7 +7,7 @@ import click
 from maf_hooks.cli.options import config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
-from maf_hooks.services import audit
+from maf_hooks.services import audit, documents
 from maf_hooks.timeutil import now_ms, parse_iso_ms
 
 
@@ -33,7 +33,7 @@ def validate(context: Context, from_date, full, as_json):
     with context.store_if_exists() as store:
         result = audit.validate(store, since, full=full)
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("audit.validate", result))
     elif result["valid"] and result["from_checkpoint"]:
         click.echo(f"audit chain valid: {result['checked']} event(s) checked ({result['new_checked']} new since the "
                    f"checkpoint at event {result['checkpoint_id']}; the events up to it are re-hashed only by --full)")
@@ -63,7 +63,7 @@ def report(context: Context, days, agent, as_json):
     with context.store_if_exists() as store:
         result = audit.report(store, since_ms=since, agent=agent)
     if as_json:
-        emit_json(dict(result, days=days))
+        emit_json(documents.stamped("audit.report", dict(result, days=days)))
         return 0
     click.echo(f"audit report, last {days} day(s)" + (f", agent {agent}" if agent else ""))
     rows = []
@@ -102,7 +102,7 @@ def guard(context: Context, bead_id, max_kb, as_json):
     with context.store_if_exists() as store:
         result = audit.guard(store, bead_id=bead_id, mail_root=context.mail_root(), max_kb=max_kb, now=now)
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("audit.guard", result))
     else:
         mail = result["mail"]
         click.echo(f"AUDIT_GUARD_RESULT {result['status'].upper()} for {bead_id}: mail {mail['bytes'] / 1024:.1f} KB "
@@ -125,7 +125,7 @@ def flush(context: Context, as_json):
     with context.store_if_exists() as store:
         result = audit.flush_now(store, url, now)
     if as_json:
-        emit_json(dict(result, configured=bool(url)))
+        emit_json(documents.stamped("audit.flush", dict(result, configured=bool(url))))
     else:
         click.echo(f"sent {result['sent']}, failed {result['failed']}, still queued {result['pending']}"
                    + ("" if url else " (AUDIT_WEBHOOK_URL is not set)"))

@@ -7,6 +7,7 @@ import click
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
+from maf_hooks.services import documents
 
 
 def _flatten(values: dict, prefix: str = "") -> list[tuple[str, object]]:
@@ -56,13 +57,13 @@ def show(context: Context, as_json):
     from maf_hooks.store.runtime import effective
 
     if as_json:
-        emit_json({
+        emit_json(documents.stamped("config.show", {
             "file": config.path,
             "env": config.env_name,
             "runtime": effective(config),
             "values": config.values,
             "sources": {key: config.source(key) for key, _ in items},
-        })
+        }))
         return 0
     click.echo(f"# file: {config.path or '(none: defaults)'}; overlay: {config.env_name or '(none)'}; "
                f"runtime: {effective(config)}")

@@ -7,6 +7,7 @@ import click
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
+from maf_hooks.services import documents
 
 
 @click.group("db")
@@ -22,8 +23,10 @@ def path(context: Context, as_json: bool) -> int:
     password), or that it is in memory (the memory runtime)."""
     location = context.store_location
     if as_json:
-        emit_json({"runtime": location.runtime, "backend": location.backend, "path": location.path,
-                   "exists": location.exists()})
+        emit_json(documents.stamped("db.path", {
+            "runtime": location.runtime, "backend": location.backend, "path": location.path,
+            "exists": location.exists()
+        }))
     else:
         click.echo(str(location))
     return 0
@@ -39,9 +42,11 @@ def migrate(context: Context, as_json: bool) -> int:
     before, schema = location.migrate(environ=context.environ)
     existed = before is not None
     if as_json:
-        emit_json({"path": str(location), "backend": location.backend, "created": not existed,
-                   "previous_version": before, "version": schema.version,
-                   "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in schema.applied]})
+        emit_json(documents.stamped("db.migrate", {
+            "path": str(location), "backend": location.backend, "created": not existed,
+            "previous_version": before, "version": schema.version,
+            "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in schema.applied]
+        }))
     else:
         state = ("created" if not existed
                  else "up to date" if before == schema.version else f"upgraded from version {before}")
@@ -70,7 +75,7 @@ def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
     result = transfer.copy(context.store_location, destination, environ=context.environ,
                            mail_root=context.mail_root(), force=force)
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("db.copy", result))
         return 0
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result["counts"].items())
     verb = "replaced the records of this repository in" if result["replaced"] else "copied to"

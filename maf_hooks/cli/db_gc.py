@@ -7,6 +7,7 @@ import click
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
+from maf_hooks.services import documents
 
 _WHAT = {  # record -> (what a row is, which time the cut-off is compared with)
     "leases": ("ended leases", "ended"),
@@ -51,7 +52,8 @@ def gc(context: Context, older_than: str | None, dry_run: bool, vacuum: bool, as
         else:
             result = retention.gc(store, context.config, older_than_ms=older_than_ms, dry_run=dry_run, vacuum=vacuum)
     if as_json:
-        emit_json(result if result is not None else {"dry_run": dry_run, "records": {}, "anchor": None})
+        emit_json(documents.stamped("db.gc", result if result is not None
+                                     else {"dry_run": dry_run, "records": {}, "anchor": None}))
     elif result is None:
         click.echo(f"no lease store at {context.store_location}: nothing to delete")
     else:

@@ -9,6 +9,7 @@ from maf_hooks.cli.db import db_group
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
+from maf_hooks.services import documents
 
 
 @db_group.command("check")
@@ -29,7 +30,7 @@ def check(context: Context, full: bool, as_json: bool) -> int:
 
     report = dbcheck.check_location(context.store_location, environ=context.environ, full=full)
     if as_json:
-        emit_json(report)
+        emit_json(documents.stamped("db.check", report))
     else:
         _show(report)
     return 0 if report["ok"] else 1
@@ -78,7 +79,7 @@ def backup(context: Context, path: str, force: bool, as_json: bool) -> int:
     result = service.backup(context.store_location, path, environ=context.environ, force=force,
                             file_mode=context.config.get("storage.file_mode"))
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("db.backup", result))
         return 0
     check = result["check"]
     click.echo(f"backed up {result['source']} to {result['path']}: {check['leases']['checked']} leases, "
@@ -111,7 +112,7 @@ def restore(context: Context, path: str, force: bool, keep_dir: str | None, as_j
     result = service.restore(context.store_location, path, environ=context.environ, force=force,
                              keep_dir=keep_dir, file_mode=context.config.get("storage.file_mode"), now=now_ms)
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("db.restore", result))
     else:
         if result["kept"]:
             click.echo(f"saved the state replaced to {result['kept']}")

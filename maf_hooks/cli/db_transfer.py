@@ -13,6 +13,7 @@ from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
 from maf_hooks.errors import UsageError
+from maf_hooks.services import documents
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -53,7 +54,7 @@ def export(context: Context, fmt: str, output: str | None, as_json: bool) -> int
         result = service.export(context.store_location, out, environ=context.environ, mail_root=context.mail_root())
     result.update(output=path, source=str(context.store_location))
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("db.export", result))
     else:
         click.echo(f"exported {result['source']} to {path}: {_counts(result['counts'])}")
     return 0
@@ -79,7 +80,7 @@ def import_(context: Context, file: str, force: bool, as_json: bool) -> int:
     result = service.import_document(context.store_location, doc, file, environ=context.environ,
                                      mail_root=context.mail_root(), force=force)
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("db.import", result))
         return 0
     verb = "replaced the records of this repository in" if result["replaced"] else "imported into"
     click.echo(f"{verb} {result['target']}: {_counts(result['counts'])}")
@@ -129,7 +130,7 @@ def import_legacy(context: Context, path: str | None, dry_run: bool, force: bool
                                   reading=reading_for(context.root, context.path_settings, directories=True),
                                   force=force, dry_run=dry_run)
     if as_json:
-        emit_json(report)
+        emit_json(documents.stamped("db.import-legacy", report))
         return 0
     from maf_hooks.core.text import shown
 

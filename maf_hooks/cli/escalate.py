@@ -14,7 +14,7 @@ from maf_hooks.context import Context
 from maf_hooks.core.escalation import OPEN, PRIORITIES
 from maf_hooks.core.text import shown
 from maf_hooks.errors import Refused, UsageError
-from maf_hooks.services import escalation, manual_escalation
+from maf_hooks.services import documents, escalation, manual_escalation
 from maf_hooks.services import mail as mail_service
 from maf_hooks.store.base import Store
 from maf_hooks.timeutil import iso, now_ms, relative
@@ -76,9 +76,11 @@ def escalate_group(ctx, config_path, env_name, agent_id, error_context, bead_id,
     if dry_run:
         preview = manual_escalation.Preview(cfg, record)
         if as_json:
-            emit_json({"success": True, "dryRun": True, "escalationId": record["escalation_id"], "agentId": agent_id,
-                       "target": target, "beadId": bead_id, "timestamp": iso(now), "channels": preview.channels,
-                       "message": preview.payload})
+            emit_json(documents.stamped("escalate", {
+                "success": True, "dryRun": True, "escalationId": record["escalation_id"], "agentId": agent_id,
+                "target": target, "beadId": bead_id, "timestamp": iso(now), "channels": preview.channels,
+                "message": preview.payload
+            }))
         else:
             click.echo(f"dry run: nothing was written. Would send to {target} by "
                        f"{', '.join(preview.channels) or 'no channel (target disabled)'}:\n")
@@ -89,8 +91,10 @@ def escalate_group(ctx, config_path, env_name, agent_id, error_context, bead_id,
                                                                context.environ))
     delivered = bool(results) and all(r["status"] == "sent" for r in results)
     if as_json:
-        emit_json({"success": True, "escalationId": record["escalation_id"], "agentId": agent_id, "target": target,
-                   "beadId": bead_id, "timestamp": iso(now), "delivered": delivered})
+        emit_json(documents.stamped("escalate", {
+            "success": True, "escalationId": record["escalation_id"], "agentId": agent_id, "target": target,
+            "beadId": bead_id, "timestamp": iso(now), "delivered": delivered
+        }))
     else:
         if not results:
             how = f"nothing sent: target {target} is disabled"
@@ -134,7 +138,7 @@ def tick(context: Context, as_json):
         warn(f"maf: could not deliver queued conflict mail {failure['id']} to {shown(failure['recipient'])}: "
              f"{shown(failure['error'] or '')} (kept; `maf mail flush` or the next tick retries it)")
     if as_json:
-        emit_json({"changes": changes, "deliveries": results, "mail": mail})
+        emit_json(documents.stamped("escalate.tick", {"changes": changes, "deliveries": results, "mail": mail}))
     else:
         for change in changes:
             if change["status"] == "escalated":
@@ -217,7 +221,7 @@ def _respond(context: Context, escalation_id: str, status: str, note: str, agent
         record = escalation.respond(store, escalation_id, status, responder, note or "")
         _deliver(context, store, escalation_id)
     if as_json:
-        emit_json(_json(record))
+        emit_json(documents.stamped("escalate.ack" if status == "acknowledged" else "escalate.resolve", _json(record)))
     else:
         click.echo(f"{escalation_id}: {status}; {record['agent_id']} was told")
     return 0
@@ -255,7 +259,7 @@ def list_escalations(context: Context, status, as_json):
     with context.store_if_exists() as store:
         records = escalation.listing(store, status) if store is not None else []
     if as_json:
-        emit_json({"escalations": [_json(r) for r in records]})
+        emit_json(documents.stamped("escalate.list", {"escalations": [_json(r) for r in records]}))
     elif records:
         table(HEADERS, _rows(records, now))
     else:
@@ -277,7 +281,7 @@ def show(context: Context, escalation_id, as_json):
     if record is None:
         raise Refused(f"No escalation {escalation_id!r}; see `maf escalate list`.")
     if as_json:
-        emit_json(dict(_json(record), deliveries=deliveries))
+        emit_json(documents.stamped("escalate.show", dict(_json(record), deliveries=deliveries)))
         return 0
     for key, value in _json(record).items():
         click.echo(f"{key:18} {json.dumps(value) if isinstance(value, dict) else shown(str(value))}")

@@ -13,6 +13,7 @@ from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
 from maf_hooks.errors import REFUSED, ConfigError, UsageError
 from maf_hooks.mail.confinement import MailPathRefused
+from maf_hooks.services import documents
 from maf_hooks.store.open import ServerLocation
 
 HELP = f"""Create the lease database and the mail root, keep mail out of git, and show (or --write)
@@ -89,8 +90,10 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
         if not repo_url:
             notes.append(LOCAL_DRIVER_NOTE)
     if as_json:
-        emit_json({"changes": done, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
-                   "repository": key, "problems": problems, "notes": notes})
+        emit_json(documents.stamped("init", {
+            "changes": done, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
+            "repository": key, "problems": problems, "notes": notes
+        }))
         return REFUSED if problems else 0
     for change in done:
         click.echo(change)
@@ -148,8 +151,10 @@ def init_agents(root: str, agents: str, *, dry_run: bool, as_json: bool) -> int:
         install.apply(root, plans)
     notes = {name: [note for note in (CLIENTS[name].notes, CLIENTS[name].identity) if note] for name in names}
     if as_json:
-        emit_json({"dry_run": dry_run, "clients": names, "files": [p.to_json() for p in plans],
-                   "without_mcp_file": [n for n in names if not CLIENTS[n].has_mcp_file()], "notes": notes})
+        emit_json(documents.stamped("init.agents", {
+            "dry_run": dry_run, "clients": names, "files": [p.to_json() for p in plans],
+            "without_mcp_file": [n for n in names if not CLIENTS[n].has_mcp_file()], "notes": notes
+        }))
         return 0
     for file_plan in plans:
         status = f"would be {file_plan.status}" if dry_run and file_plan.status in (install.CREATED,

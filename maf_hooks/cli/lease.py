@@ -205,7 +205,7 @@ def list_leases(context: Context, agent, mine, show_all, pattern, limit, as_json
         leases = leasing.stream_leases(store, agent=who, show_all=show_all, now=now, limit=limit, **filters)
         if as_json:
             emit_json_list(documents.LEASE_LIST, (documents.lease_entry(lease, lease.clock_skew(now, longest), now)
-                                                  for lease in leases))
+                                                  for lease in leases), head={"schema": documents.schema("lease.list")})
             return 0
         skewed: list[str] = []
         if not stream_table(LEASE_HEADERS, _lease_rows(leases, now, longest, skewed)):
@@ -268,7 +268,7 @@ def agents(context: Context, as_json):
     with existing_store(context) as store:
         rows = [state.to_json() for state in leasing.agents(store, now)]
     if as_json:
-        emit_json({"agents": rows})
+        emit_json(documents.stamped("lease.agents", {"agents": rows}))
         return 0
     if not rows:
         click.echo("No agents yet.")
@@ -296,7 +296,8 @@ def conflicts(context: Context, since, agent, limit, as_json):
     with existing_store(context) as store:
         rows = leasing.stream_conflicts(store, start, agent=who, limit=limit)
         if as_json:
-            emit_json_list(documents.CONFLICTS, (documents.conflict_entry(row) for row in rows))
+            emit_json_list(documents.CONFLICTS, (documents.conflict_entry(row) for row in rows),
+                           head={"schema": documents.schema("lease.conflicts")})
             return 0
         shown_rows = ([relative(r["created_at"], now), r["status"], r["operation"], r["agent"] or "(unknown)", r["path"],
                        r["holder"], r["lease_id"]] for r in rows)

@@ -13,6 +13,7 @@ from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.text import shown
 from maf_hooks.errors import UsageError
+from maf_hooks.services import documents
 from maf_hooks.services import mail as service
 
 UNREAD_MARK = "*"
@@ -62,7 +63,7 @@ def list_mail(context: Context, agent, unread, as_json):
     with service.mail_store(context) as store:
         box = service.inbox(context.mail_root(), who, unread_only=unread, store=store)
     if as_json:
-        emit_json(box)
+        emit_json(documents.stamped("mail.list", box))
         return 0
     messages = box["messages"]
     if not messages:
@@ -102,7 +103,7 @@ def read_mail(context: Context, key, latest, agent, as_json):
     with service.mail_store(context) as store:
         message = service.read(context.mail_root(), who, key, store=store, latest=latest)
     if as_json:
-        emit_json(message)
+        emit_json(documents.stamped("mail.read", message))
         return 0
     for label, field in (("From", "from"), ("To", "to"), ("Date", "date"), ("Subject", "subject"),
                          ("Type", "type"), ("Id", "id")):
@@ -143,7 +144,7 @@ def send_mail(context: Context, recipient, subject, body, body_file, agent, as_j
         sent = service.send(context.mail_root(), sender=who, recipient=recipient, subject=subject, text=text,
                             store=store)
     if as_json:
-        emit_json(sent)
+        emit_json(documents.stamped("mail.send", sent))
     else:
         click.echo(f"sent {sent['id']} to {shown(recipient)}")
     return 0
@@ -172,7 +173,7 @@ def flush_mail(context: Context, as_json):
         warn(f"maf: could not deliver queued mail {failure['id']} to {shown(failure['recipient'])}: "
              f"{shown(failure['error'] or '')} (attempt {failure['attempts']}; kept queued)")
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("mail.flush", result))
     else:
         click.echo(f"delivered {len(result['delivered'])} queued message(s); {result['pending']} still queued")
     return 1 if result["failed"] else 0
@@ -204,7 +205,7 @@ def sync_mail(context: Context, agent, as_json):
     with service.mail_store(context) as store:
         result = service.sync(context.mail_root(), who, store=store)
     if as_json:
-        emit_json(result)
+        emit_json(documents.stamped("mail.sync", result))
     elif not result["fleet"]:
         click.echo(f"Nothing to sync: without a lease server, mail for {shown(who)} is delivered to "
                    f"{shown(result['mailbox'])} already.")

@@ -7,6 +7,7 @@ import click
 from maf_hooks.cli.options import json_option, pass_context
 from maf_hooks.cli.output import emit_json
 from maf_hooks.context import Context
+from maf_hooks.services import documents
 
 
 @click.command("metrics")
@@ -30,12 +31,12 @@ def metrics_command(context: Context, directory: str | None, as_json: bool) -> i
     if directory is not None:
         path = metrics.write_textfile(context, directory)
         if as_json:
-            emit_json({"textfile": path})
+            emit_json(documents.stamped("metrics.textfile", {"textfile": path}))
         else:
             click.echo(f"wrote {path}")
         return 0
     if as_json:
-        emit_json(metrics.document(metrics.collect(context)))
+        emit_json(documents.stamped("metrics", metrics.document(metrics.collect(context))))
         return 0
     click.echo(metrics.exposition(context).decode("utf-8"), nl=False)
     return 0

@@ -42,10 +42,11 @@ def _entry(item: Any) -> str:
     return json.dumps(item, indent=2).replace("\n", "\n    ")
 
 
-def emit_json_list(key: str, items: Iterable[Any], chunk: int = 256) -> int:
-    """Write ``{key: [items...]}`` exactly as :func:`emit_json` would, an entry at a time (memory
-    follows ``chunk``, not the number of items); returns how many were written."""
-    click.echo(f"{{\n  {json.dumps(key)}: [", nl=False)
+def emit_json_list(key: str, items: Iterable[Any], chunk: int = 256, head: dict[str, Any] | None = None) -> int:
+    """Write ``{**head, key: [items...]}`` exactly as :func:`emit_json` would, an entry at a time
+    (memory follows ``chunk``, not the number of items); returns how many were written."""
+    first = "".join(f"\n  {json.dumps(name)}: {json.dumps(value)}," for name, value in (head or {}).items())
+    click.echo(f"{{{first}\n  {json.dumps(key)}: [", nl=False)
     count, entries = 0, iter(items)
     while block := list(islice(entries, chunk)):
         click.echo(("," if count else "") + ",".join("\n    " + _entry(item) for item in block), nl=False)

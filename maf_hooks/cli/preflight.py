@@ -19,6 +19,7 @@ from maf_hooks.cli.output import emit_json, styled, table
 from maf_hooks.context import Context
 from maf_hooks.core.text import shown
 from maf_hooks.errors import ConfigError, UsageError
+from maf_hooks.services import documents
 
 EXAMPLES = """
 \b
@@ -167,11 +168,24 @@ def preflight_command(ctx: click.Context, config_path, env_name, agent_id, check
         return 0
     if check_only and fix:
         raise UsageError("--check-only and --fix contradict each other: give one (checking only is the default).")
+    json_out = as_json or (report_flag and not output_path)
+    if context.environ.get("GITHUB_ACTIONS") == "true":
+        _annotate_config(context, to_stderr=json_out)
     if validate_config:
         return _validate(context, as_json)
-    json_out = as_json or (report_flag and not output_path)
     return _run(context, agent_id=agent_id, fix=fix, only=only, skip=skip, json_out=json_out,
                 output_path=output_path, junit_path=junit_path, from_ref=from_ref, to_ref=to_ref)
+
+
+def _annotate_config(context: Context, *, to_stderr: bool) -> None:
+    """A configuration that cannot be used, as GitHub annotations (the error itself follows: exit 2)."""
+    from maf_hooks.preflight.report import config_annotations
+
+    try:
+        context.config  # noqa: B018 - loading it is what may fail
+    except ConfigError as exc:
+        for line in config_annotations(exc, context.root):
+            click.echo(line, err=to_stderr)
 
 
 def _validate(context: Context, as_json: bool) -> int:
@@ -182,13 +196,13 @@ def _validate(context: Context, as_json: bool) -> int:
     except ConfigError as exc:
         if not as_json:
             raise
-        emit_json({"valid": False, "problems": exc.problems or [str(exc)]})
+        emit_json(documents.stamped("preflight.config", {"valid": False, "problems": exc.problems or [str(exc)]}))
         return 2
     items = plan(config)
     tests = [item.id for item in items if item.kind != "check"]
     if as_json:
-        emit_json({"valid": True, "file": config.path, "env": config.env_name,
-                   "checks": [item.id for item in items if item.kind == "check"], "smoke_tests": tests})
+        emit_json(documents.stamped("preflight.config", {"valid": True, "file": config.path, "env": config.env_name,
+                   "checks": [item.id for item in items if item.kind == "check"], "smoke_tests": tests}))
     else:
         click.echo(f"configuration is valid ({config.path or 'defaults only'}): "
                    f"{len(items) - len(tests)} checks, {len(tests)} smoke tests")
@@ -247,7 +261,7 @@ def _summary(document: dict, run) -> None:
     failed = document["status"] == "failed"
     verdict = styled(f"preflight {document['status']}", "bold red" if failed else "bold green")
     click.echo(f"{verdict}: {counts['passed']} passed, {plural(counts['warnings'], 'warning')}, {counts['failed']} failed, "
-               f"{counts['skipped']} skipped in {duration_text(document['duration_ms'])} "
+               f"{counts['skipped']} skipped in {duration_text(document['durationMs'])} "
                f"({document['executionId']}, agent {document['agentId'] or 'unknown'})")
     if document["recommendations"]:
         click.echo("recommendations:")
@@ -270,7 +284,7 @@ def history_command(context: Context, limit, agent, status, as_json):
 
     runs = history(context.store_location, environ=context.environ, limit=limit, agent=agent, status=status)
     if as_json:
-        emit_json({"runs": runs})
+        emit_json(documents.stamped("preflight.history", {"runs": runs}))
         return 0
     if not runs:
         click.echo("No preflight runs recorded.")
@@ -279,9 +293,9 @@ def history_command(context: Context, limit, agent, status, as_json):
     for run in runs:
         counts = run["summary"] or {}
         checks = "/".join(str(counts.get(k, "-")) for k in ("passed", "warnings", "failed", "skipped"))
-        duration = f"{run['duration_ms'] / 1000:.2f} s" if run["duration_ms"] is not None else ""
-        rows.append([run["created_at"], run["status"], run["agent_id"] or "", run["check_type"], checks,
-                     duration, run["execution_id"], (run["error_message"] or "")[:80]])
+        duration = f"{run['durationMs'] / 1000:.2f} s" if run["durationMs"] is not None else ""
+        rows.append([run["createdAt"], run["status"], run["agentId"] or "", run["checkType"], checks,
+                     duration, run["executionId"], (run["errorMessage"] or "")[:80]])
     table(["WHEN", "STATUS", "AGENT", "TYPE", "PASS/WARN/FAIL/SKIP", "DURATION", "EXECUTION", "FAILURES"], rows)
     return 0
 

@@ -93,8 +93,10 @@ def serve_command(ctx: click.Context, host, port, token_env, as_json, config_pat
     url = server.url_of(sock)
     if as_json:
         from maf_hooks.cli.output import emit_json
+        from maf_hooks.services.documents import stamped
 
-        emit_json({"url": url, "token_required": token is not None, "loopback": loopback, "store": location.backend})
+        emit_json(stamped("serve", {"url": url, "token_required": token is not None, "loopback": loopback,
+                                    "store": location.backend}))
     else:
         needs = f"; every request needs the token in ${token_env}" if token is not None else ""
         click.echo(f"maf serve: the board is at {url} (read-only{needs}). Ctrl-C stops it.")

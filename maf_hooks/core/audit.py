@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from maf_hooks.core.chain import chain_hash
+from maf_hooks.core.conflicts import SEVERITY
 from maf_hooks.timeutil import iso
 
 TYPE_CHECKING = False
@@ -28,6 +29,13 @@ SEVERITIES = ("critical", "high", "medium", "low")
 # stale_lease_holder finding, the metric maf_agents_stale, the live board)
 STALE_MINUTES = 60
 LEASE_KINDS = {"acquire": "taken", "release": "released", "expire": "expired", "takeover": "taken_over"}
+# every count the report gives, present with 0 (the statuses the store's records can hold)
+COUNTED = {
+    "leases": tuple(LEASE_KINDS.values()),
+    "conflicts": tuple(SEVERITY),
+    "escalations": ("pending", "escalated", "acknowledged", "resolved", "timeout"),
+    "preflight": ("pending", "running", "passed", "failed", "timeout"),
+}
 
 
 # --- the chain -----------------------------------------------------------------------------
@@ -120,8 +128,9 @@ def _broken(event_id: int, problem: str, checked: int) -> dict[str, Any]:
 # --- the report ----------------------------------------------------------------------------
 
 def _empty() -> dict[str, Any]:
-    return {"leases": Counter(), "conflicts": Counter(), "overrides": [], "escalations": Counter(),
-            "preflight": Counter()}
+    zero = {key: Counter(dict.fromkeys(statuses, 0)) for key, statuses in COUNTED.items()}
+    return {"leases": zero["leases"], "conflicts": zero["conflicts"], "overrides": [],
+            "escalations": zero["escalations"], "preflight": zero["preflight"]}
 
 
 def report(*, since_ms: int, agent: str | None, activity: Iterable[tuple[str, str | None, dict[str, Any]]],
@@ -142,7 +151,7 @@ def report(*, since_ms: int, agent: str | None, activity: Iterable[tuple[str, st
     agents = {name: _plain(values) for name, values in sorted(per_agent.items()) if agent is None or name == agent}
     total = _empty()
     for values in agents.values():
-        for key in ("leases", "conflicts", "escalations", "preflight"):
+        for key in COUNTED:
             total[key].update(values[key])
         total["overrides"].extend(values["overrides"])
     paths = [{"path": path, "conflicts": count, "agents": agents_count} for path, count, agents_count in contested]
@@ -196,7 +205,7 @@ def guard_result(bead_id: str, size: int, messages: int, max_kb: float,
         "type": "AUDIT_GUARD_RESULT",
         "beadId": bead_id,
         "status": "failed" if failed else "passed",
-        "mail": {"bytes": size, "messages": messages, "budget_kb": max_kb},
+        "mail": {"bytes": size, "messages": messages, "budgetKb": max_kb},
         "findings": list(found),
         "summary": {"totalFindings": len(found), "criticalCount": counts["critical"], "highCount": counts["high"],
                     "mediumCount": counts["medium"], "lowCount": counts["low"]},

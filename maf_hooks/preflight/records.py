@@ -1,5 +1,8 @@
 """The run history: one record per run, written only when a lease database already exists.
 
+The history's entries are named as the report is (camelCase: ``executionId``); a report stored
+before the report carried ``schema`` spelt its duration ``duration_ms``, read as ``durationMs``.
+
 A run is recorded as ``running`` when it starts and set to ``passed`` or ``failed`` when it ends
 (a run that was killed stays ``running``). The store is never created or migrated here: one
 whose schema predates the history (before migration 3) is left alone, and the run says it was
@@ -85,9 +88,14 @@ def history(location: Location, *, environ: Mapping[str, str], limit: int = 20, 
             return []
         rows = store.preflight.history(limit=limit, agent=agent, status=status)
     return [{
-        "id": row["id"], "config_id": row["config_id"], "agent_id": row["agent_id"],
-        "execution_id": row["execution_id"], "check_type": row["check_type"], "status": row["status"],
-        "error_message": row["error_message"], "started_at": iso(row["started_at"]),
-        "completed_at": iso(row["completed_at"]), "created_at": iso(row["created_at"]),
-        "duration_ms": row["result"].get("duration_ms"), "summary": row["result"].get("summary"),
+        "id": row["id"], "configId": row["config_id"], "agentId": row["agent_id"],
+        "executionId": row["execution_id"], "checkType": row["check_type"], "status": row["status"],
+        "errorMessage": row["error_message"], "startedAt": iso(row["started_at"]),
+        "completedAt": iso(row["completed_at"]), "createdAt": iso(row["created_at"]),
+        "durationMs": _either(row["result"], "durationMs", "duration_ms"), "summary": row["result"].get("summary"),
     } for row in rows]
+
+
+def _either(report: dict[str, Any], key: str, older: str) -> Any:
+    """A stored report's ``key``, or its spelling before maf.preflight.report/1 (``older``)."""
+    return report[key] if key in report else report.get(older)

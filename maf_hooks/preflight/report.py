@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Iterable
 from maf_hooks.preflight.result import FAILED, PASSED, SKIPPED, WARNING, Annotation, CheckResult
 
 if TYPE_CHECKING:
+    from maf_hooks.errors import ConfigError
     from maf_hooks.preflight.runner import Planned
 
 LABELS = {PASSED: "PASS", WARNING: "WARN", FAILED: "FAIL", SKIPPED: "SKIP"}
@@ -38,24 +39,27 @@ def _seconds(ms) -> str:
 
 
 def junit_xml(report: dict, results: list[CheckResult]) -> bytes:
-    """One ``testsuite`` of one ``testcase`` per check; warnings pass and say so in system-out."""
+    """One ``testsuite`` of one ``testcase`` per check, valid against the Jenkins xunit plugin's
+    JUnit schema (junit-10.xsd: ``skipped`` only on ``testsuite``). JUnit has no warning: a warning
+    passes, its ``system-out`` starts ``WARNING:``, and the suite's ``warnings`` property counts them."""
     import socket  # only for --junit
     import xml.etree.ElementTree as ET
     counts = report["summary"]
-    attrs = {
+    totals = {
         "name": "maf-preflight",
         "tests": str(len(results)),
         "failures": str(counts["failed"]),
         "errors": "0",
-        "skipped": str(counts["skipped"]),
-        "time": _seconds(report["duration_ms"]),
+        "time": _seconds(report["durationMs"]),
     }
-    suites = ET.Element("testsuites", attrs)
-    suite = ET.SubElement(suites, "testsuite", {**attrs, "timestamp": report["timestamp"].rstrip("Z"),
+    suites = ET.Element("testsuites", totals)
+    suite = ET.SubElement(suites, "testsuite", {**totals, "skipped": str(counts["skipped"]),
+                                                "timestamp": report["timestamp"].rstrip("Z"),
                                                 "hostname": socket.gethostname() or "localhost"})
     properties = ET.SubElement(suite, "properties")
     for name in ("executionId", "agentId", "checkType", "configId"):
         ET.SubElement(properties, "property", {"name": name, "value": str(report.get(name) or "")})
+    ET.SubElement(properties, "property", {"name": "warnings", "value": str(counts["warnings"])})
     for result in results:
         case = ET.SubElement(suite, "testcase", {
             "classname": "maf-preflight." + ("checks" if not result.smoke else "smoke_tests"),
@@ -70,7 +74,7 @@ def junit_xml(report: dict, results: list[CheckResult]) -> bytes:
                 body += f"\n--- {title} ---\n{details[key]}"
         if len(result.attempts) > 1:
             body += "\n--- attempts ---\n" + "\n".join(
-                f"{a['attempt']}: {a['status']} in {a['duration_ms']:.0f} ms: {a['message']}" for a in result.attempts)
+                f"{a['attempt']}: {a['status']} in {a['durationMs']:.0f} ms: {a['message']}" for a in result.attempts)
         if result.status == FAILED:
             failure = ET.SubElement(case, "failure", {"message": result.message,
                                                       "type": "timeout" if result.timed_out else "failed"})
@@ -92,6 +96,21 @@ def _escape_data(text: str) -> str:
 
 def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def config_annotations(exc: ConfigError, root: str | None) -> list[str]:
+    """``::error`` workflow commands for a configuration that cannot be used: on its file, at the
+    line and column where it stopped parsing; one per problem of an invalid one."""
+    import os  # only on GitHub Actions
+
+    props = []
+    if exc.file:
+        inside = os.path.relpath(exc.file, root) if root else ".."
+        props.append(f"file={_escape_property(exc.file if inside.startswith('..') else inside)}")
+        props += [f"{key}={value}" for key, value in (("line", exc.line), ("col", exc.column)) if value is not None]
+    props.append(f"title={_escape_property('maf-preflight configuration')}")
+    messages = exc.problems or [str(exc)]
+    return [f"::error {','.join(props)}::{_escape_data(message)}" for message in messages]
 
 
 def github_annotations(results: Iterable[CheckResult]) -> list[str]:

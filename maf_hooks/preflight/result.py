@@ -87,6 +87,6 @@ class CheckResult:
             "status": self.status,
             "message": self.message,
             "details": details,
-            "duration_ms": round(self.duration_ms, 1),
+            "durationMs": round(self.duration_ms, 1),
             "attempts": self.attempts,
         }

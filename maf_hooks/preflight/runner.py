@@ -22,6 +22,7 @@ from maf_hooks.preflight import report as report_mod
 from maf_hooks.preflight.result import FAILED, SKIPPED, CheckResult, Outcome
 from maf_hooks.preflight.runenv import RunEnv
 from maf_hooks.preflight.schema import BUILTIN_IDS, SMOKE_GROUP, smoke_settings
+from maf_hooks.services.documents import schema
 from maf_hooks.timeutil import iso
 
 FULL = "preflight"
@@ -149,7 +150,7 @@ def run_one(item: Planned, env: RunEnv) -> CheckResult:
     duration = (env.monotonic() - started) * 1000
     if not attempts:
         attempts = [{"attempt": 1, "status": "timeout" if outcome.timed_out else outcome.status,
-                     "duration_ms": round(duration, 1), "message": outcome.message}]
+                     "durationMs": round(duration, 1), "message": outcome.message}]
     return CheckResult(
         item.id, item.name, item.kind, outcome.status, outcome.message, outcome.details, duration, attempts,
         outcome.findings, outcome.recommendations, outcome.annotations, outcome.fixable, outcome.timed_out,
@@ -213,12 +214,13 @@ def execute(env: RunEnv, options: Options, *, on_fix: Callable[[dict], None] | N
     duration_ms = (env.monotonic() - started) * 1000
     status = "failed" if any(r.status == FAILED for r in results) else "passed"
     document = {
+        "schema": schema("preflight.report"),
         "executionId": execution_id,
         "agentId": env.agent,
         "checkType": kind,
         "timestamp": iso(started_ms),
         "status": status,
-        "duration_ms": round(duration_ms, 1),
+        "durationMs": round(duration_ms, 1),
         "checks": [result.to_json() for result in results],
         "summary": report_mod.summary(results),
         "recommendations": report_mod.recommendations(results),

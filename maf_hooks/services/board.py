@@ -11,7 +11,7 @@ store's clock (``now_ms``), so that a browser's own clock never enters "time lef
 from __future__ import annotations
 
 from maf_hooks.core.audit import STALE_MINUTES
-from maf_hooks.services.documents import conflict_entry
+from maf_hooks.services.documents import conflict_entry, schema
 from maf_hooks.timeutil import iso
 
 TYPE_CHECKING = False
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from maf_hooks.store.base import Store
 
-SCHEMA = "maf.board/1"
+SCHEMA = schema("board")  # "maf.board/1"
 LEASES = 500  # active leases shown (as `maf-lease list` orders them); ``more_leases``: there are more
 CONFLICTS = 20  # recent conflict records shown
 OVERRIDES = 10  # recent overridden conflicts shown

@@ -1,6 +1,9 @@
 """What `maf-lease` reports, built once for every front end: the ``--json`` documents of its
 commands and the text of a refused acquire. ``maf-lease`` prints them; the MCP tools return them
-(the document as structured output, the text as a tool error's content)."""
+(the document as structured output, the text as a tool error's content).
+
+Also the one table of every ``--json`` document's kind (:data:`SCHEMAS`): each document carries
+``"schema": "maf.<kind>/<version>"`` as its first key (docs/json.md lists them)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,43 @@ if TYPE_CHECKING:
 
     from maf_hooks.core.model import AcquireResult, Lease
     from maf_hooks.services.leasing import PathReport
+
+# kind -> (version, naming style of its keys). A kind is the command's path ("db.check" for
+# `maf db check`); "camel" marks the seeds' wire formats (the preflight report, ESCALATION_REQUEST
+# and the manual escalation's answer, AUDIT_GUARD_RESULT), "snake" everything else.
+SCHEMAS: dict[str, tuple[int, str]] = {
+    "lease.acquire": (1, "snake"), "lease.renew": (1, "snake"), "lease.release": (1, "snake"),
+    "lease.list": (1, "snake"), "lease.check": (1, "snake"), "lease.heartbeat": (1, "snake"),
+    "lease.agents": (1, "snake"), "lease.conflicts": (1, "snake"),
+    "mail.list": (1, "snake"), "mail.read": (1, "snake"), "mail.send": (1, "snake"), "mail.flush": (1, "snake"),
+    "mail.sync": (1, "snake"),
+    "config.show": (1, "snake"), "config.validate": (1, "snake"),
+    "db.path": (1, "snake"), "db.migrate": (1, "snake"), "db.copy": (1, "snake"), "db.check": (1, "snake"),
+    "db.backup": (1, "snake"), "db.restore": (1, "snake"), "db.export": (1, "snake"), "db.import": (1, "snake"),
+    "db.import-legacy": (1, "snake"), "db.gc": (1, "snake"),
+    "export": (1, "snake"),  # the file `maf db export` writes (services/export.py)
+    "board": (1, "snake"),  # the live board's document (services/board.py)
+    "init": (1, "snake"), "init.agents": (1, "snake"),
+    "metrics": (1, "snake"), "metrics.textfile": (1, "snake"), "serve": (1, "snake"),
+    "audit.validate": (1, "snake"), "audit.report": (1, "snake"), "audit.flush": (1, "snake"),
+    "audit.guard": (1, "camel"),  # AUDIT_GUARD_RESULT
+    "escalate": (1, "camel"),  # `maf escalate`: the seeds' answer, its ESCALATION_REQUEST in "message"
+    "escalate.tick": (1, "snake"), "escalate.monitor": (1, "snake"), "escalate.ack": (1, "snake"),
+    "escalate.resolve": (1, "snake"), "escalate.list": (1, "snake"), "escalate.show": (1, "snake"),
+    "preflight.report": (1, "camel"),  # the seeds' preflight report (also --output, and the history's records)
+    "preflight.history": (1, "camel"), "preflight.config": (1, "snake"),
+}
+
+
+def schema(kind: str) -> str:
+    """``maf.<kind>/<version>``: the ``schema`` value of a ``kind`` of document (KeyError if unknown)."""
+    return f"maf.{kind}/{SCHEMAS[kind][0]}"
+
+
+def stamped(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with ``"schema"`` first."""
+    return {"schema": schema(kind), **body}
+
 
 NOTHING_LEASED = ("Nothing was leased. Wait for the lease to end, ask its holder (`maf mail send`), "
                   "or take it over with --force.")
@@ -50,20 +90,20 @@ def refused(result: AcquireResult) -> bool:
 
 
 def acquired(result: AcquireResult, now: int) -> dict[str, Any]:
-    return result.to_json(now)
+    return stamped("lease.acquire", result.to_json(now))
 
 
 def renewed(leases: Sequence[Lease], now: int) -> dict[str, Any]:
-    return {"renewed": [lease.to_json(now) for lease in leases]}
+    return stamped("lease.renew", {"renewed": [lease.to_json(now) for lease in leases]})
 
 
 def released(leases: Sequence[Lease], now: int) -> dict[str, Any]:
-    return {"released": [lease.to_json(now) for lease in leases]}
+    return stamped("lease.release", {"released": [lease.to_json(now) for lease in leases]})
 
 
 def lease_list(leases: Sequence[Lease], skewed: set[str], now: int) -> dict[str, Any]:
     """``maf-lease list --json``: each lease, and whether it was taken with a clock ahead."""
-    return {LEASE_LIST: [lease_entry(lease, lease.id in skewed, now) for lease in leases]}
+    return stamped("lease.list", {LEASE_LIST: [lease_entry(lease, lease.id in skewed, now) for lease in leases]})
 
 
 LEASE_LIST = "leases"  # the one key of lease_list: `maf-lease list --json` streams its entries
@@ -76,7 +116,7 @@ def lease_entry(lease: Lease, skewed: bool, now: int) -> dict[str, Any]:
 
 def checked(agent: str | None, reports: Sequence[PathReport], now: int) -> dict[str, Any]:
     """``maf-lease check --json``: for each path the leases covering it, which block ``agent``."""
-    return {
+    return stamped("lease.check", {
         "agent": agent,
         "blocked": any(report.blocked for report in reports),
         "paths": [{
@@ -85,11 +125,11 @@ def checked(agent: str | None, reports: Sequence[PathReport], now: int) -> dict[
             "leases": [dict(lease.to_json(now), blocks_you=blocks, yours=lease.agent == agent)
                        for lease, blocks in report.entries],
         } for report in reports],
-    }
+    })
 
 
 def heartbeat(agent: str, status: str | None, when: int) -> dict[str, Any]:
-    return {"agent": agent, "status": status, "last_heartbeat": iso(when)}
+    return stamped("lease.heartbeat", {"agent": agent, "status": status, "last_heartbeat": iso(when)})
 
 
 CONFLICTS = "conflicts"  # the one key of conflicts: `maf-lease conflicts --json` streams its entries
@@ -97,7 +137,7 @@ CONFLICTS = "conflicts"  # the one key of conflicts: `maf-lease conflicts --json
 
 def conflicts(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """``maf-lease conflicts --json``: the RESERVATION_CONFLICT records, times as ISO text."""
-    return {CONFLICTS: [conflict_entry(r) for r in rows]}
+    return stamped("lease.conflicts", {CONFLICTS: [conflict_entry(r) for r in rows]})
 
 
 def conflict_entry(record: dict[str, Any]) -> dict[str, Any]:

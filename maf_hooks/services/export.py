@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 
 from maf_hooks.errors import UsageError
+from maf_hooks.services.documents import schema
 from maf_hooks.services.transfer import (
     CHAIN_FIELDS,
     MAIL,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from maf_hooks.store.base import Store
     from maf_hooks.store.open import Location
 
-SCHEMA = "maf.export/1"
+SCHEMA = schema("export")  # "maf.export/1"
 
 
 def export(location: Location, out: TextIO, *, environ: Mapping[str, str], mail_root: str,

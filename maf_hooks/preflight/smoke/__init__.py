@@ -66,7 +66,7 @@ def run_smoke_test(raw: dict, env: RunEnv) -> tuple[Outcome, list]:
         record = {
             "attempt": number,
             "status": "timeout" if outcome.timed_out else outcome.status,
-            "duration_ms": round((env.monotonic() - started) * 1000, 1),
+            "durationMs": round((env.monotonic() - started) * 1000, 1),
             "message": outcome.message,
         }
         if number > 1:
