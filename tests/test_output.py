@@ -120,7 +120,7 @@ def test_monitor_json_is_one_document_a_line(repo, cli):
     assert len(lines) == 2
     for line in lines:
         document = json.loads(line)
-        assert document["schema"] == "maf.escalation-monitor/1"
+        assert document["schema"] == "maf.escalate.monitor/1"
         assert [r["escalation_id"] for r in document["open"]] == [opened]
         assert document["open"][0]["created_at"].endswith("Z") and document["changes"] == []
 

@@ -162,7 +162,7 @@ def tick(context: Context, as_json):
 def monitor(context: Context, interval, count, as_json):
     """Tick in a loop and show the open escalations; Ctrl-C stops cleanly. On a terminal the table
     is redrawn in place; piped, each tick prints its heading and table; with --json each tick is
-    one JSON document on one line (`maf.escalation-monitor/1`).
+    one JSON document on one line (`maf.escalate.monitor/1`).
 
     \b
     maf escalate monitor --interval 1m
@@ -190,9 +190,9 @@ def monitor(context: Context, interval, count, as_json):
                     records = [r for r in escalation.listing(store) if r["status"] in OPEN]
                 heading = f"maf escalate monitor — {iso(now)} — {len(records)} open, {len(changes)} changed this tick"
                 if as_json:
-                    click.echo(json.dumps({"schema": "maf.escalation-monitor/1", "time": iso(now),
-                                           "open": [_json(r) for r in records], "changes": changes,
-                                           "deliveries": deliveries}))
+                    click.echo(json.dumps(documents.stamped("escalate.monitor", {
+                        "time": iso(now), "open": [_json(r) for r in records], "changes": changes,
+                        "deliveries": deliveries})))
                 elif live is not None:
                     from rich.console import Group
                     from rich.text import Text
