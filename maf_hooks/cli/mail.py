@@ -8,7 +8,15 @@ import sys
 
 import click
 
-from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
+from maf_hooks.cli import completion
+from maf_hooks.cli.options import (
+    acting_agent_option,
+    agent_option,
+    config_options,
+    json_option,
+    make_context,
+    pass_context,
+)
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.text import shown
@@ -27,8 +35,9 @@ def _mail():
 
 @click.group("mail")
 @config_options
+@acting_agent_option
 @click.pass_context
-def mail_group(ctx: click.Context, config_path, env_name):
+def mail_group(ctx: click.Context, config_path, env_name, group_agent):
     """List, read and send agent mail.
 
     Every agent has a standard Maildir under the mail root (default .agent-mail at the top of
@@ -37,7 +46,7 @@ def mail_group(ctx: click.Context, config_path, env_name):
     mail is kept on the server, so every machine reads the same mailboxes; `maf mail sync`
     copies it into the local Maildir for mutt.
     """
-    make_context(ctx, config_path, env_name)
+    make_context(ctx, config_path, env_name, group_agent)
 
 
 def _when(date: str | None) -> str:
@@ -77,7 +86,7 @@ def list_mail(context: Context, agent, unread, as_json):
 
 
 @mail_group.command("read")
-@click.argument("key", metavar="ID")
+@click.argument("key", metavar="ID", shell_complete=completion.mail_ids)
 @agent_option
 @json_option
 @pass_context
