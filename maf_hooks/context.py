@@ -27,12 +27,14 @@ class Context:
         config_path: str | None = None,
         env_name: str | None = None,
         flags: Mapping[str, Any] | None = None,
+        acting_agent: str | None = None,
     ):
         self.cwd = os.path.abspath(cwd or os.getcwd())
         self.environ = os.environ if environ is None else environ
         self.config_path = config_path
         self.env_name = env_name
         self.flags = dict(flags or {})
+        self.acting_agent = acting_agent  # given before the subcommand (`maf-lease --agent ID ...`)
 
     @cached_property
     def paths(self) -> git.RepoPaths:
@@ -93,7 +95,7 @@ class Context:
         from maf_hooks import sessions
 
         return identity.resolve_agent(
-            flag, self.environ, lambda: git.identity(self.cwd), required=required,
+            flag or self.acting_agent, self.environ, lambda: git.identity(self.cwd), required=required,
             session=sessions.agent_of_this_process,
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from maf_hooks import git
 from maf_hooks.errors import GitError
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 HOOK_IDS = tuple(git.GIT_HOOKS)  # the hook ids the entry lists: those git runs (git.HOOK_STAGES)
 INSTALL = git.install_command()
-CONFIG_FILE = ".pre-commit-config.yaml"
+CONFIG_FILE = ".pre-commit-config.yaml"  # read and edited by maf_hooks.precommit_config
 MAF_TOML = "maf.toml"
 # The PostgreSQL driver, as the ``postgres`` extra of pyproject.toml requires it (a test holds the
 # two equal). A pre-commit hook environment gets it through ``additional_dependencies``: pre-commit
@@ -123,19 +122,6 @@ def mail_root_problems(main_root: str, mail_root: str) -> list[str]:
     return problems
 
 
-def listed_hook_ids(config_text: str, hook_ids: tuple[str, ...] = HOOK_IDS) -> set[str]:
-    """The hook ids that ``config_text`` lists as ``id:`` entries (comment lines do not count)."""
-    return {
-        hook_id for hook_id in hook_ids
-        if re.search(rf"^[ \t]*(?:-[ \t]*)?id:[ \t]*['\"]?{re.escape(hook_id)}['\"]?[ \t]*(?:#.*)?$", config_text, re.M)
-    }
-
-
-def has_hooks(config_text: str) -> bool:
-    """Whether every hook id of :data:`HOOK_IDS` is listed."""
-    return listed_hook_ids(config_text) == set(HOOK_IDS)
-
-
 def _write_atomically(path: str, text: str) -> None:
     """Write next to ``path`` and rename over it: an interrupted run leaves the old file whole."""
     temporary = f"{path}.maf-{os.getpid()}.tmp"
@@ -150,80 +136,26 @@ def _write_atomically(path: str, text: str) -> None:
             os.unlink(temporary)
 
 
-def append_entry(root: str, repo_url: str | None, rev: str | None, dependencies: Sequence[str] = ()) -> str | None:
-    """Add the entry to ``.pre-commit-config.yaml`` (created when missing); None if already listed
-    (an existing entry is never rewritten: :func:`hooks_without_driver` reports what it lacks)."""
-    path = os.path.join(root, CONFIG_FILE)
-    if not os.path.exists(path):
-        _write_atomically(path, "repos:\n" + precommit_entry(repo_url, rev, "  ", dependencies))
-        return f"created {CONFIG_FILE} with the maf-hooks entry"
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    if has_hooks(text):
-        return None
-    meaningful = [lease for lease in text.splitlines() if lease.strip() and not lease.lstrip().startswith("#")]
-    if meaningful and meaningful[0].lstrip().startswith(("{", "[")):
-        raise ValueError(f"{CONFIG_FILE} is written in JSON/flow style, which maf init cannot extend "
-                         "safely; add the entry that `maf init` prints to its repos list by hand")
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if re.match(r"^repos:\s*(#.*)?$", line)), None)
-    if start is None:
-        if re.search(r"^repos:", text, re.M):
-            raise ValueError(f"{CONFIG_FILE} has an inline `repos:` value; add the entry by hand")
-        new_text = text + ("" if text.endswith("\n") or not text else "\n") + "repos:\n" + precommit_entry(repo_url, rev, "  ", dependencies)
-    else:
-        # the list ends at the next top-level key (a line starting with neither space, '-' nor '#')
-        end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[^\s#-]", lines[i])), len(lines))
-        item = next((re.match(r"^(\s*)-", lease) for lease in lines[start + 1:end] if re.match(r"^\s*-", lease)), None)
-        indent = item.group(1) if item else "  "
-        body = lines[:end]
-        if body and not body[-1].endswith("\n"):
-            body[-1] += "\n"
-        new_text = "".join(body) + precommit_entry(repo_url, rev, indent, dependencies) + "".join(lines[end:])
-    _write_atomically(path, new_text)
-    return f"added the maf-hooks entry to {CONFIG_FILE}"
+def ensure_precommit_config(root: str, repo_url: str | None, rev: str | None,
+                            dependencies: Sequence[str] = ()) -> list[str]:
+    """Add the entry to ``.pre-commit-config.yaml`` (created when missing) unless every hook is
+    listed (an existing entry is never rewritten: :func:`hooks_without_driver` reports what it
+    lacks), and ``default_install_hook_types`` naming every git hook type, so that a plain
+    ``pre-commit install`` installs them all. Returns what changed; ValueError (file untouched)
+    when the file cannot be edited safely."""
+    from maf_hooks import precommit_config
+
+    return precommit_config.ensure(root, precommit_entry(repo_url, rev, dependencies=dependencies), HOOK_IDS,
+                                   git.HOOK_TYPES)
 
 
-def hooks_without_driver(config_text: str, hook_ids: tuple[str, ...] = HOOK_IDS) -> list[str]:
+def hooks_without_driver(config_text: str) -> list[str]:
     """The maf hooks listed in ``config_text`` whose environment pre-commit builds (a remote
     entry, or a local one in a language such as ``python``) with no ``psycopg`` among their
     ``additional_dependencies``: on a shared server their hook would fail closed on every commit."""
-    lines = config_text.splitlines()
-    missing = []
-    for number, line in enumerate(lines):
-        found = re.match(r"^[ \t]*(?:-[ \t]*)?id:[ \t]*['\"]?([^'\"#\s]+)['\"]?[ \t]*(?:#.*)?$", line)
-        if not found or found.group(1) not in hook_ids:
-            continue
-        block = [text.split("#", 1)[0] for text in _item_lines(lines, number)]
-        language = next((m.group(1) for m in (re.match(r"^\s*(?:-\s*)?language:\s*['\"]?([\w-]+)", text)
-                                              for text in block) if m), None)
-        if language not in NO_ENVIRONMENT and not any("psycopg" in text for text in block):
-            missing.append(found.group(1))
-    return missing
+    from maf_hooks import precommit_config
 
-
-def _item_lines(lines: list[str], number: int) -> list[str]:
-    """The lines of the YAML list item (a hook) that holds the key on line ``number``."""
-    def spaces(text: str) -> int:
-        return len(text) - len(text.lstrip(" "))
-
-    def key_column(text: str) -> int:
-        return len(text) - len(text.lstrip(" -"))
-
-    def blank(text: str) -> bool:
-        return not text.strip() or text.lstrip().startswith("#")
-
-    column = key_column(lines[number])
-    start = number
-    while start > 0 and not lines[start].lstrip().startswith("-"):
-        above = lines[start - 1]
-        if not (blank(above) or spaces(above) >= column or key_column(above) == column):
-            break
-        start -= 1
-    end = number + 1
-    while end < len(lines) and (blank(lines[end]) or spaces(lines[end]) >= column):
-        end += 1
-    return lines[start:end]
+    return precommit_config.hooks_without_driver(config_text, HOOK_IDS, NO_ENVIRONMENT)
 
 
 def repository_key_file(root: str, config: Any) -> tuple[str, tuple[str, ...]]:

@@ -134,7 +134,9 @@ def test_init_reports_an_existing_entry_without_the_driver_and_leaves_it(tmp_pat
     assert result.code == 1
     assert "maf-reservations has no PostgreSQL driver" in result.err and DRIVER in result.err
     assert "maf-reservations-push" not in result.err
-    assert (repo / ".pre-commit-config.yaml").read_text() == config
+    # the entry is left as it is; only the install types are added above it, byte for byte
+    assert (repo / ".pre-commit-config.yaml").read_text() == (
+        "default_install_hook_types: [pre-commit, pre-merge-commit, pre-push]\n" + config)
 
 
 def test_init_local_entry_on_a_server_has_no_additional_dependencies(tmp_path, cli, pg_url):

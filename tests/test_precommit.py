@@ -297,13 +297,19 @@ def test_framework_push_of_a_new_root_history_is_checked(tmp_path, hook_repo, pr
     assert pushed.returncode != 0 and "src/a.py" in pushed.stdout + pushed.stderr
 
 
-def test_maf_init_refuses_a_flow_style_config_and_ignores_commented_ids(tmp_path, cli):
+def test_maf_init_extends_a_flow_style_config_and_ignores_commented_ids(tmp_path, cli):
+    from pre_commit.clientlib import load_config
+
     repo = make_repo(tmp_path / "flow")
-    text = '{"repos": [{"repo": "x", "rev": "1", "hooks": [{"id": "a"}]}]}\n'
+    text = '{"repos": [{"repo": "x", "rev": "1", "hooks": [{"id": "a"}]}], "fail_fast": true}\n'
     (repo / ".pre-commit-config.yaml").write_text(text)
-    refused = cli(repo, "init", "--write")
-    assert refused.code == 2 and "flow style" in refused.err
-    assert (repo / ".pre-commit-config.yaml").read_text() == text
+    written = cli(repo, "init", "--write")
+    assert written.code == 0, written.err
+    flow = (repo / ".pre-commit-config.yaml").read_text()
+    assert flow.startswith("{") and "\n  " not in flow  # still one flow mapping
+    config = load_config(str(repo / ".pre-commit-config.yaml"))  # pre-commit's own schema check
+    assert config["fail_fast"] is True and config["default_install_hook_types"] == list(maf_git.HOOK_TYPES)
+    assert [h["id"] for r in config["repos"] for h in r["hooks"]] == ["a", *maf_git.GIT_HOOKS]
     commented = "repos:\n  - repo: local\n    hooks: []\n#      - id: maf-reservations\n#      - id: maf-reservations-push\n"
     (repo / ".pre-commit-config.yaml").write_text(commented)
     assert cli(repo, "init", "--write").code == 0
@@ -311,6 +317,97 @@ def test_maf_init_refuses_a_flow_style_config_and_ignores_commented_ids(tmp_path
 
     hooks = [h["id"] for r in yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())["repos"] for h in r["hooks"]]
     assert hooks == ["maf-reservations", "maf-reservations-push"]
+
+
+COMMENTED = """\
+# the team's hooks (keep this comment)
+repos:
+-   repo: https://example.invalid/other   # pinned by hand
+    rev: v1
+    hooks:
+    -   id: other
+        args: ['--strict']
+
+# stages for everyone
+default_stages: [pre-commit]
+"""
+
+
+def test_maf_init_keeps_comments_layout_and_values(tmp_path, cli):
+    repo = make_repo(tmp_path / "commented")
+    (repo / ".pre-commit-config.yaml").write_text(COMMENTED)
+    result = cli(repo, "init", "--write")
+    assert result.code == 0, result.err
+    assert "set default_install_hook_types: [pre-commit, pre-merge-commit, pre-push]" in result.out
+    text = (repo / ".pre-commit-config.yaml").read_text()
+    head, tail = COMMENTED.split("\n\n# stages")
+    # every line of the file is still there, in its place; the entry goes at the end of repos:,
+    # before the comment that belongs to the next key, in the file's own indentation
+    assert text.startswith("# the team's hooks (keep this comment)\n"
+                           "default_install_hook_types: [pre-commit, pre-merge-commit, pre-push]\n"
+                           + head.split("\n", 1)[1] + "\n-   repo: local\n    hooks:\n    -   id: maf-reservations\n")
+    assert text.endswith("\n\n# stages" + tail)
+    import yaml
+
+    loaded = yaml.safe_load(text)
+    assert loaded["repos"][0] == {"repo": "https://example.invalid/other", "rev": "v1",
+                                  "hooks": [{"id": "other", "args": ["--strict"]}]}
+    assert loaded["default_stages"] == ["pre-commit"]
+
+
+def test_maf_init_completes_an_existing_install_types_list(tmp_path, cli):
+    repo = make_repo(tmp_path / "types")
+    (repo / ".pre-commit-config.yaml").write_text(
+        "default_install_hook_types: [pre-commit, commit-msg]  # ours\nrepos: []\n")
+    result = cli(repo, "init", "--write", "--json")
+    assert result.code == 0, result.err
+    import json
+
+    assert "added pre-merge-commit, pre-push to default_install_hook_types in .pre-commit-config.yaml" in \
+        json.loads(result.out)["changes"][-1]
+    import yaml
+
+    loaded = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())
+    assert loaded["default_install_hook_types"] == ["pre-commit", "commit-msg", "pre-merge-commit", "pre-push"]
+    assert "# ours" in (repo / ".pre-commit-config.yaml").read_text()
+    again = (repo / ".pre-commit-config.yaml").read_text()
+    assert cli(repo, "init", "--write").code == 0
+    assert (repo / ".pre-commit-config.yaml").read_text() == again
+
+
+@pytest.mark.parametrize("text, said", [
+    ("repos: [\n", "not valid YAML"),
+    ("- a\n- b\n", "not a mapping"),
+    ("repos: {}\n", "not a list"),
+    ("default_install_hook_types: pre-commit\nrepos: []\n", "is not a list"),
+])
+def test_maf_init_refuses_a_config_it_cannot_edit_and_leaves_it(tmp_path, cli, text, said):
+    repo = make_repo(tmp_path / "bad")
+    (repo / ".pre-commit-config.yaml").write_text(text)
+    refused = cli(repo, "init", "--write")
+    assert refused.code == 2 and said in refused.err and "Traceback" not in refused.err
+    assert (repo / ".pre-commit-config.yaml").read_text() == text
+
+
+def test_plain_precommit_install_after_maf_init_installs_every_hook_type(tmp_path, cli, precommit_home,
+                                                                         monkeypatch):
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(precommit_home))
+    repo = make_repo(tmp_path / "plain", email="bob@example.com")
+    commit_file(repo, "x.txt")
+    (repo / ".pre-commit-config.yaml").write_text(
+        "# the team's hooks\nrepos:\n-   repo: meta  # pre-commit's own\n    hooks:\n    -   id: identity\n")
+    assert cli(repo, "init", "--write").code == 0
+    precommit(repo, "install")  # no --hook-type: the config's default_install_hook_types
+    for hook_type in maf_git.HOOK_TYPES:
+        script = repo / ".git" / "hooks" / hook_type
+        assert script.is_file() and os.access(script, os.X_OK), hook_type
+        text = script.read_text()
+        assert "File generated by pre-commit" in text and f"--hook-type={hook_type}" in text, hook_type
+    maf_lease(repo, "acquire", "x.txt", "--agent", "alice")
+    write(repo, "x.txt", "edit\n")
+    git("add", "x.txt", cwd=repo)
+    refused = commit(repo)
+    assert refused.returncode == 1 and "RESERVATION_CONFLICT" in refused.stdout + refused.stderr
 
 
 def test_framework_automatic_merge_is_checked(consumer):
@@ -346,11 +443,12 @@ def test_maf_init_entries_declare_the_stages_of_the_hook_table(tmp_path, cli):
     repo = make_repo(tmp_path / "staged")
     result = cli(repo, "init", "--write")
     assert result.code == 0, result.err
-    assert maf_git.install_command() in result.out
+    assert result.out.endswith("Then install the git hooks: pre-commit install\n")  # the types are in the file
     config = load_config(str(repo / ".pre-commit-config.yaml"))
     listed = {hook["id"]: tuple(hook["stages"]) for entry in config["repos"] for hook in entry["hooks"]}
     assert listed == maf_git.GIT_HOOKS
     remote = cli(repo, "init", "--repo", "https://example.invalid/maf-hooks", "--rev", "v1")
+    assert maf_git.install_command() in remote.out  # shown, not written: the full command
     assert [line.split("id: ")[1] for line in remote.out.splitlines() if "- id: " in line] == list(maf_git.GIT_HOOKS)
 
 

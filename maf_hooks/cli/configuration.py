@@ -72,9 +72,27 @@ def show(context: Context, as_json):
 
 
 @config_group.command("validate")
+@json_option
 @pass_context
-def validate(context: Context):
+def validate(context: Context, as_json):
     """Validate the configuration (exit 2 listing every problem)."""
-    config = context.config
+    from maf_hooks.errors import ConfigError
+
+    try:
+        config = context.config
+    except ConfigError as exc:
+        if not as_json:
+            raise
+        from maf_hooks.config import find_config_file
+
+        first = str(exc).splitlines()[0]
+        path = context.config_path or find_config_file(context.root)[0]
+        emit_json(documents.stamped("config.validate", {"valid": False, "file": path, "env": context.env_name,
+                                                        "error": first, "problems": exc.problems or [first]}))
+        return exc.exit_code
+    if as_json:
+        emit_json(documents.stamped("config.validate", {"valid": True, "file": config.path, "env": config.env_name,
+                                                        "error": None, "problems": []}))
+        return 0
     click.echo(f"configuration is valid ({config.path or 'defaults only'})")
     return 0

@@ -8,6 +8,7 @@ import time
 
 import click
 
+from maf_hooks.cli import completion
 from maf_hooks.cli.options import config_options, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
@@ -228,7 +229,7 @@ def _respond(context: Context, escalation_id: str, status: str, note: str, agent
 
 
 @escalate_group.command("ack")
-@click.argument("escalation_id")
+@click.argument("escalation_id", shell_complete=completion.escalation_ids)
 @click.option("--note", default="", help="What you are doing about it.")
 @click.option("--agent", metavar="ID", help="Who acknowledges (else MAF_AGENT_ID, git config).")
 @json_option
@@ -239,7 +240,7 @@ def ack(context: Context, escalation_id, note, agent, as_json):
 
 
 @escalate_group.command("resolve")
-@click.argument("escalation_id")
+@click.argument("escalation_id", shell_complete=completion.escalation_ids)
 @click.option("--note", default="", help="How it was resolved.")
 @click.option("--agent", metavar="ID", help="Who resolves (else MAF_AGENT_ID, git config).")
 @json_option
@@ -268,7 +269,7 @@ def list_escalations(context: Context, status, as_json):
 
 
 @escalate_group.command("show")
-@click.argument("escalation_id")
+@click.argument("escalation_id", shell_complete=completion.escalation_ids)
 @json_option
 @pass_context
 def show(context: Context, escalation_id, as_json):

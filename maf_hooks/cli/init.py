@@ -17,7 +17,9 @@ from maf_hooks.services import documents
 from maf_hooks.store.open import ServerLocation
 
 HELP = f"""Create the lease database and the mail root, keep mail out of git, and show (or --write)
-the .pre-commit-config.yaml entry. Safe to run again: it changes only what is missing.
+the .pre-commit-config.yaml entry and its default_install_hook_types (every git hook type, so
+that a plain `pre-commit install` installs them all; comments and layout of the file are kept).
+Safe to run again: it changes only what is missing.
 A mail root that is a symbolic link, or that git tracks files under, is reported (exit 1) and
 never created through the link.
 
@@ -77,10 +79,12 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
         created = None  # reported in problems; never created through the link
     changes += [created, repo_setup.ensure_excluded(context.paths.common_dir, context.root, mail_root)]
     dependencies = (repo_setup.DRIVER_REQUIREMENT,) if server else ()
+    # with default_install_hook_types written, a plain `pre-commit install` installs every type
+    install = "pre-commit install" if write else repo_setup.INSTALL
     entry = repo_setup.precommit_entry(repo_url, rev, dependencies=dependencies)
     if write:
         try:
-            changes.append(repo_setup.append_entry(context.root, repo_url, rev, dependencies))
+            changes += repo_setup.ensure_precommit_config(context.root, repo_url, rev, dependencies)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     done = [change for change in changes if change]
@@ -92,6 +96,7 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
     if as_json:
         emit_json(documents.stamped("init", {
             "changes": done, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
+            "default_install_hook_types": list(git.HOOK_TYPES), "install": install,
             "repository": key, "problems": problems, "notes": notes
         }))
         return REFUSED if problems else 0
@@ -106,7 +111,9 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
     if not write:
         click.echo("\nAdd this to the `repos:` list of .pre-commit-config.yaml (or run `maf init --write`):\n")
         click.echo(entry)
-    click.echo(f"Then install the git hooks: {repo_setup.INSTALL}")
+        click.echo(f"and, at its top level (a plain `pre-commit install` then installs every hook type):\n\n"
+                   f"default_install_hook_types: [{', '.join(git.HOOK_TYPES)}]\n")
+    click.echo(f"Then install the git hooks: {install}")
     return REFUSED if problems else 0
 
 

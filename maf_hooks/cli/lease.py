@@ -8,7 +8,15 @@ from collections.abc import Iterator
 
 import click
 
-from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
+from maf_hooks.cli import completion
+from maf_hooks.cli.options import (
+    acting_agent_option,
+    agent_option,
+    config_options,
+    json_option,
+    make_context,
+    pass_context,
+)
 from maf_hooks.cli.output import emit_json, emit_json_list, stream_table, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.text import quoted, shown
@@ -20,10 +28,11 @@ from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 
 @click.group("lease")
 @config_options
+@acting_agent_option
 @click.pass_context
-def lease_group(ctx: click.Context, config_path, env_name):
+def lease_group(ctx: click.Context, config_path, env_name, group_agent):
     """Take, renew, release and inspect file leases."""
-    make_context(ctx, config_path, env_name)
+    make_context(ctx, config_path, env_name, group_agent)
 
 
 def ttl_options(func):
@@ -128,7 +137,8 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
 
 @lease_group.command("release")
 @click.argument("pattern_args", metavar="[PATTERN...]", nargs=-1)
-@click.option("--id", "ids", multiple=True, metavar="ID", help="Release the lease with this id (repeatable).")
+@click.option("--id", "ids", multiple=True, metavar="ID", shell_complete=completion.lease_ids,
+              help="Release the lease with this id (repeatable).")
 @click.option("--all", "release_all", is_flag=True, help="Release every lease you hold.")
 @agent_option
 @click.option("--force", is_flag=True, help="Release another agent's lease (recorded as a takeover).")

@@ -8,7 +8,15 @@ import sys
 
 import click
 
-from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
+from maf_hooks.cli import completion
+from maf_hooks.cli.options import (
+    acting_agent_option,
+    agent_option,
+    config_options,
+    json_option,
+    make_context,
+    pass_context,
+)
 from maf_hooks.cli.output import emit_json, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.text import shown
@@ -28,8 +36,9 @@ def _mail():
 
 @click.group("mail")
 @config_options
+@acting_agent_option
 @click.pass_context
-def mail_group(ctx: click.Context, config_path, env_name):
+def mail_group(ctx: click.Context, config_path, env_name, group_agent):
     """List, read and send agent mail.
 
     Every agent has a standard Maildir under the mail root (default .agent-mail at the top of
@@ -38,7 +47,7 @@ def mail_group(ctx: click.Context, config_path, env_name):
     mail is kept on the server, so every machine reads the same mailboxes; `maf mail sync`
     copies it into the local Maildir for mutt.
     """
-    make_context(ctx, config_path, env_name)
+    make_context(ctx, config_path, env_name, group_agent)
 
 
 def _when(date: str | None) -> str:
@@ -78,7 +87,7 @@ def list_mail(context: Context, agent, unread, as_json):
 
 
 @mail_group.command("read")
-@click.argument("key", metavar="ID", required=False)
+@click.argument("key", metavar="ID", required=False, shell_complete=completion.mail_ids)
 @click.option("--latest", is_flag=True, help="The newest message (by date), instead of an ID.")
 @agent_option
 @json_option

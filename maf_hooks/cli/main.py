@@ -12,7 +12,8 @@ import click
 
 from maf_hooks import __version__
 from maf_hooks.cli.errors import entry
-from maf_hooks.cli.options import config_options, make_context
+from maf_hooks.cli.help_text import document
+from maf_hooks.cli.options import acting_agent_option, config_options, make_context
 
 COMMANDS = {
     "agent-hook": "maf_hooks.cli.agent_hook:agent_hook",
@@ -42,20 +43,24 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str):
-        return load(COMMANDS[name]) if name in COMMANDS else None
+        return document(load(COMMANDS[name]), name) if name in COMMANDS else None
 
 
 @click.group("maf", cls=LazyGroup)
 @click.version_option(__version__, prog_name="maf-hooks")
 @config_options
+@acting_agent_option
 @click.pass_context
-def maf(ctx: click.Context, config_path, env_name):
+def maf(ctx: click.Context, config_path, env_name, group_agent):
     """maf-hooks: file leases and git hooks for coding agents sharing one repository.
 
-    Exit codes: 0 done, 1 refused / conflict / nothing matched, 2 bad input or usage,
-    3 storage or environment failure.
+    Options before the subcommand (--config, --env, --agent) apply to it and to whatever it runs:
+    `maf --agent alice lease acquire src/` acts as alice.
     """
-    make_context(ctx, config_path, env_name)
+    make_context(ctx, config_path, env_name, group_agent)
+
+
+document(maf)
 
 
 def main(argv=None) -> int:
@@ -64,4 +69,4 @@ def main(argv=None) -> int:
 
 def lease_main(argv=None) -> int:
     """``maf-lease``: the same as ``maf lease``."""
-    return entry(load(COMMANDS["lease"]), "maf-lease")(argv)
+    return entry(document(load(COMMANDS["lease"]), "lease"), "maf-lease")(argv)

@@ -45,6 +45,7 @@ def mcp_command(ctx: click.Context, agent, config_path, env_name):
       maf mcp --agent alice
     """
     context = make_context(ctx, config_path, env_name)
+    agent = agent or context.acting_agent  # `maf --agent alice mcp`
     if not sdk_installed():
         raise MissingSDK(INSTALL)
     context.agent(agent)  # a bad or missing identity fails now, not at every call

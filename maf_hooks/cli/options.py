@@ -22,16 +22,28 @@ def agent_option(func):
                         help="Acting agent (else MAF_AGENT_ID, git maf.agentId, git user.email).")(func)
 
 
+def acting_agent_option(func):
+    """``--agent`` before the subcommand (``maf-lease --agent alice acquire ...``): the acting
+    agent of whatever subcommand follows, where that one's own ``--agent`` is not given. A
+    subcommand whose ``--agent`` filters (``list --agent A``, ``conflicts --agent A``) still
+    filters by its own; ``list --mine`` means the acting agent."""
+    return click.option("--agent", "group_agent", metavar="ID",
+                        help="Acting agent of the subcommand (else MAF_AGENT_ID, git maf.agentId, git "
+                             "user.email); a subcommand's own --agent comes first.")(func)
+
+
 def json_option(func):
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
 
 
-def make_context(ctx: click.Context, config_path: str | None, env_name: str | None) -> Context:
+def make_context(ctx: click.Context, config_path: str | None, env_name: str | None,
+                 agent: str | None = None) -> Context:
     """Attach (or refine) the Context shared down the command tree."""
     parent = ctx.find_object(Context)
     if parent is not None:
         config_path = config_path or parent.config_path
         env_name = env_name or parent.env_name
-    context = Context(config_path=config_path, env_name=env_name)
+        agent = agent or parent.acting_agent
+    context = Context(config_path=config_path, env_name=env_name, acting_agent=agent)
     ctx.obj = context
     return context

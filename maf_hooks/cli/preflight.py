@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from maf_hooks.cli.errors import entry
+from maf_hooks.cli.help_text import document
 from maf_hooks.cli.options import config_options, json_option
 from maf_hooks.cli.output import emit_json, styled, table
 from maf_hooks.context import Context
@@ -300,4 +301,4 @@ def history_command(context: Context, limit, agent, status, as_json):
     return 0
 
 
-preflight_main = entry(preflight_command, "maf-preflight")
+preflight_main = entry(document(preflight_command, "preflight"), "maf-preflight")

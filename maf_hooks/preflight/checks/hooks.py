@@ -29,7 +29,7 @@ def _hook_state(path: str, hook_id: str) -> str:
 def hook_status(env: RunEnv) -> dict:
     """What is configured and installed (shared by the check and ``--fix``): ``listed`` maps each
     hook id to whether the configuration lists it, ``installed`` each git hook type to its state."""
-    from maf_hooks.repo_setup import listed_hook_ids
+    from maf_hooks.precommit_config import listed_hook_ids
 
     config_path = os.path.join(env.root, PRECOMMIT_CONFIG)
     try:
