@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import click
 
-from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context
+from maf_hooks.cli.options import agent_option, config_options, json_option, make_context, pass_context, version_option
 from maf_hooks.cli.output import emit_json, emit_json_list, stream_table, table, warn
 from maf_hooks.context import Context
 from maf_hooks.core.text import quoted, shown
@@ -19,6 +19,7 @@ from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 
 
 @click.group("lease")
+@version_option  # maf-lease --version
 @config_options
 @click.pass_context
 def lease_group(ctx: click.Context, config_path, env_name):

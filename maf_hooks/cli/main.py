@@ -10,9 +10,8 @@ import importlib
 
 import click
 
-from maf_hooks import __version__
 from maf_hooks.cli.errors import entry
-from maf_hooks.cli.options import config_options, make_context
+from maf_hooks.cli.options import config_options, make_context, version_option
 
 COMMANDS = {
     "agent-hook": "maf_hooks.cli.agent_hook:agent_hook",
@@ -46,7 +45,7 @@ class LazyGroup(click.Group):
 
 
 @click.group("maf", cls=LazyGroup)
-@click.version_option(__version__, prog_name="maf-hooks")
+@version_option
 @config_options
 @click.pass_context
 def maf(ctx: click.Context, config_path, env_name):
