@@ -88,9 +88,12 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
         problems += driver_problems(context.root)
         if not repo_url:
             notes.append(LOCAL_DRIVER_NOTE)
+    from maf_hooks.install_advice import install_lines
+
+    cli_install = install_lines(repo_url, str(rev)) if repo_url else []  # agents' CLI of the hooks' rev
     if as_json:
         emit_json({"changes": done, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
-                   "repository": key, "problems": problems, "notes": notes})
+                   "repository": key, "problems": problems, "notes": notes, "cli_install": cli_install})
         return REFUSED if problems else 0
     for change in done:
         click.echo(change)
@@ -104,6 +107,10 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
         click.echo("\nAdd this to the `repos:` list of .pre-commit-config.yaml (or run `maf init --write`):\n")
         click.echo(entry)
     click.echo(f"Then install the git hooks: {repo_setup.INSTALL}")
+    if cli_install:
+        click.echo(f"\npre-commit runs its own copy of maf-hooks {rev}; agents need the CLI (maf-lease) of the "
+                   "same revision on PATH. Install it with one of:\n")
+        click.echo("\n".join(f"  {line}" for line in cli_install))
     return REFUSED if problems else 0
 
 
