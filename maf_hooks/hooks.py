@@ -18,7 +18,7 @@ from maf_hooks.errors import MafError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any, Callable, TextIO
 
 
@@ -123,14 +123,68 @@ def _read_stdin() -> str:
     return sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
 
 
-def commit_main(argv: object = None) -> int:
+COMMIT_USAGE = """usage: maf-reservations [-h] [--version]
+
+The commit hook (git's pre-commit and pre-merge-commit): refuse the commit when it changes a path
+another agent holds an exclusive lease on. Run by git or the pre-commit framework, not by hand.
+
+Exit codes: 0 the commit may go ahead, 1 refused (or the check failed: it fails closed),
+2 usage error. Details: docs/hooks.md.
+"""
+
+PUSH_USAGE = """usage: maf-reservations-push [-h] [--version] [REMOTE [URL]]
+
+The push hook (git's pre-push): refuse the push when its commits change a path another agent holds
+an exclusive lease on. As a plain git hook it reads git's ref lines on standard input (git passes
+the remote's name and URL as arguments); under the pre-commit framework PRE_COMMIT_FROM_REF and
+PRE_COMMIT_TO_REF give the range. Run by git or the pre-commit framework, not by hand.
+
+Exit codes: 0 the push may go ahead, 1 refused (or the check failed: it fails closed),
+2 usage error. Details: docs/hooks.md.
+"""
+
+
+def entry_arguments(prog: str, argv: Sequence[str] | None, usage: str, positionals: int) -> int | None:
+    """The hook's own command line, without click (it runs on every commit): ``-h``/``--help``
+    and ``--version`` answer and return 0, an unknown option or too many arguments return 2 (the
+    usage on stderr); None means: run the hook. Neither ever runs the hook."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    rest = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            rest += args[index + 1:]
+            break
+        if arg in ("-h", "--help"):
+            sys.stdout.write(usage)
+            return 0
+        if arg == "--version":
+            from maf_hooks import __version__
+
+            sys.stdout.write(f"{prog} (maf-hooks) {__version__}\n")
+            return 0
+        if arg.startswith("-") and arg != "-":
+            sys.stderr.write(f"{usage.splitlines()[0]}\n{prog}: error: no such option: {arg}\n")
+            return 2
+        rest.append(arg)
+    if len(rest) > positionals:
+        what = "takes no arguments" if not positionals else f"takes at most {positionals} arguments (REMOTE URL)"
+        sys.stderr.write(f"{usage.splitlines()[0]}\n{prog}: error: {prog} {what}; got {' '.join(rest)!r}\n")
+        return 2
+    return None
+
+
+def commit_main(argv: Sequence[str] | None = None) -> int:
     """``maf-reservations``: the pre-commit stage hook."""
-    return run_hook("commit")
+    answered = entry_arguments("maf-reservations", argv, COMMIT_USAGE, 0)
+    return run_hook("commit") if answered is None else answered
 
 
-def push_main(argv: object = None) -> int:
+def push_main(argv: Sequence[str] | None = None) -> int:
     """``maf-reservations-push``: the pre-push stage hook (reads git's ref lines when run as a
     plain git hook; under the pre-commit framework, PRE_COMMIT_FROM_REF/TO_REF say the range)."""
+    answered = entry_arguments("maf-reservations-push", argv, PUSH_USAGE, 2)
+    if answered is not None:
+        return answered
     environ = os.environ
     framework = (environ.get("PRE_COMMIT_FROM_REF") and environ.get("PRE_COMMIT_TO_REF")) \
         or environ.get("PRE_COMMIT_LOCAL_BRANCH")

@@ -2,9 +2,9 @@
 repository with the CI system's variables replaced by real commits, and the job must pass on a
 clean range and fail on a range that touches another agent's exclusive lease.
 
-The console scripts come from a directory of shims put first on PATH: ``maf-preflight`` runs this
-checkout's command (it works before the console script is installed), ``pip`` does nothing
-(maf-hooks is already installed here, and the tests do not use the network).
+The jobs' install step runs for real: ``pip`` is a fresh virtualenv's (first on PATH, as on a CI
+runner), and ``MAF_HOOKS_URL`` is the address of a clone of this checkout tagged like the release
+(tests/installs.py), so ``maf-preflight`` is the one that step installed.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
+import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from conftest import BIN, commit_file, git, make_repo
+from installs import environment, release_clone
+from test_install import clone_url
 
 from maf_hooks.context import Context
 from maf_hooks.core import leases
@@ -58,18 +59,10 @@ def ci_repo(tmp_path):
     git("checkout", "-q", shas["clean"], cwd=repo)
     with Context(cwd=str(repo)).store() as store:
         leases.acquire(store, "alice", ["src/app.py"], 60 * 60_000)
-    shims = tmp_path / "shims"
-    shims.mkdir()
-    for name, body in (
-        ("maf-preflight", f'exec "{sys.executable}" -c "import sys; sys.argv[0] = \'maf-preflight\'; '
-                          f'from maf_hooks.cli.preflight import preflight_main; preflight_main()" "$@"\n'),
-        ("pip", 'echo "pip $* (skipped by the test)"\n'),
-    ):
-        path = shims / name
-        path.write_text("#!/bin/sh\n" + body)
-        path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
+    clone = release_clone(tmp_path)
+    env = {**environment(tmp_path / "runner"), "MAF_HOOKS_URL": clone_url(clone),
            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    assert shutil.which("maf-preflight", path=env["PATH"]) is None  # until the job installs it
     return repo, shas, env
 
 
@@ -105,7 +98,7 @@ def test_github_actions_workflow(ci_repo):
         expressions = {
             "github.event.before": before, "github.sha": after,
             "github.event.pull_request.base.sha": before, "github.event.pull_request.head.sha": after,
-            "github.event.repository.default_branch": "main",
+            "github.event.repository.default_branch": "main", "vars.MAF_HOOKS_URL": env["MAF_HOOKS_URL"],
         }
         results = {}
         for name, script, step_env in github_steps(text, expressions):
@@ -118,7 +111,8 @@ def test_github_actions_workflow(ci_repo):
     results = run_workflow(shas["base"], shas["clean"], github_env={"GITHUB_ACTIONS": "true"})
     for name, proc in results.items():
         assert proc.returncode == 0, f"{name}:\n{proc.stdout}\n{proc.stderr}"
-    assert "pip install maf-hooks" in results["Install maf-hooks"].stdout
+    installed = shutil.which("maf-preflight", path=env["PATH"])
+    assert installed and installed.startswith(str(Path(env["VIRTUAL_ENV"]))), installed
     preflight = results["Preflight"].stdout
     assert "preflight passed" in preflight and "::warning title=maf-preflight hooks::" in preflight
     document = json.loads((repo / "reports" / "preflight.json").read_text())
@@ -206,7 +200,8 @@ def test_pre_commit_commands(ci_repo):
     (repo / ".pre-commit-config.yaml").write_text(config)
     git("add", ".pre-commit-config.yaml", cwd=repo)
     script = doc_blocks()["pre-commit"]
-    env = {**env, "MAF_AGENT_ID": "ci"}
+    # pre-commit and the installed commands (`language: system`): this checkout's
+    env = {**env, "MAF_AGENT_ID": "ci", "PATH": f"{BIN}{os.pathsep}{env['PATH']}"}
     proc = run_shell(script, repo, {**env, "FROM_REF": shas["base"], "TO_REF": shas["clean"]})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"maf-preflight\.+Passed", proc.stdout) and re.search(r"maf-reservations-push\.+Passed", proc.stdout)

@@ -8,13 +8,15 @@ from typing import Callable
 
 import click
 
+from maf_hooks.cli.options import HELP_OPTIONS
 from maf_hooks.errors import USAGE, MafError, described, error_line
 
 
 def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
     """Invoke a click command; return its exit code instead of raising or exiting."""
     try:
-        result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        result = command.main(args=argv, prog_name=prog_name, standalone_mode=False,
+                              help_option_names=HELP_OPTIONS)
         return result if isinstance(result, int) else 0
     except MafError as exc:
         return failed(prog_name, exc)

@@ -93,11 +93,14 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
         problems += driver_problems(context.root)
         if not repo_url:
             notes.append(LOCAL_DRIVER_NOTE)
+    from maf_hooks.install_advice import install_lines
+
+    cli_install = install_lines(repo_url, str(rev)) if repo_url else []  # agents' CLI of the hooks' rev
     if as_json:
         emit_json(documents.stamped("init", {
             "changes": done, "db_path": context.db_path, "mail_root": mail_root, "entry": entry,
             "default_install_hook_types": list(git.HOOK_TYPES), "install": install,
-            "repository": key, "problems": problems, "notes": notes
+            "repository": key, "problems": problems, "notes": notes, "cli_install": cli_install
         }))
         return REFUSED if problems else 0
     for change in done:
@@ -114,6 +117,10 @@ def init(context: Context, agents: str | None, dry_run: bool, write: bool, repo_
         click.echo(f"and, at its top level (a plain `pre-commit install` then installs every hook type):\n\n"
                    f"default_install_hook_types: [{', '.join(git.HOOK_TYPES)}]\n")
     click.echo(f"Then install the git hooks: {install}")
+    if cli_install:
+        click.echo(f"\npre-commit runs its own copy of maf-hooks {rev}; agents need the CLI (maf-lease) of the "
+                   "same revision on PATH. Install it with one of:\n")
+        click.echo("\n".join(f"  {line}" for line in cli_install))
     return REFUSED if problems else 0
 
 

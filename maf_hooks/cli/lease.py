@@ -16,6 +16,7 @@ from maf_hooks.cli.options import (
     json_option,
     make_context,
     pass_context,
+    version_option,
 )
 from maf_hooks.cli.output import emit_json, emit_json_list, stream_table, table, warn
 from maf_hooks.context import Context
@@ -27,6 +28,7 @@ from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 
 
 @click.group("lease")
+@version_option  # maf-lease --version
 @config_options
 @acting_agent_option
 @click.pass_context

@@ -10,10 +10,9 @@ import importlib
 
 import click
 
-from maf_hooks import __version__
 from maf_hooks.cli.errors import entry
 from maf_hooks.cli.help_text import document
-from maf_hooks.cli.options import acting_agent_option, config_options, make_context
+from maf_hooks.cli.options import acting_agent_option, config_options, make_context, version_option
 
 COMMANDS = {
     "agent-hook": "maf_hooks.cli.agent_hook:agent_hook",
@@ -47,7 +46,7 @@ class LazyGroup(click.Group):
 
 
 @click.group("maf", cls=LazyGroup)
-@click.version_option(__version__, prog_name="maf-hooks")
+@version_option
 @config_options
 @acting_agent_option
 @click.pass_context

@@ -17,6 +17,17 @@ def config_options(func):
     return func
 
 
+HELP_OPTIONS = ["-h", "--help"]  # every console script and subcommand (given at the entry: cli/errors.run)
+
+
+def version_option(func):
+    """``--version`` of a console script: its name and the one version (maf_hooks.__version__)."""
+    from maf_hooks import __version__
+
+    return click.version_option(__version__, "--version", message="%(prog)s (maf-hooks) %(version)s",
+                                help="Show the version and exit.")(func)
+
+
 def agent_option(func):
     return click.option("--agent", "agent", metavar="ID",
                         help="Acting agent (else MAF_AGENT_ID, git maf.agentId, git user.email).")(func)

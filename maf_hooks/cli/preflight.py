@@ -15,7 +15,7 @@ import click
 
 from maf_hooks.cli.errors import entry
 from maf_hooks.cli.help_text import document
-from maf_hooks.cli.options import config_options, json_option
+from maf_hooks.cli.options import config_options, json_option, version_option
 from maf_hooks.cli.output import emit_json, styled, table
 from maf_hooks.context import Context
 from maf_hooks.core.text import shown
@@ -128,6 +128,7 @@ def _write(path: str, data: bytes) -> None:
 
 @click.group("preflight", invoke_without_command=True, epilog=EXAMPLES, subcommand_metavar="[history]",
              context_settings={"help_option_names": ["-h", "--help"]})
+@version_option  # maf-preflight --version
 @config_options
 @click.option("--agent-id", "agent_id", metavar="ID",
               help="Acting agent (else MAF_AGENT_ID, git maf.agentId, git user.email).")

@@ -91,10 +91,13 @@ def window_problem(where: str, version: int, min_client: int) -> str | None:
                 f"version {SCHEMA_VERSION}. Upgrade the server's schema once, from this machine: `maf db "
                 "migrate` (older clients keep working where the new schema allows them).")
     if min_client > SCHEMA_VERSION:
+        import os
+
+        from maf_hooks.install_advice import newer_schema_advice
+
         return (f"The lease server {where} has schema version {version}, which clients older than schema "
                 f"version {min_client} can no longer use; this maf-hooks ({__version__}) knows version "
-                f"{SCHEMA_VERSION}. Upgrade maf-hooks on this machine (and the hook's copy: `pre-commit "
-                "autoupdate`).")
+                f"{SCHEMA_VERSION}. {newer_schema_advice(os.environ)}")
     return None
 
 

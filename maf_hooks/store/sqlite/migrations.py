@@ -226,9 +226,13 @@ def current_version(conn: sqlite3.Connection) -> int:
 def refuse_newer(conn: sqlite3.Connection, path: str, migrations: Sequence[Migration] = MIGRATIONS) -> None:
     version = current_version(conn)
     if version > latest(migrations):
+        import os
+
+        from maf_hooks.install_advice import newer_schema_advice
+
         raise StorageError(
             f"The lease database {path} has schema version {version}, newer than this maf-hooks "
-            f"understands ({latest(migrations)}). Upgrade maf-hooks; the database was not changed."
+            f"understands ({latest(migrations)}); the database was not changed. {newer_schema_advice(os.environ)}"
         )
 
 
