@@ -54,12 +54,14 @@ def test_agent_before_the_subcommand_is_the_acting_agent(repo):
 def test_config_validate_json(repo):
     valid = run(repo, "config", "validate", "--json")
     assert valid.returncode == 0, valid.stderr
-    assert json.loads(valid.stdout) == {"valid": True, "file": None, "env": None, "error": None, "problems": []}
+    assert json.loads(valid.stdout) == {"schema": "maf.config.validate/1", "valid": True, "file": None, "env": None,
+                                        "error": None, "problems": []}
     (repo / "maf.toml").write_text('[reservation]\nmax_timeout_minutes = "x"\nbogus = 1\n')
     invalid = run(repo, "config", "validate", "--json")
     assert invalid.returncode == 2
     document = json.loads(invalid.stdout)
     assert document["valid"] is False and document["file"] == str(repo / "maf.toml")
+    assert document["schema"] == "maf.config.validate/1"
     assert [problem.split(":")[0] for problem in document["problems"]] == ["reservation.max_timeout_minutes",
                                                                           "reservation.bogus"]
     plain = run(repo, "config", "validate")
