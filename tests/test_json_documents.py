@@ -5,6 +5,7 @@ Schema in docs/schemas/ (draft 2020-12), and counts are present when they are ze
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -193,3 +194,22 @@ def test_docs_list_every_kind_with_its_schema_and_naming():
                     for kind, (_, style) in SCHEMAS.items()}
     for name in _schemas():
         assert f"(schemas/{name})" in text or name == "common.schema.json", name
+
+
+def test_a_command_that_fails_with_json_prints_an_error_document(tmp_path):
+    """A program reading stdout learns why a `--json` command failed: `maf.error/1` with the
+    message (also on stderr) and the exit code, for a refusal (1); bad input (2) stays on stderr."""
+    import subprocess
+    import sys
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    lease = [sys.executable, "-m", "maf_hooks.cli", "lease"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAF_", "GIT_"))}
+    nothing = subprocess.run([*lease, "release", "nothing-here", "--agent", "a", "--json"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True)
+    document = json.loads(nothing.stdout)
+    assert nothing.returncode == 1 and document["schema"] == "maf.error/1" and document["exit_code"] == 1
+    assert "Nothing released" in document["error"] and "Nothing released" in nothing.stderr
+    bad = subprocess.run([*lease, "acquire", "x", "--ttl", "soon", "--agent", "a", "--json"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == "" and "--ttl" in bad.stderr  # bad usage: stderr alone

@@ -478,7 +478,8 @@ def test_mail_cli_read_unknown_id_exit_1(repo, mcli):
     assert result.code == 1 and "1.M1P1Q1.nowhere" in result.err
     mcli(repo, "send", "--to", "bob", "--subject", "s", "--body", "b", "--agent", "alice")
     again = mcli(repo, "read", "1.M1P1Q1.nowhere", "--agent", "bob", "--json")
-    assert again.code == 1 and again.out == "" and "maf mail list" in again.err
+    assert again.code == 1 and "maf mail list" in again.err
+    assert json.loads(again.out)["schema"] == "maf.error/1"  # stdout: the error as a document, not a message
 
 
 @pytest.mark.parametrize("bodies", [[], ["--body", "x", "--body-file", "-"]])

@@ -9,7 +9,7 @@ from typing import Callable
 import click
 
 from maf_hooks.cli.options import HELP_OPTIONS
-from maf_hooks.errors import USAGE, MafError, described, error_line
+from maf_hooks.errors import REFUSED, USAGE, MafError, described, error_line
 
 
 def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
@@ -19,7 +19,15 @@ def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
                               help_option_names=HELP_OPTIONS)
         return result if isinstance(result, int) else 0
     except MafError as exc:
-        return failed(prog_name, exc)
+        code = failed(prog_name, exc)
+        if code == REFUSED and "--json" in (sys.argv[1:] if argv is None else argv):
+            # a refusal is an answer: a program reading stdout gets it as a document too (bad usage
+            # and an unreachable store stay on stderr alone)
+            from maf_hooks.cli.output import emit_json
+            from maf_hooks.services.documents import stamped
+
+            emit_json(stamped("error", {"error": described(exc)[1], "exit_code": code}))
+        return code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:

@@ -27,6 +27,7 @@ SCHEMAS: dict[str, tuple[int, str]] = {
     "lease.agents": (1, "snake"), "lease.conflicts": (1, "snake"),
     "mail.list": (1, "snake"), "mail.read": (1, "snake"), "mail.send": (1, "snake"), "mail.flush": (1, "snake"),
     "mail.sync": (1, "snake"),
+    "error": (1, "snake"),  # a command given --json that is refused (exit 1): the message and the exit code
     "config.show": (1, "snake"), "config.validate": (1, "snake"),
     "db.path": (1, "snake"), "db.migrate": (1, "snake"), "db.copy": (1, "snake"), "db.check": (1, "snake"),
     "db.backup": (1, "snake"), "db.restore": (1, "snake"), "db.export": (1, "snake"), "db.import": (1, "snake"),
