@@ -25,6 +25,10 @@ BLOCKS = [block for path in FILES for block in docblocks.parse(path, ROOT)]
 # shell run in the scratch repository before a block's commands (after `git init` and the identity)
 SETUPS: dict[str, str] = {
     "commit": "echo demo > README.md && git add README.md && git commit -qm 'first commit'",
+    "no-identity": "git config --unset user.email",
+    # 3 leases (2 active), 4 events, an audit checkpoint at event 3
+    "three-leases": "maf-lease acquire src/app.py && maf-lease acquire docs/ --agent bob && maf-lease acquire lib/"
+                    " && maf audit validate && maf-lease release lib/",
 }
 
 
