@@ -1,0 +1,82 @@
+"""Docs that stay true: every shell example in README.md and docs/*.md that shows output is run in a
+scratch repository (git identity alice@example.com, at a path shown as /home/alice/demo) and must
+print what the page shows, once times, durations and ids are normalised (tests/docblocks.py).
+
+A block may name a set-up from SETUPS with ``<!-- docs-test: setup=NAME -->`` just above it, or be
+run after the page's earlier blocks with ``<!-- docs-test: continue -->``, or be
+left out with ``<!-- docs-test: skip REASON -->``; the skips are the to-do list, and
+test_docs_examples_summary prints them per file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import docblocks
+import pytest
+from conftest import git
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [block for path in FILES for block in docblocks.parse(path, ROOT)]
+
+# shell run in the scratch repository before a block's commands (after `git init` and the identity)
+SETUPS: dict[str, str] = {
+    "commit": "echo demo > README.md && git add README.md && git commit -qm 'first commit'",
+    "no-identity": "git config --unset user.email",
+    # 3 leases (2 active), 4 events, an audit checkpoint at event 3
+    "three-leases": "maf-lease acquire src/app.py && maf-lease acquire docs/ --agent bob && maf-lease acquire lib/"
+                    " && maf audit validate && maf-lease release lib/",
+}
+
+
+@pytest.fixture
+def session(tmp_path):
+    home = tmp_path / "alice"
+    repo = home / "demo"
+    repo.mkdir(parents=True)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("GIT_AUTHOR", "GIT_COMMITTER", "MAF_"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), PYTHONUNBUFFERED="1",
+               GIT_CONFIG_NOSYSTEM="1", LC_ALL="C.UTF-8", COLUMNS="100")
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("config", "user.name", "Alice", cwd=repo)
+    git("config", "user.email", "alice@example.com", cwd=repo)
+    git("config", "commit.gpgsign", "false", cwd=repo)
+    paths = {str(repo.resolve()): "/home/alice/demo", str(home.resolve()): "/home/alice", str(home): "/home/alice"}
+    return repo, env, paths
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.name)
+def test_docs_example(block, session):
+    if block.skip is not None:
+        pytest.skip(f"{block.name} ({block.heading}): {block.skip}")
+    repo, env, paths = session
+    for step in [*docblocks.chain(block, BLOCKS), block]:
+        if step.setup:
+            assert step.setup in SETUPS, f"{step.name}: unknown docs-test setup {step.setup!r}"
+            subprocess.run(["bash", "-ec", SETUPS[step.setup]], cwd=repo, env=env, check=True, capture_output=True)
+        if step is not block:
+            docblocks.run_block(step, repo, env, paths, compare=False)
+    problems = docblocks.run_block(block, repo, env, paths)
+    assert not problems, f"{block.name} ({block.heading}):\n\n" + "\n\n".join(problems)
+
+
+def test_every_skip_has_a_reason():
+    assert [block.name for block in BLOCKS if block.skip == ""] == []
+
+
+def test_docs_examples_summary(capsys):
+    """How many blocks each file has, how many run and which are skipped (and why)."""
+    assert BLOCKS, "no shell examples found in README.md and docs/*.md"
+    total, skipped = Counter(block.file for block in BLOCKS), Counter(block.file for block in BLOCKS if block.skip)
+    with capsys.disabled():
+        print(f"\ndocs examples: {len(BLOCKS)} blocks, {len(BLOCKS) - sum(skipped.values())} run, "
+              f"{sum(skipped.values())} skipped")
+        for name in sorted(total):
+            print(f"  {name}: {total[name]} blocks, {total[name] - skipped[name]} run, {skipped[name]} skipped")
+        for block in BLOCKS:
+            if block.skip:
+                print(f"  skip {block.name} ({block.heading}): {block.skip}")
