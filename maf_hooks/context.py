@@ -88,7 +88,9 @@ class Context:
         if not self.store_location.exists():
             yield None
             return
-        with self.store(clock=clock) as store:
+        # create=False: a file that holds no schema (empty, or another program's) is damage found,
+        # never one to fill with maf's tables by asking
+        with self.store(clock=clock, create=False) as store:
             yield store
 
     def agent(self, flag: str | None = None, *, required: bool = True) -> str | None:

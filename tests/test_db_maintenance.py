@@ -332,3 +332,62 @@ def test_bad_paths_are_usage_errors(repo, cli, args):
     ok(cli(repo, "lease", "acquire", "src/a.py", "--agent", "alice"))
     result = cli(repo, *args)
     assert result.code == 2, result.err
+
+
+# --- after a black-box review ----------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", [b"", os.urandom(10_000)], ids=["empty", "garbage"])
+def test_restore_repairs_a_damaged_live_database_with_force(repo, cli, tmp_path, damage):
+    """The main reason to restore: a live file that is empty or no database. Without --force it
+    is refused (nothing changed); with it the damaged file is set aside as the previous state and
+    the backup written in its place."""
+    ok(cli(repo, "lease", "acquire", "src/a.py", "--agent", "alice"))
+    backup = tmp_path / "backup.db"
+    ok(cli(repo, "db", "backup", backup))
+    live = tmp_path / "live.db"
+    live.write_bytes(damage)
+    env = {"MAF_DB_PATH": str(live)}
+    refused = cli(repo, "db", "restore", backup, env=env)
+    assert refused.code == 1 and "is damaged" in refused.err and "--force" in refused.err
+    assert live.read_bytes() == damage
+    restored = ok(cli(repo, "db", "restore", backup, "--force", "--json", env=env)).json
+    assert open(restored["kept"], "rb").read() == damage and restored["damaged"]
+    listed = ok(cli(repo, "lease", "list", "--json", env=env)).json["leases"]
+    assert [(lease["pattern"], lease["agent"]) for lease in listed] == [("src/a.py", "alice")]
+    ok(cli(repo, "db", "check", env=env))
+
+
+def test_backup_onto_the_live_database_and_restore_in_memory_are_usage_errors(repo, cli, tmp_path):
+    ok(cli(repo, "lease", "acquire", "src/a.py", "--agent", "alice"))
+    before = db_snapshot(db_of(repo))
+    onto = cli(repo, "db", "backup", db_of(repo), "--force")
+    assert onto.code == 2 and "the database in use" in onto.err and db_snapshot(db_of(repo)) == before
+    backup = tmp_path / "backup.db"
+    ok(cli(repo, "db", "backup", backup))
+    memory = cli(repo, "db", "restore", backup, env={"MAF_RUNTIME": "memory"})
+    assert memory.code == 2 and "memory" in memory.err and "Traceback" not in memory.err
+    missing = cli(repo, "db", "restore", backup, "--force", "--keep-dir", tmp_path / "nowhere")
+    assert missing.code == 2 and "--keep-dir" in missing.err and db_snapshot(db_of(repo)) == before
+
+
+def test_reading_commands_never_fill_a_file_without_schema(repo, cli, tmp_path):
+    """metrics, audit validate and gc --dry-run on an empty or foreign file say it is damaged
+    (exit 3) and leave it as it was: asking creates nothing."""
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE mine (x)")
+    conn.commit()
+    conn.close()
+    for path in (empty, foreign):
+        before = path.read_bytes()
+        for args in (("metrics",), ("audit", "validate"), ("db", "gc", "--dry-run")):
+            result = cli(repo, *args, env={"MAF_DB_PATH": str(path)})
+            assert result.code == 3 and "holds no schema" in result.err, (path.name, args, result.err)
+        assert path.read_bytes() == before
+
+
+def test_gc_refuses_an_empty_duration(repo, cli):
+    result = cli(repo, "db", "gc", "--older-than", "", "--dry-run")
+    assert result.code == 2 and "--older-than" in result.err

@@ -45,7 +45,7 @@ def gc(context: Context, older_than: str | None, dry_run: bool, vacuum: bool, as
 
     if dry_run and vacuum:
         raise UsageError("--vacuum compacts what gc deleted, and --dry-run deletes nothing: give one of them.")
-    older_than_ms = parse_duration_ms(older_than, default_unit="d", what="--older-than") if older_than else None
+    older_than_ms = parse_duration_ms(older_than, default_unit="d", what="--older-than") if older_than is not None else None
     with context.store_if_exists() as store:
         if store is None:
             result = None

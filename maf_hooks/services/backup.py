@@ -42,6 +42,8 @@ def backup(location: Location, path: str, *, environ: Mapping[str, str], file_mo
     target = os.path.abspath(path)
     if os.path.isdir(target):
         raise UsageError(f"{path} is a directory: give the backup's file name.")
+    if location.backend == "sqlite" and os.path.realpath(target) == os.path.realpath(location.path):
+        raise UsageError(f"{path} is the database in use: a backup goes to another file.")
     if os.path.lexists(target) and not force:
         raise Refused(f"{path} already exists; nothing was written. Give --force to replace it, or another name.")
     if not os.path.isdir(os.path.dirname(target)):
@@ -87,6 +89,9 @@ def restore(location: Location, path: str, *, environ: Mapping[str, str], file_m
     from maf_hooks.store.open import file_location
 
     source = os.path.abspath(path)
+    if getattr(location, "runtime", None) == "memory":
+        raise UsageError("storage.runtime is memory: a private store of this process, which a restore "
+                         "cannot reach from another. Restore into the team's store (unset MAF_RUNTIME).")
     if not os.path.isfile(source):
         raise UsageError(f"No backup file at {path}.")
     with tempfile.TemporaryDirectory(prefix="maf-restore-") as scratch:
@@ -111,10 +116,23 @@ def restore(location: Location, path: str, *, environ: Mapping[str, str], file_m
 
 def _into_file(location: Location, staged: Location, keep_dir: str | None, stamp: str, *,
                environ: Mapping[str, str], force: bool) -> dict[str, Any]:
+    from maf_hooks.store.sqlite.backup import damage, set_aside
+
     live = location.path
     existed = location.exists()
+    if keep_dir is not None and not os.path.isdir(keep_dir):
+        raise UsageError(f"--keep-dir {keep_dir} is not a directory: create it, or leave the option out "
+                         "(the previous state is then kept beside the database).")
     keep = _free(os.path.join(keep_dir or os.path.dirname(live), f"{os.path.basename(live)}.before-restore-{stamp}"))
     replaced: list[int] = []
+    broken = damage(live) if existed else None
+    if broken is not None:
+        if not force:
+            raise Refused(f"The live database {live} is damaged ({broken}), so it cannot tell which leases are "
+                          "active; nothing was changed. Give --force to set it aside and restore the backup.")
+        set_aside(live, keep)  # unreadable: no process can be using it; kept as the previous state
+        location.restore_from(staged.path, keep=None, guard=lambda: None)  # type: ignore[union-attr]
+        return {"kept": keep, "active_replaced": 0, "damaged": broken}
 
     def guard() -> None:  # the write lock on the live database is held
         if not existed:

@@ -89,6 +89,35 @@ def restore(backup: str, live: str, *, mode: int, keep: str | None, guard: Calla
     return held[0] if held else None
 
 
+def damage(path: str) -> str | None:
+    """What makes the database file ``path`` unusable as a live store (None: nothing found):
+    empty, not an SQLite database, no schema, or pages that fail ``quick_check``."""
+    if os.path.getsize(path) == 0:
+        return "the file is empty"
+    try:
+        conn = connect(path, read_only=True)
+    except StorageError as exc:
+        return str(exc)
+    try:
+        if not conn.execute("PRAGMA user_version").fetchone()[0]:
+            return "it holds no schema"
+        found = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        return None if found == "ok" else f"quick_check: {found}"
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        conn.close()
+
+
+def set_aside(live: str, keep: str) -> None:
+    """Move a damaged database file (and its -wal and -shm) to ``keep``: nothing can read it, so
+    no process is using it; the restore then writes a new file in its place."""
+    os.replace(live, keep)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(live + suffix):
+            os.replace(live + suffix, keep + suffix)
+
+
 def _token_counter(path: str) -> int | None:
     conn = connect(path, read_only=True)
     try:
