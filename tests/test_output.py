@@ -50,6 +50,8 @@ def test_table_on_a_terminal_fits_its_width_and_folds_long_cells(repo, cli):
         rest = iter(text)
         assert all(char in rest for char in pattern), pattern
     assert "…" not in text
+    for lease in cli(repo, "lease", "list", "--json").json["leases"]:
+        assert lease["id"] in text  # an id is never split across lines: copied from the table, it is right
     code, wide_out = run_in_terminal([str(BIN / "maf-lease"), "list"], repo, {}, columns=200)
     assert LONG in plain(wide_out) and WIDE in plain(wide_out)  # room enough: one line each
 

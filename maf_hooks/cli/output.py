@@ -88,18 +88,30 @@ def _print(cells: list[list[str]], widths: list[int]) -> None:
                           for row in cells))
 
 
+WHOLE_CELLS = 32  # the longest column without spaces that a terminal table never folds
+
+
 def renderable(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, header: bool = True,
                min_widths: Sequence[int] = ()) -> Table:
     """The rich table :func:`table` prints on a terminal (and `maf escalate monitor` shows live):
-    no borders, two spaces between columns, bold headers; a cell too long for the width folds."""
+    no borders, two spaces between columns, bold headers; a column of words folds to fit the width,
+    a short column without spaces (ids, agents, times: up to ``WHOLE_CELLS``) is kept whole so
+    that what is copied is right; a long one (a deep pattern) folds like words."""
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
     grid = Table(box=None, pad_edge=False, show_header=header, header_style="bold", padding=(0, 1))
+    cells = [_cells(row) for row in rows]
     for i, name in enumerate(_cells(headers)):
-        grid.add_column(Text(name), overflow="fold", min_width=min_widths[i] if i < len(min_widths) else None)
-    for row in rows:
-        grid.add_row(*(Text(cell) for cell in _cells(row)))
+        column = [row[i] for row in cells if i < len(row)]
+        floor = min_widths[i] if i < len(min_widths) else 0
+        longest = max((cell_len(cell) for cell in column), default=0)
+        if column and longest <= WHOLE_CELLS and not any(" " in cell for cell in column):
+            floor = max(floor, longest)  # ids, agents, times: kept whole, so that what is copied is right
+        grid.add_column(Text(name), overflow="fold", min_width=floor or None)
+    for row in cells:
+        grid.add_row(*(Text(cell) for cell in row))
     return grid
 
 
