@@ -108,7 +108,7 @@ def test_import_legacy_moves_leases_heartbeats_and_messages(repo, cli, backend):
     report = ok(cli(repo, "db", "import-legacy", "--json", env=backend)).json
     assert [source["tables"] for source in report["sources"]] == [
         {"file_reservations": 4}, {"runtime_leases": 3, "runtime_heartbeats": 2, "runtime_message_queue": 2}]
-    assert report["leases"] == {"active": 3, "history": 2, "already_imported": 0, "duplicates": 1}
+    assert report["leases"] == {"active": 3, "history": 2, "already_imported": 0, "duplicates": 1, "capped": 0}
     assert report["events"] == {"heartbeats": 2, "messages": 2, "already_imported": 0}
     assert report["agents_updated"] == 2 and report["overlaps"] == []
     assert [(s["source"], s["record"]["path"]) for s in report["skipped"]] == [("runtime.db:runtime_leases",
@@ -146,7 +146,7 @@ def test_import_legacy_moves_leases_heartbeats_and_messages(repo, cli, backend):
     snapshot = db_snapshot(repo / ".git" / "maf" / "runtime.db")
     again = ok(cli(repo, "db", "import-legacy", "--json", env=backend)).json
     assert db_snapshot(repo / ".git" / "maf" / "runtime.db") == snapshot
-    assert again["leases"] == {"active": 0, "history": 0, "already_imported": 5, "duplicates": 1}
+    assert again["leases"] == {"active": 0, "history": 0, "already_imported": 5, "duplicates": 1, "capped": 0}
     assert again["events"] == {"heartbeats": 0, "messages": 0, "already_imported": 4}
     assert leases_of(cli, repo, backend) == leases
     assert ok(cli(repo, "audit", "validate", "--full", "--json", env=backend)).json["checked"] == events_before
@@ -193,7 +193,12 @@ def test_other_spellings_one_file_and_seconds(repo, cli):
     report = ok(cli(repo, "db", "import-legacy", "old %41#?/runtime-dev.db", "--json")).json
     assert report["leases"]["active"] == 1 and "soon" in report["skipped"][0]["problem"]
     lease = leases_of(cli, repo, {})[file_id("x.txt")]
-    assert lease["created_at"] == "2023-11-14T22:13:20.000Z" and lease["expires_at"] == "2099-01-01T00:00:00.000Z"
+    assert lease["created_at"] == "2023-11-14T22:13:20.000Z"
+    # 2099 is longer than anyone may lease (reservation.max_timeout_minutes, 120): cut to that from now
+    from maf_hooks.timeutil import now_ms, parse_iso_ms
+
+    assert report["leases"]["capped"] == 1
+    assert 0 < parse_iso_ms(lease["expires_at"]) - now_ms() <= 120 * 60_000
 
 
 def test_unreadable_legacy_inputs_exit_2_with_nothing_written(repo, cli, tmp_path):

@@ -123,12 +123,13 @@ def import_legacy(context: Context, path: str | None, dry_run: bool, force: bool
     maf db import-legacy ../old-checkout/.maf/runtime.db --json
     """
     from maf_hooks.services import legacy
-    from maf_hooks.services.leasing import reading_for
+    from maf_hooks.services.leasing import longest_ms, reading_for
 
     files = legacy.legacy_files(path, context.root, context.cwd)
     report = legacy.import_legacy(context.store_location, files, root=context.root, environ=context.environ,
                                   reading=reading_for(context.root, context.path_settings, directories=True),
-                                  force=force, dry_run=dry_run)
+                                  force=force, dry_run=dry_run,
+                                  max_ms=longest_ms(context.config))
     if as_json:
         emit_json(documents.stamped("db.import-legacy", report))
         return 0
@@ -142,6 +143,8 @@ def import_legacy(context: Context, path: str | None, dry_run: bool, force: bool
     if leases["already_imported"] or events["already_imported"]:
         click.echo(f"imported before, not again: {leases['already_imported']} leases, "
                    f"{events['already_imported']} events")
+    if leases["capped"]:
+        click.echo(f"cut to reservation.max_timeout_minutes from now (they ran longer): {leases['capped']} leases")
     if leases["duplicates"]:
         click.echo(f"duplicates (a file another record names too): {leases['duplicates']}, the record ending last "
                    "was taken")

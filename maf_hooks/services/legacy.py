@@ -55,10 +55,13 @@ def legacy_files(given: str | None, root: str, cwd: str) -> list[str]:
 
 
 def import_legacy(location: Location, files: Sequence[str], *, root: str, reading: Reading,
-                  environ: Mapping[str, str], force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+                  environ: Mapping[str, str], force: bool = False, dry_run: bool = False,
+                  max_ms: int | None = None) -> dict[str, Any]:
     """Read ``files`` and write what they hold into this repository's store (nothing with
     ``dry_run``: the same work, rolled back); returns the report. Overlapping active leases
-    refuse it all (Refused, exit 1) unless ``force``."""
+    refuse it all (Refused, exit 1) unless ``force``. ``max_ms``: the longest lease anyone may
+    take (``reservation.max_timeout_minutes``): an active earlier lease running longer from now is
+    cut to it (counted as ``capped``), so no import leaves a lease no one could have asked for."""
     from maf_hooks.store.sqlite import legacy
 
     sources, records = [], []
@@ -68,7 +71,7 @@ def import_legacy(location: Location, files: Sequence[str], *, root: str, readin
         records.extend(found)
     if not any(source["tables"] for source in sources):
         raise UsageError(f"{', '.join(files)}: none of the earlier MAF tables ({', '.join(legacy.TABLES)}) is there.")
-    plan = _Plan(records, root)
+    plan = _Plan(records, root, max_ms)
     if dry_run and not location.exists():
         return _rehearsed(plan, reading, sources)
     with location.open(environ=environ, upgrade=not dry_run) as store:  # a dry run migrates no server
@@ -117,9 +120,10 @@ def _refusal(overlaps: list[dict[str, Any]]) -> str:
 class _Plan:
     """The records read, as what to write: one lease per file (the one ending last), the events."""
 
-    def __init__(self, records: list[Record], root: str) -> None:
+    def __init__(self, records: list[Record], root: str, max_ms: int | None = None) -> None:
         from maf_hooks import patterns
 
+        self.max_ms = max_ms
         self.skipped: list[dict[str, Any]] = []
         self.duplicates = 0
         self.leases: dict[str, tuple[str, Record]] = {}  # id -> (pattern, record)
@@ -149,7 +153,7 @@ class _Plan:
         from maf_hooks.core.adopted import adopt
 
         known_ids, known_keys = _already(store)
-        counts = {"active": 0, "history": 0, "already_imported": 0, "duplicates": self.duplicates}
+        counts = {"active": 0, "history": 0, "already_imported": 0, "duplicates": self.duplicates, "capped": 0}
         overlaps: list[dict[str, Any]] = []
         order = sorted(self.leases.items(), key=lambda item: (_starts(item[1][1], now), item[0]))
         for key, (pattern, record) in order:
@@ -157,10 +161,13 @@ class _Plan:
                 counts["already_imported"] += 1
                 continue
             fields = record.fields
+            expires, origin = fields["expires"], {"source": record.source, "legacy_path": fields["path"]}
+            if self.max_ms and fields.get("released") is None and expires > now + self.max_ms:
+                expires, origin["legacy_expires_at"] = now + self.max_ms, fields["expires"]  # cut to the longest lease
+                counts["capped"] += 1
             lease, found = adopt(store, key, fields["agent"], pattern, str(fields.get("reason") or ""),
-                                 _starts(record, now), fields["expires"], now, released_at=fields.get("released"),
-                                 origin={"source": record.source, "legacy_path": fields["path"]}, force=force,
-                                 reading=reading)
+                                 _starts(record, now), expires, now, released_at=fields.get("released"),
+                                 origin=origin, force=force, reading=reading)
             counts["active" if lease.end_reason is None else "history"] += 1
             overlaps.extend({"id": key, "pattern": pattern, "agent": lease.agent, "holder": c.lease.agent,
                              "holder_lease": c.lease.id, "holder_pattern": c.lease.pattern, "taken_over": force}
