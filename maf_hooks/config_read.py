@@ -117,3 +117,31 @@ def read_any(path: str) -> dict:
     if os.path.basename(path) == "pyproject.toml":
         data = data.get("tool", {}).get("maf", {})
     return data
+
+
+def key_position(path: str, dotted: str) -> tuple[int, int] | None:
+    """Where the TOML file ``path`` sets the key ``dotted`` (``reservation.max_timeout_minutes``;
+    under ``[tool.maf]`` in a pyproject.toml): ``(line, column)`` from 1, or None when it cannot
+    be told by reading the lines (a key set inside an inline table, a quoted key with dots). For
+    pointing at a wrong value, not for reading it: the parser has already read the file."""
+    import re
+
+    prefix = "tool.maf." if os.path.basename(path) == "pyproject.toml" else ""
+    wanted = dotted if dotted.startswith(prefix) else prefix + dotted  # problems may name the whole path
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    table = ""
+    for number, line in enumerate(lines, 1):
+        header = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", line)
+        if header:
+            table = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "")
+            continue
+        assignment = re.match(r"(\s*)([A-Za-z0-9_.\-\" ]+?)\s*=", line)
+        if assignment:
+            key = re.sub(r"\s*\.\s*", ".", assignment.group(2)).replace('"', "")
+            if (f"{table}.{key}" if table else key) == wanted:
+                return number, len(assignment.group(1)) + 1
+    return None

@@ -97,9 +97,16 @@ def test_json_config_and_invalid_values_are_annotated(repo, cli, tmp_path):
     result = pf(cli, repo, "--validate-config", "--json")
     assert result.code == 2 and json.loads(result.out)["valid"] is False
     annotations = [line for line in result.err.splitlines() if line.startswith("::error")]
-    assert len(annotations) == 2  # one per problem, on the file (no line: the file parsed)
-    assert all(line.startswith("::error file=maf.toml,title=maf-preflight configuration::") for line in annotations)
-    assert any("reservation.hook_mode" in line for line in annotations)
+    assert len(annotations) == 2  # one per problem, at the line that sets its key
+    assert annotations[0].startswith("::error file=maf.toml,line=2,col=1,title=maf-preflight configuration::")
+    assert "reservation.hook_mode" in annotations[0]
+    assert annotations[1].startswith("::error file=maf.toml,line=5,col=1,title=maf-preflight configuration::")
+
+    (Path(repo) / "maf.toml").unlink()
+    (Path(repo) / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.maf.reservation]\n  hook_mode = 3\n')
+    result = pf(cli, repo, "--validate-config", "--json")
+    annotations = [line for line in result.err.splitlines() if line.startswith("::error")]
+    assert annotations and annotations[0].startswith("::error file=pyproject.toml,line=5,col=3,")
 
 
 def test_no_annotations_outside_github_actions(repo, cli):

@@ -100,17 +100,28 @@ def _escape_property(text: str) -> str:
 
 def config_annotations(exc: ConfigError, root: str | None) -> list[str]:
     """``::error`` workflow commands for a configuration that cannot be used: on its file, at the
-    line and column where it stopped parsing; one per problem of an invalid one."""
+    line and column where it stopped parsing; one per problem of an invalid one, at the line
+    that sets its key (where the lines tell it)."""
     import os  # only on GitHub Actions
 
-    props = []
-    if exc.file:
-        inside = os.path.relpath(exc.file, root) if root else ".."
-        props.append(f"file={_escape_property(exc.file if inside.startswith('..') else inside)}")
-        props += [f"{key}={value}" for key, value in (("line", exc.line), ("col", exc.column)) if value is not None]
-    props.append(f"title={_escape_property('maf-preflight configuration')}")
-    messages = exc.problems or [str(exc)]
-    return [f"::error {','.join(props)}::{_escape_data(message)}" for message in messages]
+    from maf_hooks.config_read import key_position
+
+    def props(line: int | None, column: int | None) -> str:
+        found = []
+        if exc.file:
+            inside = os.path.relpath(exc.file, root) if root else ".."
+            found.append(f"file={_escape_property(exc.file if inside.startswith('..') else inside)}")
+            found += [f"{key}={value}" for key, value in (("line", line), ("col", column)) if value is not None]
+        found.append(f"title={_escape_property('maf-preflight configuration')}")
+        return ",".join(found)
+
+    if not exc.problems:
+        return [f"::error {props(exc.line, exc.column)}::{_escape_data(str(exc))}"]
+    annotations = []
+    for message in exc.problems:  # "key.path: what is wrong": at the line that sets the key
+        at = key_position(exc.file, message.split(":", 1)[0]) if exc.file else None
+        annotations.append(f"::error {props(*(at or (None, None)))}::{_escape_data(message)}")
+    return annotations
 
 
 def github_annotations(results: Iterable[CheckResult]) -> list[str]:
