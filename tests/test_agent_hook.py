@@ -99,7 +99,7 @@ def test_a_write_of_a_held_file_is_denied_with_a_reason_the_agent_can_act_on(hel
 def test_the_same_refused_edit_mails_the_holder_once_within_the_dedup_window(held):
     assert reason_of(claude(held)[1])
     reason = reason_of(claude(held)[1])
-    assert "already mailed about this same attempt" in reason
+    assert "about this same attempt was already sent" in reason
     assert len(mails(held, "bob")) == 1 and len(conflicts(held)) == 2
 
 

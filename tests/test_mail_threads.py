@@ -120,6 +120,9 @@ def test_mail_read_takes_a_unique_prefix_refuses_an_ambiguous_one_and_reads_the_
     assert first in ambiguous.err and second in ambiguous.err and "Traceback" not in ambiguous.err
     assert cli(repo, "mail", "list", "--unread", "--agent", "alice", "--json").json["messages"][0]["id"] == first
 
+    named = cli(repo, "mail", "read", f".agent-mail/alice/cur/{second}:2,S", "--agent", "alice", "--json")
+    assert named.code == 0 and named.json["id"] == second  # as the Maildir file is named once read
+
     unknown = cli(repo, "mail", "read", "9" + first, "--agent", "alice")
     assert unknown.code == 1 and "No message" in unknown.err and "`maf mail list` shows the ids" in unknown.err
 

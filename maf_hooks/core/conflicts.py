@@ -116,7 +116,7 @@ def told(mailed: list[str], queued: list[str], suppressed: Mapping[str, str]) ->
     before = [shown(h) for h, status in suppressed.items() if status == "delivered"]
     waiting = [shown(h) for h, status in suppressed.items() if status != "delivered"]
     if before:
-        parts.append(f"{', '.join(before)} already mailed about this same attempt recently")
+        parts.append(f"mail to {', '.join(before)} about this same attempt was already sent recently")
     if waiting:
         parts.append(f"mail to {', '.join(waiting)} about this same attempt is already queued (not delivered yet)")
     return "; ".join(parts) if parts else "no mail could be written to them"

@@ -94,6 +94,7 @@ def choose(ids: list[str], given: str | None, agent_id: str, *, latest: bool = F
         return ids[-1]
     if not given:
         raise UsageError("Give a message id (or the start of one, as `maf mail list` shows it), or --latest.")
+    given = given.rpartition("/")[2].split(":2,")[0]  # as a Maildir file name shows it: cur/ID:2,S
     if given in ids:
         return given
     matches = sorted(key for key in ids if key.startswith(given))
