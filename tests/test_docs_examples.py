@@ -29,6 +29,56 @@ SETUPS: dict[str, str] = {
     # 3 leases (2 active), 4 events, an audit checkpoint at event 3
     "three-leases": "maf-lease acquire src/app.py && maf-lease acquire docs/ --agent bob && maf-lease acquire lib/"
                     " && maf audit validate && maf-lease release lib/",
+    # docs/preflight.md: two required variables, one MCP file, a smoke test, bob's lease on a changed file
+    "preflight-story": """git config maf.agentId alice
+cat > maf.toml <<'EOF'
+[preflight.checks.environment]
+required_vars = ["HOME", "PATH"]
+
+[preflight.checks.mcp]
+required_configs = [".mcp.json"]
+
+[[preflight.smoke_tests]]
+id = "unit"
+name = "Unit tests"
+type = "command"
+run = "true"
+EOF
+echo '{"mcpServers": {"maf": {"command": "maf-mcp"}}}' > .mcp.json
+git add maf.toml .mcp.json && git commit -qm 'first commit'
+maf-lease acquire src/api.py --agent bob
+mkdir -p src && echo 'x = 1' > src/api.py""",
+    "preflight-claude": "printf '[agent_hooks]\\nclients = [\"claude\"]\\n' > maf.toml",
+    # docs/preflight.md#validation: a maf.toml with two smoke tests, and bad.toml with five problems
+    "preflight-validation": """cat > maf.toml <<'EOF'
+[[preflight.smoke_tests]]
+id = "unit"
+type = "command"
+run = "true"
+
+[[preflight.smoke_tests]]
+id = "api-health"
+type = "api"
+url = "http://127.0.0.1:8080/api/health"
+EOF
+cat > bad.toml <<'EOF'
+[preflight.checks.environment]
+required_vars = ["NODE-ENV"]
+
+[[preflight.smoke_tests]]
+id = "api-health"
+type = "api"
+url = "localhost:8080/health"
+expected_status = "200"
+
+[[preflight.smoke_tests]]
+id = "api-health"
+type = "command"
+EOF""",
+    "preflight-toml-error": "printf '# maf\\n\\n[escalation rules]\\n' > maf.toml",
+    "preflight-fix": "printf 'repos:\\n- repo: local\\n  hooks:\\n  - {id: maf-reservations, name: m, entry: maf-reservations,"
+                     " language: system}\\n  - {id: maf-reservations-push, name: p, entry: maf-reservations-push, language: system,"
+                     " stages: [pre-push]}\\n' > .pre-commit-config.yaml",
 }
 
 
