@@ -48,6 +48,9 @@ echo '{"mcpServers": {"maf": {"command": "maf-mcp"}}}' > .mcp.json
 git add maf.toml .mcp.json && git commit -qm 'first commit'
 maf-lease acquire src/api.py --agent bob
 mkdir -p src && echo 'x = 1' > src/api.py""",
+    # docs/audit.md: nine events (four leases taken and released, a fifth taken), never validated
+    "nine-events": "for p in a b c d; do maf-lease acquire src/$p.py && maf-lease release src/$p.py; done"
+                   " && maf-lease acquire src/e.py",
     "preflight-claude": "printf '[agent_hooks]\\nclients = [\"claude\"]\\n' > maf.toml",
     # docs/preflight.md#validation: a maf.toml with two smoke tests, and bad.toml with five problems
     "preflight-validation": """cat > maf.toml <<'EOF'
