@@ -22,8 +22,62 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCKS = [block for path in FILES for block in docblocks.parse(path, ROOT)]
 
+
+
+def _file(name: str, text: str) -> str:
+    """Shell that writes ``text`` to ``name`` (its directory created)."""
+    return f"mkdir -p \"$(dirname {name})\" && cat > {name} <<'EOF'\n{text}EOF\n"
+
+
+# the files docs/configuration.md shows
+CONFIG_TOML = """[reservation]
+default_timeout_minutes = 20
+conflict_strategy = "block"
+
+[storage]
+db_path = "var/maf/leases.db"
+
+[env.ci.reservation]
+hook_mode = "warn"
+max_timeout_minutes = 60
+"""
+CONFIG_TYPOS = """[reservation]
+default_timout_minutes = 20
+max_timeout_minutes = "sixty"
+conflict_strategy = "ask"
+
+[storage]
+path = "leases.db"
+
+[locks]
+enabled = true
+
+[env.ci.reservation]
+hook_mode = "loud"
+"""
+PYPROJECT = """[tool.maf.reservation]
+default_timeout_minutes = 45
+
+[tool.maf.env.ci.reservation]
+conflict_strategy = "warn"
+"""
+CONFIG_JSON = """{
+  "reservation": {"defaultTimeoutMinutes": 45, "conflictStrategy": "warn"},
+  "storage": {"dbPath": "var/maf.db"},
+  "env": {"ci": {"reservation": {"maxTimeoutMinutes": 60}}}
+}
+"""
+
 # shell run in the scratch repository before a block's commands (after `git init` and the identity)
 SETUPS: dict[str, str] = {
+    "config-page": _file("maf.toml", CONFIG_TOML),
+    "config-typos": _file("maf.toml", CONFIG_TYPOS),
+    "config-vim": _file("maf.toml", '[agent_hooks]\nclients = ["claude", "vim"]\n'),
+    "config-above-max": _file("maf.toml", "[reservation]\ndefault_timeout_minutes = 200\n"),
+    "config-max-int": _file("maf.toml", "[reservation]\nmax_timeout_minutes = 9223372036854775807\n"),
+    "config-deep": "python3 -c 'print(\"a = \" + \"[\" * 5000 + \"]\" * 5000)' > maf.toml",
+    "config-pyproject": _file("pyproject.toml", PYPROJECT),
+    "config-json": _file("ops/maf.json", CONFIG_JSON),
     "commit": "echo demo > README.md && git add README.md && git commit -qm 'first commit'",
     "no-identity": "git config --unset user.email",
     # 3 leases (2 active), 4 events, an audit checkpoint at event 3
