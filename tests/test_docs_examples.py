@@ -80,6 +80,10 @@ SETUPS: dict[str, str] = {
     "config-json": _file("ops/maf.json", CONFIG_JSON),
     "commit": "echo demo > README.md && git add README.md && git commit -qm 'first commit'",
     "no-identity": "git config --unset user.email",
+    "worktree": "echo demo > README.md && git add README.md && git commit -qm 'first commit'"
+                " && git worktree add -q ../demo-feature",
+    "fix-login": "maf-lease acquire src/app.py --reason 'fix login'",
+    "bob-app": "maf-lease acquire src/app.py --agent bob",
     # 3 leases (2 active), 4 events, an audit checkpoint at event 3
     "three-leases": "maf-lease acquire src/app.py && maf-lease acquire docs/ --agent bob && maf-lease acquire lib/"
                     " && maf audit validate && maf-lease release lib/",
