@@ -118,6 +118,7 @@ NORMAL = [
     (re.compile(r"\b(?:\d+h ?)?(?:\d+m ?)?\d+s\b|\b\d+h \d+m\b|\b\d+m\b"), "<DUR>"),
     (re.compile(r"\b1[78]\d{11}\b"), "<MS>"),
     (re.compile(r"\b\d+(?:\.\d+)? ms\b"), "<N> ms"),
+    (re.compile(r"\bPython 3\.\d+\.\d+\b"), "Python <VERSION>"),  # the interpreter running the tests
 ]
 
 
