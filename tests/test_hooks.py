@@ -228,7 +228,7 @@ def test_hook_mail_dedup_within_window(repo, cli):
     stage(repo, "d.txt")
     assert hook(repo, env=ME)[0] == 1
     code, err = hook(repo, env=ME)
-    assert code == 1 and "already mailed" in err
+    assert code == 1 and "was already sent" in err
     assert len(inbox(repo, "alice")) == 1
     assert len(conflicts(repo)) == 2  # the record still counts the attempt
     later = lambda: int(__import__("time").time() * 1000) + 11 * 60_000

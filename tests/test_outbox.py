@@ -76,11 +76,11 @@ def test_failed_delivery_is_queued_then_flushed_once(repo, cli):
     (box / "new").write_text("not a directory\n")  # every delivery to alice fails
     code, err = hook(repo, env=ME)
     assert code == 1
-    assert "mail to alice is queued" in err and "already mailed" not in err and "mail was sent" not in err
+    assert "mail to alice is queued" in err and "was already sent" not in err and "mail was sent" not in err
     assert "stays queued" in err
     assert outbox(repo)[0][:2] == ("pending", 1)
-    code, err = hook(repo, env=ME)  # the same attempt within the dedup window: not "already mailed"
-    assert code == 1 and "already queued" in err and "already mailed" not in err
+    code, err = hook(repo, env=ME)  # the same attempt within the dedup window: not "was already sent"
+    assert code == 1 and "already queued" in err and "was already sent" not in err
     assert len(outbox(repo)) == 1
     failing = cli(repo, "mail", "flush")
     assert failing.code == 1 and "kept queued" in failing.err and "1 still queued" in failing.out
@@ -91,8 +91,8 @@ def test_failed_delivery_is_queued_then_flushed_once(repo, cli):
     assert len(inbox(repo, "alice")) == 1
     assert cli(repo, "mail", "flush").out.startswith("delivered 0")
     assert len(inbox(repo, "alice")) == 1
-    code, err = hook(repo, env=ME)  # now it was delivered: "already mailed" is the truth
-    assert "already mailed" in err
+    code, err = hook(repo, env=ME)  # now it was delivered: "was already sent" is the truth
+    assert "was already sent" in err
 
 
 def test_read_message_is_not_delivered_again(repo, cli):
