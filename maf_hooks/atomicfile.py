@@ -42,10 +42,7 @@ def write_bytes(path: str, data: bytes, *, mode: int | None = None, durable: boo
             os.fchmod(out.fileno(), mode)
         os.replace(temporary, path)
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        _discard(temporary)
         raise
 
 
@@ -68,8 +65,13 @@ def atomic_text(path: str, *, mode: int = 0o600) -> Iterator[TextIO]:
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        _discard(temporary)
         raise
+
+
+def _discard(temporary: str) -> None:
+    """Remove a temporary file that will not be renamed into place (gone already: fine)."""
+    try:
+        os.unlink(temporary)
+    except OSError:
+        pass

@@ -124,16 +124,9 @@ def mail_root_problems(main_root: str, mail_root: str) -> list[str]:
 
 def _write_atomically(path: str, text: str) -> None:
     """Write next to ``path`` and rename over it: an interrupted run leaves the old file whole."""
-    temporary = f"{path}.maf-{os.getpid()}.tmp"
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if os.path.exists(path):
-            os.chmod(temporary, os.stat(path).st_mode & 0o7777)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    from maf_hooks.atomicfile import write_bytes
+
+    write_bytes(path, text.encode("utf-8"))
 
 
 def ensure_precommit_config(root: str, repo_url: str | None, rev: str | None,

@@ -116,10 +116,11 @@ def _update(change: Callable[[dict[str, str]], object]) -> bool:
             except FileNotFoundError:
                 pass
             return True
-        temporary = f"{target}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump({"pid": pid, "started": started, "sessions": sessions}, handle)
-        os.replace(temporary, target)
+        from maf_hooks.atomicfile import write_bytes
+
+        # under the lock, so one temporary name a process; not flushed to disk (a record of this boot)
+        write_bytes(target, json.dumps({"pid": pid, "started": started, "sessions": sessions}).encode("utf-8"),
+                    durable=False, temporary=f"{target}.{os.getpid()}.tmp")
         return True
     finally:
         os.close(lock)
