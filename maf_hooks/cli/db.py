@@ -77,7 +77,7 @@ def copy(context: Context, target: str, force: bool, as_json: bool) -> int:
     if as_json:
         emit_json(documents.stamped("db.copy", result))
         return 0
-    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result["counts"].items())
+    counts = transfer.counted(result["counts"])
     verb = "replaced the records of this repository in" if result["replaced"] else "copied to"
     click.echo(f"{verb} {result['target']}: {counts}")
     chain = result["audit"]

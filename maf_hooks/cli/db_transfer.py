@@ -17,7 +17,9 @@ from maf_hooks.services import documents
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()) or "nothing"
+    from maf_hooks.services.transfer import counted
+
+    return counted(counts) or "nothing"
 
 
 @db_group.command("export")

@@ -81,6 +81,11 @@ def copy_records(source: Store, target: Store, *, force: bool, mail_root: str = 
 
 # --- filling a target: the steps a copy and an import share ----------------------------------
 
+def counted(counts: Mapping[str, int]) -> str:
+    """Record counts as people read them: ``"2 leases, 1 mail messages"`` (empty for none)."""
+    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+
+
 def make_room(writer: Transfer, target: Store, *, force: bool, verb: str, kinds: Sequence[str] | None = None,
               keep: Sequence[str] = ()) -> tuple[dict[str, int], Counters]:
     """Inside the target's write section: refuse a target holding records of this repository
@@ -89,7 +94,7 @@ def make_room(writer: Transfer, target: Store, *, force: bool, verb: str, kinds:
     what was there (kind -> count) and the target's counters before."""
     present = {kind: n for kind in (writer.kinds if kinds is None else kinds) if (n := writer.count(kind))}
     if present and not force:
-        held = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in present.items())
+        held = counted(present)
         raise Refused(f"The target {target.location} already holds records of this repository ({held}). "
                       f"Nothing was {verb}. Give --force to replace them (other repositories on a "
                       "shared server are never touched).")
