@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -63,8 +64,17 @@ def clean_environment(monkeypatch, tmp_path_factory):
 
 # --- a real PostgreSQL server, once per test session ------------------------------------------
 
-# read before any test clears MAF_* variables: `.ci/run` sets it, and CI sets CI
-REQUIRE_POSTGRES = bool(os.environ.get("MAF_REQUIRE_POSTGRES") or os.environ.get("CI"))
+# read before any test clears MAF_* variables: `.ci/run` sets MAF_REQUIRE_<PART>, and CI sets CI
+REQUIRED = {part: bool(os.environ.get(f"MAF_REQUIRE_{part}") or os.environ.get("CI"))
+            for part in ("POSTGRES", "BROWSER", "PROMTOOL", "NEOMUTT")}
+
+
+def unavailable(part: str, message: str, when_required: str | None = None) -> NoReturn:
+    """A component the test needs is missing: skip, or fail where it is required (REQUIRED)."""
+    if REQUIRED[part]:
+        pytest.fail(when_required or f"{message} (required here: MAF_REQUIRE_{part} or CI is set)")
+    pytest.skip(message)
+
 
 
 @pytest.fixture(scope="session")
@@ -77,15 +87,12 @@ def pg_server():
     if bins is None:
         message = ("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not on PATH: install "
                    "PostgreSQL 13 or newer (Debian: apt-get install postgresql) to run the fleet tests")
-        if REQUIRE_POSTGRES:
-            pytest.fail(message + " (required here: MAF_REQUIRE_POSTGRES or CI is set)")
-        pytest.skip(message)
+        unavailable("POSTGRES", message)
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        if REQUIRE_POSTGRES:
-            pytest.fail("psycopg is not installed: ./scripts/setup installs the postgres extra")
-        pytest.skip("psycopg is not installed (pip install 'maf-hooks[postgres]')")
+        unavailable("POSTGRES", "psycopg is not installed (pip install 'maf-hooks[postgres]')",
+                    "psycopg is not installed: ./scripts/setup installs the postgres extra")
     server = pgserver.Server(bins)
     server.start()
     yield server
@@ -100,8 +107,6 @@ def pg_url(pg_server) -> str:
 
 # --- a real headless browser (Debian's chromium, driven by Playwright) --------------------------
 
-# read before any test clears MAF_* variables: `.ci/run` sets it, and CI sets CI
-REQUIRE_BROWSER = bool(os.environ.get("MAF_REQUIRE_BROWSER") or os.environ.get("CI"))
 # the system's chromium, never a browser Playwright downloads; nothing it does reaches the network
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -116,15 +121,12 @@ def browser():
     executable = shutil.which("chromium")
     if executable is None:
         message = "chromium is not on PATH: install it (Debian: apt-get install chromium) to run the board's browser tests"
-        if REQUIRE_BROWSER:
-            pytest.fail(message + " (required here: MAF_REQUIRE_BROWSER or CI is set)")
-        pytest.skip(message)
+        unavailable("BROWSER", message)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        if REQUIRE_BROWSER:
-            pytest.fail("playwright is not installed: ./scripts/setup installs it with the test extra")
-        pytest.skip("playwright is not installed (pip install playwright; its own browsers are not needed)")
+        unavailable("BROWSER", "playwright is not installed (pip install playwright; its own browsers are not needed)",
+                    "playwright is not installed: ./scripts/setup installs it with the test extra")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
@@ -188,7 +190,6 @@ def db_snapshot(path) -> list:
 
 # --- promtool (Debian: prometheus), which checks the alert rules and the dashboard's queries ----
 
-REQUIRE_PROMTOOL = bool(os.environ.get("MAF_REQUIRE_PROMTOOL") or os.environ.get("CI"))
 
 
 @pytest.fixture
@@ -200,13 +201,10 @@ def promtool():
     found = shutil.which("promtool")
     if found is None:
         message = "promtool is not on PATH: install it (Debian: apt-get install prometheus)"
-        if REQUIRE_PROMTOOL:
-            pytest.fail(message + " (required here: MAF_REQUIRE_PROMTOOL or CI is set)")
-        pytest.skip(message)
+        unavailable("PROMTOOL", message)
     return found
 
 
-REQUIRE_NEOMUTT = bool(os.environ.get("MAF_REQUIRE_NEOMUTT") or os.environ.get("CI"))
 
 
 @pytest.fixture
@@ -219,7 +217,5 @@ def neomutt():
     missing = [name for name, path in found.items() if path is None]
     if missing:
         message = f"{' and '.join(missing)} not on PATH: install them (Debian: apt-get install neomutt tmux)"
-        if REQUIRE_NEOMUTT:
-            pytest.fail(message + " (required here: MAF_REQUIRE_NEOMUTT or CI is set)")
-        pytest.skip(message)
+        unavailable("NEOMUTT", message)
     return found
