@@ -1,0 +1,1 @@
+echo demo > README.md && git add README.md && git commit -qm 'first commit'

@@ -1,0 +1,4 @@
+cat > maf.toml <<'EOF'
+[reservation]
+default_timeout_minutes = 200
+EOF

@@ -1,0 +1,1 @@
+python3 -c 'print("a = " + "[" * 5000 + "]" * 5000)' > maf.toml

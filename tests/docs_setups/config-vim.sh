@@ -1,0 +1,4 @@
+cat > maf.toml <<'EOF'
+[agent_hooks]
+clients = ["claude", "vim"]
+EOF

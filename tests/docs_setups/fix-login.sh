@@ -1,0 +1,1 @@
+maf-lease acquire src/app.py --reason 'fix login'

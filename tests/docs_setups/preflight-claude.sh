@@ -1,0 +1,1 @@
+printf '[agent_hooks]\nclients = ["claude"]\n' > maf.toml

@@ -1,0 +1,1 @@
+printf 'repos:\n- repo: local\n  hooks:\n  - {id: maf-reservations, name: m, entry: maf-reservations, language: system}\n  - {id: maf-reservations-push, name: p, entry: maf-reservations-push, language: system, stages: [pre-push]}\n' > .pre-commit-config.yaml

@@ -1,0 +1,1 @@
+printf '# maf\n\n[escalation rules]\n' > maf.toml
