@@ -51,6 +51,24 @@ def test_agent_before_the_subcommand_is_the_acting_agent(repo):
     assert bad.returncode == 2 and "Invalid --agent value '../x'" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_json_before_the_subcommand(repo):
+    """``--json`` before the subcommand is the subcommand's own --json, at every group level."""
+    taken = run(repo, "--json", "--agent", "alice", "acquire", "a.txt", prog="maf-lease")
+    assert taken.returncode == 0, taken.stderr
+    assert json.loads(taken.stdout)["granted"][0]["pattern"] == "a.txt"
+    for args in (("--json", "lease", "list"), ("lease", "--json", "list"), ("--json", "audit", "validate"),
+                 ("audit", "--json", "validate"), ("--json", "mail", "list", "--agent", "alice"),
+                 ("--json", "escalate", "list"), ("escalate", "--json", "list"), ("--json", "db", "path")):
+        proc = run(repo, *args)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert json.loads(proc.stdout)["schema"].startswith("maf."), args
+    # a refusal under a group --json is still one JSON document on stdout
+    refused = run(repo, "--json", "--agent", "bob", "acquire", "a.txt", prog="maf-lease")
+    assert refused.returncode == 1 and json.loads(refused.stdout)["conflicts"][0]["lease"]["agent"] == "alice"
+    # without --json anywhere the output stays human
+    assert not run(repo, "lease", "list").stdout.startswith("{")
+
+
 def test_config_validate_json(repo):
     valid = run(repo, "config", "validate", "--json")
     assert valid.returncode == 0, valid.stderr

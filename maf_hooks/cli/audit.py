@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from maf_hooks.cli.options import config_options, json_option, make_context, pass_context
+from maf_hooks.cli.options import config_options, group_json_option, json_option, make_context, pass_context
 from maf_hooks.cli.output import emit_json, table
 from maf_hooks.context import Context
 from maf_hooks.services import audit, documents
@@ -13,6 +13,7 @@ from maf_hooks.timeutil import now_ms, parse_iso_ms
 
 @click.group("audit")
 @config_options
+@group_json_option
 @click.pass_context
 def audit_group(ctx, config_path, env_name):
     """The audit trail: every lease, conflict, override and escalation, hash-chained."""

@@ -13,6 +13,7 @@ from maf_hooks.cli.options import (
     acting_agent_option,
     agent_option,
     config_options,
+    group_json_option,
     json_option,
     make_context,
     pass_context,
@@ -31,6 +32,7 @@ from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 @version_option  # maf-lease --version
 @config_options
 @acting_agent_option
+@group_json_option
 @click.pass_context
 def lease_group(ctx: click.Context, config_path, env_name, group_agent):
     """Take, renew, release and inspect file leases."""

@@ -13,6 +13,7 @@ from maf_hooks.cli.options import (
     acting_agent_option,
     agent_option,
     config_options,
+    group_json_option,
     json_option,
     make_context,
     pass_context,
@@ -37,6 +38,7 @@ def _mail():
 @click.group("mail")
 @config_options
 @acting_agent_option
+@group_json_option
 @click.pass_context
 def mail_group(ctx: click.Context, config_path, env_name, group_agent):
     """List, read and send agent mail.

@@ -12,7 +12,13 @@ import click
 
 from maf_hooks.cli.errors import entry
 from maf_hooks.cli.help_text import document
-from maf_hooks.cli.options import acting_agent_option, config_options, make_context, version_option
+from maf_hooks.cli.options import (
+    acting_agent_option,
+    config_options,
+    group_json_option,
+    make_context,
+    version_option,
+)
 
 COMMANDS = {
     "agent-hook": "maf_hooks.cli.agent_hook:agent_hook",
@@ -49,11 +55,12 @@ class LazyGroup(click.Group):
 @version_option
 @config_options
 @acting_agent_option
+@group_json_option
 @click.pass_context
 def maf(ctx: click.Context, config_path, env_name, group_agent):
     """maf-hooks: file leases and git hooks for coding agents sharing one repository.
 
-    Options before the subcommand (--config, --env, --agent) apply to it and to whatever it runs:
+    Options before the subcommand (--config, --env, --agent, --json) apply to it and to whatever it runs:
     `maf --agent alice lease acquire src/` acts as alice.
     """
     make_context(ctx, config_path, env_name, group_agent)

@@ -43,8 +43,26 @@ def acting_agent_option(func):
                              "user.email); a subcommand's own --agent comes first.")(func)
 
 
+JSON_BEFORE = "maf.json"  # click's ctx.meta (shared down the tree): --json was given before the subcommand
+
+
+def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta[JSON_BEFORE] = True
+    return bool(value or ctx.meta.get(JSON_BEFORE, False))
+
+
 def json_option(func):
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
+    """``--json`` of a command; also true when given before the subcommand (``maf-lease --json list``)."""
+    return click.option("--json", "as_json", is_flag=True, callback=_json_flag,
+                        help="Print one JSON document on stdout.")(func)
+
+
+def group_json_option(func):
+    """``--json`` on a group: the subcommand that follows prints JSON as if given its own ``--json``
+    (a subcommand without a result document, such as ``maf serve``, has none to print)."""
+    return click.option("--json", "group_json", is_flag=True, expose_value=False, callback=_json_flag,
+                        help="The subcommand prints one JSON document (as its own --json).")(func)
 
 
 def make_context(ctx: click.Context, config_path: str | None, env_name: str | None,
