@@ -10,10 +10,8 @@ import click
 
 from maf_hooks.cli import completion
 from maf_hooks.cli.options import (
-    acting_agent_option,
     agent_option,
-    config_options,
-    group_json_option,
+    group_options,
     json_option,
     make_context,
     pass_context,
@@ -30,9 +28,7 @@ from maf_hooks.timeutil import iso, now_ms, parse_duration_ms, relative
 
 @click.group("lease")
 @version_option  # maf-lease --version
-@config_options
-@acting_agent_option
-@group_json_option
+@group_options
 @click.pass_context
 def lease_group(ctx: click.Context, config_path, env_name, group_agent):
     """Take, renew, release and inspect file leases."""

@@ -10,10 +10,8 @@ import click
 
 from maf_hooks.cli import completion
 from maf_hooks.cli.options import (
-    acting_agent_option,
     agent_option,
-    config_options,
-    group_json_option,
+    group_options,
     json_option,
     make_context,
     pass_context,
@@ -36,9 +34,7 @@ def _mail():
 
 
 @click.group("mail")
-@config_options
-@acting_agent_option
-@group_json_option
+@group_options
 @click.pass_context
 def mail_group(ctx: click.Context, config_path, env_name, group_agent):
     """List, read and send agent mail.

@@ -12,13 +12,7 @@ import click
 
 from maf_hooks.cli.errors import entry
 from maf_hooks.cli.help_text import document
-from maf_hooks.cli.options import (
-    acting_agent_option,
-    config_options,
-    group_json_option,
-    make_context,
-    version_option,
-)
+from maf_hooks.cli.options import group_options, make_context, version_option
 
 COMMANDS = {
     "agent-hook": "maf_hooks.cli.agent_hook:agent_hook",
@@ -53,9 +47,7 @@ class LazyGroup(click.Group):
 
 @click.group("maf", cls=LazyGroup)
 @version_option
-@config_options
-@acting_agent_option
-@group_json_option
+@group_options
 @click.pass_context
 def maf(ctx: click.Context, config_path, env_name, group_agent):
     """maf-hooks: file leases and git hooks for coding agents sharing one repository.

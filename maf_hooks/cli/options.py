@@ -76,3 +76,9 @@ def make_context(ctx: click.Context, config_path: str | None, env_name: str | No
     context = Context(config_path=config_path, env_name=env_name, acting_agent=agent)
     ctx.obj = context
     return context
+
+
+def group_options(func):
+    """The options a command group takes before its subcommand, for whatever subcommand follows:
+    ``--config``, ``--env``, ``--agent`` (the acting agent) and ``--json``."""
+    return config_options(acting_agent_option(group_json_option(func)))
