@@ -1,0 +1,2 @@
+# docs/json.md: alice holds a lease and has never sent a heartbeat
+maf-lease acquire src/app.py --agent alice

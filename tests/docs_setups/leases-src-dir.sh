@@ -1,0 +1,2 @@
+# docs/leases.md#patterns: a src/ directory to run a command from
+mkdir -p src
