@@ -32,6 +32,7 @@ class Block:
     setup: str | None = None
     skip: str | None = None
     after_previous: bool = False  # ``<!-- docs-test: continue -->``: runs after the page's earlier blocks
+    postgres: str | None = None  # ``postgres=URL``: the URL the page shows for the test's own server
 
     @property
     def name(self) -> str:
@@ -64,10 +65,11 @@ def parse(path: Path, root: Path) -> list[Block]:
             if marker:
                 if marker.startswith("skip"):
                     block.skip = marker[4:].strip()
-                elif marker.startswith("setup="):
-                    block.setup = marker[6:].split()[0]
-                elif marker.startswith("continue"):
-                    block.after_previous = True
+                else:
+                    words = dict(word.partition("=")[::2] for word in marker.split())
+                    block.setup = words.get("setup") or None
+                    block.after_previous = "continue" in words
+                    block.postgres = words.get("postgres") or None
             blocks.append(block)
     return blocks
 
@@ -110,14 +112,19 @@ ID_KINDS = [
     re.compile(r"\besc-[0-9a-f]{12}\b"),
     re.compile(r"\bexec-[0-9a-f]{12}\b"),
     re.compile(r"\bpf-[0-9a-f]{16}\b"),
-    re.compile(r"\b\d{10}\.M\d+P\d+Q\d+\.[\w-]+"),  # Maildir file names
+    re.compile(r"\b\d{10}\.M\d+P\d+Q\d+(?:R[0-9a-f]+)?\.[\w-]+"),  # Maildir file names (host, random part)
 ]
 NORMAL = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<TIME>"),
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?(?: UTC)?"), "<TIME>"),
+    (re.compile(r"\b\d{8}T\d{6}Z\b"), "<TIME>"),  # compact UTC, as in file names
+    (re.compile(r"\b[0-9a-f]{64}\b"), "<HASH>"),  # audit chain hashes (they hash times)
+    (re.compile(r"\b[0-9a-f]{32}\b"), "<HEX>"),  # run ids
     (re.compile(r"\b(?:\d+h ?)?(?:\d+m ?)?\d+s\b|\b\d+h \d+m\b|\b\d+m\b"), "<DUR>"),
     (re.compile(r"\b1[78]\d{11}\b"), "<MS>"),
     (re.compile(r"\b\d+(?:\.\d+)? ms\b"), "<N> ms"),
+    (re.compile(r"\b\d+\.\d+ s\b"), "<N> s"),
+    (re.compile(r'"(durationMs|duration_ms)": \d+'), r'"\1": <N>'),
     (re.compile(r"\bPython 3\.\d+\.\d+\b"), "Python <VERSION>"),  # the interpreter running the tests
 ]
 
@@ -171,10 +178,11 @@ def chain(block: Block, blocks: list[Block]) -> list[Block]:
 
 
 def run_block(block: Block, cwd: Path, env: dict[str, str], paths: dict[str, str], timeout: float = 120,
-              compare: bool = True) -> list[str]:
-    """Run the block's commands in order in one bash session; return a list of differences."""
+              compare: bool = True, given: dict[str, str] | None = None) -> list[str]:
+    """Run the block's commands in order in one bash session; return a list of differences.
+    ``given``: strings the page shows and what commands get instead (the test server's URL)."""
     problems: list[str] = []
-    mapping: dict[str, str] = {}
+    mapping: dict[str, str] = dict(given or {})
     state = cwd.parent / ".docs-test-cwd"
     if not state.exists():
         state.write_text(str(cwd))

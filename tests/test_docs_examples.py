@@ -5,7 +5,10 @@ print what the page shows, once times, durations and ids are normalised (tests/d
 A block may name a set-up, tests/docs_setups/NAME.sh, with ``<!-- docs-test: setup=NAME -->`` just above it, or be
 run after the page's earlier blocks with ``<!-- docs-test: continue -->``, or be
 left out with ``<!-- docs-test: skip REASON -->``; the skips are the to-do list, and
-test_docs_examples_summary prints them per file."""
+test_docs_examples_summary prints them per file. ``postgres=URL`` in the marker gives the block a
+fresh database on the test suite's PostgreSQL server: set-ups find it in ``$DOCS_PG_URL``, the
+block's commands get it where the page shows URL, and its output shows URL where it prints it.
+Set-ups find the project's root in ``$DOCS_PROJECT`` (for its fixtures/)."""
 
 from __future__ import annotations
 
@@ -45,18 +48,26 @@ def session(tmp_path):
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.name)
-def test_docs_example(block, session):
+def test_docs_example(block, session, request):
     if block.skip is not None:
         pytest.skip(f"{block.name} ({block.heading}): {block.skip}")
     repo, env, paths = session
-    for step in [*docblocks.chain(block, BLOCKS), block]:
+    steps = [*docblocks.chain(block, BLOCKS), block]
+    env["DOCS_PROJECT"] = str(ROOT)
+    given: dict[str, str] = {}
+    shown_url = next((step.postgres for step in steps if step.postgres), None)
+    if shown_url:
+        env["DOCS_PG_URL"] = real_url = request.getfixturevalue("pg_url")
+        given[shown_url] = real_url
+        paths = {**paths, real_url: shown_url}
+    for step in steps:
         if step.setup:
             assert step.setup in SETUPS, f"{step.name}: unknown docs-test setup {step.setup!r}"
             done = subprocess.run(["bash", "-ec", SETUPS[step.setup]], cwd=repo, env=env, capture_output=True, text=True)
             assert done.returncode == 0, f"{step.name}: set-up {step.setup} failed:\n{done.stdout}{done.stderr}"
         if step is not block:
-            docblocks.run_block(step, repo, env, paths, compare=False)
-    problems = docblocks.run_block(block, repo, env, paths)
+            docblocks.run_block(step, repo, env, paths, compare=False, given=given)
+    problems = docblocks.run_block(block, repo, env, paths, given=given)
     assert not problems, f"{block.name} ({block.heading}):\n\n" + "\n\n".join(problems)
 
 

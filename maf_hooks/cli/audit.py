@@ -89,7 +89,8 @@ def report(context: Context, days, agent, as_json):
 
 
 def _counts(counter: dict) -> str:
-    return ", ".join(f"{key} {value}" for key, value in sorted(counter.items())) or "-"
+    """A cell of the text report: the statuses that have rows (the JSON keeps every count, zeros too)."""
+    return ", ".join(f"{key} {value}" for key, value in sorted(counter.items()) if value) or "-"
 
 
 @audit_group.command("guard")
