@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def session(tmp_path):
     git("config", "user.name", "Alice", cwd=repo)
     git("config", "user.email", "alice@example.com", cwd=repo)
     git("config", "commit.gpgsign", "false", cwd=repo)
-    paths = {str(repo.resolve()): "/home/alice/demo", str(home.resolve()): "/home/alice", str(home): "/home/alice"}
+    paths = {str(repo.resolve()): "/home/alice/demo", str(home.resolve()): "/home/alice", str(home): "/home/alice",
+             sys.prefix: "/home/alice/.venv"}  # the environment maf-hooks runs from, as messages name it
     return repo, env, paths
 
 
