@@ -116,6 +116,36 @@ def test_refused_commit_with_many_paths_records_all_and_reports_few(repo, cli):
     assert len(inbox(repo, "carol")) == 1
 
 
+def test_mail_about_many_leases_stays_bounded_and_readable(repo, cli):
+    """30 leases of one holder in one refused commit: the message joins the threads of the leases
+    it shows (the first REPORT_PATHS, the first path's in In-Reply-To), its text is written as it
+    is (7bit, no quoted-printable soft breaks) and maf.json holds one conflict a line."""
+    names = [f"many/f{index:02d}.txt" for index in range(30)]
+    ids = [lease(cli, repo, name, "--agent", "alice", "--json").json["granted"][0]["id"] for name in names]
+    stage_many(repo, names)
+    assert hook(repo, env=ME)[0] == 1
+    (message,) = inbox(repo, "alice")
+    roots = [f"<{lease_id}@maf-hooks>" for lease_id in ids[:REPORT_PATHS]]
+    assert message["References"].split() == roots[::-1] and message["In-Reply-To"] == roots[0]
+    text_part, json_part = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    assert text_part["Content-Transfer-Encoding"] == "7bit"
+    assert "many/f00.txt\n      your lease " in text_part.get_payload()
+    raw = json_part.get_payload()
+    lines = raw.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == len(names) + 2
+    assert [json.loads(line.rstrip(","))["filePath"] for line in lines[1:-1]] == names
+
+
+def test_maf_json_is_indented_unless_a_long_list():
+    from maf_hooks.mail.message import INDENTED_ITEMS, json_text
+
+    short = [{"filePath": f"f{index}"} for index in range(INDENTED_ITEMS)]
+    assert json_text(short) == json.dumps(short, indent=2) and json_text({"a": [1]}) == '{\n  "a": [\n    1\n  ]\n}'
+    long = short + [{"filePath": "é"}]
+    assert json_text(long).splitlines()[1:3] == ['{"filePath": "f0"},', '{"filePath": "f1"},']
+    assert json.loads(json_text(long)) == long and json_text(long).isascii()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend_store(request, tmp_path):
     if request.param == "sqlite":

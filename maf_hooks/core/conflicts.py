@@ -100,9 +100,9 @@ def holder_text(decision: Decision, outcome: Outcome, holder: str, items: list[d
 
 
 def lease_ids(items: list[dict[str, Any]]) -> list[str]:
-    """The leases a holder's message is about, each once, in the order of its paths: the threads
-    it belongs to."""
-    return list(dict.fromkeys(row["lease"].id for row in items))
+    """The leases of the paths a holder's message shows (the first REPORT_PATHS), each once, in the
+    order of its paths: the threads it belongs to (bounded, as the message's text is)."""
+    return list(dict.fromkeys(row["lease"].id for row in items[:REPORT_PATHS]))
 
 
 def told(mailed: list[str], queued: list[str], suppressed: Mapping[str, str]) -> str:

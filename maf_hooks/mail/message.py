@@ -27,6 +27,7 @@ MESSAGE_ID_DOMAIN = "maf.local"
 THREAD_DOMAIN = "maf-hooks"
 JSON_FILENAME = "maf.json"
 MESSAGE = "MESSAGE"  # X-MAF-Type of a plain agent-to-agent message
+INDENTED_ITEMS = 20  # a longer list in maf.json is written one element a line
 
 POLICY = email.policy.default  # "\n" line ends, as Maildir files have on POSIX
 
@@ -86,7 +87,7 @@ def build_message(
         headers.append((name, value))
     if json_payload is not None:
         try:
-            payload = json.dumps(json_payload, indent=2, ensure_ascii=True, allow_nan=False)
+            payload = json_text(json_payload)
         except (TypeError, ValueError) as exc:
             raise UsageError(f"The JSON payload cannot be written as JSON: {exc}") from None
 
@@ -105,7 +106,10 @@ def build_message(
         message["References"] = " ".join(references)
     for name, value in headers:
         message[name] = value
-    message.set_content(text)
+    # ASCII text within RFC 5322's line limit is written as it is (7bit: no quoted-printable soft
+    # breaks in the file); anything else is left to the email package's choice
+    plain = text.isascii() and max((len(line) for line in text.splitlines()), default=0) <= 990
+    message.set_content(text, cte="7bit" if plain else None)
     if json_payload is not None:
         data = payload + "\n"  # ASCII: every other character is escaped
         # 7bit keeps the JSON readable in the raw file; lines over the RFC 5322 limit need base64
@@ -115,6 +119,16 @@ def build_message(
             cte="7bit" if longest <= 990 else "base64",
         )
     return message
+
+
+def json_text(value: Any) -> str:
+    """The ``maf.json`` part: ASCII JSON (other characters as ``\\u`` escapes), indented for a
+    person to read; a list longer than INDENTED_ITEMS one element a line (as readable, and cheap to
+    write for the thousand conflicts of one refused commit). Any JSON parser reads both."""
+    if isinstance(value, list) and len(value) > INDENTED_ITEMS:
+        items = (json.dumps(item, ensure_ascii=True, allow_nan=False) for item in value)
+        return "[\n" + ",\n".join(items) + "\n]"
+    return json.dumps(value, indent=2, ensure_ascii=True, allow_nan=False)
 
 
 def thread_root(thing_id: str) -> str:
