@@ -124,7 +124,7 @@ NORMAL = [
     (re.compile(r"\b1[78]\d{11}\b"), "<MS>"),
     (re.compile(r"\b\d+(?:\.\d+)? ms\b"), "<N> ms"),
     (re.compile(r"\b\d+\.\d+ s\b"), "<N> s"),
-    (re.compile(r'"(durationMs|duration_ms)": \d+'), r'"\1": <N>'),
+    (re.compile(r'"(durationMs|duration_ms)": \d+(?:\.\d+)?'), r'"\1": <N>'),
     (re.compile(r"\bPython 3\.\d+\.\d+\b"), "Python <VERSION>"),  # the interpreter running the tests
 ]
 

@@ -146,6 +146,41 @@ def test_maf_json_is_indented_unless_a_long_list():
     assert json.loads(json_text(long)) == long and json_text(long).isascii()
 
 
+def test_migration_17_keeps_the_records_and_admits_the_same_values(tmp_path):
+    """The conflict records' checks as comparisons: rows kept (ids and all), every documented value
+    of each checked column admitted, anything else refused, and no IN list left in the table."""
+    import sqlite3
+
+    from maf_hooks.store.sqlite import migrations
+    from maf_hooks.store.sqlite.connection import connect
+
+    conn = connect(str(tmp_path / "old.db"), migrate=False)
+    migrations.upgrade(conn, migrations.MIGRATIONS[:16])
+    columns = ("id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, lease_expires_at, "
+               "attempted_operation, status, override_reason, created_at")
+    insert = f"INSERT INTO reservation_conflicts ({columns}) VALUES (?, 'a', 'x', ?, ?, 'b', 'l1', 1, ?, ?, NULL, 1)"
+    with conn:
+        conn.execute(insert, ("c-old", "permission", "low", "edit", "overridden"))
+    migrations.upgrade(conn)
+    assert conn.execute(f"SELECT {columns} FROM reservation_conflicts").fetchall() == [
+        ("c-old", "a", "x", "permission", "low", "b", "l1", 1, "edit", "overridden", None, 1)]
+    table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'reservation_conflicts'").fetchone()[0]
+    assert " IN (" not in table
+    assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'reservation_conflicts' "
+                                           "AND type = 'index' AND sql IS NOT NULL")} == {
+        "idx_conflicts_created", "idx_conflicts_agent", "idx_conflicts_path"}
+    good = {"type": ["lease", "permission", "concurrent_access"], "severity": ["low", "medium", "high", "critical"],
+            "operation": ["commit", "push", "edit"], "status": ["blocked", "warned", "overridden"]}
+    for index, values in enumerate(zip(*(vals[:3] for vals in good.values()))):
+        conn.execute(insert, (f"c{index}", *values))
+    for bad in [("rename", "low", "commit", "blocked"), ("lease", "urgent", "commit", "blocked"),
+                ("lease", "low", "rebase", "blocked"), ("lease", "low", "commit", "done"),
+                ("lease", None, "commit", "blocked")]:
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(insert, ("c-bad", *bad))
+    conn.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend_store(request, tmp_path):
     if request.param == "sqlite":

@@ -17,6 +17,7 @@ from maf_hooks.store.sqlite.schema_v13 import V13_FENCING_TOKENS
 from maf_hooks.store.sqlite.schema_v14 import V14_OPEN_PATTERNS
 from maf_hooks.store.sqlite.schema_v15 import V15_AUDIT_CHECKPOINT
 from maf_hooks.store.sqlite.schema_v16 import V16_CANDIDATE_INDEXES
+from maf_hooks.store.sqlite.schema_v17 import V17_CONFLICT_CHECKS
 from maf_hooks.store.sqlite.transaction import immediate
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from maf_hooks.timeutil import now_ms
@@ -208,6 +209,7 @@ MIGRATIONS: list[Migration] = [
     Migration(14, "the pattern index holds open leases only", V14_OPEN_PATTERNS),
     Migration(15, "audit chain checkpoint, set aside by any change to a verified event", V15_AUDIT_CHECKPOINT),
     Migration(16, "overlap candidates: open leases by head, open globs by prefix", V16_CANDIDATE_INDEXES),
+    Migration(17, "conflict records' checks as comparisons (cheap for a batch of rows)", V17_CONFLICT_CHECKS),
 ]
 
 
