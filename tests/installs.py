@@ -20,15 +20,14 @@ TAG = f"v{maf_hooks.__version__}"
 
 
 def release_clone(base: Path) -> Path:
-    """``base/maf-hooks``: a clone of this checkout's HEAD, tagged ``v<version>`` there."""
+    """``base/maf-hooks``: a clone of this checkout's HEAD, tagged ``v<version>`` there (the tag
+    is moved to HEAD in the clone when this checkout has it on an earlier commit: the release the
+    tests install is the code under test)."""
     if not (PROJECT / ".git").exists():
         pytest.skip("not a git checkout (an unpacked sdist, say): there is no repository to clone")
     clone = base / "maf-hooks"
     subprocess.run(["git", "clone", "-q", str(PROJECT), str(clone)], check=True, capture_output=True)
-    tags = subprocess.run(["git", "tag", "--list", TAG], cwd=clone, check=True, capture_output=True,
-                          text=True).stdout
-    if not tags.strip():
-        subprocess.run(["git", "tag", TAG], cwd=clone, check=True, capture_output=True)
+    subprocess.run(["git", "tag", "-f", TAG, "HEAD"], cwd=clone, check=True, capture_output=True)
     return clone
 
 
