@@ -46,8 +46,18 @@ class Context:
 
     @cached_property
     def path_settings(self) -> git.PathSettings:
-        """How the repository compares paths (``core.ignorecase``, ``core.precomposeunicode``)."""
-        return git.path_settings(self.root)
+        """How the repository compares paths (``core.ignorecase``, ``core.precomposeunicode``).
+        Asked before the repository was found, both git calls run side by side (its config
+        reads the same from the current directory)."""
+        if "paths" in self.__dict__:
+            return git.path_settings(self.root)
+        later = git.path_settings_later(self.cwd)
+        try:
+            _ = self.paths  # meanwhile: find the repository (raises outside one)
+        except BaseException:
+            later.cancel()
+            raise
+        return later()
 
     @cached_property
     def config(self) -> config_mod.Config:

@@ -80,3 +80,23 @@ def test_a_global_file_naming_either_setting_is_left_to_git(repo):
         config.write("[core]\n\tignorecase = true\n")
     assert gitfiles.path_settings(paths.git_dir, paths.common_dir, os.environ) is None
     assert gitfiles.path_settings(paths.git_dir, paths.common_dir, {"GIT_CONFIG_GLOBAL": "/dev/null"}) is None
+
+
+@pytest.mark.parametrize("first", ["settings", "root"])
+def test_a_context_reads_the_settings_in_either_order(repo, first):
+    """Asked before the root, the settings' git call runs beside the root's: same answers."""
+    from maf_hooks.context import Context
+
+    local(repo, "[core]\n\tignorecase = true\n")
+    (repo / "sub").mkdir()
+    context = Context(cwd=str(repo / "sub"))
+    if first == "root":
+        assert context.root == str(repo)
+    assert context.path_settings == mgit.PathSettings(True, False) and context.root == str(repo)
+
+
+def test_a_context_outside_a_repository_refuses_its_settings(tmp_path):
+    from maf_hooks.context import Context
+
+    with pytest.raises(NotARepository):
+        Context(cwd=str(tmp_path)).path_settings  # noqa: B018 - the property is the test

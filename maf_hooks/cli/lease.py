@@ -65,9 +65,10 @@ def _escalations(opened: list[str]) -> None:
 
 
 def _as_given(context: Context) -> dict:
-    """Patterns and paths on a command line are relative to the current directory (as git's
-    pathspecs are) and compared in the form git stores them."""
-    return {"cwd": context.cwd, "precompose": context.path_settings.precompose}
+    """Command-line patterns and paths are relative to the current directory (as git's pathspecs)
+    and compared as git stores them. Path settings first: their git call runs beside the root's."""
+    precompose = context.path_settings.precompose
+    return {"root": context.root, "cwd": context.cwd, "precompose": precompose}
 
 
 @lease_group.command("acquire")
@@ -88,7 +89,7 @@ def acquire(context: Context, pattern_args, agent, ttl, timeout_minutes, shared,
       maf-lease acquire 'docs/**/*.md' --ttl 2h --shared
     """
     who = acting(context, agent)
-    wanted = leasing.normalize_all(context.root, pattern_args, **_as_given(context))
+    wanted = leasing.normalize_all(raw=pattern_args, **_as_given(context))
     ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
     with context.store() as store:
         acquired = leasing.acquire(store, context.config, who, wanted, ttl_ms, shared=shared, reason=reason,
@@ -121,7 +122,7 @@ def renew(context: Context, pattern_args, renew_all, agent, ttl, timeout_minutes
     if bool(pattern_args) == bool(renew_all):
         raise UsageError("Give the PATTERNs to renew, or --all (not both).")
     who = acting(context, agent)
-    wanted = None if renew_all else leasing.either_spelling(context.root, pattern_args, **_as_given(context))
+    wanted = None if renew_all else leasing.either_spelling(raw=pattern_args, **_as_given(context))
     ttl_ms = leasing.resolve_ttl(context.config, who, ttl, timeout_minutes)
     with context.store() as store:
         renewed = leasing.renew(store, context.config, who, wanted, ttl_ms)
@@ -151,7 +152,7 @@ def release(context: Context, pattern_args, ids, release_all, agent, force, as_j
     if not (release_all or pattern_args or ids):
         raise UsageError("Give the PATTERNs to release, --id ID, or --all.")
     who = acting(context, agent)
-    wanted = leasing.either_spelling(context.root, pattern_args, **_as_given(context))
+    wanted = leasing.either_spelling(raw=pattern_args, **_as_given(context))
     with context.store() as store:
         outcome = leasing.release(store, context.config, who, wanted=wanted, ids=ids, everything=release_all,
                                   force=force, mail_root=context.mail_root)
@@ -209,7 +210,7 @@ def list_leases(context: Context, agent, mine, show_all, pattern, limit, as_json
     if agent and mine:
         raise UsageError("Give --agent ID or --mine, not both.")
     who = context.agent(None) if mine else (agent and context.agent(agent))
-    filters = leasing.pattern_filter(context.root, pattern, **_as_given(context))
+    filters = leasing.pattern_filter(raw=pattern, **_as_given(context))
     now, longest = now_ms(), leasing.longest_ms(context.config)
     with existing_store(context) as store:
         leases = leasing.stream_leases(store, agent=who, show_all=show_all, now=now, limit=limit, **filters)
@@ -234,7 +235,8 @@ def check(context: Context, path_args, agent, as_json):
     """Which active leases cover each PATH (for a directory: anything in it); exit 1 if another
     agent's exclusive lease does."""
     who = context.agent(agent, required=False)
-    paths = [leasing.normalize_path(p, context.root, **_as_given(context)) for p in path_args]
+    given = _as_given(context)
+    paths = [leasing.normalize_path(p, **given) for p in path_args]
     now = now_ms()
     with existing_store(context) as store:
         checked = leasing.check(store, context.root, paths, who, now,
