@@ -8,13 +8,22 @@ from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping
 
 from maf_hooks import config as config_mod
-from maf_hooks import git, identity
+from maf_hooks import gitfiles, identity
 from maf_hooks.store.base import Store
 from maf_hooks.store.open import locate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from maf_hooks import git
     from maf_hooks.store.open import Location
+
+
+def _git():
+    """:mod:`maf_hooks.git` when a command needs git itself (``subprocess`` and all): finding the
+    repository reads its files first (:func:`maf_hooks.gitfiles.located`)."""
+    from maf_hooks import git
+
+    return git
 
 
 class Context:
@@ -38,7 +47,8 @@ class Context:
 
     @cached_property
     def paths(self) -> git.RepoPaths:
-        return git.repo_paths(self.cwd)
+        """Where the repository is: read from its git files where they are plain, else asked of git."""
+        return gitfiles.located(self.cwd, self.environ)
 
     @property
     def root(self) -> str:
@@ -46,18 +56,9 @@ class Context:
 
     @cached_property
     def path_settings(self) -> git.PathSettings:
-        """How the repository compares paths (``core.ignorecase``, ``core.precomposeunicode``).
-        Asked before the repository was found, both git calls run side by side (its config
-        reads the same from the current directory)."""
-        if "paths" in self.__dict__:
-            return git.path_settings(self.root)
-        later = git.path_settings_later(self.cwd)
-        try:
-            _ = self.paths  # meanwhile: find the repository (raises outside one)
-        except BaseException:
-            later.cancel()
-            raise
-        return later()
+        """How the repository compares paths (``core.ignorecase``, ``core.precomposeunicode``),
+        read as :attr:`paths` is."""
+        return gitfiles.settings_of(self.paths, self.environ)
 
     @cached_property
     def config(self) -> config_mod.Config:
@@ -107,7 +108,7 @@ class Context:
         from maf_hooks import sessions
 
         return identity.resolve_agent(
-            flag or self.acting_agent, self.environ, lambda: git.identity(self.cwd), required=required,
+            flag or self.acting_agent, self.environ, lambda: _git().identity(self.cwd), required=required,
             session=sessions.agent_of_this_process,
         )
 
@@ -124,7 +125,7 @@ def mail_root_for(paths: git.RepoPaths, config: config_mod.Config) -> str:
     trusted down to its parent, never the root itself."""
     from maf_hooks.mail.confinement import MailRoot
 
-    base = git.main_worktree_root(paths)
+    base = _git().main_worktree_root(paths)
     configured = config.get("mail.root") or ".agent-mail"
     root = os.path.normpath(os.path.join(base, os.path.expanduser(configured)))
     relative = os.path.relpath(root, base)

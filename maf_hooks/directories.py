@@ -11,8 +11,6 @@ not listed; an empty directory is not either (git does not track directories).
 
 from __future__ import annotations
 
-from maf_hooks import git
-
 TYPE_CHECKING = False
 
 
@@ -25,6 +23,8 @@ class ExistingDirectories:
         self._all: list[str] | None = None
 
     def _read(self) -> list[str]:
+        from maf_hooks import git  # only when a directory is asked about: most commands never do
+
         listed = git.zsplit(git.run(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], self.root)[1])
         ignored = git.zsplit(git.run(
             ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"], self.root)[1])

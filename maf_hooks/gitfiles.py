@@ -49,6 +49,12 @@ def _first_line(path: str) -> str | None:
         return None
 
 
+def not_a_repository(base: str) -> NotARepository:
+    """The one refusal of a directory that no repository holds (here and in :mod:`maf_hooks.git`)."""
+    return NotARepository(f"Not inside a git repository ({base}): run this from a clone or worktree, "
+                          "or `git init` one first.")
+
+
 def discover(cwd: str, environ: Mapping[str, str]) -> tuple[str, str, str] | None:
     """``(root, git_dir, common_dir)`` as ``git rev-parse`` gives them, for the plain layouts (a
     ``.git`` directory, or a ``.git`` file naming the git directory, as linked worktrees and
@@ -69,7 +75,7 @@ def discover(cwd: str, environ: Mapping[str, str]) -> tuple[str, str, str] | Non
         else:
             parent = os.path.dirname(here)
             if parent == here:
-                raise NotARepository(f"Not inside a git repository ({os.path.abspath(cwd)}).")
+                raise not_a_repository(os.path.abspath(cwd))
             here = parent
             continue
         if not os.path.isfile(os.path.join(git_dir, "HEAD")):
@@ -165,3 +171,24 @@ def repo_paths(cwd: str, environ: Mapping[str, str]) -> RepoPaths | None:
     if found is None:
         return None
     return RepoPaths(*found)
+
+
+def located(cwd: str, environ: Mapping[str, str]) -> RepoPaths:
+    """The repository holding ``cwd``: read from its files where they are plain, else git's own
+    answer (NotARepository when there is none). Every command finds its repository this way."""
+    found = repo_paths(cwd, environ)
+    if found is None:
+        from maf_hooks import git
+
+        found = git.repo_paths(cwd)
+    return found
+
+
+def settings_of(paths: RepoPaths, environ: Mapping[str, str]) -> PathSettings:
+    """How the repository of ``paths`` compares paths: from its config file where plain, else git's."""
+    found = path_settings(paths.git_dir, paths.common_dir, environ)
+    if found is None:
+        from maf_hooks import git
+
+        found = git.path_settings(paths.root)
+    return found

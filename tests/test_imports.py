@@ -107,3 +107,22 @@ def test_an_allowed_edit_imports_neither_click_nor_subprocess_nor_the_git_packag
             "assert 'maf_hooks.store.sqlite.leases' in sys.modules  # it did read the leases\n"
             f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
     assert_prints_nothing(code)
+
+
+def test_a_check_of_a_plain_repository_starts_no_git(tmp_path):
+    """`maf-lease check` finds the repository and its path settings from git's own files
+    (:func:`maf_hooks.gitfiles.located`): with the agent known, it neither starts git nor imports
+    the git package; it still answers from the database."""
+    import os
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    maf_lease = os.path.join(os.path.dirname(sys.executable), "maf-lease")
+    subprocess.run([maf_lease, "acquire", "held.txt", "--agent", "bob"], cwd=repo, check=True, capture_output=True)
+    code = ("import sys\nfrom maf_hooks.cli.main import lease_main\n"
+            "sys.argv = ['maf-lease', 'check', 'held.txt', '--agent', 'alice']\n"
+            "try:\n    lease_main()\nexcept SystemExit as exc:\n    assert exc.code == 1, exc.code\n"
+            "print(' '.join(m for m in ('subprocess', 'maf_hooks.git') if m in sys.modules), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    assert "BLOCKED" in proc.stdout and "bob" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == "", proc.stderr

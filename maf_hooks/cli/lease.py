@@ -66,9 +66,8 @@ def _escalations(opened: list[str]) -> None:
 
 def _as_given(context: Context) -> dict:
     """Command-line patterns and paths are relative to the current directory (as git's pathspecs)
-    and compared as git stores them. Path settings first: their git call runs beside the root's."""
-    precompose = context.path_settings.precompose
-    return {"root": context.root, "cwd": context.cwd, "precompose": precompose}
+    and compared as git stores them: the services' ``root``, ``cwd`` and ``precompose``."""
+    return {"root": context.root, "cwd": context.cwd, "precompose": context.path_settings.precompose}
 
 
 @lease_group.command("acquire")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from maf_hooks.errors import GitError, NotARepository
+from maf_hooks.errors import GitError
 from maf_hooks.git.command import Background, Later, output, zsplit
-from maf_hooks.gitfiles import PathSettings, RepoPaths
+from maf_hooks.gitfiles import PathSettings, RepoPaths, not_a_repository
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this module is on the hook's path
 if TYPE_CHECKING:
@@ -30,10 +30,7 @@ def repo_paths_later(cwd: str | None = None) -> Callable[[], RepoPaths]:
         if rc != 0:
             message = err.decode("utf-8", "replace").strip()
             if "not a git repository" in message:
-                raise NotARepository(
-                    f"Not inside a git repository ({base}): run this from a clone or worktree, "
-                    "or `git init` one first."
-                )
+                raise not_a_repository(base)
             raise GitError(f"git rev-parse failed with exit code {rc}: {message or 'no message'}")
         lines = out.decode("utf-8", "surrogateescape").splitlines()
         if len(lines) != 3 or not lines[0]:

@@ -87,20 +87,10 @@ class Start:
     @classmethod
     def at(cls, cwd: str, environ: Mapping[str, str]) -> Start:
         """The repository holding ``cwd`` (NotARepository when none does)."""
-        found = gitfiles.repo_paths(cwd, environ)
-        if found is None:
-            from maf_hooks import git
-
-            found = git.repo_paths(cwd)
-        return cls(found, environ)
+        return cls(gitfiles.located(cwd, environ), environ)
 
     def settings(self) -> gitfiles.PathSettings:
-        found = gitfiles.path_settings(self.paths.git_dir, self.paths.common_dir, self.environ)
-        if found is None:
-            from maf_hooks import git
-
-            found = git.path_settings(self.paths.root)
-        return found
+        return gitfiles.settings_of(self.paths, self.environ)
 
     def identity(self) -> tuple[str | None, str | None]:
         from maf_hooks import git

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from maf_hooks import git, patterns, permissions
+from maf_hooks import patterns, permissions
 from maf_hooks.core import leases as rules
 from maf_hooks.core.decision import lease_index, refuses
 from maf_hooks.core.model import EXCLUSIVE, SHARED, AcquireResult, AgentState, Lease
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from typing import Any, Callable
 
+    from maf_hooks.gitfiles import PathSettings
     from maf_hooks.store.base import Store
 
 
@@ -52,7 +53,7 @@ def either_spelling(root: str, raw: Sequence[str], *, cwd: str | None = None, pr
     return list(dict.fromkeys(found))
 
 
-def reading_for(root: str, settings: git.PathSettings, *, directories: bool = False) -> Reading:
+def reading_for(root: str, settings: PathSettings, *, directories: bool = False) -> Reading:
     """How this repository's paths compare (``core.ignorecase``); with ``directories``, what
     exists as a directory now, for the overlap test at acquire time (read lazily, once)."""
     return Reading(casefold=settings.ignorecase, directories=ExistingDirectories(root) if directories else None)
