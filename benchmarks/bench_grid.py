@@ -127,6 +127,7 @@ POPULATE = """
 import json, os, sys, time
 from maf_hooks.context import Context
 from maf_hooks.core.leases import insert_lease
+from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 
 repo, holder, ttl, patterns = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.load(sys.stdin)
 ctx = Context(cwd=repo, environ={})
@@ -140,20 +141,25 @@ with ctx.store() as store:
             insert_lease(store, holder, pattern, "exclusive", "", now, now + ttl)
     active = len(store.leases.active_rows(store.now()))
 print(json.dumps({"db_path": ctx.db_path, "active": active, "expires_at": now + ttl,
-                  "seconds": round(time.perf_counter() - started, 2)}))
+                  "seconds": round(time.perf_counter() - started, 2), "schema": SCHEMA_VERSION}))
 """
+SCHEMA_CODE = "from maf_hooks.store.sqlite.version import SCHEMA_VERSION; print(SCHEMA_VERSION)"
 
 
 def lease_db(python, workdir, leases, conflicts):
     """A lease database of ``leases`` leases (``conflicts`` of them on staged paths), filled in
-    one write section through ``core.leases.insert_lease``; reused while its leases last."""
+    one write section through ``core.leases.insert_lease``; reused while its leases last and its
+    schema is the installed code's (else every timed run would pay the migration)."""
     name = f"leases-{leases}-c{conflicts}"
     path = os.path.join(workdir, "dbs", name + ".db")
     meta_path = path + ".json"
     if os.path.exists(path) and os.path.exists(meta_path):
         with open(meta_path, encoding="utf-8") as handle:
             meta = json.load(handle)
-        if meta["expires_at"] - time.time() * 1000 > FRESH_MS and meta["active"] == leases:
+        schema = int(subprocess.run([python, "-c", SCHEMA_CODE], stdout=subprocess.PIPE, check=True,
+                                    env=clean_env()).stdout)
+        if (meta["expires_at"] - time.time() * 1000 > FRESH_MS and meta["active"] == leases
+                and meta.get("schema") == schema):
             return path
     scratch = os.path.join(workdir, "dbs", "scratch")
     if not os.path.isdir(os.path.join(scratch, ".git")):
