@@ -192,3 +192,19 @@ def settings_of(paths: RepoPaths, environ: Mapping[str, str]) -> PathSettings:
 
         found = git.path_settings(paths.root)
     return found
+
+
+def index_entries(git_dir: str, environ: Mapping[str, str], cwd: str) -> int | None:
+    """How many entries git's index holds (``GIT_INDEX_FILE``, relative to ``cwd``, else
+    ``git_dir/index``), from its 12-byte header (gitformat-index: ``DIRC``, a version, the count,
+    in network byte order); None when it cannot be read or is not such a file. An upper bound on
+    how many paths a commit of it can change."""
+    path = environ.get("GIT_INDEX_FILE") or os.path.join(git_dir, "index")
+    try:
+        with open(os.path.join(cwd, path), "rb") as handle:
+            header = handle.read(12)
+    except OSError:
+        return None
+    if len(header) != 12 or header[:4] != b"DIRC":
+        return None
+    return int.from_bytes(header[8:12], "big")

@@ -100,3 +100,20 @@ def test_a_context_outside_a_repository_refuses_its_settings(tmp_path):
 
     with pytest.raises(NotARepository):
         Context(cwd=str(tmp_path)).path_settings  # noqa: B018 - the property is the test
+
+
+def test_the_index_entry_count_is_read_from_its_header(repo, tmp_path):
+    """gitformat-index: 'DIRC', a version, the number of entries; as `git ls-files --stage` counts them."""
+    for name in ("a.txt", "b/c.txt", "d e.txt"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(name)
+    git("add", ".", cwd=repo)
+    staged = len(git("ls-files", "--stage", cwd=repo).stdout.splitlines())
+    git_dir = str(repo / ".git")
+    assert gitfiles.index_entries(git_dir, {}, str(repo)) == staged >= 3
+    other = tmp_path / "other-index"
+    git("read-tree", "--empty", cwd=repo, env={"GIT_INDEX_FILE": str(other)})
+    assert gitfiles.index_entries(git_dir, {"GIT_INDEX_FILE": str(other)}, str(repo)) == 0
+    (tmp_path / "junk").write_bytes(b"not an index at all")
+    assert gitfiles.index_entries(git_dir, {"GIT_INDEX_FILE": "junk"}, str(tmp_path)) is None
+    assert gitfiles.index_entries(str(tmp_path / "nowhere"), {}, str(repo)) is None

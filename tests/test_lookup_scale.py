@@ -14,8 +14,8 @@ from maf_hooks.core.decision import lease_index
 from maf_hooks.core.model import EXCLUSIVE, SHARED
 from maf_hooks.errors import StorageError
 from maf_hooks.patterns.match import covers
-from maf_hooks.services import leasing
-from maf_hooks.services.lookup import FULL_READ_RATIO, keyed_rows, rows_for
+from maf_hooks.services import leasing, lookup
+from maf_hooks.services.lookup import FULL_READ_RATIO, keyed_rows, read_while_waiting, rows_for
 from maf_hooks.store.sqlite import open_file
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from tests.contract import conftest as contract
@@ -145,6 +145,38 @@ def test_fewer_leases_than_paths_are_read_in_full_and_more_by_key(store, clock, 
     assert {p for p in covered_many if any(covers(p, path) for path in many)} == {
         f"src/f{n}.py" for n in range(0, 30, 2)} | {"far/*.md"}
     assert covered_few == {"src/f4.py", "far/*.md"}
+
+
+def test_the_leases_are_read_whole_while_git_still_runs(store, clock, tmp_path, monkeypatch):
+    """While the hook's git command still runs (here a real git running a slow alias) and at most
+    EARLY_READ_MAX leases are open and git's index has FULL_READ_RATIO entries a lease, every active
+    lease is read (checked), so nothing waits twice; once git has answered, with more open leases,
+    a smaller index, or where the store cannot count them, not."""
+    from maf_hooks.git.command import Background, Later
+
+    with store.write() as now:
+        for n in range(5):
+            rules.insert_lease(store, "alice", f"src/f{n}.py", EXCLUSIVE, "", now, now + MINUTE)
+        rules.insert_lease(store, "bob", "docs/**", SHARED, "", now, now + MINUTE)
+
+    def slow() -> Later:
+        return Later(lambda: None, Background(["-c", "alias.slow=!sleep 2", "slow"], str(tmp_path), drain=True))
+
+    waiting = slow()
+    assert read_while_waiting(store.leases, clock.now, waiting, 6 * FULL_READ_RATIO - 1) is None  # a small index
+    assert read_while_waiting(store.leases, clock.now, waiting, None) is None  # no index read
+    rows = read_while_waiting(store.leases, clock.now, waiting, 6 * FULL_READ_RATIO)
+    waiting.cancel()
+    assert not waiting.running()
+    if store.leases.open_count() is None:  # PostgreSQL: no kept count, the keyed lookup after git
+        assert rows is None
+        return
+    assert rows is not None and sorted(row[2] for row in rows) == ["docs/**", *(f"src/f{n}.py" for n in range(5))]
+    assert read_while_waiting(store.leases, clock.now, waiting, 10**6) is None  # git answered: look up by key
+    monkeypatch.setattr(lookup, "EARLY_READ_MAX", 5)
+    waiting = slow()
+    assert read_while_waiting(store.leases, clock.now, waiting, 10**6) is None  # 6 open: more than the bound
+    waiting.cancel()
 
 
 def test_check_uses_the_keyed_lookup(store, clock, tmp_path, monkeypatch):

@@ -83,6 +83,14 @@ class Background:
         assert self._proc is not None and self._output is not None  # no error: it ran and was read
         return _finish(self.args, self._proc.returncode, *self._output, check)
 
+    def running(self) -> bool:
+        """Whether the command has not finished yet (its answer would still be waited for)."""
+        if self._proc is None or self._output is not None or self._failure is not None:
+            return False
+        if self._reader is not None:
+            return self._reader.is_alive()
+        return self._proc.poll() is None
+
     def cancel(self) -> None:
         """Stop the command if it still runs (it only reads: nothing is left half done)."""
         if self._proc is None:
@@ -107,6 +115,10 @@ class Later:
 
     def __call__(self) -> Any:
         return self._finish()
+
+    def running(self) -> bool:
+        """Whether its git command still runs (False when there is none, or it has finished)."""
+        return self._job is not None and self._job.running()
 
     def cancel(self) -> None:
         if self._job is not None:

@@ -3,17 +3,19 @@
 The hot path (the no-conflict commit) in order: ``git rev-parse`` runs while the modules load;
 once an active lease exists, the ``git diff`` of the staged paths, the ``git config`` of how the
 repository compares paths (``core.ignorecase``) and, without MAF_AGENT_ID, the ``git config``
-for the identity run side by side; then only the leases that can cover a changed
-path are read (:func:`maf_hooks.services.lookup.rows_for`) and :func:`maf_hooks.core.decision.judge` decides. Git is
+for the identity run side by side; while the diff still runs, a modest number of open leases
+is read whole (:func:`maf_hooks.services.lookup.read_while_waiting`), else only the leases that
+can cover a changed path are read once it has answered
+(:func:`maf_hooks.services.lookup.rows_for`); :func:`maf_hooks.core.decision.judge` decides. Git is
 called only when a lease is active (a diff started beside an identity that proves invalid is
 stopped). This module is imported by the git hook: it imports only what that path needs.
 """
 
 from __future__ import annotations
 
-from maf_hooks import git, hook_timing
+from maf_hooks import git, gitfiles, hook_timing
 from maf_hooks.core import policy
-from maf_hooks.services.lookup import rows_for
+from maf_hooks.services.lookup import read_while_waiting, rows_for
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -89,6 +91,8 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
             agent = settings["agent"] = identity.resolve_agent(None, environ, None, required=False)  # type: ignore[arg-type]
         changed_later = changed_paths_later(operation, paths, environ, stdin_text)
         try:
+            entries = gitfiles.index_entries(paths.git_dir, environ, paths.root) if operation == "commit" else None
+            early = read_while_waiting(store.leases, now, changed_later, entries)
             if identity_later is not None:
                 agent = settings["agent"] = identity.resolve_agent(None, environ, identity_later, required=False,
                                                                    session=_session)
@@ -100,7 +104,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
         settings_later.cancel()
         if identity_later is not None:
             identity_later.cancel()
-    rows = rows_for(store.leases, now, changed, casefold=casefold)
+    rows = early if early is not None else rows_for(store.leases, now, changed, casefold=casefold)
     conflicts, shared = judge(changed, rows, agent, casefold=casefold)
     return settings, Decision(operation, agent, changed, conflicts, shared)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
     from collections.abc import Collection
+    from typing import Any
 
     from maf_hooks.store.leases import LeaseRecords
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 # read goes into the lease index; a key is one index probe): so every lease is read when there are
 # at most a quarter as many as paths changed (benchmarks/bench_grid.py measures both sides).
 FULL_READ_RATIO = 4
+# A large commit's `git diff` takes longer than reading this many open leases: while it still
+# runs, the hook reads them all (any lookup's answer is among them), on the other core
+EARLY_READ_MAX = 20_000
 
 
 def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casefold: bool = False) -> list[tuple]:
@@ -43,6 +47,21 @@ def rows_for(records: LeaseRecords, now: int, changed: Collection[str], *, casef
     if open_count is not None and open_count * FULL_READ_RATIO <= len(changed):
         return records.checked_rows(now)
     return keyed_rows(records, now, changed)
+
+
+def read_while_waiting(records: LeaseRecords, now: int, waiting: Any, index_entries: int | None) -> list[tuple] | None:
+    """Every active lease (checked against the store's counts), read while the git command of
+    ``waiting`` (a :class:`maf_hooks.git.Later`) still runs, when at most ``EARLY_READ_MAX`` are
+    open and the commit may be large enough that :func:`rows_for` would read them all anyway (git's
+    index holds at least ``FULL_READ_RATIO`` entries a lease); None otherwise. What
+    :func:`rows_for` would find for the paths git is about to name is among them, so the hook
+    judges with these rows and reads nothing after git has answered."""
+    if index_entries is None or not waiting.running():
+        return None
+    open_count = records.open_count()
+    if open_count is None or open_count > EARLY_READ_MAX or open_count * FULL_READ_RATIO > index_entries:
+        return None
+    return records.checked_rows(now)
 
 
 def keyed_rows(records: LeaseRecords, now: int, changed: Collection[str]) -> list[tuple]:
