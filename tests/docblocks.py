@@ -179,18 +179,22 @@ def chain(block: Block, blocks: list[Block]) -> list[Block]:
 
 def run_block(block: Block, cwd: Path, env: dict[str, str], paths: dict[str, str], timeout: float = 120,
               compare: bool = True, given: dict[str, str] | None = None) -> list[str]:
-    """Run the block's commands in order in one bash session; return a list of differences.
+    """Run the block's commands in order as one bash session would (the directory and what was
+    exported carry from one command to the next); return a list of differences.
     ``given``: strings the page shows and what commands get instead (the test server's URL)."""
     problems: list[str] = []
     mapping: dict[str, str] = dict(given or {})
-    state = cwd.parent / ".docs-test-cwd"
+    state, exported = cwd.parent / ".docs-test-cwd", cwd.parent / ".docs-test-env"
     if not state.exists():
         state.write_text(str(cwd))
+    if not exported.exists():
+        exported.write_text("")
     for step in block.steps:
         command = step.command
         for doc_id, real_id in mapping.items():
             command = command.replace(doc_id, real_id)
-        script = (f'cd "$(cat {state})"\n{command}\necho "{MARK}$?"\npwd > {state}\n')
+        script = (f'. {exported}\ncd "$(cat {state})"\n{command}\necho "{MARK}$?"\npwd > {state}\n'
+                  f'export -p > {exported}\n')
         proc = subprocess.run(["bash", "-c", script], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         out, _, code = proc.stdout.rpartition(MARK)
