@@ -43,7 +43,7 @@ _KEYS = ("ignorecase", "precomposeunicode")
 
 def _first_line(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:  # a byte-order mark is skipped, as git does
             return handle.readline().rstrip("\n")
     except (OSError, UnicodeError):
         return None
@@ -59,11 +59,16 @@ def discover(cwd: str, environ: Mapping[str, str]) -> tuple[str, str, str] | Non
     """``(root, git_dir, common_dir)`` as ``git rev-parse`` gives them, for the plain layouts (a
     ``.git`` directory, or a ``.git`` file naming the git directory, as linked worktrees and
     submodules have, whose ``commondir`` names the shared one); None when git must be asked.
-    Raises NotARepository when no directory up to the root holds a ``.git``."""
+    Raises NotARepository when no directory up to the root holds a ``.git``. Git is asked
+    instead inside a git directory (a bare repository, or within ``.git``), for a repository
+    another user owns (git's ``safe.directory`` rule), and for one whose configuration sets
+    ``core.worktree`` or ``core.bare``."""
     if any(environ.get(name) for name in _DISCOVERY_VARIABLES):
         return None
     here = os.path.abspath(cwd)
     while True:
+        if _is_git_dir(here):
+            return None
         dot_git = os.path.join(here, ".git")
         if os.path.isdir(dot_git):
             git_dir = dot_git
@@ -78,16 +83,46 @@ def discover(cwd: str, environ: Mapping[str, str]) -> tuple[str, str, str] | Non
                 raise not_a_repository(os.path.abspath(cwd))
             here = parent
             continue
-        if not os.path.isfile(os.path.join(git_dir, "HEAD")):
+        if not os.path.isfile(os.path.join(git_dir, "HEAD")) or not _owned(here, git_dir):
             return None
         common = _first_line(os.path.join(git_dir, "commondir"))
-        return here, git_dir, os.path.normpath(os.path.join(git_dir, common)) if common else git_dir
+        common_dir = os.path.normpath(os.path.join(git_dir, common)) if common else git_dir
+        config = _read(os.path.join(common_dir, "config"))
+        if config is None or not _plain_layout(config):
+            return None
+        return here, git_dir, common_dir
+
+
+def _is_git_dir(path: str) -> bool:
+    """Whether ``path`` looks like a git directory itself (``HEAD``, ``objects/``, ``refs/``)."""
+    return (os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects"))
+            and os.path.isdir(os.path.join(path, "refs")))
+
+
+def _owned(*paths: str) -> bool:
+    """Whether this user owns every one of ``paths`` (else git's ``safe.directory`` decides)."""
+    try:
+        return all(os.stat(path).st_uid == os.geteuid() for path in paths)
+    except OSError:
+        return False
+
+
+def _plain_layout(config: str) -> bool:
+    """False when the repository's own configuration moves or removes its work tree
+    (``core.worktree``, a true ``core.bare``): git then says where the work tree is."""
+    for raw in config.splitlines():
+        key, equals, value = raw.strip().partition("=")
+        key, value = key.strip().lower(), value.split("#")[0].split(";")[0].strip().lower()
+        if key == "worktree" or (key == "bare" and (value in _TRUE or not equals)):
+            return False
+    return True
 
 
 def _read(path: str) -> str | None:
-    """The file's text; '' when it does not exist; None when it cannot be read."""
+    """The file's text (a byte-order mark skipped, as git does); '' when it does not exist; None
+    when it cannot be read."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:
             return handle.read()
     except FileNotFoundError:
         return ""

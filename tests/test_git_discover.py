@@ -10,7 +10,7 @@ from conftest import git
 
 from maf_hooks import git as mgit
 from maf_hooks import gitfiles
-from maf_hooks.errors import NotARepository
+from maf_hooks.errors import GitError, NotARepository
 
 
 def same(found, expected):
@@ -117,3 +117,51 @@ def test_the_index_entry_count_is_read_from_its_header(repo, tmp_path):
     (tmp_path / "junk").write_bytes(b"not an index at all")
     assert gitfiles.index_entries(git_dir, {"GIT_INDEX_FILE": "junk"}, str(tmp_path)) is None
     assert gitfiles.index_entries(str(tmp_path / "nowhere"), {}, str(repo)) is None
+
+
+def test_a_byte_order_mark_in_the_config_is_skipped_as_git_skips_it(repo):
+    config = repo / ".git" / "config"
+    config.write_bytes(b"\xef\xbb\xbf[core]\n\tignorecase = true\n" + config.read_bytes())
+    paths = mgit.repo_paths(str(repo))
+    assert mgit.path_settings(str(repo)).ignorecase is True
+    assert gitfiles.path_settings(paths.git_dir, paths.common_dir, os.environ) == mgit.path_settings(str(repo))
+
+
+@pytest.mark.parametrize("where", ["inside-dot-git", "nested-bare", "core-worktree", "core-bare"])
+def test_layouts_git_must_decide_are_left_to_git(repo, tmp_path, where):
+    """Inside a git directory (a bare repository, or within .git) and where the configuration
+    moves or removes the work tree, the files are not read: git answers (or refuses), so every
+    command finds what git finds."""
+    cwd = repo
+    if where == "inside-dot-git":
+        cwd = repo / ".git" / "objects"
+    elif where == "nested-bare":
+        git("init", "-q", "--bare", "inner.git", cwd=repo)
+        cwd = repo / "inner.git"
+    elif where == "core-worktree":
+        (tmp_path / "elsewhere").mkdir()
+        git("config", "core.worktree", str(tmp_path / "elsewhere"), cwd=repo)
+    else:
+        git("config", "core.bare", "true", cwd=repo)
+    assert gitfiles.repo_paths(str(cwd), os.environ) is None
+    if where == "core-worktree":
+        assert gitfiles.located(str(cwd), os.environ) == mgit.repo_paths(str(cwd))
+        assert mgit.repo_paths(str(cwd)).root == str(tmp_path / "elsewhere")
+    else:
+        with pytest.raises((GitError, NotARepository)) as refused:
+            gitfiles.located(str(cwd), os.environ)
+        assert "work" in str(refused.value).lower()  # git: this operation must be run in a work tree
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a repository another user owns needs root")
+def test_a_repository_another_user_owns_is_left_to_git(repo):
+    """git refuses a repository another user owns (safe.directory): so must every command."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody").pw_uid
+    for path in (repo, repo / ".git"):
+        os.chown(path, nobody, -1)
+    assert gitfiles.repo_paths(str(repo), os.environ) is None
+    with pytest.raises((GitError, NotARepository)) as refused:
+        gitfiles.located(str(repo), os.environ)
+    assert "dubious ownership" in str(refused.value) or "safe.directory" in str(refused.value)
