@@ -69,6 +69,19 @@ def test_json_before_the_subcommand(repo):
     assert not run(repo, "lease", "list").stdout.startswith("{")
 
 
+def test_a_refusal_is_a_json_document_only_when_json_was_asked_for(repo):
+    """The refusal document follows the --json flag as parsed, wherever it stands, and not an
+    argument or option value that happens to read "--json"."""
+    for args in (("release", "nothing.txt", "--json"), ("--json", "release", "nothing.txt")):
+        refused = run(repo, *args, prog="maf-lease")
+        assert refused.returncode == 1 and json.loads(refused.stdout)["schema"] == "maf.error/1", args
+    for args in (("release", "--", "--json"), ("acquire", "a.txt", "--reason", "--json", "--agent", "x")):
+        if args[0] == "acquire":
+            assert run(repo, "acquire", "a.txt", "--agent", "alice", prog="maf-lease").returncode == 0
+        refused = run(repo, *args, prog="maf-lease")
+        assert refused.returncode == 1 and refused.stdout == "" and refused.stderr, (args, refused.stdout)
+
+
 def test_config_validate_json(repo):
     valid = run(repo, "config", "validate", "--json")
     assert valid.returncode == 0, valid.stderr

@@ -8,19 +8,20 @@ from typing import Callable
 
 import click
 
-from maf_hooks.cli.options import HELP_OPTIONS
+from maf_hooks.cli.options import HELP_OPTIONS, JSON_ASKED
 from maf_hooks.errors import REFUSED, USAGE, MafError, described, error_line
 
 
 def run(command: click.Command, argv=None, prog_name: str | None = None) -> int:
     """Invoke a click command; return its exit code instead of raising or exiting."""
+    JSON_ASKED.clear()
     try:
         result = command.main(args=argv, prog_name=prog_name, standalone_mode=False,
                               help_option_names=HELP_OPTIONS)
         return result if isinstance(result, int) else 0
     except MafError as exc:
         code = failed(prog_name, exc)
-        if code == REFUSED and "--json" in (sys.argv[1:] if argv is None else argv):
+        if code == REFUSED and JSON_ASKED:  # the --json flag as click parsed it (not a value that reads so)
             # a refusal is an answer: a program reading stdout gets it as a document too (bad usage
             # and an unreachable store stay on stderr alone)
             from maf_hooks.cli.output import emit_json

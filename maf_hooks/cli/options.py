@@ -46,9 +46,13 @@ def acting_agent_option(func):
 JSON_BEFORE = "maf.json"  # click's ctx.meta (shared down the tree): --json was given before the subcommand
 
 
+JSON_ASKED: list[bool] = []  # holds True once a --json flag was parsed (cli/errors.run resets and reads it)
+
+
 def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     if value:
         ctx.meta[JSON_BEFORE] = True
+        JSON_ASKED.append(True)
     return bool(value or ctx.meta.get(JSON_BEFORE, False))
 
 
