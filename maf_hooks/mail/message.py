@@ -28,6 +28,7 @@ THREAD_DOMAIN = "maf-hooks"
 JSON_FILENAME = "maf.json"
 MESSAGE = "MESSAGE"  # X-MAF-Type of a plain agent-to-agent message
 INDENTED_ITEMS = 20  # a longer list in maf.json is written one element a line
+MAX_LINE = 990  # RFC 5322's 998 characters a line, with room for the line end and quoting
 
 POLICY = email.policy.default  # "\n" line ends, as Maildir files have on POSIX
 
@@ -106,19 +107,21 @@ def build_message(
         message["References"] = " ".join(references)
     for name, value in headers:
         message[name] = value
-    # ASCII text within RFC 5322's line limit is written as it is (7bit: no quoted-printable soft
-    # breaks in the file); anything else is left to the email package's choice
-    plain = text.isascii() and max((len(line) for line in text.splitlines()), default=0) <= 990
-    message.set_content(text, cte="7bit" if plain else None)
+    # the text as it is where it can be (the email package's choice otherwise)
+    message.set_content(text, cte="7bit" if _as_written(text) else None)
     if json_payload is not None:
         data = payload + "\n"  # ASCII: every other character is escaped
-        # 7bit keeps the JSON readable in the raw file; lines over the RFC 5322 limit need base64
-        longest = max(len(line) for line in data.splitlines())
         message.add_attachment(
             data, subtype="plain", charset="utf-8", filename=JSON_FILENAME,
-            cte="7bit" if longest <= 990 else "base64",
+            cte="7bit" if _as_written(data) else "base64",
         )
     return message
+
+
+def _as_written(text: str) -> bool:
+    """Whether ``text`` can go as it is (7bit: readable in the raw file, no quoted-printable soft
+    breaks): ASCII, every line within RFC 5322's limit."""
+    return text.isascii() and max((len(line) for line in text.splitlines()), default=0) <= MAX_LINE
 
 
 def json_text(value: Any) -> str:
