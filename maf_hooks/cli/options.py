@@ -43,17 +43,15 @@ def acting_agent_option(func):
                              "user.email); a subcommand's own --agent comes first.")(func)
 
 
-JSON_BEFORE = "maf.json"  # click's ctx.meta (shared down the tree): --json was given before the subcommand
+# holds True once this invocation parsed a --json flag, at any level of the command tree: a group's
+# reaches the subcommand after it, and a refusal becomes a document (cli/errors.run clears it first)
+JSON_ASKED: list[bool] = []
 
 
-JSON_ASKED: list[bool] = []  # holds True once a --json flag was parsed (cli/errors.run resets and reads it)
-
-
-def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+def _json_flag(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     if value:
-        ctx.meta[JSON_BEFORE] = True
         JSON_ASKED.append(True)
-    return bool(value or ctx.meta.get(JSON_BEFORE, False))
+    return bool(JSON_ASKED)
 
 
 def json_option(func):
