@@ -19,6 +19,7 @@ from maf_hooks.core.conflicts import REPORT_PATHS, Outcome, list_command
 from maf_hooks.core.decision import Decision
 from maf_hooks.core.model import Lease
 from maf_hooks.services import conflicts as service
+from maf_hooks.store.events import SYSTEM_TASK
 
 NOW = 1_764_600_000_000
 HOUR = 3_600_000
@@ -205,6 +206,19 @@ def test_record_writes_every_conflict_and_one_message_per_holder(backend_store):
     assert sorted(plan["holders"]) == ["alice", "carol"]
     rows = store.conflicts.outbox(plan["queued"])
     assert sorted(row["recipient"] for row in rows) == ["alice", "carol"]
+
+    # the attempt is one chained event listing every record, in the order found
+    (event,) = [row for row in store.audit.chain_rows() if row[3] == "reservation_conflict"]
+    assert event[1] == SYSTEM_TASK and event[5] == "bob"
+    data = json.loads(event[4])
+    assert {key: data[key] for key in ("type", "agentId", "severity", "status", "attemptedOperation")} == {
+        "type": "RESERVATION_CONFLICT", "agentId": "bob", "severity": "high", "status": "blocked",
+        "attemptedOperation": "commit"}
+    by_id = {r["id"]: r for r in records}
+    assert [entry["filePath"] for entry in data["conflicts"]] == [p for p, _ in pairs]
+    assert all((by_id[e["conflictId"]]["path"], by_id[e["conflictId"]]["lease_id"], by_id[e["conflictId"]]["holder"],
+                by_id[e["conflictId"]]["lease_expires_at"]) == (e["filePath"], e["leaseId"], e["existingAgent"],
+                                                                 e["leaseExpiresAt"]) for e in data["conflicts"])
 
 
 def test_add_many_is_all_or_nothing(backend_store):

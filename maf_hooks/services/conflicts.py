@@ -1,6 +1,6 @@
 """What happens when a commit or push touches another agent's lease: THE override rule decides
-the outcome, ``RESERVATION_CONFLICT`` records and events are written together with one outbox row
-per holder (deduplicated), the mail is delivered after the decision (and retried until it is),
+the outcome, ``RESERVATION_CONFLICT`` records (one a path) and the attempt's event are written
+together with one outbox row per holder (deduplicated), the mail is delivered after the decision (and retried until it is),
 escalation triggers fire, and the committer reads the report.
 
 Imported by the git hook only when there is a conflict.
@@ -15,6 +15,7 @@ from maf_hooks.core import conflicts as rules
 from maf_hooks.core import policy
 from maf_hooks.core.conflicts import SEVERITY, Outcome
 from maf_hooks.core.text import storable
+from maf_hooks.store.events import SYSTEM_TASK
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ def decide(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Outcome:
 
 def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: int = 0, *,
            repository: str = "this repository") -> dict[str, Any]:
-    """One conflict record and one event per conflicting (path, lease); an ``override`` event per
-    lease when overridden; and, in the SAME write section, one outbox row per holder (the built
+    """One conflict record per conflicting (path, lease) and one ``reservation_conflict`` event for
+    the attempt, listing them (:func:`attempt_event`); an ``override`` event per lease when overridden; and, in the SAME write section, one outbox row per holder (the built
     message, delivered after the decision, naming ``repository`` and threaded under each of its
     leases' :func:`~maf_hooks.mail.message.thread_root`), unless the dedup rule suppresses it.
 
@@ -49,7 +50,7 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
     severity = SEVERITY[outcome.status]
     plan: dict[str, Any] = {"rows": rows, "queued": [], "holders": {}, "suppressed": {}, "failures": []}
     with store.write() as now:
-        records, events = [], []
+        records = []
         for raw_path, lease in decision.conflicts:
             path = storable(raw_path)
             conflict_id = "conflict-" + _token()
@@ -73,9 +74,9 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
                     "attemptedOperation": decision.operation,
                 },
             }
-            events.append((lease.id, "reservation_conflict", decision.agent, dict(envelope, status=outcome.status)))
             rows.append({"envelope": envelope, "path": path, "lease": lease})
-        store.events.append_many(events, now)
+        store.events.append(SYSTEM_TASK, "reservation_conflict", decision.agent,
+                            attempt_event(decision, outcome, records), now)
         store.conflicts.add_many(records)
         if outcome.status == "overridden":
             for lease_id, lease in _unique_leases(decision.conflicts).items():
@@ -86,6 +87,24 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
                 }, now)
         _queue_mail(store, decision, outcome, plan, dedup_minutes, now, repository)
     return plan
+
+
+def attempt_event(decision: Decision, outcome: Outcome, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data of the one ``reservation_conflict`` event of a refused, warned or overridden
+    attempt: the attempt once, then each of its conflict records (id, path, holder, lease) in
+    the order they were found. One event, not one a path: a commit of many leased paths is one
+    row of the audit chain to hash and store (docs/audit.md)."""
+    return {
+        "type": "RESERVATION_CONFLICT",
+        "agentId": decision.agent,
+        "conflictType": "lease",
+        "severity": SEVERITY[outcome.status],
+        "status": outcome.status,
+        "attemptedOperation": decision.operation,
+        "conflicts": [{"conflictId": record["id"], "filePath": record["path"], "existingAgent": record["holder"],
+                       "leaseId": record["lease_id"], "leaseExpiresAt": record["lease_expires_at"]}
+                      for record in records],
+    }
 
 
 def _queue_mail(store: Store, decision: Decision, outcome: Outcome, plan: dict[str, Any], dedup_minutes: int,
