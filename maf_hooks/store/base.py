@@ -100,6 +100,12 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release the connection; the store is unusable afterwards."""
 
+    def long_lived(self) -> None:
+        """This process keeps the store open for many operations: move the housekeeping that would
+        fall on one of them off the request path (SQLite: the log's checkpoints, to a thread of
+        this process; :mod:`maf_hooks.store.sqlite.checkpoints`). Nothing to move by default."""
+        return
+
     @abc.abstractmethod
     def schema(self, *, applied: bool = False) -> Schema:
         """The schema's version and the newest this code knows (``applied``: with the list of

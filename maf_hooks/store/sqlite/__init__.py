@@ -8,13 +8,15 @@ instead of failing. The section's ``now`` is the injected clock, read once the l
 
 from __future__ import annotations
 
+import contextlib
+
 from maf_hooks.store.base import Keeper as _Keeper
 from maf_hooks.store.base import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
-    from typing import Callable
+    from typing import Callable, Iterator
 
     from maf_hooks.store.audit import AuditTrail
     from maf_hooks.store.conflicts import ConflictRecords
@@ -24,12 +26,15 @@ if TYPE_CHECKING:
     from maf_hooks.store.preflight import PreflightRecords
     from maf_hooks.store.retention import Retention
     from maf_hooks.store.schema import Health, Schema
+    from maf_hooks.store.sqlite.checkpoints import Checkpointer
     from maf_hooks.store.sqlite.connection import Database
     from maf_hooks.store.tallies import Tallies
 
 
 class SqliteStore(Store):
     backend = "sqlite"
+
+    checkpointer: Checkpointer | None = None  # set by long_lived()
 
     def __init__(self, db: Database, clock: Callable[[], int], *, audit_webhook: bool = False) -> None:
         super().__init__(clock)
@@ -38,13 +43,34 @@ class SqliteStore(Store):
         self.audit_webhook = audit_webhook  # queue every event for AUDIT_WEBHOOK_URL
 
     def _transaction(self) -> AbstractContextManager[None]:
-        return self.db.transaction()
+        if self.checkpointer is None:
+            return self.db.transaction()
+        return self._counted()
+
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        with self.db.transaction():
+            yield
+        if not self.db.conn.in_transaction and self.checkpointer is not None:  # committed, not a savepoint
+            self.checkpointer.written()
 
     def _locked_now(self) -> int:
         return self.clock()
 
+    def long_lived(self) -> None:
+        if self.checkpointer is not None or self.db.scalar("PRAGMA journal_mode") != "wal":
+            return  # already; or an in-memory database, which has no log
+        from maf_hooks.store.sqlite.checkpoints import Checkpointer
+
+        self.checkpointer = Checkpointer(self.db.conn, self.db.path)
+
     def close(self) -> None:
-        self.db.close()
+        checkpointer, self.checkpointer = self.checkpointer, None
+        try:
+            if checkpointer is not None:
+                checkpointer.stop()
+        finally:
+            self.db.close()
 
     def schema(self, *, applied: bool = False) -> Schema:
         from maf_hooks.store.schema import Schema
