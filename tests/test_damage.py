@@ -163,7 +163,9 @@ def test_counts_follow_every_write_no_false_alarm(repo, cli):
     try:  # an operator renames a lease's pattern by hand: the counts follow
         conn.execute("UPDATE file_leases SET pattern = ? WHERE pattern = ?", (LEASED, GLOB_DIR + "*.py"))
         conn.commit()
-        assert sorted(conn.execute("SELECT kind, key, n FROM lease_key_counts")) == [("p", LEASED, 1), ("t", "", 1)]
+        # the head follows the prefix, which the operator left as it was
+        assert sorted(conn.execute("SELECT kind, key, n FROM lease_key_counts")) == [
+            ("h", "lib", 1), ("p", LEASED, 1), ("t", "", 1)]
     finally:
         conn.close()
     code, err = hook(repo, env=ME)
@@ -230,9 +232,60 @@ def test_migration_11_counts_the_leases_already_open(repo, cli):
     conn = sqlite3.connect(db)
     try:
         assert sorted(conn.execute("SELECT kind, key, n FROM lease_key_counts")) == [
-            ("g", GLOB_DIR, 1), ("p", GLOB_DIR + "*.py", 1), ("p", LEASED, 1), ("t", "", 2)]
+            ("g", GLOB_DIR, 1), ("h", "lib", 1), ("h", "src", 1), ("p", GLOB_DIR + "*.py", 1), ("p", LEASED, 1),
+            ("t", "", 2)]
     finally:
         conn.close()
+
+
+def test_migration_18_counts_the_heads_of_the_leases_already_open(repo, cli):
+    """A version 17 database (counts without heads, triggers without them): the first command
+    counts every open lease's head, the triggers then follow acquire and release, and a root
+    glob still meets the leases of the heads it matches."""
+    from maf_hooks.store.sqlite.schema_counts import count_triggers
+
+    for pattern in (LEASED, GLOB_DIR + "*.py", "README", "*.cfg", "ended.txt"):
+        lease(cli, repo, pattern, "--agent", "alice")
+    assert cli(repo, "lease", "release", "ended.txt", "--agent", "alice").code == 0
+    db = repo / ".git" / "maf" / "runtime.db"
+    conn = sqlite3.connect(db)
+    try:  # back to version 17
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                    "AND name LIKE 'lease_key_counts%'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        for statement in count_triggers(heads=False):
+            conn.execute(statement)
+        conn.execute("DELETE FROM lease_key_counts WHERE kind = 'h'")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 18")
+        conn.execute("PRAGMA user_version = 17")
+        conn.commit()
+    finally:
+        conn.close()
+    assert cli(repo, "lease", "acquire", "docs/", "--agent", "bob").code == 0  # migrates, then counts docs
+    refused = cli(repo, "lease", "acquire", "*.py", "--agent", "bob")  # a root glob: meets nothing at the root
+    assert refused.code == 0
+    assert cli(repo, "lease", "acquire", "READ*", "--agent", "bob").code == 1  # meets README through its head
+    assert cli(repo, "lease", "release", "*.py", "--agent", "bob").code == 0
+    conn = sqlite3.connect(db)
+    try:
+        assert sorted(conn.execute("SELECT key, n FROM lease_key_counts WHERE kind = 'h'")) == [
+            ("*.cfg", 1), ("README", 1), ("docs", 1), ("lib", 1), ("src", 1)]
+    finally:
+        conn.close()
+    assert cli(repo, "db", "check").code == 0
+
+
+def test_a_damaged_head_count_is_found(repo, cli):
+    lease(cli, repo, LEASED, "--agent", "alice")
+    db = repo / ".git" / "maf" / "runtime.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("UPDATE lease_key_counts SET key = 'other' WHERE kind = 'h'")
+        conn.commit()
+    finally:
+        conn.close()
+    checked = cli(repo, "db", "check")
+    assert checked.code == 1 and "lease_key_counts" in checked.out + checked.err
 
 
 def test_a_mode_that_is_neither_exclusive_nor_shared_is_damage(repo, cli):

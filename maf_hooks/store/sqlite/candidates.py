@@ -1,6 +1,7 @@
 """The SQLite reads that find a pattern's overlap candidates (:mod:`maf_hooks.core.candidates`),
 through the indexes of migration 16, whose expressions (:data:`HEAD`, :data:`IS_GLOB`) the
-queries repeat word for word so that SQLite uses them. Mixed into the lease records."""
+queries repeat word for word so that SQLite uses them, and the heads the triggers count since
+migration 18. Mixed into the lease records."""
 
 from __future__ import annotations
 
@@ -44,15 +45,12 @@ class CandidateReads:
             f"SELECT DISTINCT pattern FROM file_leases WHERE ended_at IS NULL AND {IS_GLOB} AND prefix = ''")]
 
     def heads(self, low: str = "", high: str | None = None) -> list[str]:
-        # a loose index scan: the next head after each one, one seek each
-        first = f"SELECT MIN({HEAD}) FROM file_leases WHERE ended_at IS NULL AND {HEAD}"
-        until, args = "", ()  # type: tuple[str, tuple[str, ...]]
-        if high is not None:
-            until, args = " AND h.head < ?", (high,)
+        # the heads the triggers count (migration 18): one range of lease_key_counts
+        if high is None:
+            return [row[0] for row in self.db.all(
+                "SELECT key FROM lease_key_counts WHERE kind = 'h' AND key >= ? ORDER BY key", (low,))]
         return [row[0] for row in self.db.all(
-            f"WITH RECURSIVE h(head) AS (SELECT ({first} >= ?) UNION ALL SELECT ({first} > h.head) FROM h "
-            f"WHERE h.head IS NOT NULL{until}) SELECT h.head FROM h WHERE h.head IS NOT NULL{until}",
-            (low, *args, *args))]
+            "SELECT key FROM lease_key_counts WHERE kind = 'h' AND key >= ? AND key < ? ORDER BY key", (low, high))]
 
     def headed(self, now: int, heads: Collection[str]) -> list[Lease]:
         from maf_hooks.store.sqlite.leases import _CHUNK, _marks, _unique

@@ -1,6 +1,6 @@
 """Whether the SQLite lease rows agree with each other (``maf db check``): a lease is a task, a
 ``leases`` row and a ``file_leases`` row with one id (docs/storage.md, "How a file lease is
-stored"), the open ones counted per key by triggers (migration 11) and their expiry copied to
+stored"), the open ones counted per key by triggers (migrations 11, 18) and their expiry copied to
 ``file_leases.expires_at`` (migration 6). Reads only."""
 
 from __future__ import annotations

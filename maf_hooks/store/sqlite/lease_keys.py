@@ -33,6 +33,20 @@ def key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dic
     return counts
 
 
+def miscounted(rows: list[tuple], kept_rows: list[tuple]) -> bool:
+    """Whether the open lease ``rows`` differ from ``kept_rows``, the ``(kind, key, n)`` counts
+    other than the total that triggers keep (``p`` per pattern, ``g`` per glob's prefix, ``h``
+    per head: the prefix's first directory, else the pattern; a kind unknown here is damage)."""
+    from collections import Counter  # C-counted: the full read of a large commit
+
+    kept: dict[str, dict[str, int]] = {"p": {}, "g": {}, "h": {}}
+    for kind, key, n in kept_rows:
+        kept.setdefault(kind, {})[key] = n
+    return bool(len(kept) != 3 or Counter([row[2] for row in rows]) != kept["p"]
+                or Counter([row[10] for row in rows if is_glob(row[2])]) != kept["g"]
+                or Counter([row[10].partition("/")[0] or row[2] for row in rows]) != kept["h"])
+
+
 def json_array(keys: Collection[str]) -> str:
     """``keys`` as one JSON array, read by SQLite's ``json_each(?)``: any number of keys in one
     bound parameter (a list of ``?`` stops at 999 or 32,766 of them, by build). ``_json`` is the

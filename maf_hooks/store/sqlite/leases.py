@@ -14,6 +14,7 @@ from maf_hooks.store.sqlite.lease_keys import EACH as _EACH
 from maf_hooks.store.sqlite.lease_keys import is_glob as _is_glob
 from maf_hooks.store.sqlite.lease_keys import json_array as _json_array
 from maf_hooks.store.sqlite.lease_keys import key_counts as _key_counts
+from maf_hooks.store.sqlite.lease_keys import miscounted as _miscounted
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
@@ -120,14 +121,8 @@ class SqliteLeaseRecords(CandidateReads, LeaseRecords):
         return rows
 
     def _miscounted(self, rows: list[tuple]) -> bool:
-        """Whether the open lease ``rows`` differ from the counts that triggers keep per key."""
-        from collections import Counter  # C-counted: the full read of a large commit
-
-        kept: dict[str, dict[str, int]] = {"p": {}, "g": {}}
-        for kind, key, n in self.db.all("SELECT kind, key, n FROM lease_key_counts WHERE kind != 't'"):
-            kept.setdefault(kind, {})[key] = n
-        return bool(Counter([row[2] for row in rows]) != kept["p"] or len(kept) != 2
-                    or Counter([row[10] for row in rows if _is_glob(row[2])]) != kept["g"])
+        """Whether the open lease ``rows`` differ from the counts triggers keep per key."""
+        return _miscounted(rows, self.db.all("SELECT kind, key, n FROM lease_key_counts WHERE kind != 't'"))
 
     def _counts(self, patterns: str, extra: Collection[str], prefixes: str) -> dict[tuple[str, str], int]:
         """The counts kept for the lookup keys: ``patterns`` and ``prefixes`` as JSON arrays,

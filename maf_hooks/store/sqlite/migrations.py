@@ -11,6 +11,7 @@ import sqlite3
 from collections import namedtuple
 
 from maf_hooks.errors import StorageError
+from maf_hooks.store.sqlite.schema_counts import GLOB, count_triggers
 from maf_hooks.store.sqlite.schema_v1_v4 import V1_CANONICAL, V2_CONFLICTS, V3_PREFLIGHT, V4_ESCALATION
 from maf_hooks.store.sqlite.schema_v12 import V12_EDIT_HOOKS
 from maf_hooks.store.sqlite.schema_v13 import V13_FENCING_TOKENS
@@ -18,6 +19,7 @@ from maf_hooks.store.sqlite.schema_v14 import V14_OPEN_PATTERNS
 from maf_hooks.store.sqlite.schema_v15 import V15_AUDIT_CHECKPOINT
 from maf_hooks.store.sqlite.schema_v16 import V16_CANDIDATE_INDEXES
 from maf_hooks.store.sqlite.schema_v17 import V17_CONFLICT_CHECKS
+from maf_hooks.store.sqlite.schema_v18 import V18_HEAD_COUNTS
 from maf_hooks.store.sqlite.transaction import immediate
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from maf_hooks.timeutil import now_ms
@@ -153,24 +155,7 @@ V10_MAIL_OUTBOX = (
 )
 
 
-# Counts of open file leases (ended_at IS NULL) per lookup key, kept by triggers in the same
-# transaction as every write to file_leases (whoever writes: maf-hooks or an operator's SQL):
-# kind 't' key '' the total; 'p' per pattern; 'g' per literal prefix of a glob pattern (the two
-# keys the hook looks leases up by). The hook compares them with the rows an index lookup found,
-# so that a damaged index or row is noticed instead of read as "no lease" (docs/storage.md).
-_GLOB = "(instr({0}.pattern, '*') OR instr({0}.pattern, '?') OR instr({0}.pattern, '[') OR instr({0}.pattern, '\\'))"
-
-
-def _count_steps(row: str, delta: str) -> str:
-    keys = (("'t'", "''", "1"), ("'p'", f"{row}.pattern", "1"), ("'g'", f"{row}.prefix", _GLOB.format(row)))
-    steps = []
-    for kind, key, when in keys:
-        steps.append(f"INSERT OR IGNORE INTO lease_key_counts (kind, key, n) SELECT {kind}, {key}, 0 WHERE {when};")
-        steps.append(f"UPDATE lease_key_counts SET n = n {delta} 1 WHERE kind = {kind} AND key = {key} AND {when};")
-        steps.append(f"DELETE FROM lease_key_counts WHERE kind = {kind} AND key = {key} AND n = 0;")
-    return " ".join(steps)
-
-
+# Counts of open file leases per lookup key, kept by triggers (maf_hooks/store/sqlite/schema_counts.py)
 V11_LEASE_KEY_COUNTS = (
     "CREATE TABLE lease_key_counts (kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, "
     "PRIMARY KEY (kind, key)) WITHOUT ROWID",
@@ -179,16 +164,8 @@ V11_LEASE_KEY_COUNTS = (
     "INSERT INTO lease_key_counts (kind, key, n) SELECT 'p', pattern, COUNT(*) FROM file_leases "
     "WHERE ended_at IS NULL GROUP BY pattern",
     "INSERT INTO lease_key_counts (kind, key, n) SELECT 'g', prefix, COUNT(*) FROM file_leases f "
-    f"WHERE ended_at IS NULL AND {_GLOB.format('f')} GROUP BY prefix",
-    "CREATE TRIGGER lease_key_counts_insert AFTER INSERT ON file_leases WHEN NEW.ended_at IS NULL "
-    f"BEGIN {_count_steps('NEW', '+')} END",
-    "CREATE TRIGGER lease_key_counts_delete AFTER DELETE ON file_leases WHEN OLD.ended_at IS NULL "
-    f"BEGIN {_count_steps('OLD', '-')} END",
-    # an update of a key or of ended_at: the old keys of an open lease out, the new ones in
-    "CREATE TRIGGER lease_key_counts_update_out AFTER UPDATE OF pattern, prefix, ended_at ON file_leases "
-    f"WHEN OLD.ended_at IS NULL BEGIN {_count_steps('OLD', '-')} END",
-    "CREATE TRIGGER lease_key_counts_update_in AFTER UPDATE OF pattern, prefix, ended_at ON file_leases "
-    f"WHEN NEW.ended_at IS NULL BEGIN {_count_steps('NEW', '+')} END",
+    f"WHERE ended_at IS NULL AND {GLOB.format('f')} GROUP BY prefix",
+    *count_triggers(heads=False),
 )
 
 
@@ -210,6 +187,7 @@ MIGRATIONS: list[Migration] = [
     Migration(15, "audit chain checkpoint, set aside by any change to a verified event", V15_AUDIT_CHECKPOINT),
     Migration(16, "overlap candidates: open leases by head, open globs by prefix", V16_CANDIDATE_INDEXES),
     Migration(17, "conflict records' checks as comparisons (cheap for a batch of rows)", V17_CONFLICT_CHECKS),
+    Migration(18, "counts of open file leases per head, for root globs' candidates", V18_HEAD_COUNTS),
 ]
 
 
