@@ -275,6 +275,23 @@ def test_migration_18_counts_the_heads_of_the_leases_already_open(repo, cli):
     assert cli(repo, "db", "check").code == 0
 
 
+def test_a_prefix_edited_without_its_slash_is_counted_as_the_triggers_count_it(repo, cli):
+    """The head of a prefix without a '/' (an operator's edit) is '' to the triggers: the check
+    computes it the same way, so the counts still agree."""
+    lease(cli, repo, LEASED, "--agent", "alice")
+    lease(cli, repo, GLOB_DIR + "*.py", "--agent", "alice")
+    conn = sqlite3.connect(repo / ".git" / "maf" / "runtime.db")
+    try:
+        conn.execute("UPDATE file_leases SET prefix = 'src' WHERE pattern = ?", (LEASED,))
+        conn.execute("UPDATE file_leases SET prefix = '/lib/' WHERE pattern = ?", (GLOB_DIR + "*.py",))
+        conn.commit()
+        assert sorted(conn.execute("SELECT key, n FROM lease_key_counts WHERE kind = 'h'")) == [("", 2)]
+    finally:
+        conn.close()
+    checked = cli(repo, "db", "check")
+    assert checked.code == 0, checked.out + checked.err
+
+
 def test_a_damaged_head_count_is_found(repo, cli):
     lease(cli, repo, LEASED, "--agent", "alice")
     db = repo / ".git" / "maf" / "runtime.db"

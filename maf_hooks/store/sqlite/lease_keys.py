@@ -36,7 +36,8 @@ def key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dic
 def miscounted(rows: list[tuple], kept_rows: list[tuple]) -> bool:
     """Whether the open lease ``rows`` differ from ``kept_rows``, the ``(kind, key, n)`` counts
     other than the total that triggers keep (``p`` per pattern, ``g`` per glob's prefix, ``h``
-    per head: the prefix's first directory, else the pattern; a kind unknown here is damage)."""
+    per head: the prefix's first directory, else the pattern, as the triggers' SQL computes it,
+    which gives '' for a prefix without a '/'; a kind unknown here is damage)."""
     from collections import Counter  # C-counted: the full read of a large commit
 
     kept: dict[str, dict[str, int]] = {"p": {}, "g": {}, "h": {}}
@@ -44,7 +45,7 @@ def miscounted(rows: list[tuple], kept_rows: list[tuple]) -> bool:
         kept.setdefault(kind, {})[key] = n
     return bool(len(kept) != 3 or Counter([row[2] for row in rows]) != kept["p"]
                 or Counter([row[10] for row in rows if is_glob(row[2])]) != kept["g"]
-                or Counter([row[10].partition("/")[0] or row[2] for row in rows]) != kept["h"])
+                or Counter([row[10][:max(row[10].find("/"), 0)] if row[10] else row[2] for row in rows]) != kept["h"])
 
 
 def json_array(keys: Collection[str]) -> str:
