@@ -9,8 +9,6 @@ import sys
 import threading
 import time
 
-import pytest
-
 from maf_hooks.core import leases as rules
 from maf_hooks.services.audit import validate
 from maf_hooks.store.sqlite import checkpoints, open_file, open_memory
@@ -121,10 +119,10 @@ store.close()
 """
 
 
-@pytest.mark.parametrize("count", [120])
-def test_checkpoints_beside_another_process_writing_keep_every_write(tmp_path, count):
+def test_checkpoints_beside_another_process_writing_keep_every_write(tmp_path):
     """Another process commits (and checkpoints by itself) while this one's thread checkpoints:
     every lease of both is there afterwards and the chain is unbroken."""
+    count = 120
     path = str(tmp_path / "runtime.db")
     open_file(path, clock).close()
     store = open_file(path, clock)

@@ -1,7 +1,7 @@
 """What happens when a commit or push touches another agent's lease: THE override rule decides
 the outcome, ``RESERVATION_CONFLICT`` records (one a path) and the attempt's event are written
-together with one outbox row per holder (deduplicated), the mail is delivered after the decision (and retried until it is),
-escalation triggers fire, and the committer reads the report.
+together with one outbox row per holder (deduplicated), the mail is delivered after the decision
+(and retried until it is), escalation triggers fire, and the committer reads the report.
 
 Imported by the git hook only when there is a conflict.
 """
@@ -40,9 +40,10 @@ def decide(cfg: Any, environ: Mapping[str, str], agent: str | None) -> Outcome:
 def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: int = 0, *,
            repository: str = "this repository") -> dict[str, Any]:
     """One conflict record per conflicting (path, lease) and one ``reservation_conflict`` event for
-    the attempt, listing them (:func:`attempt_event`); an ``override`` event per lease when overridden; and, in the SAME write section, one outbox row per holder (the built
-    message, delivered after the decision, naming ``repository`` and threaded under each of its
-    leases' :func:`~maf_hooks.mail.message.thread_root`), unless the dedup rule suppresses it.
+    the attempt, listing them (:func:`attempt_event`); an ``override`` event per lease when
+    overridden; and, in the SAME write section, one outbox row per holder (the built message,
+    delivered after the decision, naming ``repository`` and threaded under each of its leases'
+    :func:`~maf_hooks.mail.message.thread_root`), unless the dedup rule suppresses it.
 
     Returns ``{"rows", "queued" (outbox ids), "holders" ({holder: outbox id}), "suppressed"
     ({holder: "delivered" | "pending"}), "failures" (messages that could not be built)}``."""

@@ -41,9 +41,12 @@ class Checkpointer:
         self._thread.start()
 
     def written(self) -> None:
-        """One more committed write section: every :data:`EVERY`, wake the thread."""
+        """One more committed write section: every :data:`EVERY`, wake the thread (once it has
+        failed: give the store's connection its own checkpoints back, once)."""
         if self.failure is not None:
-            self._conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT}")
+            if self._writes >= 0:
+                self._writes = -1
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT}")
             return
         self._writes += 1
         if self._writes >= self._every:

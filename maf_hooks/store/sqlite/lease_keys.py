@@ -1,5 +1,6 @@
-"""The keys of the hook's lease lookup on SQLite: which patterns are globs, the lookup keys as one
-JSON array for ``json_each(?)``, and the per-key counts that catch a damaged index (migration 11).
+"""The keys of the hook's lease lookup on SQLite: which patterns are globs and a lease's head (in
+SQL for the indexes, triggers and queries, and in Python), the lookup keys as one JSON array for
+``json_each(?)``, and the per-key counts that catch a damaged index (migrations 11 and 18).
 Imports only ``maf_hooks.patterns`` (what a glob is) and ``_json`` (the C half of ``json``), since
 the hook reads leases on every commit."""
 
@@ -13,11 +14,21 @@ if TYPE_CHECKING:
 
 EACH = "(SELECT value FROM json_each(?))"
 
+# SQL of a lease row's columns, ``{0}`` the row's qualifier ("" in an index, "f." in a query,
+# "NEW." in a trigger): an index on an expression is used only by a query that repeats it exactly
+GLOB_SQL = "(instr({0}pattern, '*') OR instr({0}pattern, '?') OR instr({0}pattern, '[') OR instr({0}pattern, '\\'))"
+HEAD_SQL = "(CASE WHEN {0}prefix = '' THEN {0}pattern ELSE substr({0}prefix, 1, instr({0}prefix, '/') - 1) END)"
+
 
 def is_glob(pattern: str) -> bool:
-    """A pattern with a glob character or an escape (``patterns.GLOB_CHARS``); as the keeper's
-    ``_IS_GLOB`` SQL."""
+    """A pattern with a glob character or an escape (``patterns.GLOB_CHARS``); as :data:`GLOB_SQL`."""
     return has_glob_chars(pattern)
+
+
+def head(prefix: str, pattern: str) -> str:
+    """The first path component of every path a lease covers, as :data:`HEAD_SQL` computes it: the
+    prefix's first directory, else the pattern ('' for a prefix without a '/', an operator's edit)."""
+    return prefix[:max(prefix.find("/"), 0)] if prefix else pattern
 
 
 def key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dict[tuple[str, str], int]:
@@ -36,8 +47,7 @@ def key_counts(rows: list[tuple], patterns: set[str], prefixes: set[str]) -> dic
 def miscounted(rows: list[tuple], kept_rows: list[tuple]) -> bool:
     """Whether the open lease ``rows`` differ from ``kept_rows``, the ``(kind, key, n)`` counts
     other than the total that triggers keep (``p`` per pattern, ``g`` per glob's prefix, ``h``
-    per head: the prefix's first directory, else the pattern, as the triggers' SQL computes it,
-    which gives '' for a prefix without a '/'; a kind unknown here is damage)."""
+    per :func:`head`; a kind unknown here is damage)."""
     from collections import Counter  # C-counted: the full read of a large commit
 
     kept: dict[str, dict[str, int]] = {"p": {}, "g": {}, "h": {}}
@@ -45,7 +55,7 @@ def miscounted(rows: list[tuple], kept_rows: list[tuple]) -> bool:
         kept.setdefault(kind, {})[key] = n
     return bool(len(kept) != 3 or Counter([row[2] for row in rows]) != kept["p"]
                 or Counter([row[10] for row in rows if is_glob(row[2])]) != kept["g"]
-                or Counter([row[10][:max(row[10].find("/"), 0)] if row[10] else row[2] for row in rows]) != kept["h"])
+                or Counter([head(row[10], row[2]) for row in rows]) != kept["h"])
 
 
 def json_array(keys: Collection[str]) -> str:

@@ -11,6 +11,7 @@ from maf_hooks.errors import DamagedStore, StorageError
 from maf_hooks.store.leases import LeaseRecords
 from maf_hooks.store.sqlite.candidates import CandidateReads
 from maf_hooks.store.sqlite.lease_keys import EACH as _EACH
+from maf_hooks.store.sqlite.lease_keys import GLOB_SQL as _GLOB_SQL
 from maf_hooks.store.sqlite.lease_keys import is_glob as _is_glob
 from maf_hooks.store.sqlite.lease_keys import json_array as _json_array
 from maf_hooks.store.sqlite.lease_keys import key_counts as _key_counts
@@ -33,7 +34,7 @@ _OPEN = "file_leases f CROSS JOIN tasks t ON t.id = f.task_id CROSS JOIN leases 
 _LIVE = "t.state = 'LEASED' AND l.lease_expires_at > ?"
 _OPEN_COUNT = "SELECT n FROM lease_key_counts WHERE kind = 't' AND key = ''"  # every open file lease
 # a pattern with a glob character or an escape (``patterns.is_literal`` is false); cheaper than GLOB
-_IS_GLOB = "(instr(f.pattern, '*') OR instr(f.pattern, '?') OR instr(f.pattern, '[') OR instr(f.pattern, '\\'))"
+_IS_GLOB = _GLOB_SQL.format("f.")
 
 
 def _live(row: tuple, now: int) -> bool:

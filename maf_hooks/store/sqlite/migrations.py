@@ -11,7 +11,8 @@ import sqlite3
 from collections import namedtuple
 
 from maf_hooks.errors import StorageError
-from maf_hooks.store.sqlite.schema_counts import GLOB, count_triggers
+from maf_hooks.store.sqlite.lease_keys import GLOB_SQL
+from maf_hooks.store.sqlite.schema_counts import count_triggers
 from maf_hooks.store.sqlite.schema_v1_v4 import V1_CANONICAL, V2_CONFLICTS, V3_PREFLIGHT, V4_ESCALATION
 from maf_hooks.store.sqlite.schema_v12 import V12_EDIT_HOOKS
 from maf_hooks.store.sqlite.schema_v13 import V13_FENCING_TOKENS
@@ -164,7 +165,7 @@ V11_LEASE_KEY_COUNTS = (
     "INSERT INTO lease_key_counts (kind, key, n) SELECT 'p', pattern, COUNT(*) FROM file_leases "
     "WHERE ended_at IS NULL GROUP BY pattern",
     "INSERT INTO lease_key_counts (kind, key, n) SELECT 'g', prefix, COUNT(*) FROM file_leases f "
-    f"WHERE ended_at IS NULL AND {GLOB.format('f')} GROUP BY prefix",
+    f"WHERE ended_at IS NULL AND {GLOB_SQL.format('f.')} GROUP BY prefix",
     *count_triggers(heads=False),
 )
 

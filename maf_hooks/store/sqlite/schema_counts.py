@@ -10,14 +10,14 @@ of heads a root glob may match.
 
 from __future__ import annotations
 
-GLOB = "(instr({0}.pattern, '*') OR instr({0}.pattern, '?') OR instr({0}.pattern, '[') OR instr({0}.pattern, '\\'))"
-HEAD = "(CASE WHEN {0}.prefix = '' THEN {0}.pattern ELSE substr({0}.prefix, 1, instr({0}.prefix, '/') - 1) END)"
+from maf_hooks.store.sqlite.lease_keys import GLOB_SQL, HEAD_SQL
 
 
 def keys_of(row: str, heads: bool) -> tuple[tuple[str, str, str], ...]:
-    """``(kind, key, when)`` of the counts a lease ``row`` (``NEW``, ``OLD``, a table alias) adds to."""
-    keys = (("'t'", "''", "1"), ("'p'", f"{row}.pattern", "1"), ("'g'", f"{row}.prefix", GLOB.format(row)))
-    return (*keys, ("'h'", HEAD.format(row), "1")) if heads else keys
+    """``(kind, key, when)`` of the counts a lease ``row`` (``NEW``, ``OLD``) adds to."""
+    of = row + "."
+    keys = (("'t'", "''", "1"), ("'p'", f"{of}pattern", "1"), ("'g'", f"{of}prefix", GLOB_SQL.format(of)))
+    return (*keys, ("'h'", HEAD_SQL.format(of), "1")) if heads else keys
 
 
 def count_steps(row: str, delta: str, heads: bool) -> str:

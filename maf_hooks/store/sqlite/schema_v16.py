@@ -15,8 +15,10 @@ write of those columns, whoever writes them (a copy, an import, an operator's SQ
 that SQLite uses the indexes.
 """
 
-HEAD = "(CASE WHEN prefix = '' THEN pattern ELSE substr(prefix, 1, instr(prefix, '/') - 1) END)"
-IS_GLOB = "(instr(pattern, '*') OR instr(pattern, '?') OR instr(pattern, '[') OR instr(pattern, '\\'))"
+from maf_hooks.store.sqlite.lease_keys import GLOB_SQL, HEAD_SQL
+
+HEAD = HEAD_SQL.format("")
+IS_GLOB = GLOB_SQL.format("")
 
 V16_CANDIDATE_INDEXES = (
     f"CREATE INDEX idx_file_leases_open_head ON file_leases({HEAD}) WHERE ended_at IS NULL",

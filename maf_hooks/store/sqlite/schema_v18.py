@@ -8,7 +8,8 @@ a table without rowids. The four triggers are made again with the fourth key, an
 the open leases present are counted once.
 """
 
-from maf_hooks.store.sqlite.schema_counts import HEAD, count_triggers
+from maf_hooks.store.sqlite.lease_keys import HEAD_SQL
+from maf_hooks.store.sqlite.schema_counts import count_triggers
 
 V18_HEAD_COUNTS = (
     "DROP TRIGGER lease_key_counts_insert",
@@ -16,7 +17,7 @@ V18_HEAD_COUNTS = (
     "DROP TRIGGER lease_key_counts_update_out",
     "DROP TRIGGER lease_key_counts_update_in",
     "DELETE FROM lease_key_counts WHERE kind = 'h'",
-    f"INSERT INTO lease_key_counts (kind, key, n) SELECT 'h', {HEAD.format('f')}, COUNT(*) FROM file_leases f "
-    f"WHERE ended_at IS NULL GROUP BY {HEAD.format('f')}",
+    f"INSERT INTO lease_key_counts (kind, key, n) SELECT 'h', {HEAD_SQL.format('f.')}, COUNT(*) FROM file_leases f "
+    f"WHERE ended_at IS NULL GROUP BY {HEAD_SQL.format('f.')}",
     *count_triggers(heads=True),
 )
