@@ -5,16 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 from functools import cached_property
-from typing import Any, Callable, Iterator, Mapping
 
 from maf_hooks import config as config_mod
 from maf_hooks import gitfiles, identity
-from maf_hooks.store.base import Store
 from maf_hooks.store.open import locate
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (a refused commit imports this module)
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator, Mapping
+
     from maf_hooks import git
+    from maf_hooks.store.base import Store
     from maf_hooks.store.open import Location
 
 

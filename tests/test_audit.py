@@ -903,6 +903,16 @@ def test_chain_hash_known_answer():
     assert chain_hash(previous, row) == "7922bab91d3e8b6a5a2dc1e37716f3ef55e08db7031e4909c6ae5c52d8438b9a"
 
 
+@pytest.mark.parametrize("data", [b"", b"abc", "ünïcødé\n".encode(), bytes(range(256)) * 300])
+def test_lean_sha256_is_hashlibs(data):
+    """The chain's SHA-256 without OpenSSL (:mod:`maf_hooks.core.digest`) gives hashlib's digests."""
+    import hashlib
+
+    from maf_hooks.core.digest import sha256_hex
+
+    assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
 @pytest.mark.parametrize("row", [
     (1, "t", 0, "k", "{}", None),
     (2**70, "ünï\u2028cødé \x00\x1f\x7f\"\\/", -5, "😀", '{"a": "\\u00e9\\n"}', "bob\ttab"),

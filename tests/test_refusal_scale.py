@@ -6,6 +6,7 @@ the refusal does not need."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -203,6 +204,12 @@ def test_record_writes_every_conflict_and_one_message_per_holder(backend_store):
     assert {(r["holder"], r["lease_id"], r["status"], r["conflict_type"], r["agent"]) for r in records} == {
         ("alice", "lease-a", "blocked", "lease", "bob"), ("carol", "lease-c", "blocked", "lease", "bob")}
     assert len({r["id"] for r in records}) == len(pairs)
+    # the attempt's records share one random part, numbered in the order found (neighbours in the id index)
+    attempt = {r["id"].rsplit("-", 1)[0] for r in records}
+    assert len(attempt) == 1 and re.fullmatch(r"conflict-[0-9a-f]{12}", attempt.pop())
+    assert [entry["conflictId"].rsplit("-", 1)[1] for entry in json.loads(
+        [row for row in store.audit.chain_rows() if row[3] == "reservation_conflict"][0][4])["conflicts"]] == [
+        f"{number:04d}" for number in range(1, len(pairs) + 1)]  # as wide as the largest: in order as text too
     assert sorted(plan["holders"]) == ["alice", "carol"]
     rows = store.conflicts.outbox(plan["queued"])
     assert sorted(row["recipient"] for row in rows) == ["alice", "carol"]
@@ -219,6 +226,11 @@ def test_record_writes_every_conflict_and_one_message_per_holder(backend_store):
     assert all((by_id[e["conflictId"]]["path"], by_id[e["conflictId"]]["lease_id"], by_id[e["conflictId"]]["holder"],
                 by_id[e["conflictId"]]["lease_expires_at"]) == (e["filePath"], e["leaseId"], e["existingAgent"],
                                                                  e["leaseExpiresAt"]) for e in data["conflicts"])
+    # another attempt at the same path: another random part
+    service.record(store, Decision("commit", "bob", ["c/1"], pairs[-1:], []), Outcome("blocked"))
+    (added,) = [r for r in store.conflicts.since(0) if r["id"] not in by_id]
+    assert added["path"] == "c/1" and added["id"].endswith("-1") and not added["id"].startswith(
+        records[0]["id"].rsplit("-", 1)[0] + "-")
 
 
 def test_add_many_is_all_or_nothing(backend_store):
@@ -238,7 +250,8 @@ REFUSE = """
 import io, json, sys
 from maf_hooks.hooks import run_hook
 code = run_hook("commit", stream=io.StringIO())
-heavy = ("email", "mailbox", "tomllib", "tomli", "secrets", "click", "maf_hooks.services.escalation")
+heavy = ("email", "mailbox", "tomllib", "tomli", "secrets", "click", "maf_hooks.services.escalation", "typing",
+         "_hashlib")
 print(json.dumps([code, [m for m in heavy if m in sys.modules]]))
 """
 

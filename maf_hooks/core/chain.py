@@ -10,9 +10,10 @@ then). A different format would be a new function beside this one, never an edit
 
 from __future__ import annotations
 
-import hashlib
 import json
 from json.encoder import encode_basestring  # the string form json.dumps uses with ensure_ascii=False
+
+from maf_hooks.core.digest import sha256_hex
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,4 +37,4 @@ def canonical(row: Sequence[Any]) -> str:
 
 
 def chain_hash(previous: str, row: Sequence[Any]) -> str:
-    return hashlib.sha256((previous + "\n" + canonical(row)).encode("utf-8")).hexdigest()
+    return sha256_hex((previous + "\n" + canonical(row)).encode("utf-8"))

@@ -39,12 +39,11 @@ def outcome(hook_mode: str, verdict: Override) -> Outcome:
 
 def dedup_key(decision: Decision, outcome: Outcome, holder: str, paths: list[str]) -> str:
     """The same attempt told to the same holder has the same key (mail is not sent twice)."""
-    import hashlib
     import json
 
-    return hashlib.sha256(
-        json.dumps([outcome.status, decision.agent, holder, decision.operation, paths]).encode()
-    ).hexdigest()
+    from maf_hooks.core.digest import sha256_hex
+
+    return sha256_hex(json.dumps([outcome.status, decision.agent, holder, decision.operation, paths]).encode())
 
 
 def _who(agent: str | None) -> str:

@@ -52,30 +52,18 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
     plan: dict[str, Any] = {"rows": rows, "queued": [], "holders": {}, "suppressed": {}, "failures": []}
     with store.write() as now:
         records = []
-        for raw_path, lease in decision.conflicts:
+        attempt, width = "conflict-" + _token() + "-", len(str(len(decision.conflicts)))
+        for number, (raw_path, lease) in enumerate(decision.conflicts, 1):
             path = storable(raw_path)
-            conflict_id = "conflict-" + _token()
-            records.append({
-                "id": conflict_id, "agent": decision.agent, "path": path, "severity": severity,
+            conflict = {
+                "id": f"{attempt}{number:0{width}d}",  # neighbours in the id index, in the order found
+                "agent": decision.agent, "path": path, "severity": severity,
                 "holder": lease.agent, "lease_id": lease.id, "lease_expires_at": lease.expires_at,
                 "operation": decision.operation, "status": outcome.status,
                 "override_reason": outcome.reason if outcome.status == "overridden" else None, "created_at": now,
-            })
-            envelope = {
-                "type": "RESERVATION_CONFLICT",
-                "agentId": decision.agent,
-                "conflictId": conflict_id,
-                "filePath": path,
-                "conflictType": "lease",
-                "severity": severity,
-                "details": {
-                    "existingAgent": lease.agent,
-                    "requestedAgent": decision.agent,
-                    "leaseExpiresAt": lease.expires_at,
-                    "attemptedOperation": decision.operation,
-                },
             }
-            rows.append({"envelope": envelope, "path": path, "lease": lease})
+            records.append(conflict)
+            rows.append({"record": conflict, "path": path, "lease": lease})
         store.events.append(SYSTEM_TASK, "reservation_conflict", decision.agent,
                             attempt_event(decision, outcome, records), now)
         store.conflicts.add_many(records)
@@ -108,6 +96,25 @@ def attempt_event(decision: Decision, outcome: Outcome, records: list[dict[str, 
     }
 
 
+def envelope(decision: Decision, record: dict[str, Any]) -> dict[str, Any]:
+    """The ``RESERVATION_CONFLICT`` envelope of one conflict record, as the holder's mail carries it
+    (its ``maf.json`` part: one a path); made only for mail that is sent."""
+    return {
+        "type": "RESERVATION_CONFLICT",
+        "agentId": decision.agent,
+        "conflictId": record["id"],
+        "filePath": record["path"],
+        "conflictType": "lease",
+        "severity": record["severity"],
+        "details": {
+            "existingAgent": record["holder"],
+            "requestedAgent": decision.agent,
+            "leaseExpiresAt": record["lease_expires_at"],
+            "attemptedOperation": decision.operation,
+        },
+    }
+
+
 def _queue_mail(store: Store, decision: Decision, outcome: Outcome, plan: dict[str, Any], dedup_minutes: int,
                 now: int, repository: str) -> None:
     """One outbox row per holder listing all of that holder's paths (inside the records' section)."""
@@ -131,7 +138,7 @@ def _queue_mail(store: Store, decision: Decision, outcome: Outcome, plan: dict[s
                 subject=rules.subject(decision, outcome, holder, len(paths), repository),
                 text=rules.holder_text(decision, outcome, holder, items, now, repository),
                 maf_type="RESERVATION_CONFLICT",
-                json_payload=[row["envelope"] for row in items],
+                json_payload=[envelope(decision, row["record"]) for row in items],
                 date_ms=now,
                 # In-Reply-To: the lease of the first path; References: every lease, that one last
                 references=[mail.thread_root(lease_id) for lease_id in reversed(rules.lease_ids(items))],
