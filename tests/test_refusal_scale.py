@@ -163,7 +163,7 @@ def test_migration_17_keeps_the_records_and_admits_the_same_values(tmp_path):
     insert = f"INSERT INTO reservation_conflicts ({columns}) VALUES (?, 'a', 'x', ?, ?, 'b', 'l1', 1, ?, ?, NULL, 1)"
     with conn:
         conn.execute(insert, ("c-old", "permission", "low", "edit", "overridden"))
-    migrations.upgrade(conn)
+    migrations.upgrade(conn, migrations.MIGRATIONS[:17])
     assert conn.execute(f"SELECT {columns} FROM reservation_conflicts").fetchall() == [
         ("c-old", "a", "x", "permission", "low", "b", "l1", 1, "edit", "overridden", None, 1)]
     table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'reservation_conflicts'").fetchone()[0]
@@ -180,6 +180,30 @@ def test_migration_17_keeps_the_records_and_admits_the_same_values(tmp_path):
                 ("lease", None, "commit", "blocked")]:
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(insert, ("c-bad", *bad))
+    conn.close()
+
+
+def test_migration_19_drops_the_path_index_and_the_report_still_groups_by_path(tmp_path):
+    """No query reads a conflict record by its path: after migration 19 the records keep their
+    time and agent indexes only, and the audit report's busiest paths are what they were."""
+    from maf_hooks.store.sqlite import migrations
+    from maf_hooks.store.sqlite.connection import connect
+
+    conn = connect(str(tmp_path / "old.db"), migrate=False)
+    migrations.upgrade(conn, migrations.MIGRATIONS[:18])
+    insert = ("INSERT INTO reservation_conflicts (id, agent_id, file_path, severity, holder_agent_id, lease_id, "
+              "lease_expires_at, attempted_operation, status, created_at) VALUES (?, ?, ?, 'high', 'b', 'l', 1, "
+              "'commit', 'blocked', ?)")
+    with conn:
+        conn.executemany(insert, [(f"c{i}", ["x", "y"][i % 2], f"p{i % 3}", 10 + i) for i in range(30)])
+    report = ("SELECT file_path, COUNT(*), COUNT(DISTINCT agent_id) FROM reservation_conflicts WHERE created_at >= ? "
+              "GROUP BY file_path ORDER BY COUNT(*) DESC, file_path LIMIT 2")
+    before = conn.execute(report, (20,)).fetchall()
+    migrations.upgrade(conn)
+    assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'reservation_conflicts' "
+                                           "AND type = 'index' AND sql IS NOT NULL")} == {
+        "idx_conflicts_created", "idx_conflicts_agent"}
+    assert conn.execute(report, (20,)).fetchall() == before == [("p1", 7, 2), ("p2", 7, 2)]
     conn.close()
 
 

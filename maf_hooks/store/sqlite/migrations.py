@@ -21,6 +21,7 @@ from maf_hooks.store.sqlite.schema_v15 import V15_AUDIT_CHECKPOINT
 from maf_hooks.store.sqlite.schema_v16 import V16_CANDIDATE_INDEXES
 from maf_hooks.store.sqlite.schema_v17 import V17_CONFLICT_CHECKS
 from maf_hooks.store.sqlite.schema_v18 import V18_HEAD_COUNTS
+from maf_hooks.store.sqlite.schema_v19 import V19_NO_PATH_INDEX
 from maf_hooks.store.sqlite.transaction import immediate
 from maf_hooks.store.sqlite.version import SCHEMA_VERSION
 from maf_hooks.timeutil import now_ms
@@ -189,6 +190,7 @@ MIGRATIONS: list[Migration] = [
     Migration(16, "overlap candidates: open leases by head, open globs by prefix", V16_CANDIDATE_INDEXES),
     Migration(17, "conflict records' checks as comparisons (cheap for a batch of rows)", V17_CONFLICT_CHECKS),
     Migration(18, "counts of open file leases per head, for root globs' candidates", V18_HEAD_COUNTS),
+    Migration(19, "conflict records without an index on their path (no query reads one)", V19_NO_PATH_INDEX),
 ]
 
 
