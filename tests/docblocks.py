@@ -108,7 +108,7 @@ def _steps(body: list[str]) -> list[Step]:
 
 ID_KINDS = [
     re.compile(r"\blease-[0-9a-f]{12}\b"),
-    re.compile(r"\bconflict-[0-9a-f]{12}-\d+\b"),
+    re.compile(r"\bconflict-[0-9a-f]{12}(?:-\d+)?\b"),  # a record, or its attempt
     re.compile(r"\besc-[0-9a-f]{12}\b"),
     re.compile(r"\bexec-[0-9a-f]{12}\b"),
     re.compile(r"\bpf-[0-9a-f]{16}\b"),

@@ -231,9 +231,8 @@ def test_record_writes_every_conflict_and_one_message_per_holder(backend_store):
     # the attempt's records share one random part, numbered in the order found (neighbours in the id index)
     attempt = {r["id"].rsplit("-", 1)[0] for r in records}
     assert len(attempt) == 1 and re.fullmatch(r"conflict-[0-9a-f]{12}", attempt.pop())
-    assert [entry["conflictId"].rsplit("-", 1)[1] for entry in json.loads(
-        [row for row in store.audit.chain_rows() if row[3] == "reservation_conflict"][0][4])["conflicts"]] == [
-        f"{number:04d}" for number in range(1, len(pairs) + 1)]  # as wide as the largest: in order as text too
+    assert [(r["id"].rsplit("-", 1)[1], r["path"]) for r in sorted(records, key=lambda r: r["id"])] == [
+        (f"{number:04d}", path) for number, (path, _) in enumerate(pairs, 1)]  # as wide as the largest: in order as text
     assert sorted(plan["holders"]) == ["alice", "carol"]
     rows = store.conflicts.outbox(plan["queued"])
     assert sorted(row["recipient"] for row in rows) == ["alice", "carol"]
@@ -246,10 +245,13 @@ def test_record_writes_every_conflict_and_one_message_per_holder(backend_store):
         "type": "RESERVATION_CONFLICT", "agentId": "bob", "severity": "high", "status": "blocked",
         "attemptedOperation": "commit"}
     by_id = {r["id"]: r for r in records}
-    assert [entry["filePath"] for entry in data["conflicts"]] == [p for p, _ in pairs]
-    assert all((by_id[e["conflictId"]]["path"], by_id[e["conflictId"]]["lease_id"], by_id[e["conflictId"]]["holder"],
-                by_id[e["conflictId"]]["lease_expires_at"]) == (e["filePath"], e["leaseId"], e["existingAgent"],
-                                                                 e["leaseExpiresAt"]) for e in data["conflicts"])
+    # each lease once, in the order found, with its records as {number: path}: together exactly the records
+    assert [lease["leaseId"] for lease in data["leases"]] == ["lease-a", "lease-c"]
+    listed = [(f"{data['attempt']}-{number}", path, lease["leaseId"], lease["existingAgent"], lease["leaseExpiresAt"])
+              for lease in data["leases"] for number, path in lease["conflicts"].items()]
+    assert sorted(listed) == sorted((r["id"], r["path"], r["lease_id"], r["holder"], r["lease_expires_at"])
+                                    for r in records)
+    assert [path for _, path, *_ in sorted(listed)] == [p for p, _ in pairs]  # numbered in the order found
     # another attempt at the same path: another random part
     service.record(store, Decision("commit", "bob", ["c/1"], pairs[-1:], []), Outcome("blocked"))
     (added,) = [r for r in store.conflicts.since(0) if r["id"] not in by_id]

@@ -80,9 +80,17 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
 
 def attempt_event(decision: Decision, outcome: Outcome, records: list[dict[str, Any]]) -> dict[str, Any]:
     """The data of the one ``reservation_conflict`` event of a refused, warned or overridden
-    attempt: the attempt once, then each of its conflict records (id, path, holder, lease) in
-    the order they were found. One event, not one a path: a commit of many leased paths is one
+    attempt: the attempt once (``attempt``: its records' ids are it, ``-`` and their number),
+    then each lease met, in the order found, with the records under it as ``{number: path}``.
+    One event, not one a path, and each lease once: a commit of many leased paths is one small
     row of the audit chain to hash and store (docs/audit.md)."""
+    leases: dict[str, dict[str, Any]] = {}
+    for record in records:
+        group = leases.get(record["lease_id"])
+        if group is None:
+            group = leases[record["lease_id"]] = {"leaseId": record["lease_id"], "existingAgent": record["holder"],
+                                                  "leaseExpiresAt": record["lease_expires_at"], "conflicts": {}}
+        group["conflicts"][record["id"].rpartition("-")[2]] = record["path"]
     return {
         "type": "RESERVATION_CONFLICT",
         "agentId": decision.agent,
@@ -90,9 +98,8 @@ def attempt_event(decision: Decision, outcome: Outcome, records: list[dict[str, 
         "severity": SEVERITY[outcome.status],
         "status": outcome.status,
         "attemptedOperation": decision.operation,
-        "conflicts": [{"conflictId": record["id"], "filePath": record["path"], "existingAgent": record["holder"],
-                       "leaseId": record["lease_id"], "leaseExpiresAt": record["lease_expires_at"]}
-                      for record in records],
+        "attempt": records[0]["id"].rpartition("-")[0] if records else None,
+        "leases": list(leases.values()),
     }
 
 
