@@ -179,6 +179,55 @@ def test_the_leases_are_read_whole_while_git_still_runs(store, clock, tmp_path, 
     waiting.cancel()
 
 
+def test_the_hook_builds_its_index_while_git_still_names_the_paths(tmp_path, monkeypatch):
+    """The commit hook: with the leases read while a (here slowed) `git diff` still runs, the index
+    of the other agents' leases is built before git answers, and judges exactly as after: the
+    committer's own lease never counts, another's exclusive lease refuses, a shared one notes."""
+    import os
+    import subprocess
+
+    from maf_hooks.core import decision
+    from maf_hooks.git.command import Background, Later
+    from maf_hooks.services import gate
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    names = ["held/a.txt", "mine.txt", "common/c.txt", *(f"free/{n}.txt" for n in range(20))]
+    for name in names:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("x\n")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    (repo / ".git" / "maf").mkdir()
+    store = open_file(str(repo / ".git" / "maf" / "runtime.db"), Clock())
+    with store.write() as now:
+        rules.insert_lease(store, "alice", "held/", EXCLUSIVE, "", now, now + MINUTE)
+        rules.insert_lease(store, "bob", "mine.txt", EXCLUSIVE, "", now, now + MINUTE)
+        rules.insert_lease(store, "carol", "common/**", SHARED, "", now, now + MINUTE)
+    store.close()
+    made, jobs = [], []
+    real_changed, real_index = gate.changed_paths_later, decision.others_index
+
+    def slow_changed(*args):
+        later = real_changed(*args)
+        jobs.append(Background(["-c", "alias.slow=!sleep 1", "slow"], str(repo), drain=True))
+        return Later(lambda: (jobs[-1].result(), later())[1], jobs[-1])
+
+    def others_index(rows, agent, **kwargs):
+        made.append((agent, jobs[-1].running()))
+        return real_index(rows, agent, **kwargs)
+
+    monkeypatch.setattr(gate, "changed_paths_later", slow_changed)
+    monkeypatch.setattr(decision, "others_index", others_index)
+    environ = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "GIT_CONFIG_NOSYSTEM": "1",
+               "MAF_AGENT_ID": "bob"}
+    settings, found = gate.evaluate("commit", environ, None, cwd=str(repo), clock=lambda: now + 1)
+    settings["store"].close()
+    assert made == [("bob", True)]  # once, before git answered (the diff held for a second)
+    assert found is not None
+    assert [(path, lease.agent) for path, lease in found.conflicts] == [("held/a.txt", "alice")]
+    assert [(path, lease.agent) for path, lease in found.shared] == [("common/c.txt", "carol")]
+
+
 def test_check_uses_the_keyed_lookup(store, clock, tmp_path, monkeypatch):
     rnd = random.Random(11)
     fill(store, rnd, 200)

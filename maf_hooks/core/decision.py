@@ -49,12 +49,24 @@ def lease_index(rows: Iterable[tuple], *, casefold: bool = False) -> LeaseIndex:
     return LeaseIndex(((row[2], row) for row in rows), casefold=casefold)
 
 
+def others_index(rows: Iterable[tuple], agent: str | None, *, casefold: bool = False) -> LeaseIndex:
+    """The :func:`lease_index` of the other agents' leases among ``rows`` (an agent's own never
+    count; with no agent, every lease is another's): what :func:`judge_index` judges with."""
+    return lease_index((row for row in rows if row[1] != agent), casefold=casefold)
+
+
 def judge(changed: Iterable[str], rows: Iterable[tuple], agent: str | None, *, casefold: bool = False
           ) -> tuple[list[tuple[str, Lease]], list[tuple[str, Lease]]]:
     """``(conflicts, shared)`` for ``changed`` paths against active lease ``rows``: the other
-    agents' leases covering a path (an agent's own never count; with no agent, every lease is
-    another's). A ``Lease`` is made only for a row that covers a path, once per lease."""
-    index = lease_index((row for row in rows if row[1] != agent), casefold=casefold)
+    agents' leases covering a path (:func:`others_index`, :func:`judge_index`)."""
+    return judge_index(changed, others_index(rows, agent, casefold=casefold), agent)
+
+
+def judge_index(changed: Iterable[str], index: LeaseIndex, agent: str | None
+                ) -> tuple[list[tuple[str, Lease]], list[tuple[str, Lease]]]:
+    """``(conflicts, shared)`` for ``changed`` paths against the other agents' leases in ``index``
+    (:func:`others_index`, which the git hook builds while git still names the paths). A
+    ``Lease`` is made only for a row that covers a path, once per lease."""
     conflicts: list[tuple[str, Lease]] = []
     shared: list[tuple[str, Lease]] = []
     if not len(index):

@@ -6,7 +6,7 @@ repository compares paths (``core.ignorecase``) and, without MAF_AGENT_ID, the `
 for the identity run side by side; while the diff still runs, a modest number of open leases
 is read whole (:func:`maf_hooks.services.lookup.read_while_waiting`), else only the leases that
 can cover a changed path are read once it has answered
-(:func:`maf_hooks.services.lookup.rows_for`); :func:`maf_hooks.core.decision.judge` decides. Git is
+(:func:`maf_hooks.services.lookup.rows_for`); :func:`maf_hooks.core.decision.judge_index` decides (the index of the leases read early is built while git still runs). Git is
 called only when a lease is active (a diff started beside an identity that proves invalid is
 stopped). This module is imported by the git hook: it imports only what that path needs.
 """
@@ -64,7 +64,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     paths_later = git.repo_paths_later(cwd)
     # loaded while rev-parse runs: the configuration, and what reading the leases needs
     from maf_hooks import config, identity  # config reads TOML only when a file exists
-    from maf_hooks.core.decision import Decision, judge
+    from maf_hooks.core.decision import Decision, judge_index, others_index
     from maf_hooks.store import open as store_open
     from maf_hooks.store.sqlite import connection, leases  # noqa: F401 - the store uses them
 
@@ -96,16 +96,23 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
             if identity_later is not None:
                 agent = settings["agent"] = identity.resolve_agent(None, environ, identity_later, required=False,
                                                                    session=_session)
+            index, casefold = None, None
+            if early is not None and changed_later.running():  # git still names the paths: index meanwhile
+                casefold = settings_later().ignorecase
+                index = others_index(early, agent, casefold=casefold)
             changed = changed_later()
         finally:
             changed_later.cancel()
-        casefold = settings_later().ignorecase
+        if casefold is None:
+            casefold = settings_later().ignorecase
     finally:
         settings_later.cancel()
         if identity_later is not None:
             identity_later.cancel()
-    rows = early if early is not None else rows_for(store.leases, now, changed, casefold=casefold)
-    conflicts, shared = judge(changed, rows, agent, casefold=casefold)
+    if index is None:
+        rows = early if early is not None else rows_for(store.leases, now, changed, casefold=casefold)
+        index = others_index(rows, agent, casefold=casefold)
+    conflicts, shared = judge_index(changed, index, agent)
     return settings, Decision(operation, agent, changed, conflicts, shared)
 
 
