@@ -259,6 +259,32 @@ def test_record_writes_every_conflict_and_one_message_per_holder(backend_store):
         records[0]["id"].rsplit("-", 1)[0] + "-")
 
 
+@pytest.mark.parametrize("limit", [999, 12, 7, 4])  # at least a row of values
+def test_insert_rows_stores_exactly_what_executemany_does(tmp_path, limit):
+    """The batched insert of the SQLite conflict records: values the same in every row of a
+    statement bound once, the rest as rows of VALUES, in statements no larger than SQLite's limit
+    of bound values (made small here): the rows stored, their values and types, are executemany's."""
+    import sqlite3
+
+    from maf_hooks.store.sqlite.connection import Database, connect
+
+    conn = connect(str(tmp_path / "rows.db"), migrate=False)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    for table in ("a", "b"):
+        conn.execute(f"CREATE TABLE {table} (k INTEGER PRIMARY KEY, x, y, z)")
+    rows = [(n, "same", [1, "1", None, 1.5][n % 4] if n > 3 else "1", n * 2) for n in range(25)]
+    rows += [(100, None, None, None), (101, None, None, None)]  # a statement whose only varying value is the key
+    db = Database(conn, str(tmp_path / "rows.db"))
+    with conn:
+        db.insert_rows("a", ("k", "x", "y", "z"), rows)
+        db.insert_rows("a", ("k", "x", "y", "z"), [(200, "one", 1, None)])
+        conn.executemany("INSERT INTO b VALUES (?, ?, ?, ?)", [*rows, (200, "one", 1, None)])
+    typed = "SELECT k, x, typeof(x), y, typeof(y), z, typeof(z) FROM {} ORDER BY k"
+    assert conn.execute(typed.format("a")).fetchall() == conn.execute(typed.format("b")).fetchall()
+    assert len(conn.execute("SELECT * FROM a").fetchall()) == len(rows) + 1
+    conn.close()
+
+
 def test_add_many_is_all_or_nothing(backend_store):
     store = backend_store
     good = {"id": "conflict-1", "agent": "bob", "path": "a", "severity": "high", "holder": "alice",

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 # A conflict record's fields and the columns every backend stores them in, in the same order
 RECORD_FIELDS = ("id", "agent", "path", "conflict_type", "severity", "holder", "lease_id", "lease_expires_at",
                  "operation", "status", "override_reason", "created_at")
-RECORD_COLUMNS = ("id, agent_id, file_path, conflict_type, severity, holder_agent_id, lease_id, lease_expires_at, "
-                  "attempted_operation, status, override_reason, created_at")
+RECORD_COLUMN_NAMES = ("id", "agent_id", "file_path", "conflict_type", "severity", "holder_agent_id", "lease_id",
+                       "lease_expires_at", "attempted_operation", "status", "override_reason", "created_at")
+RECORD_COLUMNS = ", ".join(RECORD_COLUMN_NAMES)
 
 
 def record_row(record: dict[str, Any]) -> tuple[Any, ...]:

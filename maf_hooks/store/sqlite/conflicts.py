@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from maf_hooks.store.conflicts import OUTBOX_FIELDS, RECORD_COLUMNS, RECORD_FIELDS, ConflictRecords, record_row
+from maf_hooks.store.conflicts import (
+    OUTBOX_FIELDS,
+    RECORD_COLUMN_NAMES,
+    RECORD_COLUMNS,
+    RECORD_FIELDS,
+    ConflictRecords,
+    record_row,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,9 +24,7 @@ class SqliteConflictRecords(ConflictRecords):
         self.db = store.db
 
     def add_many(self, records: Iterable[dict[str, Any]]) -> None:
-        self.db.executemany(
-            f"INSERT INTO reservation_conflicts ({RECORD_COLUMNS}) VALUES ({','.join('?' * len(RECORD_FIELDS))})",
-            map(record_row, records))
+        self.db.insert_rows("reservation_conflicts", RECORD_COLUMN_NAMES, [record_row(r) for r in records])
 
     def since(self, start: int) -> list[dict[str, Any]]:
         rows = self.db.all(f"SELECT {RECORD_COLUMNS} FROM reservation_conflicts WHERE created_at >= ? "

@@ -8,6 +8,8 @@ for each other instead of seeing "database is locked".
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import os
 import sqlite3
 import time
@@ -212,6 +214,33 @@ class Database:
             self.conn.executemany(sql, rows)
         except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise self._error(exc) from None
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """INSERT ``rows`` (hashable values, in ``columns`` order) in as few statements as SQLite's
+        limit of bound values allows, a value that is the same in every row of a statement bound
+        once: ``INSERT ... SELECT ?, column1, ... FROM (VALUES (...), ...)``. One attempt's 1,000
+        conflict records, which share seven of their twelve values, take half the time of
+        ``executemany``'s statement a row."""
+        width = len(columns)
+        per = max(1, self.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+        head = f"INSERT INTO {table} ({', '.join(columns)}) "
+        for start in range(0, len(rows), per):
+            part = rows[start:start + per]
+            same = [len(set(column)) == 1 and len(set(map(type, column))) == 1 for column in zip(*part)]
+            varying = [index for index in range(width) if not same[index]]
+            if len(part) == 1 or not varying:
+                self.executemany(head + f"VALUES ({', '.join('?' * width)})", part)
+                continue
+            names = {index: f"column{number}" for number, index in enumerate(varying, 1)}
+            args = [part[0][index] for index in range(width) if same[index]]  # the SELECT list's ?s come first
+            if len(varying) == 1:
+                args.extend(row[varying[0]] for row in part)
+            else:
+                pick = operator.itemgetter(*varying)
+                args.extend(itertools.chain.from_iterable(map(pick, part)))
+            one = f"({', '.join('?' * len(varying))})"
+            self.execute(head + f"SELECT {', '.join(names.get(index, '?') for index in range(width))} "
+                         f"FROM (VALUES {', '.join([one] * len(part))})", args)
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         try:
