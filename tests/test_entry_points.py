@@ -127,3 +127,14 @@ def test_the_push_hook_takes_gits_remote_and_url_as_a_plain_git_hook(tmp_path, m
     assert "no such option" not in proc.stderr and "usage" not in proc.stderr.lower()
     head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
     assert git("rev-parse", "main", cwd=remote).stdout.strip() != head  # nothing pushed
+
+
+def test_a_hook_script_ends_with_its_objects_frozen_and_its_answer_intact():
+    """Once answered, the hook's console scripts freeze what the process made (its shutdown then
+    skips walking it: benchmarks/bench_grid.py measures the time), returning the code unchanged."""
+    code = ("import gc, sys\nfrom maf_hooks.hooks import ended\n"
+            "before = gc.get_freeze_count()\ncode = ended(7)\n"
+            "sys.stderr.write('written after\\n')\n"
+            "print(before, gc.get_freeze_count() > 0, code)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout.split(), proc.stderr) == (0, ["0", "True", "7"], "written after\n")

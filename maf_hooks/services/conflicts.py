@@ -57,7 +57,7 @@ def record(store: Store, decision: Decision, outcome: Outcome, dedup_minutes: in
             path = storable(raw_path)
             conflict = {
                 "id": f"{attempt}{number:0{width}d}",  # neighbours in the id index, in the order found
-                "agent": decision.agent, "path": path, "severity": severity,
+                "agent": decision.agent, "path": path, "conflict_type": "lease", "severity": severity,
                 "holder": lease.agent, "lease_id": lease.id, "lease_expires_at": lease.expires_at,
                 "operation": decision.operation, "status": outcome.status,
                 "override_reason": outcome.reason if outcome.status == "overridden" else None, "created_at": now,

@@ -6,6 +6,7 @@ Writes run inside a write section (:meth:`maf_hooks.store.base.Store.write`).
 from __future__ import annotations
 
 import abc
+from operator import itemgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,9 +22,12 @@ RECORD_COLUMN_NAMES = ("id", "agent_id", "file_path", "conflict_type", "severity
 RECORD_COLUMNS = ", ".join(RECORD_COLUMN_NAMES)
 
 
+_FIELDS = itemgetter(*RECORD_FIELDS)
+
+
 def record_row(record: dict[str, Any]) -> tuple[Any, ...]:
     """A conflict record's values in :data:`RECORD_FIELDS` order (``conflict_type`` defaults to ``lease``)."""
-    return tuple(record.get(name, "lease") if name == "conflict_type" else record[name] for name in RECORD_FIELDS)
+    return _FIELDS(record if "conflict_type" in record else dict(record, conflict_type="lease"))
 
 
 # an outbox row's fields, which are also its columns
