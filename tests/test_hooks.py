@@ -630,3 +630,27 @@ def test_hook_shared_lease_note_escapes_the_file_name(repo, cli):
     code, err = hook(repo, env=ME)
     assert code == 0 and "shared lease of alice" in err
     assert "\x1b" not in err and "\\x1b[2Jx.txt" in err
+
+
+def test_a_plain_repository_commit_asks_git_only_for_the_diff(repo, cli, tmp_path):
+    """Where git's own files are plain (a `.git` directory, its config without includes), the
+    commit hook reads the repository and `core.ignorecase` from them: the one git it starts is the
+    staged diff (a logging `git` first on PATH sees every call), and it still refuses."""
+    import shutil
+    import subprocess
+    import sys
+
+    lease(cli, repo, "src/", "--agent", "alice")
+    stage(repo, "src/a.txt")
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    log = tmp_path / "git-calls.txt"
+    (shim / "git").write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{shutil.which("git")}" "$@"\n')
+    (shim / "git").chmod(0o755)
+    environ = {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "HOME": os.environ["HOME"],
+               "GIT_CONFIG_NOSYSTEM": "1", **ME}
+    hook_script = os.path.join(os.path.dirname(sys.executable), "maf-reservations")
+    proc = subprocess.run([hook_script], cwd=repo, env=environ, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "RESERVATION_CONFLICT" in proc.stderr, proc.stderr
+    calls = log.read_text().splitlines()
+    assert [call.split()[0] for call in calls] == ["diff"], calls

@@ -1,14 +1,16 @@
 """Deciding a commit or push: the changed paths against the active leases.
 
-The hot path (the no-conflict commit) in order: ``git rev-parse`` runs while the modules load;
-once an active lease exists, the ``git diff`` of the staged paths, the ``git config`` of how the
-repository compares paths (``core.ignorecase``) and, without MAF_AGENT_ID, the ``git config``
-for the identity run side by side; while the diff still runs, a modest number of open leases
-is read whole (:func:`maf_hooks.services.lookup.read_while_waiting`), else only the leases that
-can cover a changed path are read once it has answered
-(:func:`maf_hooks.services.lookup.rows_for`); :func:`maf_hooks.core.decision.judge_index` decides (the index of the leases read early is built while git still runs). Git is
-called only when a lease is active (a diff started beside an identity that proves invalid is
-stopped). This module is imported by the git hook: it imports only what that path needs.
+The hot path (the no-conflict commit) in order: the repository and how it compares paths
+(``core.ignorecase``) are read from git's own files where they are plain
+(:mod:`maf_hooks.gitfiles`), else ``git rev-parse`` runs while the modules load and a ``git
+config`` beside the later calls; once an active lease exists, the ``git diff`` of the staged
+paths and, without MAF_AGENT_ID, the ``git config`` for the identity run side by side; while the
+diff still runs, a modest number of open leases is read whole
+(:func:`maf_hooks.services.lookup.read_while_waiting`) and indexed, else only the leases that can
+cover a changed path are read once it has answered (:func:`maf_hooks.services.lookup.rows_for`);
+:func:`maf_hooks.core.decision.judge_index` decides. Git is called only when a lease is active
+(a diff started beside an identity that proves invalid is stopped). This module is imported by
+the git hook: it imports only what that path needs.
 """
 
 from __future__ import annotations
@@ -61,7 +63,10 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
 
     ``settings`` (``into`` when given, filled as it goes, so that an error handler knows how far
     it got) holds ``cfg``, ``paths``, ``db_path``, the open ``store`` and the resolved ``agent``."""
-    paths_later = git.repo_paths_later(cwd)
+    import os
+
+    found = gitfiles.repo_paths(cwd or os.getcwd(), environ)  # git's own files where plain: no rev-parse
+    paths_later = (lambda: found) if found is not None else git.repo_paths_later(cwd)
     # loaded while rev-parse runs: the configuration, and what reading the leases needs
     from maf_hooks import config, identity  # config reads TOML only when a file exists
     from maf_hooks.core.decision import Decision, judge_index, others_index
@@ -85,7 +90,9 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     if not store.leases.has_active(now):
         return settings, None
     identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(paths.root)
-    settings_later = git.path_settings_later(paths.root)  # core.ignorecase, beside the other calls
+    path_settings = gitfiles.path_settings(paths.git_dir, paths.common_dir, environ)  # from the config file
+    settings_later = (git.Later(lambda: path_settings) if path_settings is not None  # else git config, beside
+                      else git.path_settings_later(paths.root))  # the other calls
     try:
         if identity_later is None:  # MAF_AGENT_ID: no git call
             agent = settings["agent"] = identity.resolve_agent(None, environ, None, required=False)  # type: ignore[arg-type]
