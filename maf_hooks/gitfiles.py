@@ -17,7 +17,9 @@ from maf_hooks.errors import NotARepository
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hook's path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+
+    from maf_hooks.git import Later
 
 
 class RepoPaths(namedtuple("RepoPaths", "root git_dir common_dir")):
@@ -219,6 +221,17 @@ def located(cwd: str, environ: Mapping[str, str]) -> RepoPaths:
     return found
 
 
+def located_later(cwd: str, environ: Mapping[str, str]) -> Callable[[], RepoPaths]:
+    """:func:`located` as a function to call later (the commit hook's): where git must be asked,
+    its ``rev-parse`` starts now and runs while the caller goes on."""
+    found = repo_paths(cwd, environ)
+    if found is not None:
+        return lambda: found
+    from maf_hooks import git
+
+    return git.repo_paths_later(cwd)
+
+
 def settings_of(paths: RepoPaths, environ: Mapping[str, str]) -> PathSettings:
     """How the repository of ``paths`` compares paths: from its config file where plain, else git's."""
     found = path_settings(paths.git_dir, paths.common_dir, environ)
@@ -227,6 +240,15 @@ def settings_of(paths: RepoPaths, environ: Mapping[str, str]) -> PathSettings:
 
         found = git.path_settings(paths.root)
     return found
+
+
+def settings_later(paths: RepoPaths, environ: Mapping[str, str]) -> Later:
+    """:func:`settings_of` as a :class:`maf_hooks.git.Later` (call it for the answer, ``cancel()``
+    it when unwanted): where git must be asked, its ``git config`` starts now."""
+    from maf_hooks import git
+
+    found = path_settings(paths.git_dir, paths.common_dir, environ)
+    return git.Later(lambda: found) if found is not None else git.path_settings_later(paths.root)
 
 
 def index_entries(git_dir: str, environ: Mapping[str, str], cwd: str) -> int | None:

@@ -175,9 +175,11 @@ def entry_arguments(prog: str, argv: Sequence[str] | None, usage: str, positiona
 
 def ended(code: int) -> int:
     """A console script's last step once the hook has answered: the process ends next, so the
-    interpreter's final garbage collections need not walk what the hook made (``gc.freeze``; the
-    objects are still freed, and the streams flushed, as at any exit). Measured on a refused
-    commit of 1,000 paths: 3.5-5 ms of the process's ~10 ms of shutdown."""
+    interpreter's final garbage collections need not walk what the hook made (``gc.freeze``: the
+    streams are still flushed and objects freed by their reference counts, but the finalizers of
+    objects in reference cycles do not run, so whatever must be closed, the store above all, is
+    closed before this). Measured on a refused commit of 1,000 paths: 3.5-5 ms of the process's
+    ~10 ms of shutdown."""
     import gc
 
     gc.freeze()

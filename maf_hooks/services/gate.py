@@ -65,8 +65,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     it got) holds ``cfg``, ``paths``, ``db_path``, the open ``store`` and the resolved ``agent``."""
     import os
 
-    found = gitfiles.repo_paths(cwd or os.getcwd(), environ)  # git's own files where plain: no rev-parse
-    paths_later = (lambda: found) if found is not None else git.repo_paths_later(cwd)
+    paths_later = gitfiles.located_later(cwd or os.getcwd(), environ)  # git's files where plain, else rev-parse
     # loaded while rev-parse runs: the configuration, and what reading the leases needs
     from maf_hooks import config, identity  # config reads TOML only when a file exists
     from maf_hooks.core.decision import Decision, judge_index, others_index
@@ -90,9 +89,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
     if not store.leases.has_active(now):
         return settings, None
     identity_later = None if environ.get("MAF_AGENT_ID") else git.identity_later(paths.root)
-    path_settings = gitfiles.path_settings(paths.git_dir, paths.common_dir, environ)  # from the config file
-    settings_later = (git.Later(lambda: path_settings) if path_settings is not None  # else git config, beside
-                      else git.path_settings_later(paths.root))  # the other calls
+    settings_later = gitfiles.settings_later(paths, environ)  # core.ignorecase; git config beside the others
     try:
         if identity_later is None:  # MAF_AGENT_ID: no git call
             agent = settings["agent"] = identity.resolve_agent(None, environ, None, required=False)  # type: ignore[arg-type]

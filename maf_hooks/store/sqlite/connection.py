@@ -226,7 +226,9 @@ class Database:
         head = f"INSERT INTO {table} ({', '.join(columns)}) "
         for start in range(0, len(rows), per):
             part = rows[start:start + per]
-            same = [len(set(column)) == 1 and len(set(map(type, column))) == 1 for column in zip(*part)]
+            # the same value and type in every row (never a float: 0.0 == -0.0, which SQLite keeps apart)
+            same = [len(set(column)) == 1 and {type(column[0])} == set(map(type, column)) != {float}
+                    for column in zip(*part)]
             varying = [index for index in range(width) if not same[index]]
             if len(part) == 1 or not varying:
                 self.executemany(head + f"VALUES ({', '.join('?' * width)})", part)
