@@ -221,10 +221,10 @@ def located(cwd: str, environ: Mapping[str, str]) -> RepoPaths:
     return found
 
 
-def located_later(cwd: str, environ: Mapping[str, str]) -> Callable[[], RepoPaths]:
-    """:func:`located` as a function to call later (the commit hook's): where git must be asked,
-    its ``rev-parse`` starts now and runs while the caller goes on."""
-    found = repo_paths(cwd, environ)
+def located_later(cwd: str | None, environ: Mapping[str, str]) -> Callable[[], RepoPaths]:
+    """:func:`located` (of ``cwd``, else the current directory) as a function to call later (the
+    commit hook's): where git must be asked, its ``rev-parse`` starts now and runs meanwhile."""
+    found = repo_paths(cwd or os.getcwd(), environ)
     if found is not None:
         return lambda: found
     from maf_hooks import git

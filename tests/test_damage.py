@@ -74,6 +74,17 @@ def where(db) -> set[str]:
     return places
 
 
+def edit_by_hand(db, *statements: str) -> None:
+    """Run ``statements`` on the database file and commit them, as an operator (or damage) would."""
+    conn = sqlite3.connect(db)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def install(db, data: bytes) -> None:
     db.write_bytes(data)
     for suffix in ("-wal", "-shm"):
@@ -185,13 +196,7 @@ def test_expired_lease_not_yet_ended_is_no_alarm(repo, cli):
 def test_counts_table_damaged_to_claim_a_lease_refuses(repo, cli):
     """A count that says more than the rows hold (a flipped bit in the counts) is a refusal, not a pass."""
     lease(cli, repo, LEASED, "--agent", "alice")
-    db = repo / ".git" / "maf" / "runtime.db"
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("UPDATE lease_key_counts SET key = 'src/other.py' WHERE kind = 'p'")
-        conn.commit()
-    finally:
-        conn.close()
+    edit_by_hand(repo / ".git" / "maf" / "runtime.db", "UPDATE lease_key_counts SET key = 'src/other.py' WHERE kind = 'p'")
     stage(repo, "src/other.py")
     code, err = hook(repo, env=ME)
     assert code == 1 and "is damaged" in err
@@ -294,13 +299,7 @@ def test_a_prefix_edited_without_its_slash_is_counted_as_the_triggers_count_it(r
 
 def test_a_damaged_head_count_is_found(repo, cli):
     lease(cli, repo, LEASED, "--agent", "alice")
-    db = repo / ".git" / "maf" / "runtime.db"
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("UPDATE lease_key_counts SET key = 'other' WHERE kind = 'h'")
-        conn.commit()
-    finally:
-        conn.close()
+    edit_by_hand(repo / ".git" / "maf" / "runtime.db", "UPDATE lease_key_counts SET key = 'other' WHERE kind = 'h'")
     checked = cli(repo, "db", "check")
     assert checked.code == 1 and "lease_key_counts" in checked.out + checked.err
 
@@ -309,14 +308,8 @@ def test_a_mode_that_is_neither_exclusive_nor_shared_is_damage(repo, cli):
     """One flipped character in the mode column must not turn an exclusive lease into a shared
     note: the hook fails closed naming the damage."""
     lease(cli, repo, LEASED, "--agent", "alice")
-    db = repo / ".git" / "maf" / "runtime.db"
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA ignore_check_constraints = ON")  # as damage would: past the CHECK
-        conn.execute("UPDATE file_leases SET mode = 'dxclusive'")
-        conn.commit()
-    finally:
-        conn.close()
+    edit_by_hand(repo / ".git" / "maf" / "runtime.db", "PRAGMA ignore_check_constraints = ON",  # as damage would:
+                 "UPDATE file_leases SET mode = 'dxclusive'")  # past the CHECK
     stage(repo, LEASED)
     code, err = hook(repo, env=ME)
     assert code == 1 and "is damaged" in err and "dxclusive" in err and "maf-preflight --only database" in err

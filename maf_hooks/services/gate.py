@@ -63,9 +63,7 @@ def evaluate(operation: str, environ: Mapping[str, str], stdin_text: str | None,
 
     ``settings`` (``into`` when given, filled as it goes, so that an error handler knows how far
     it got) holds ``cfg``, ``paths``, ``db_path``, the open ``store`` and the resolved ``agent``."""
-    import os
-
-    paths_later = gitfiles.located_later(cwd or os.getcwd(), environ)  # git's files where plain, else rev-parse
+    paths_later = gitfiles.located_later(cwd, environ)  # git's files where plain, else rev-parse
     # loaded while rev-parse runs: the configuration, and what reading the leases needs
     from maf_hooks import config, identity  # config reads TOML only when a file exists
     from maf_hooks.core.decision import Decision, judge_index, others_index
